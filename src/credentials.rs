@@ -1,0 +1,238 @@
+//! The FortiFlex API user's credentials, read from the partner toolkit's `credentials.json`
+//! shape (flat, or nested under `"fortiflex"`) or from environment variables. Values are
+//! never echoed: errors name the field and where it was looked for, nothing more.
+
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// A string that must not reach a log, an error or a report: `Debug` and `Display` redact it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The value, for the one place that must send it (a request body or header).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// What the reporter needs to call FortiFlex for one program.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: Secret,
+    pub program_serial: String,
+    /// Looked up with `programs/list` when absent.
+    pub account_id: Option<u64>,
+}
+
+const USERNAME: &str = "api_username";
+const PASSWORD: &str = "api_password";
+const PROGRAM: &str = "program_serial_number";
+const ACCOUNT: &str = "account_id";
+
+impl Credentials {
+    /// Parses a credential document. `origin` names it in errors (a path or a secret id).
+    pub fn from_json(text: &str, origin: &str) -> Result<Self> {
+        // Parse to a Value first: serde's typed errors quote offending values, ours never do.
+        let doc: Value = serde_json::from_str(text).map_err(|e| {
+            Error::Credentials(format!(
+                "{origin} is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
+        let section = match doc.get("fortiflex") {
+            Some(nested @ Value::Object(_)) => nested,
+            Some(_) => {
+                return Err(Error::Credentials(format!(
+                    "{origin}: field 'fortiflex' must be an object"
+                )));
+            }
+            None if doc.is_object() => &doc,
+            None => {
+                return Err(Error::Credentials(format!(
+                    "{origin} must hold a JSON object"
+                )));
+            }
+        };
+        let text_field = |name: &str| -> Result<String> {
+            match section.get(name) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+                Some(Value::String(_)) | Some(Value::Null) | None => Err(Error::Credentials(
+                    format!("missing required field '{name}' in {origin}"),
+                )),
+                Some(_) => Err(Error::Credentials(format!(
+                    "field '{name}' in {origin} must be a string"
+                ))),
+            }
+        };
+        let account_id = match section.get(ACCOUNT) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(v) => Some(parse_account(v).ok_or_else(|| {
+                Error::Credentials(format!(
+                    "field '{ACCOUNT}' in {origin} must be a positive integer"
+                ))
+            })?),
+        };
+        Ok(Credentials {
+            username: text_field(USERNAME)?,
+            password: Secret::new(text_field(PASSWORD)?),
+            program_serial: text_field(PROGRAM)?,
+            account_id,
+        })
+    }
+
+    /// Reads `FORTIFLEX_USERNAME`, `FORTIFLEX_PASSWORD`, `FORTIFLEX_PROGRAM_SERIAL` and the
+    /// optional `FORTIFLEX_ACCOUNT_ID` through `lookup` (the process environment in binaries).
+    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let get = |name: &str| -> Result<String> {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    Error::Credentials(format!("environment variable {name} is not set"))
+                })
+        };
+        let account_id = match lookup("FORTIFLEX_ACCOUNT_ID").map(|v| v.trim().to_string()) {
+            None => None,
+            Some(v) if v.is_empty() => None,
+            Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Credentials(
+                    "environment variable FORTIFLEX_ACCOUNT_ID must be a positive integer".into(),
+                )
+            })?),
+        };
+        Ok(Credentials {
+            username: get("FORTIFLEX_USERNAME")?,
+            password: Secret::new(get("FORTIFLEX_PASSWORD")?),
+            program_serial: get("FORTIFLEX_PROGRAM_SERIAL")?,
+            account_id,
+        })
+    }
+}
+
+fn parse_account(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|n| *n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NESTED: &str = r#"{"fortiflex": {"api_username": "api-user", "api_password": "hunter2-pass",
+        "program_serial_number": "ELAVMS0000123456", "account_id": 2321234}}"#;
+
+    #[test]
+    fn reads_nested_and_flat_documents() {
+        let c = Credentials::from_json(NESTED, "credentials.json").unwrap();
+        assert_eq!(c.username, "api-user");
+        assert_eq!(c.password.expose(), "hunter2-pass");
+        assert_eq!(c.program_serial, "ELAVMS0000123456");
+        assert_eq!(c.account_id, Some(2321234));
+        let flat = r#"{"api_username": "u", "api_password": "p", "program_serial_number": "ELAVMS0000123456",
+            "account_id": "2321234"}"#;
+        assert_eq!(
+            Credentials::from_json(flat, "x").unwrap().account_id,
+            Some(2321234)
+        );
+    }
+
+    #[test]
+    fn account_id_is_optional() {
+        let doc = r#"{"fortiflex": {"api_username": "u", "api_password": "p", "program_serial_number": "S"}}"#;
+        assert_eq!(Credentials::from_json(doc, "x").unwrap().account_id, None);
+    }
+
+    #[test]
+    fn a_missing_field_is_named_and_no_value_is_shown() {
+        let doc = r#"{"fortiflex": {"api_username": "api-user", "api_password": "hunter2-pass"}}"#;
+        let err = Credentials::from_json(doc, "creds.json").unwrap_err();
+        assert_eq!(err.kind(), "Credentials");
+        assert_eq!(
+            err.to_string(),
+            "credentials: missing required field 'program_serial_number' in creds.json"
+        );
+        let doc =
+            r#"{"api_username": "api-user", "api_password": 12345, "program_serial_number": "S"}"#;
+        let err = Credentials::from_json(doc, "creds.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'api_password'") && !err.contains("12345"),
+            "{err}"
+        );
+        let doc = r#"{"api_username": "u", "api_password": "p", "program_serial_number": "S", "account_id": "hunter2"}"#;
+        let err = Credentials::from_json(doc, "creds.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("'account_id'") && !err.contains("hunter2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn malformed_json_gives_position_not_content() {
+        let err =
+            Credentials::from_json(r#"{"api_password": "hunter2-pass""#, "creds.json").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("creds.json is not valid JSON"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+
+    #[test]
+    fn secrets_redact_in_debug_and_display() {
+        let c = Credentials::from_json(NESTED, "x").unwrap();
+        let shown = format!("{c:?} {}", c.password);
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("***"));
+    }
+
+    #[test]
+    fn reads_the_environment() {
+        let env = |k: &str| match k {
+            "FORTIFLEX_USERNAME" => Some("u".to_string()),
+            "FORTIFLEX_PASSWORD" => Some("p".to_string()),
+            "FORTIFLEX_PROGRAM_SERIAL" => Some("ELAVMS0000123456".to_string()),
+            "FORTIFLEX_ACCOUNT_ID" => Some("42".to_string()),
+            _ => None,
+        };
+        let c = Credentials::from_env(env).unwrap();
+        assert_eq!(
+            (c.program_serial.as_str(), c.account_id),
+            ("ELAVMS0000123456", Some(42))
+        );
+        let err =
+            Credentials::from_env(|k| env(k).filter(|_| k != "FORTIFLEX_PASSWORD")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "credentials: environment variable FORTIFLEX_PASSWORD is not set"
+        );
+    }
+}

@@ -1,0 +1,107 @@
+//! One error type for the whole reporter. Each variant is a failure *class* with a stable
+//! name ([`Error::kind`]) that the Lambda reports as its `errorType` and the CLI maps to an
+//! exit code, so operators can alarm on the class without parsing messages.
+
+use std::fmt;
+
+/// Every failure the reporter can end with. Messages name the problem and never carry a
+/// secret (passwords and tokens are held in [`crate::credentials::Secret`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller asked for something impossible: a bad date, a range backwards, a day that is
+    /// not complete yet. Nothing was fetched or written.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    /// A setting (environment variable or flag) is missing or malformed.
+    #[error("configuration: {0}")]
+    Configuration(String),
+    /// The credential document is missing, unreadable or lacks a field.
+    #[error("credentials: {0}")]
+    Credentials(String),
+    /// FortiCloud refused the API user or its token.
+    #[error("authentication failed: {0}")]
+    Authentication(String),
+    /// FortiFlex answered with an error, an unexpected shape, or could not be reached.
+    #[error(transparent)]
+    FortiFlex(#[from] ApiError),
+    /// The output folder or bucket could not be read or written.
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl Error {
+    /// The stable class name (`InvalidRequest`, `Configuration`, ...): the Lambda `errorType`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::InvalidRequest(_) => "InvalidRequest",
+            Error::Configuration(_) => "Configuration",
+            Error::Credentials(_) => "Credentials",
+            Error::Authentication(_) => "Authentication",
+            Error::FortiFlex(_) => "FortiFlex",
+            Error::Storage(_) => "Storage",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A failed FortiFlex call: which call, and what FortiFlex said (HTTP status, its integer
+/// `status` code, its `message`), or why no answer came.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub call: String,
+    pub http_status: Option<u16>,
+    pub code: Option<i64>,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(
+        call: &str,
+        http_status: Option<u16>,
+        code: Option<i64>,
+        message: impl Into<String>,
+    ) -> Self {
+        ApiError {
+            call: call.to_string(),
+            http_status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "FortiFlex {}", self.call)?;
+        match (self.http_status, self.code) {
+            (Some(h), Some(c)) => write!(f, " answered HTTP {h} (status {c})")?,
+            (Some(h), None) => write!(f, " answered HTTP {h}")?,
+            (None, Some(c)) => write!(f, " answered status {c}")?,
+            (None, None) => write!(f, " failed")?,
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_error_names_call_status_and_message() {
+        let e = Error::from(ApiError::new(
+            "entitlements/points",
+            Some(400),
+            Some(1),
+            "accountId is required.",
+        ));
+        assert_eq!(e.kind(), "FortiFlex");
+        assert_eq!(
+            e.to_string(),
+            "FortiFlex entitlements/points answered HTTP 400 (status 1): accountId is required."
+        );
+    }
+}

@@ -1,0 +1,330 @@
+//! Reading FortiFlex replies tolerantly where the API is known to vary (list keys, id
+//! spellings, numbers as strings) and strictly where a guess could misreport money.
+
+use std::collections::HashMap;
+
+use rust_decimal::Decimal;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::{Config, ProductType};
+use crate::error::ApiError;
+
+/// Exact decimal text to [`Decimal`], keeping its scale (`750.40` stays `750.40`).
+/// Accepts JSON numbers, numeric strings and exponent notation; rejects everything else.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(t)
+        .trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.contains(['e', 'E']) {
+        Decimal::from_scientific(t).ok()
+    } else {
+        Decimal::from_str_exact(t).ok()
+    }
+}
+
+/// `points`: the exact text FortiFlex sent, never routed through a float.
+pub(super) fn exact_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let raw = Box::<RawValue>::deserialize(d)?;
+    parse_decimal(raw.get()).ok_or_else(|| D::Error::custom("points is not a decimal number"))
+}
+
+pub(super) fn lenient_decimal<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Decimal>, D::Error> {
+    let raw = Option::<Box<RawValue>>::deserialize(d)?;
+    Ok(raw.and_then(|r| parse_decimal(r.get())))
+}
+
+/// An id that may come as a number or a numeric string.
+pub(super) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?
+        .as_ref()
+        .and_then(value_u64))
+}
+
+/// Text that may come as a string, a number, or an object with a `name`.
+pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<Value>::deserialize(d)?
+        .as_ref()
+        .and_then(value_text))
+}
+
+fn value_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(m) => m.get("name").and_then(value_text),
+        _ => None,
+    }
+}
+
+/// Both spellings of a config, as they occur in the wild.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RawConfig {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    id: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    config_id: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    config_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    status: Option<String>,
+    #[serde(default)]
+    product_type: Option<Value>,
+}
+
+impl From<RawConfig> for Config {
+    fn from(r: RawConfig) -> Self {
+        let product_type = match &r.product_type {
+            Some(Value::Object(m)) => ProductType {
+                id: m.get("id").and_then(value_u64),
+                name: m.get("name").and_then(value_text),
+            },
+            Some(v @ Value::Number(_)) => ProductType {
+                id: value_u64(v),
+                name: None,
+            },
+            Some(Value::String(s)) => ProductType {
+                id: None,
+                name: Some(s.clone()),
+            },
+            _ => ProductType::default(),
+        };
+        Config {
+            id: r.id.or(r.config_id).unwrap_or(0),
+            name: r.name.or(r.config_name),
+            status: r.status,
+            product_type,
+        }
+    }
+}
+
+/// Rows of a successful (2xx) reply: under the first of `keys` present, or a bare array.
+/// A reply with no list, or with an integer `status` other than 0, is an error: reporting a
+/// day as empty because the shape was unexpected would silently lose billing data.
+pub fn parse_list<T: DeserializeOwned>(
+    call: &str,
+    http_status: u16,
+    body: &[u8],
+    keys: &[&str],
+) -> Result<Vec<T>, ApiError> {
+    let fail = |msg: String| ApiError::new(call, Some(http_status), None, msg);
+    let text = std::str::from_utf8(body).map_err(|_| fail("reply is not UTF-8 text".into()))?;
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(text)
+            .map_err(|e| fail(format!("reply rows are malformed: {e}")));
+    }
+    let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(text)
+        .map_err(|_| fail(format!("reply is not a JSON object: {}", snippet(text))))?;
+    let code = fields
+        .get("status")
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        .and_then(|v| v.as_i64());
+    if let Some(code) = code.filter(|c| *c != 0) {
+        let message = fields
+            .get("message")
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .and_then(|v| value_text(&v))
+            .unwrap_or_else(|| "no message".into());
+        return Err(ApiError::new(call, Some(http_status), Some(code), message));
+    }
+    for key in keys {
+        if let Some(raw) = fields.get(*key) {
+            if raw.get() == "null" {
+                return Ok(Vec::new());
+            }
+            return serde_json::from_str(raw.get())
+                .map_err(|e| fail(format!("rows under '{key}' are malformed: {e}")));
+        }
+    }
+    Err(fail(format!(
+        "reply has no list under {}",
+        keys.iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    )))
+}
+
+/// An error reply (HTTP >= 400), read for FortiFlex's `status` and `message` or the OAuth
+/// `error_description`.
+pub fn parse_error_reply(call: &str, http_status: u16, body: &[u8]) -> ApiError {
+    let text = String::from_utf8_lossy(body);
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    let code = v.get("status").and_then(Value::as_i64);
+    let message = ["message", "error_description", "error", "detail"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(value_text).filter(|m| !m.is_empty()))
+        .unwrap_or_else(|| {
+            if text.trim().is_empty() {
+                "empty reply".into()
+            } else {
+                snippet(&text)
+            }
+        });
+    ApiError::new(call, Some(http_status), code, message)
+}
+
+/// The start of a reply on one line, for error messages.
+fn snippet(text: &str) -> String {
+    let one_line: String = text
+        .chars()
+        .take(120)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > 120 {
+        format!("{one_line}...")
+    } else {
+        one_line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Entitlement, PointsRow};
+    use super::*;
+
+    fn points(body: &str) -> Result<Vec<PointsRow>, ApiError> {
+        parse_list(
+            "entitlements/points",
+            200,
+            body.as_bytes(),
+            &["entitlements", "vms"],
+        )
+    }
+
+    #[test]
+    fn points_keep_their_exact_text() {
+        let rows = points(
+            r#"{"status":0,"message":"ok","error":null,"entitlements":[
+            {"serialNumber":"A","accountId":7,"points":750.40},
+            {"serialNumber":"B","accountId":"7","points":"21.66"},
+            {"serialNumber":"C","points":1.5e2},
+            {"serialNumber":"D","points":151.6200000001}]}"#,
+        )
+        .unwrap();
+        let text: Vec<String> = rows.iter().map(|r| r.points.to_string()).collect();
+        assert_eq!(text, ["750.40", "21.66", "150", "151.6200000001"]);
+        assert_eq!(rows[1].account_id, Some(7));
+        assert_eq!(rows[2].account_id, None);
+    }
+
+    #[test]
+    fn rows_under_vms_or_a_bare_array_are_accepted() {
+        let vms = points(r#"{"status":0,"vms":[{"serialNumber":"A","points":1.00}]}"#).unwrap();
+        let bare = points(r#"  [{"serialNumber":"A","points":1.00}]"#).unwrap();
+        assert_eq!(vms, bare);
+        assert_eq!(vms.len(), 1);
+        assert!(
+            points(r#"{"status":0,"entitlements":[]}"#)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn refuses_to_guess() {
+        let e = points(r#"{"status":0,"message":"ok","things":[]}"#).unwrap_err();
+        assert!(
+            e.message.contains("no list under 'entitlements' or 'vms'"),
+            "{e}"
+        );
+        let e = points(r#"{"status":0,"entitlements":[{"serialNumber":"A","points":"lots"}]}"#)
+            .unwrap_err();
+        assert!(e.message.contains("malformed"), "{e}");
+        let e = points(r#"{"status":-10,"message":"Rate limit exceeded.","entitlements":[]}"#)
+            .unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (Some(-10), "Rate limit exceeded.")
+        );
+        let e = points("<html>gateway</html>").unwrap_err();
+        assert!(e.message.starts_with("reply is not a JSON object"), "{e}");
+    }
+
+    #[test]
+    fn entitlement_tokens_are_not_read() {
+        let rows: Vec<Entitlement> = parse_list(
+            "entitlements/list",
+            200,
+            br#"{"status":0,"entitlements":[{"serialNumber":"A","configId":"42","token":"TOKEN-SECRET","status":"ACTIVE"}]}"#,
+            &["entitlements", "vms"],
+        )
+        .unwrap();
+        assert_eq!(rows[0].config_id, Some(42));
+        assert!(!format!("{rows:?}").contains("TOKEN-SECRET"));
+    }
+
+    #[test]
+    fn configs_accept_both_spellings() {
+        let rows: Vec<Config> = parse_list(
+            "configs/list",
+            200,
+            br#"{"status":0,"configs":[{"id":1,"name":"new","productType":{"id":2,"name":"FortiManager-VM"}},
+                {"configId":2,"configName":"old","productType":101}]}"#,
+            &["configs"],
+        )
+        .unwrap();
+        assert_eq!((rows[0].id, rows[0].name.as_deref()), (1, Some("new")));
+        assert_eq!(
+            rows[0].product_type.label().as_deref(),
+            Some("FortiManager-VM")
+        );
+        assert_eq!((rows[1].id, rows[1].name.as_deref()), (2, Some("old")));
+        assert_eq!(
+            rows[1].product_type.label().as_deref(),
+            Some("FortiGate Hardware")
+        );
+        assert_eq!(
+            ProductType {
+                id: Some(999),
+                name: None
+            }
+            .label()
+            .as_deref(),
+            Some("999")
+        );
+    }
+
+    #[test]
+    fn error_replies_carry_status_and_message() {
+        let e = parse_error_reply(
+            "configs/list",
+            400,
+            br#"{"status":1,"message":"programSerialNumber is required.","error":null}"#,
+        );
+        assert_eq!(
+            (e.http_status, e.code, e.message.as_str()),
+            (Some(400), Some(1), "programSerialNumber is required.")
+        );
+        let e = parse_error_reply(
+            "token",
+            401,
+            br#"{"error":"invalid_grant","error_description":"Invalid credentials given."}"#,
+        );
+        assert_eq!(e.message, "Invalid credentials given.");
+        let e = parse_error_reply("x", 502, b"Bad Gateway");
+        assert_eq!((e.code, e.message.as_str()), (None, "Bad Gateway"));
+    }
+}

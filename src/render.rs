@@ -1,0 +1,415 @@
+//! The report's bytes, exactly as `docs/output-contract.md` defines them: S3 keys, CSV, JSON
+//! and manifest. Pure functions; identical reports give identical data files.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use crate::fortiflex::PointsQuery;
+use crate::report::{Report, ReportKind, ReportSpec, points_text};
+
+pub const SCHEMA_VERSION: u32 = 1;
+pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+pub const JSON_CONTENT_TYPE: &str = "application/json";
+
+/// The CSV header, in contract order.
+pub const CSV_COLUMNS: [&str; 11] = [
+    "start_date",
+    "end_date",
+    "program_serial_number",
+    "account_id",
+    "serial_number",
+    "config_id",
+    "config_name",
+    "product_type",
+    "description",
+    "status",
+    "points",
+];
+
+/// Keys of one report's three objects, relative to the prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub csv: String,
+    pub json: String,
+    pub manifest: String,
+}
+
+pub fn keys(spec: &ReportSpec) -> Keys {
+    let program = &spec.program_serial;
+    match spec.kind {
+        ReportKind::Daily => {
+            let day = ymd(spec.range.start());
+            let name = format!("consumption_{program}_{day}");
+            Keys {
+                csv: format!("daily/csv/dt={day}/{name}.csv"),
+                json: format!("daily/json/dt={day}/{name}.json"),
+                manifest: format!("daily/manifests/dt={day}/{name}.manifest.json"),
+            }
+        }
+        ReportKind::Range => {
+            let serial = spec
+                .serial_filter
+                .as_deref()
+                .map(|s| format!("_{s}"))
+                .unwrap_or_default();
+            let stem = format!(
+                "ranges/consumption_{program}_{}_{}{serial}",
+                ymd(spec.range.start()),
+                ymd(spec.range.end())
+            );
+            Keys {
+                csv: format!("{stem}.csv"),
+                json: format!("{stem}.json"),
+                manifest: format!("{stem}.manifest.json"),
+            }
+        }
+    }
+}
+
+fn ymd(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// Spreadsheet-safe cell text: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` so the cell
+/// is not run as a formula; every CR and LF becomes a space so a row stays one line.
+pub fn safe_text(s: &str) -> String {
+    let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let flat = s.replace(['\r', '\n'], " ");
+    if formula { format!("'{flat}") } else { flat }
+}
+
+pub fn csv(report: &Report) -> Vec<u8> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(Vec::with_capacity(256 + report.rows.len() * 160));
+    let spec = &report.spec;
+    let (start, end) = (ymd(spec.range.start()), ymd(spec.range.end()));
+    let text = |o: &Option<String>| o.as_deref().map(safe_text).unwrap_or_default();
+    // Writing to a Vec cannot fail.
+    w.write_record(CSV_COLUMNS).expect("write to memory");
+    for r in &report.rows {
+        w.write_record([
+            start.as_str(),
+            end.as_str(),
+            spec.program_serial.as_str(),
+            &r.account_id.to_string(),
+            &safe_text(&r.serial_number),
+            &r.config_id.map(|c| c.to_string()).unwrap_or_default(),
+            &text(&r.config_name),
+            &text(&r.product_type),
+            &text(&r.description),
+            &text(&r.status),
+            &points_text(r.points),
+        ])
+        .expect("write to memory");
+    }
+    w.into_inner().expect("flush to memory")
+}
+
+/// A decimal written into JSON with its exact text (`107.20`, not `107.2`).
+fn number(text: String) -> Box<RawValue> {
+    RawValue::from_string(text).expect("decimal text is a JSON number")
+}
+
+#[derive(Serialize)]
+struct Totals {
+    entitlements: usize,
+    points: Box<RawValue>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonRow<'a> {
+    serial_number: &'a str,
+    account_id: u64,
+    points: Box<RawValue>,
+    config_id: Option<u64>,
+    config_name: Option<&'a str>,
+    product_type: Option<&'a str>,
+    description: Option<&'a str>,
+    status: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Consumption<'a> {
+    entitlements: Vec<JsonRow<'a>>,
+    status: i32,
+    message: &'static str,
+    error: Option<()>,
+}
+
+/// The contract's JSON: a superset of the partner toolkit's report file.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    schema_version: u32,
+    program_serial: &'a str,
+    account_id: u64,
+    start_date: String,
+    end_date: String,
+    timezone: &'a str,
+    days_back: u32,
+    serial_filter: Option<&'a str>,
+    totals: Totals,
+    consumption: Consumption<'a>,
+}
+
+fn totals(report: &Report) -> Totals {
+    Totals {
+        entitlements: report.rows.len(),
+        points: number(points_text(report.total)),
+    }
+}
+
+pub fn json(report: &Report) -> Vec<u8> {
+    let spec = &report.spec;
+    let doc = JsonReport {
+        schema_version: SCHEMA_VERSION,
+        program_serial: &spec.program_serial,
+        account_id: spec.account_id,
+        start_date: ymd(spec.range.start()),
+        end_date: ymd(spec.range.end()),
+        timezone: spec.timezone.name(),
+        days_back: spec.range.len_days(),
+        serial_filter: spec.serial_filter.as_deref(),
+        totals: totals(report),
+        consumption: Consumption {
+            entitlements: report
+                .rows
+                .iter()
+                .map(|r| JsonRow {
+                    serial_number: &r.serial_number,
+                    account_id: r.account_id,
+                    points: number(points_text(r.points)),
+                    config_id: r.config_id,
+                    config_name: r.config_name.as_deref(),
+                    product_type: r.product_type.as_deref(),
+                    description: r.description.as_deref(),
+                    status: r.status.as_deref(),
+                })
+                .collect(),
+            status: 0,
+            message: "Request processed successfully.",
+            error: None,
+        },
+    };
+    to_json(&doc)
+}
+
+fn to_json(value: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(value).expect("report structs serialise");
+    out.push(b'\n');
+    out
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// One data file listed in a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FileEntry {
+    pub key: String,
+    pub format: String,
+    pub rows: usize,
+    pub bytes: usize,
+    pub sha256: String,
+}
+
+impl FileEntry {
+    pub fn describe(key: &str, format: &str, rows: usize, body: &[u8]) -> Self {
+        FileEntry {
+            key: key.into(),
+            format: format.into(),
+            rows,
+            bytes: body.len(),
+            sha256: sha256_hex(body),
+        }
+    }
+}
+
+/// What differs from run to run, and so lives only in the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub generated_at: DateTime<Utc>,
+    pub revision: u64,
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    endpoint: &'static str,
+    request: &'a PointsQuery,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    schema_version: u32,
+    report: &'static str,
+    program_serial: &'a str,
+    account_id: u64,
+    start_date: String,
+    end_date: String,
+    timezone: &'a str,
+    serial_filter: Option<&'a str>,
+    run_id: &'a str,
+    generated_at: String,
+    revision: u64,
+    tool_version: &'static str,
+    source: Source<'a>,
+    totals: Totals,
+    files: &'a [FileEntry],
+}
+
+pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> {
+    let spec = &report.spec;
+    to_json(&Manifest {
+        schema_version: SCHEMA_VERSION,
+        report: spec.kind.as_str(),
+        program_serial: &spec.program_serial,
+        account_id: spec.account_id,
+        start_date: ymd(spec.range.start()),
+        end_date: ymd(spec.range.end()),
+        timezone: spec.timezone.name(),
+        serial_filter: spec.serial_filter.as_deref(),
+        run_id: &run.run_id,
+        generated_at: run.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        revision: run.revision,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        source: Source {
+            endpoint: "entitlements/points",
+            request: &report.request,
+        },
+        totals: totals(report),
+        files,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::build;
+    use crate::report::tests::{catalog, request, spec, walkthrough_day};
+
+    /// Compares with `tests/golden/NAME`; `UPDATE_GOLDEN=1` rewrites it (review the diff!).
+    fn golden(name: &str, actual: &[u8]) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, actual).unwrap();
+        }
+        let expected = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(actual),
+            expected,
+            "{name} differs from its golden file"
+        );
+    }
+
+    #[test]
+    fn daily_csv_and_json_match_the_golden_files() {
+        let r = walkthrough_day("2025-11-08");
+        golden("daily.csv", &csv(&r));
+        golden("daily.json", &json(&r));
+    }
+
+    #[test]
+    fn identical_reports_give_identical_bytes() {
+        let (a, b) = (walkthrough_day("2025-11-08"), walkthrough_day("2025-11-08"));
+        assert_eq!(sha256_hex(&csv(&a)), sha256_hex(&csv(&b)));
+        assert_eq!(json(&a), json(&b));
+    }
+
+    #[test]
+    fn keys_follow_the_contract() {
+        let s = spec("2025-11-08");
+        assert_eq!(
+            keys(&s),
+            Keys {
+                csv: "daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv".into(),
+                json: "daily/json/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.json".into(),
+                manifest: "daily/manifests/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.manifest.json".into(),
+            }
+        );
+        let mut r = s.clone();
+        r.kind = ReportKind::Range;
+        r.range = crate::window::DayRange::new(
+            crate::window::parse_date("2025-11-02").unwrap(),
+            crate::window::parse_date("2025-11-08").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            keys(&r).csv,
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.csv"
+        );
+        r.serial_filter = Some("FGT71FTK22000471".into());
+        assert_eq!(
+            keys(&r).manifest,
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08_FGT71FTK22000471.manifest.json"
+        );
+    }
+
+    #[test]
+    fn formulas_are_defused_and_lines_flattened() {
+        assert_eq!(safe_text("=cmd|' /C calc'!A0"), "'=cmd|' /C calc'!A0");
+        for lead in ["+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(safe_text(lead).starts_with('\''), "{lead:?}");
+        }
+        assert_eq!(safe_text("line one\r\nline two"), "line one  line two");
+        assert_eq!(safe_text("a-b = c"), "a-b = c");
+    }
+
+    #[test]
+    fn an_empty_report_still_has_its_header() {
+        let s = spec("2025-01-01");
+        let q = request(&s);
+        let r = build(s, q, vec![], &catalog()).unwrap();
+        assert_eq!(
+            String::from_utf8(csv(&r)).unwrap(),
+            format!("{}\n", CSV_COLUMNS.join(","))
+        );
+        let v: serde_json::Value = serde_json::from_slice(&json(&r)).unwrap();
+        assert_eq!(v["consumption"]["entitlements"], serde_json::json!([]));
+        assert_eq!(v["totals"]["entitlements"], 0);
+        assert!(
+            String::from_utf8(json(&r))
+                .unwrap()
+                .contains("\"points\": 0.00\n")
+        );
+    }
+
+    #[test]
+    fn manifest_lists_files_and_run() {
+        let r = walkthrough_day("2025-11-08");
+        let k = keys(&r.spec);
+        let files = vec![
+            FileEntry::describe(&k.csv, "csv", 13, &csv(&r)),
+            FileEntry::describe(&k.json, "json", 13, &json(&r)),
+        ];
+        let run = RunInfo {
+            run_id: "run-1".into(),
+            generated_at: DateTime::parse_from_rfc3339("2025-11-09T14:05:07Z")
+                .unwrap()
+                .to_utc(),
+            revision: 2,
+        };
+        let v: serde_json::Value = serde_json::from_slice(&manifest(&r, &files, &run)).unwrap();
+        assert_eq!(v["report"], "daily");
+        assert_eq!(v["generated_at"], "2025-11-09T14:05:07Z");
+        assert_eq!(v["revision"], 2);
+        assert_eq!(v["source"]["request"]["startDate"], "2025-11-08");
+        assert!(
+            String::from_utf8(manifest(&r, &files, &run))
+                .unwrap()
+                .contains("\"points\": 399.42\n")
+        );
+        assert_eq!(v["files"][0]["sha256"], sha256_hex(&csv(&r)));
+        assert_eq!(v["files"][1]["bytes"], json(&r).len());
+    }
+}
