@@ -1,0 +1,233 @@
+//! Where reports go. Keys are relative to the output root (an S3 prefix or a local folder)
+//! and identical for every sink, so a local run lays out exactly what S3 would hold.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+pub trait Sink: Send + Sync {
+    /// The object at `key`, or `None` when there is none.
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    /// Stores `body` at `key` whole: a reader never sees part of it.
+    fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Where `key` lives, for people (`reports/daily/...`, `s3://bucket/prefix/daily/...`).
+    fn location(&self, key: &str) -> String;
+}
+
+/// Rejects keys that could leave the output root. Keys are built from validated serials,
+/// so this is a second line of defence, not the first.
+pub fn check_key(key: &str) -> Result<()> {
+    let bad = key.is_empty()
+        || key.starts_with('/')
+        || key.contains('\\')
+        || key
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+        || key.chars().any(char::is_control);
+    if bad {
+        return Err(Error::Storage(format!(
+            "refusing unsafe object key {key:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// A local folder laid out like the bucket. Files are written to a temporary name and
+/// renamed, so a crash never leaves half a report.
+#[derive(Debug, Clone)]
+pub struct LocalDir {
+    root: PathBuf,
+}
+
+impl LocalDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        LocalDir { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf> {
+        check_key(key)?;
+        Ok(self.root.join(key))
+    }
+}
+
+impl Sink for LocalDir {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let path = self.path(key)?;
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Storage(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &'static str) -> Result<()> {
+        let path = self.path(key)?;
+        let fail = |what: &str, e: std::io::Error| {
+            Error::Storage(format!("cannot {what} {}: {e}", path.display()))
+        };
+        let dir = path.parent().expect("a key has a parent folder");
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| fail("create the folder of", e))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp-{}",
+            file_name(&path),
+            uuid::Uuid::new_v4().simple()
+        ));
+        if let Err(e) = tokio::fs::write(&tmp, &body).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(fail("write", e));
+        }
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| fail("write", e))
+    }
+
+    fn location(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// An in-memory sink for tests: records every put in order and can be told to fail one key.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    objects: Mutex<BTreeMap<String, (Vec<u8>, &'static str)>>,
+    puts: Mutex<Vec<String>>,
+    fail_key: Mutex<Option<String>>,
+}
+
+impl MemorySink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every key put so far, in write order.
+    pub fn puts(&self) -> Vec<String> {
+        self.puts.lock().unwrap().clone()
+    }
+
+    pub fn object(&self, key: &str) -> Option<(Vec<u8>, &'static str)> {
+        self.objects.lock().unwrap().get(key).cloned()
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+
+    /// Makes the next puts of keys ending in `suffix` fail, as a dead bucket would.
+    pub fn fail_puts_ending_with(&self, suffix: Option<&str>) {
+        *self.fail_key.lock().unwrap() = suffix.map(str::to_string);
+    }
+}
+
+impl Sink for MemorySink {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        check_key(key)?;
+        Ok(self
+            .objects
+            .lock()
+            .unwrap()
+            .get(key)
+            .map(|(b, _)| b.clone()))
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &'static str) -> Result<()> {
+        check_key(key)?;
+        if self
+            .fail_key
+            .lock()
+            .unwrap()
+            .as_deref()
+            .is_some_and(|s| key.ends_with(s))
+        {
+            return Err(Error::Storage(format!("memory sink told to fail on {key}")));
+        }
+        self.puts.lock().unwrap().push(key.to_string());
+        self.objects
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), (body, content_type));
+        Ok(())
+    }
+
+    fn location(&self, key: &str) -> String {
+        format!("memory:{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_keys_are_refused() {
+        for key in [
+            "",
+            "/etc/passwd",
+            "daily/../../x",
+            "a//b",
+            "a\\b",
+            "a/./b",
+            "a/b\n",
+        ] {
+            assert_eq!(check_key(key).unwrap_err().kind(), "Storage", "{key:?}");
+        }
+        assert!(check_key("daily/csv/dt=2025-11-08/consumption_X_2025-11-08.csv").is_ok());
+    }
+
+    #[tokio::test]
+    async fn local_dir_round_trips_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = LocalDir::new(dir.path());
+        assert_eq!(sink.get("a/b.csv").await.unwrap(), None);
+        sink.put("a/b.csv", b"one".to_vec(), "text/csv")
+            .await
+            .unwrap();
+        sink.put("a/b.csv", b"two".to_vec(), "text/csv")
+            .await
+            .unwrap();
+        assert_eq!(
+            sink.get("a/b.csv").await.unwrap().as_deref(),
+            Some(&b"two"[..])
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("b.csv")]);
+    }
+
+    #[tokio::test]
+    async fn local_dir_reports_unwritable_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("not-a-folder");
+        std::fs::write(&file, b"x").unwrap();
+        let err = LocalDir::new(&file)
+            .put("a/b.csv", vec![], "text/csv")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "Storage");
+        assert!(err.to_string().contains("not-a-folder"), "{err}");
+    }
+}
