@@ -4,7 +4,9 @@
 //! [`fortiflex`] and [`sink`] put the outside world behind small traits; [`job`] and
 //! [`publish`] join them; [`cli`] and [`sim`] are what the binaries hand over to.
 
+pub mod cli;
 pub mod config;
+pub mod console;
 pub mod credentials;
 pub mod error;
 pub mod fortiflex;
@@ -12,6 +14,7 @@ pub mod job;
 pub mod publish;
 pub mod render;
 pub mod report;
+pub mod sim;
 pub mod sink;
 pub mod window;
 

@@ -1,1 +1,34 @@
-fn main() {}
+//! `fortiflex-report`: parses the command line, sets up logging, hands over to the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use fortiflex_reporter::cli::{self, Cli};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match Cli::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    match cli::run(args, &mut std::io::stdout()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(cli::exit_code(&e))
+        }
+    }
+}

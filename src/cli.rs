@@ -1,0 +1,330 @@
+//! The `fortiflex-report` command line: argument definitions and the commands they run.
+//! The binary only parses, sets up logging and calls [`run`].
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::console;
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::fortiflex::{Endpoints, HttpFortiFlex, http_client};
+use crate::job::Reporter;
+use crate::report::ReportKind;
+use crate::sim::{self, Dataset, SimOptions};
+use crate::sink::{LocalDir, Sink};
+use crate::window::{self, DayRange, EndDateMode, parse_date};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success, including a range with no consumption
+  1  usage, configuration, credentials or storage error
+  2  FortiFlex, authentication or network error";
+
+#[derive(Debug, Parser)]
+#[command(name = "fortiflex-report", version, about = "FortiFlex point consumption reports, exact to the cent", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Consumption of a range of Pacific days, printed and written as CSV/JSON/manifest.
+    Consumption(ConsumptionArgs),
+    /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
+    Demo(DemoArgs),
+    /// Serves the FortiFlex simulator on loopback until Ctrl-C.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumptionArgs {
+    /// The N complete Pacific days before today [default: 1]
+    #[arg(long, value_name = "N", conflicts_with_all = ["date", "start", "end"])]
+    pub days: Option<u32>,
+    /// One Pacific day, YYYY-MM-DD
+    #[arg(long, value_name = "D", conflicts_with_all = ["start", "end"])]
+    pub date: Option<String>,
+    /// First day of a range, YYYY-MM-DD (with --end)
+    #[arg(long, value_name = "D", requires = "end")]
+    pub start: Option<String>,
+    /// Last day of a range, included, YYYY-MM-DD (with --start)
+    #[arg(long, value_name = "D", requires = "start")]
+    pub end: Option<String>,
+    /// Only this entitlement's serial number
+    #[arg(long, value_name = "SN")]
+    pub serial: Option<String>,
+    /// Also write one daily report per day under daily/
+    #[arg(long, conflicts_with = "serial")]
+    pub daily: bool,
+    /// Credentials JSON (partner toolkit format); else FORTIFLEX_USERNAME, FORTIFLEX_PASSWORD,
+    /// FORTIFLEX_PROGRAM_SERIAL and FORTIFLEX_ACCOUNT_ID
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Output folder, laid out like the S3 bucket
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output folder
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// The simulator's Pacific today, YYYY-MM-DD [default: the real date]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Loopback port (0: any free port)
+    #[arg(long, default_value_t = 8089)]
+    pub port: u16,
+    /// The simulator's Pacific today, YYYY-MM-DD [default: the real date]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
+    /// How the simulated tenant reads endDate: inclusive or exclusive
+    #[arg(long, value_name = "MODE", default_value = "inclusive")]
+    pub end_date: String,
+}
+
+/// The exit code for a failure, as documented in `--help`.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::FortiFlex(_) | Error::Authentication(_) => 2,
+        _ => 1,
+    }
+}
+
+/// Runs one command, writing what people read to `out`.
+pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
+    match cli.command {
+        Command::Consumption(args) => {
+            consumption(args, Settings::from_env()?, Utc::now(), out).await
+        }
+        Command::Demo(args) => demo(args, Settings::from_env()?, out).await,
+        Command::Sim(args) => serve_sim(args, out).await,
+    }
+}
+
+/// The range a `consumption` invocation asks for.
+fn requested_range(
+    args: &ConsumptionArgs,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<(DayRange, String)> {
+    let range = match (&args.date, &args.start, &args.end) {
+        (Some(d), _, _) => DayRange::day(parse_date(d)?),
+        (None, Some(s), Some(e)) => DayRange::new(parse_date(s)?, parse_date(e)?)?,
+        _ => {
+            let n = args.days.unwrap_or(1);
+            let r = DayRange::last_days(now, settings.timezone, n)?;
+            return Ok((r, format!("LAST {n} DAY{}", if n == 1 { "" } else { "S" })));
+        }
+    };
+    range.ensure_complete(now, settings.timezone)?;
+    let label = if range.is_single_day() {
+        range.start().to_string()
+    } else {
+        format!("{} TO {}", range.start(), range.end())
+    };
+    Ok((range, label))
+}
+
+fn load_credentials(path: Option<&PathBuf>) -> Result<Credentials> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::Credentials(format!(
+                    "cannot read credentials file {}: {}",
+                    p.display(),
+                    e.kind()
+                ))
+            })?;
+            Credentials::from_json(&text, &p.display().to_string())
+        }
+        None => Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| match e {
+            Error::Credentials(m) => {
+                Error::Credentials(format!("{m} (and no --credentials FILE was given)"))
+            }
+            other => other,
+        }),
+    }
+}
+
+async fn consumption(
+    args: ConsumptionArgs,
+    settings: Settings,
+    now: DateTime<Utc>,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let (range, label) = requested_range(&args, &settings, now)?;
+    let credentials = load_credentials(args.credentials.as_ref())?;
+    let api = HttpFortiFlex::new(
+        http_client(settings.request_timeout)?,
+        settings.endpoints.clone(),
+        &credentials,
+    );
+    let sink = LocalDir::new(&args.out);
+    let reporter = Reporter::connect(
+        &api,
+        &sink,
+        &credentials,
+        settings.timezone,
+        settings.end_date,
+    )
+    .await?;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let kind = if range.is_single_day() && args.serial.is_none() {
+        ReportKind::Daily
+    } else {
+        ReportKind::Range
+    };
+    if args.daily && kind == ReportKind::Range {
+        for day in range.days() {
+            let report = reporter
+                .report(ReportKind::Daily, DayRange::day(day), None)
+                .await?;
+            let p = reporter.publish(&report, &run_id, Utc::now()).await?;
+            let _ = writeln!(
+                out,
+                "daily {day}: {} points, {} ({})",
+                report.total,
+                status(&p),
+                sink.location(&p.keys.manifest)
+            );
+        }
+    }
+    let report = reporter.report(kind, range, args.serial.as_deref()).await?;
+    let p = reporter.publish(&report, &run_id, Utc::now()).await?;
+    let location = sink.location(&p.keys.csv);
+    write!(
+        out,
+        "{}",
+        console::summary(&report, &label, Some((&p, location)))
+    )
+    .map_err(|e| Error::Storage(format!("cannot print the report: {e}")))
+}
+
+fn status(p: &crate::publish::Published) -> String {
+    if p.written().is_empty() {
+        format!("unchanged r{}", p.revision)
+    } else {
+        format!("written r{}", p.revision)
+    }
+}
+
+async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send)) -> Result<()> {
+    let today = args.today.as_deref().map(parse_date).transpose()?;
+    let opts = SimOptions {
+        today,
+        ..SimOptions::default()
+    };
+    let sim = sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Dataset::walkthrough(),
+        opts,
+    )
+    .await
+    .map_err(|e| Error::Configuration(format!("cannot start the simulator on loopback: {e}")))?;
+    let credentials = sim.credentials();
+    let endpoints = Endpoints::new(&sim.api_url(), &sim.auth_url())?;
+    let api = HttpFortiFlex::new(
+        http_client(settings.request_timeout)?,
+        endpoints,
+        &credentials,
+    );
+    let sink = LocalDir::new(&args.out);
+    let reporter = Reporter::connect(
+        &api,
+        &sink,
+        &credentials,
+        settings.timezone,
+        EndDateMode::Inclusive,
+    )
+    .await?;
+    // The simulator's clock decides which days are complete.
+    let now = match today {
+        Some(d) => d
+            .and_hms_opt(12, 0, 0)
+            .expect("noon exists")
+            .and_local_timezone(settings.timezone)
+            .earliest()
+            .map(|t| t.to_utc())
+            .unwrap_or_else(Utc::now),
+        None => Utc::now(),
+    };
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let _ = writeln!(
+        out,
+        "FortiFlex simulator on {} (no Fortinet account needed)\n",
+        sim.addr()
+    );
+    let yesterday = DayRange::day(window::last_complete_day(now, settings.timezone));
+    let week = DayRange::last_days(now, settings.timezone, 7)?;
+    for (kind, range, label) in [
+        (ReportKind::Daily, yesterday, yesterday.start().to_string()),
+        (ReportKind::Range, week, "LAST 7 DAYS".to_string()),
+    ] {
+        let report = reporter.report(kind, range, None).await?;
+        let p = reporter.publish(&report, &run_id, Utc::now()).await?;
+        let location = sink.location(&p.keys.csv);
+        let _ = write!(
+            out,
+            "{}\n",
+            console::summary(&report, &label, Some((&p, location)))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Reports are under {}/ (daily/ and ranges/), laid out as in S3.",
+        args.out.display()
+    );
+    sim.stop().await;
+    Ok(())
+}
+
+async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> Result<()> {
+    let today = args.today.as_deref().map(parse_date).transpose()?;
+    let end_date: EndDateMode = args.end_date.parse()?;
+    let opts = SimOptions {
+        today,
+        end_date,
+        ..SimOptions::default()
+    };
+    let sim = sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        Dataset::walkthrough(),
+        opts,
+    )
+    .await
+    .map_err(|e| Error::Configuration(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+    let c = sim.credentials();
+    let _ = writeln!(
+        out,
+        "FortiFlex simulator on http://{} (endDate {}, today {}). Use it with:\n\
+         export FORTIFLEX_API_URL={}\nexport FORTIFLEX_AUTH_URL={}\n\
+         export FORTIFLEX_USERNAME={} FORTIFLEX_PASSWORD={} FORTIFLEX_PROGRAM_SERIAL={}\n\
+         Ctrl-C stops it.",
+        sim.addr(),
+        end_date.as_str(),
+        today.map_or("the real Pacific date".into(), |d| d.to_string()),
+        sim.api_url(),
+        sim.auth_url(),
+        c.username,
+        c.password.expose(),
+        c.program_serial,
+    );
+    let _ = out.flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sim.wait() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! The simulator's data: the partner walkthrough's program. Thirteen entitlements consume
+//! a fixed amount per Pacific day, so any seven complete days total exactly the
+//! walkthrough's 2,795.94 points; PENDING and STOPPED entitlements consume nothing.
+
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub id: u64,
+    pub name: &'static str,
+    pub status: &'static str,
+    pub product_id: u64,
+    pub product_name: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimEntitlement {
+    pub serial_number: &'static str,
+    pub config_id: u64,
+    pub description: &'static str,
+    pub status: &'static str,
+    /// First day that consumes.
+    pub start: NaiveDate,
+    /// Points per Pacific day while active.
+    pub daily: Decimal,
+    /// The licence token: present in `entitlements/list`, never to be reported.
+    pub token: &'static str,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub username: &'static str,
+    pub password: &'static str,
+    pub program_serial: &'static str,
+    pub account_id: u64,
+    pub program_start: NaiveDate,
+    pub program_end: NaiveDate,
+    /// Prepaid points bought; the balance is this minus everything consumed so far.
+    pub prepaid_points: Decimal,
+    pub configs: Vec<SimConfig>,
+    pub entitlements: Vec<SimEntitlement>,
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("dataset dates are valid")
+}
+
+fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).expect("dataset numbers are valid")
+}
+
+impl Dataset {
+    /// The walkthrough's program (serials completed from its masked ones).
+    pub fn walkthrough() -> Self {
+        let start = date("2025-01-10");
+        let ent =
+            |serial_number, config_id, description, status, daily: &str, token| SimEntitlement {
+                serial_number,
+                config_id,
+                description,
+                status,
+                start,
+                daily: dec(daily),
+                token,
+            };
+        Dataset {
+            username: "demo-api-user",
+            password: "demo-api-password",
+            program_serial: "ELAVMS0000123456",
+            account_id: 2321234,
+            program_start: start,
+            program_end: date("2028-01-09"),
+            prepaid_points: dec("500000.00"),
+            configs: vec![
+                SimConfig {
+                    id: 4101,
+                    name: "MSSP FMG",
+                    status: "ACTIVE",
+                    product_id: 2,
+                    product_name: "FortiManager-VM",
+                },
+                SimConfig {
+                    id: 4102,
+                    name: "FGT-VM 2 vCPU UTP",
+                    status: "ACTIVE",
+                    product_id: 1,
+                    product_name: "FortiGate-VM bundle",
+                },
+                SimConfig {
+                    id: 4103,
+                    name: "FGT-71F UTP",
+                    status: "ACTIVE",
+                    product_id: 101,
+                    product_name: "FortiGate Hardware",
+                },
+                SimConfig {
+                    id: 4104,
+                    name: "EMS 100 endpoints",
+                    status: "ACTIVE",
+                    product_id: 5,
+                    product_name: "FortiClient EMS On-Prem",
+                },
+                SimConfig {
+                    id: 4105,
+                    name: "FAZ-VM 5 GB/day",
+                    status: "ACTIVE",
+                    product_id: 7,
+                    product_name: "FortiAnalyzer-VM",
+                },
+                SimConfig {
+                    id: 4106,
+                    name: "FWB-VM trial",
+                    status: "DISABLED",
+                    product_id: 3,
+                    product_name: "FortiWeb-VM",
+                },
+            ],
+            entitlements: vec![
+                ent(
+                    "FMVMMLTM00000582",
+                    4101,
+                    "SOC manager",
+                    "ACTIVE",
+                    "107.20",
+                    "6B1F0C6E2D9A4F3B",
+                ),
+                ent(
+                    "FMVMMLTM00000663",
+                    4101,
+                    "Tenant manager - West",
+                    "ACTIVE",
+                    "91.20",
+                    "0F8C1D2E3A4B5C6D",
+                ),
+                ent(
+                    "FGVMMLTM00000993",
+                    4102,
+                    "Acme Corp - HQ",
+                    "ACTIVE",
+                    "21.66",
+                    "7E6D5C4B3A291807",
+                ),
+                ent(
+                    "FGVMMLTM00000994",
+                    4102,
+                    "Acme Corp - Branch",
+                    "ACTIVE",
+                    "21.66",
+                    "1A2B3C4D5E6F7081",
+                ),
+                ent(
+                    "FGVMMLTM00000995",
+                    4102,
+                    "Globex, Inc.",
+                    "ACTIVE",
+                    "21.66",
+                    "9F8E7D6C5B4A3921",
+                ),
+                ent(
+                    "FGVMMLTM00000996",
+                    4102,
+                    "Initech \"core\" firewall",
+                    "ACTIVE",
+                    "21.66",
+                    "2C3D4E5F60718293",
+                ),
+                ent(
+                    "FGVMMLTM00000997",
+                    4102,
+                    "Umbrella DMZ",
+                    "ACTIVE",
+                    "21.66",
+                    "3D4E5F6071829304",
+                ),
+                ent(
+                    "FGVMMLTM00000998",
+                    4102,
+                    "Hooli lab",
+                    "ACTIVE",
+                    "21.66",
+                    "4E5F607182930415",
+                ),
+                ent(
+                    "FGVMMLTM00000999",
+                    4102,
+                    "Stark Industries",
+                    "ACTIVE",
+                    "21.66",
+                    "5F60718293041526",
+                ),
+                ent(
+                    "FGT71FTK22000471",
+                    4103,
+                    "Wayne Enterprises branch",
+                    "ACTIVE",
+                    "19.29",
+                    "6071829304152637",
+                ),
+                ent(
+                    "FEMSPO8800000387",
+                    4104,
+                    "EMS - managed endpoints",
+                    "ACTIVE",
+                    "14.01",
+                    "7182930415263748",
+                ),
+                ent(
+                    "FZVMMLTM00000689",
+                    4105,
+                    "SOC log analytics",
+                    "ACTIVE",
+                    "12.85",
+                    "8293041526374859",
+                ),
+                ent(
+                    "FEMSPO8800000320",
+                    4104,
+                    "EMS - pilot",
+                    "ACTIVE",
+                    "3.25",
+                    "930415263748596A",
+                ),
+                ent(
+                    "FGVMMLTM00001001",
+                    4102,
+                    "Not deployed yet",
+                    "PENDING",
+                    "0",
+                    "A41526374859607B",
+                ),
+                ent(
+                    "FGVMMLTM00001002",
+                    4102,
+                    "Decommissioned",
+                    "STOPPED",
+                    "0",
+                    "B52637485960718C",
+                ),
+            ],
+        }
+    }
+
+    pub fn config(&self, id: u64) -> Option<&SimConfig> {
+        self.configs.iter().find(|c| c.id == id)
+    }
+
+    pub fn entitlement(&self, serial: &str) -> Option<&SimEntitlement> {
+        self.entitlements
+            .iter()
+            .find(|e| e.serial_number.eq_ignore_ascii_case(serial))
+    }
+
+    /// Points per entitlement over the inclusive days `first..=last`, counting only days
+    /// before `today` (the current Pacific day is not tallied yet). Zero rows are left out,
+    /// as FortiFlex lists only entitlements that consumed.
+    pub fn points(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+        today: NaiveDate,
+    ) -> Vec<(&SimEntitlement, Decimal)> {
+        self.entitlements
+            .iter()
+            .filter_map(|e| {
+                let from = first.max(e.start);
+                let to = last.min(today.pred_opt()?);
+                let days = (to - from).num_days() + 1;
+                let points = e.daily * Decimal::from(days.max(0));
+                (!points.is_zero()).then_some((e, points))
+            })
+            .collect()
+    }
+
+    /// Everything consumed before `today`.
+    pub fn consumed_before(&self, today: NaiveDate) -> Decimal {
+        self.points(self.program_start, today, today)
+            .iter()
+            .map(|(_, p)| *p)
+            .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_seven_complete_days_total_the_walkthrough() {
+        let d = Dataset::walkthrough();
+        let rows = d.points(date("2025-11-02"), date("2025-11-08"), date("2025-11-09"));
+        assert_eq!(rows.len(), 13);
+        assert_eq!(
+            rows.iter().map(|(_, p)| *p).sum::<Decimal>(),
+            dec("2795.94")
+        );
+        let top = rows
+            .iter()
+            .find(|(e, _)| e.serial_number == "FMVMMLTM00000582")
+            .unwrap();
+        assert_eq!(top.1.to_string(), "750.40");
+    }
+
+    #[test]
+    fn today_and_days_before_the_program_are_not_tallied() {
+        let d = Dataset::walkthrough();
+        assert!(
+            d.points(date("2025-11-09"), date("2025-11-09"), date("2025-11-09"))
+                .is_empty()
+        );
+        assert!(
+            d.points(date("2024-12-01"), date("2025-01-09"), date("2025-11-09"))
+                .is_empty()
+        );
+        let partial = d.points(date("2025-11-07"), date("2025-11-12"), date("2025-11-09"));
+        assert_eq!(
+            partial.iter().map(|(_, p)| *p).sum::<Decimal>(),
+            dec("798.84")
+        );
+    }
+}

@@ -1,0 +1,434 @@
+//! A FortiFlex stand-in over real HTTP: the OAuth token endpoint and the five v2 calls, with
+//! the reply shapes and error replies of the API notes. It lets anyone run the reporter with
+//! no Fortinet account, and lets tests exercise the real client end to end.
+
+mod dataset;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub use dataset::{Dataset, SimConfig, SimEntitlement};
+
+use crate::credentials::{Credentials, Secret};
+use crate::report::points_text;
+use crate::window::{self, EndDateMode, PACIFIC};
+
+pub const TOKEN_PATH: &str = "/api/v1/oauth/token/";
+pub const API_PATH: &str = "/ES/api/fortiflex/v2/";
+
+/// How the simulated tenant behaves.
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// The simulator's Pacific "today" (days before it are tallied); `None`: the real date.
+    pub today: Option<NaiveDate>,
+    /// How this tenant reads `endDate`.
+    pub end_date: EndDateMode,
+    /// `expires_in` of issued tokens.
+    pub token_ttl: Duration,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            today: None,
+            end_date: EndDateMode::Inclusive,
+            token_ttl: Duration::from_secs(3660),
+        }
+    }
+}
+
+struct Simulator {
+    data: Dataset,
+    opts: SimOptions,
+    tokens: Mutex<HashMap<String, Instant>>,
+}
+
+impl Simulator {
+    fn today(&self) -> NaiveDate {
+        self.opts
+            .today
+            .unwrap_or_else(|| window::today(Utc::now(), PACIFIC))
+    }
+
+    fn token_valid(&self, headers: &HeaderMap) -> bool {
+        let Some(token) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+        else {
+            return false;
+        };
+        self.tokens
+            .lock()
+            .unwrap()
+            .get(token)
+            .is_some_and(|exp| Instant::now() < *exp)
+    }
+}
+
+/// A simulator serving on a loopback port until [`RunningSim::stop`] or drop.
+pub struct RunningSim {
+    addr: SocketAddr,
+    data: Dataset,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningSim {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `FORTIFLEX_API_URL` for this simulator.
+    pub fn api_url(&self) -> String {
+        format!("http://{}{API_PATH}", self.addr)
+    }
+
+    /// `FORTIFLEX_AUTH_URL` for this simulator.
+    pub fn auth_url(&self) -> String {
+        format!("http://{}{TOKEN_PATH}", self.addr)
+    }
+
+    /// The simulated API user's credentials.
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            username: self.data.username.into(),
+            password: Secret::new(self.data.password),
+            program_serial: self.data.program_serial.into(),
+            account_id: Some(self.data.account_id),
+        }
+    }
+
+    pub fn dataset(&self) -> &Dataset {
+        &self.data
+    }
+
+    /// Serves until Ctrl-C or the task ends.
+    pub async fn wait(mut self) {
+        let _ = (&mut self.task).await;
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for RunningSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts a simulator on `addr` (port 0 picks a free one).
+pub async fn start(
+    addr: SocketAddr,
+    data: Dataset,
+    opts: SimOptions,
+) -> std::io::Result<RunningSim> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let sim = Arc::new(Simulator {
+        data: data.clone(),
+        opts,
+        tokens: Mutex::new(HashMap::new()),
+    });
+    let app = Router::new()
+        .route(TOKEN_PATH, post(login))
+        .route(TOKEN_PATH.trim_end_matches('/'), post(login))
+        .route(&format!("{API_PATH}{{*call}}"), post(api))
+        .fallback(|| async { reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")) })
+        .with_state(sim);
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(RunningSim {
+        addr,
+        data,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+fn reply(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+fn error_body(status: i64, message: &str) -> String {
+    json!({"status": status, "message": message, "error": null}).to_string()
+}
+
+fn bad_request(message: &str) -> Response {
+    reply(StatusCode::BAD_REQUEST, error_body(1, message))
+}
+
+fn ok_list(key: &str, rows: &impl Serialize) -> Response {
+    let rows = serde_json::to_string(rows).expect("simulator rows serialise");
+    reply(
+        StatusCode::OK,
+        format!(
+            r#"{{"status":0,"message":"Request processed successfully.","error":null,"{key}":{rows}}}"#
+        ),
+    )
+}
+
+fn number(d: rust_decimal::Decimal) -> Box<RawValue> {
+    RawValue::from_string(points_text(d)).expect("decimal text is a JSON number")
+}
+
+async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    if field("client_id") != "flexvm" || field("grant_type") != "password" {
+        let body = json!({"error": "invalid_client", "error_description": "Invalid client_id or grant_type."});
+        return reply(StatusCode::BAD_REQUEST, body.to_string());
+    }
+    if field("username") != sim.data.username || field("password") != sim.data.password {
+        let body =
+            json!({"error": "invalid_grant", "error_description": "Invalid credentials given."});
+        return reply(StatusCode::UNAUTHORIZED, body.to_string());
+    }
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    sim.tokens
+        .lock()
+        .unwrap()
+        .insert(token.clone(), Instant::now() + sim.opts.token_ttl);
+    let body = json!({
+        "access_token": token,
+        "expires_in": sim.opts.token_ttl.as_secs(),
+        "token_type": "Bearer",
+        "scope": "read write",
+        "refresh_token": uuid::Uuid::new_v4().simple().to_string(),
+        "message": "successfully authenticated",
+        "status": "success",
+    });
+    reply(StatusCode::OK, body.to_string())
+}
+
+async fn api(
+    State(sim): State<Arc<Simulator>>,
+    Path(call): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if !sim.token_valid(&headers) {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            error_body(-1, "Invalid security token."),
+        );
+    }
+    let req = match serde_json::from_slice::<Value>(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => return bad_request("Request body must be a JSON object."),
+    };
+    let handler = match call.trim_end_matches('/') {
+        "programs/list" => programs_list,
+        "programs/points" => programs_points,
+        "configs/list" => configs_list,
+        "entitlements/list" => entitlements_list,
+        "entitlements/points" => entitlements_points,
+        _ => return reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")),
+    };
+    handler(&sim, &req).unwrap_or_else(|message| bad_request(&message))
+}
+
+type Handled = Result<Response, String>;
+
+fn text<'a>(req: &'a Value, key: &str) -> Option<&'a str> {
+    req.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+fn id(req: &Value, key: &str) -> Result<Option<u64>, String> {
+    match req.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| format!("{key} must be a positive integer.")),
+        Some(Value::String(s)) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("{key} must be a positive integer.")),
+        Some(_) => Err(format!("{key} must be a positive integer.")),
+    }
+}
+
+/// The program named by `programSerialNumber`, which must be ours.
+fn program(sim: &Simulator, req: &Value) -> Result<(), String> {
+    let serial = text(req, "programSerialNumber").ok_or("programSerialNumber is required.")?;
+    if !serial.eq_ignore_ascii_case(sim.data.program_serial) {
+        return Err(format!("Program {serial} is not found."));
+    }
+    Ok(())
+}
+
+fn account(sim: &Simulator, req: &Value, required: bool) -> Result<(), String> {
+    match id(req, "accountId")? {
+        None if required => Err("accountId is required.".into()),
+        Some(a) if a != sim.data.account_id => {
+            Err(format!("Account {a} does not own this program."))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn date(req: &Value, key: &str) -> Result<NaiveDate, String> {
+    text(req, key)
+        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        .ok_or_else(|| format!("{key} is required in YYYY-MM-DD format."))
+}
+
+fn program_json(sim: &Simulator) -> Value {
+    let d = &sim.data;
+    json!({
+        "serialNumber": d.program_serial,
+        "accountId": d.account_id,
+        "startDate": format!("{} 00:00:00", d.program_start),
+        "endDate": format!("{} 00:00:00", d.program_end),
+        "hasSupportCoverage": true,
+    })
+}
+
+fn programs_list(sim: &Simulator, _req: &Value) -> Handled {
+    Ok(ok_list("programs", &[program_json(sim)]))
+}
+
+fn programs_points(sim: &Simulator, req: &Value) -> Handled {
+    program(sim, req)?;
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Balance {
+        serial_number: &'static str,
+        point_balance: Box<RawValue>,
+    }
+    let balance = sim.data.prepaid_points - sim.data.consumed_before(sim.today());
+    Ok(ok_list(
+        "programs",
+        &[Balance {
+            serial_number: sim.data.program_serial,
+            point_balance: number(balance),
+        }],
+    ))
+}
+
+fn configs_list(sim: &Simulator, req: &Value) -> Handled {
+    program(sim, req)?;
+    account(sim, req, false)?;
+    let d = &sim.data;
+    let rows: Vec<Value> = d
+        .configs
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id, "name": c.name, "accountId": d.account_id, "programSerialNumber": d.program_serial,
+                "status": c.status, "productType": {"id": c.product_id, "name": c.product_name}, "parameters": [],
+            })
+        })
+        .collect();
+    Ok(ok_list("configs", &rows))
+}
+
+fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
+    let config = id(req, "configId")?;
+    match config {
+        Some(c) if sim.data.config(c).is_none() => return Err(format!("Config {c} is not found.")),
+        Some(_) => {}
+        None => {
+            program(sim, req).map_err(|_| {
+                "configId, or accountId and programSerialNumber, are required.".to_string()
+            })?;
+            account(sim, req, true)?;
+        }
+    }
+    let (status, serial, desc) = (
+        text(req, "status"),
+        text(req, "serialNumber"),
+        text(req, "description"),
+    );
+    let d = &sim.data;
+    let rows: Vec<Value> = d
+        .entitlements
+        .iter()
+        .filter(|e| config.is_none_or(|c| e.config_id == c))
+        .filter(|e| status.is_none_or(|s| e.status.eq_ignore_ascii_case(s)))
+        .filter(|e| serial.is_none_or(|s| e.serial_number.eq_ignore_ascii_case(s)))
+        .filter(|e| desc.is_none_or(|s| e.description.contains(s)))
+        .map(|e| {
+            json!({
+                "serialNumber": e.serial_number, "accountId": d.account_id, "configId": e.config_id,
+                "description": e.description, "status": e.status,
+                "startDate": format!("{}T00:00:00", e.start), "endDate": format!("{}T00:00:00", d.program_end),
+                "token": e.token, "tokenStatus": if e.status == "PENDING" { "NOTUSED" } else { "USED" },
+            })
+        })
+        .collect();
+    Ok(ok_list("entitlements", &rows))
+}
+
+fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
+    let start = date(req, "startDate")?;
+    let end = date(req, "endDate")?;
+    if end < start {
+        return Err("endDate must not be before startDate.".into());
+    }
+    let config = id(req, "configId")?;
+    match config {
+        Some(c) if sim.data.config(c).is_none() => return Err(format!("Config {c} is not found.")),
+        Some(_) => {}
+        None => {
+            program(sim, req)?;
+            account(sim, req, true)?;
+        }
+    }
+    let last = match sim.opts.end_date {
+        EndDateMode::Inclusive => Some(end),
+        EndDateMode::Exclusive => end.pred_opt().filter(|l| *l >= start),
+    };
+    let serial = text(req, "serialNumber");
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Row {
+        serial_number: &'static str,
+        account_id: u64,
+        points: Box<RawValue>,
+    }
+    let rows: Vec<Row> = last
+        .map(|last| sim.data.points(start, last, sim.today()))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(e, _)| config.is_none_or(|c| e.config_id == c))
+        .filter(|(e, _)| serial.is_none_or(|s| e.serial_number.eq_ignore_ascii_case(s)))
+        .map(|(e, p)| Row {
+            serial_number: e.serial_number,
+            account_id: sim.data.account_id,
+            points: number(p),
+        })
+        .collect();
+    Ok(ok_list("entitlements", &rows))
+}
