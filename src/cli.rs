@@ -275,9 +275,9 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
         let report = reporter.report(kind, range, None).await?;
         let p = reporter.publish(&report, &run_id, Utc::now()).await?;
         let location = sink.location(&p.keys.csv);
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "{}\n",
+            "{}",
             console::summary(&report, &label, Some((&p, location)))
         );
     }

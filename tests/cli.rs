@@ -1,0 +1,369 @@
+//! The `fortiflex-report` binary run as a process against the simulator on loopback.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::{Command, Output};
+
+use chrono::NaiveDate;
+use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");
+
+async fn simulator(today: Option<&str>) -> RunningSim {
+    let today = today.map(|t| NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap());
+    let opts = SimOptions {
+        today,
+        ..SimOptions::default()
+    };
+    sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Dataset::walkthrough(),
+        opts,
+    )
+    .await
+    .unwrap()
+}
+
+/// Runs the binary with only the variables a test sets (no FORTIFLEX_* leaking in).
+async fn run(sim: Option<&RunningSim>, cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    if let Some(sim) = sim {
+        cmd.env("FORTIFLEX_API_URL", sim.api_url())
+            .env("FORTIFLEX_AUTH_URL", sim.auth_url());
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+fn write_credentials(dir: &Path, body: &str) -> String {
+    let path = dir.join("credentials.json");
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+const CREDENTIALS: &str = r#"{"fortiflex": {"api_username": "demo-api-user", "api_password": "demo-api-password",
+    "program_serial_number": "ELAVMS0000123456", "account_id": 2321234}}"#;
+
+#[tokio::test]
+async fn consumption_prints_the_walkthrough_and_writes_the_contract_files() {
+    let sim = simulator(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &["consumption", "--days", "7", "--credentials", &creds],
+        &[],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("CONSUMPTION REPORT - ALL ENTITLEMENTS - LAST 7 DAYS"),
+        "{stdout}"
+    );
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("GRAND TOTAL"))
+        .unwrap();
+    assert!(total.trim_end().ends_with(" 2795.94"), "{total}");
+    let avg = stdout
+        .lines()
+        .find(|l| l.starts_with("Average per day"))
+        .unwrap();
+    assert!(avg.trim_end().ends_with(" 399.42"), "{avg}");
+
+    let ranges: Vec<String> = std::fs::read_dir(dir.path().join("reports/ranges"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(ranges.len(), 3, "{ranges:?}");
+    let csv_name = ranges.iter().find(|n| n.ends_with(".csv")).unwrap();
+    let csv = std::fs::read_to_string(dir.path().join("reports/ranges").join(csv_name)).unwrap();
+    assert_eq!(csv.lines().count(), 14);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .ends_with(",FMVMMLTM00000582,4101,MSSP FMG,FortiManager-VM,SOC manager,ACTIVE,750.40")
+    );
+}
+
+#[tokio::test]
+async fn consumption_from_env_credentials_with_daily_files_and_a_serial() {
+    let sim = simulator(Some("2025-11-09")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FORTIFLEX_USERNAME", "demo-api-user"),
+        ("FORTIFLEX_PASSWORD", "demo-api-password"),
+        ("FORTIFLEX_PROGRAM_SERIAL", "ELAVMS0000123456"),
+    ];
+    let args = [
+        "consumption",
+        "--start",
+        "2025-11-06",
+        "--end",
+        "2025-11-08",
+        "--daily",
+        "--out",
+        "out",
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &env).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
+        let m = dir.path().join(format!(
+            "out/daily/manifests/dt={day}/consumption_ELAVMS0000123456_{day}.manifest.json"
+        ));
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&m).unwrap()).unwrap();
+        assert_eq!(
+            (v["report"].as_str(), v["revision"].as_u64()),
+            (Some("daily"), Some(1))
+        );
+    }
+    assert!(
+        dir.path()
+            .join("out/ranges/consumption_ELAVMS0000123456_2025-11-06_2025-11-08.json")
+            .exists()
+    );
+
+    let args = [
+        "consumption",
+        "--start",
+        "2025-11-02",
+        "--end",
+        "2025-11-08",
+        "--serial",
+        "FGT71FTK22000471",
+        "--out",
+        "out",
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &env).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("Serial Number Filter: FGT71FTK22000471"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("GRAND TOTAL") && l.trim_end().ends_with(" 135.03")),
+        "{stdout}"
+    );
+    assert!(
+        dir.path()
+            .join(
+                "out/ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08_FGT71FTK22000471.csv"
+            )
+            .exists()
+    );
+}
+
+#[tokio::test]
+async fn no_consumption_and_unknown_serials_are_successes_with_a_clear_line() {
+    let sim = simulator(Some("2025-11-09")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &[
+            "consumption",
+            "--date",
+            "2025-01-05",
+            "--credentials",
+            &creds,
+        ],
+        &[],
+    )
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("[INFO] No consumption for 2025-01-05 to 2025-01-05"),
+        "{}",
+        text(&out.stdout)
+    );
+    let args = [
+        "consumption",
+        "--date",
+        "2025-11-08",
+        "--serial",
+        "FGT71FTK2XXXXX",
+        "--credentials",
+        &creds,
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("[INFO] No consumption data found for serial number: FGT71FTK2XXXXX")
+    );
+}
+
+#[tokio::test]
+async fn failures_exit_non_zero_with_a_one_line_cause() {
+    let sim = simulator(Some("2025-11-09")).await;
+    let dir = tempfile::tempdir().unwrap();
+
+    // No credentials anywhere: usage/configuration class, exit 1, the variable named.
+    let out = run(Some(&sim), dir.path(), &["consumption", "--days", "1"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("FORTIFLEX_USERNAME is not set"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A missing field in the file is named.
+    let creds = write_credentials(
+        dir.path(),
+        r#"{"fortiflex": {"api_username": "u", "api_password": "p"}}"#,
+    );
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &["consumption", "--credentials", &creds],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("missing required field 'program_serial_number'"));
+
+    // FortiFlex's 400 is shown, never reported as "no data": exit 2.
+    let wrong = CREDENTIALS.replace("2321234", "999");
+    let creds = write_credentials(dir.path(), &wrong);
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &[
+            "consumption",
+            "--date",
+            "2025-11-08",
+            "--credentials",
+            &creds,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("HTTP 400") && stderr.contains("Account 999 does not own this program."),
+        "{stderr}"
+    );
+    assert!(!text(&out.stdout).contains("No consumption"));
+
+    // A wrong password: exit 2, the password nowhere in the output.
+    let creds = write_credentials(
+        dir.path(),
+        &CREDENTIALS.replace("demo-api-password", "s3cr3t-wr0ng"),
+    );
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &[
+            "consumption",
+            "--date",
+            "2025-11-08",
+            "--credentials",
+            &creds,
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!format!("{}{}", text(&out.stdout), text(&out.stderr)).contains("s3cr3t-wr0ng"));
+
+    // Bad arguments and impossible ranges: exit 1, nothing written.
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &["consumption", "--date", "2025-13-01"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("'2025-13-01' is not a date"));
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &["consumption", "--days", "2", "--date", "2025-11-01"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!dir.path().join("reports").exists());
+}
+
+#[tokio::test]
+async fn demo_writes_the_contract_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(None, dir.path(), &["demo", "--today", "2025-11-09"], &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("CONSUMPTION REPORT - ALL ENTITLEMENTS - 2025-11-08"));
+    assert!(stdout.contains("CONSUMPTION REPORT - ALL ENTITLEMENTS - LAST 7 DAYS"));
+    let reports = dir.path().join("reports");
+    for (key, golden) in [
+        (
+            "daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv",
+            "demo_daily.csv",
+        ),
+        (
+            "daily/json/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.json",
+            "demo_daily.json",
+        ),
+        (
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.csv",
+            "demo_range.csv",
+        ),
+        (
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.json",
+            "demo_range.json",
+        ),
+    ] {
+        let actual = std::fs::read(reports.join(key)).unwrap();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(golden);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &actual).unwrap();
+        }
+        assert_eq!(
+            text(&actual),
+            std::fs::read_to_string(&path).unwrap(),
+            "{key} differs from {golden}"
+        );
+    }
+    let manifest = reports.join(
+        "daily/manifests/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.manifest.json",
+    );
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let csv = std::fs::read(
+        reports.join("daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv"),
+    )
+    .unwrap();
+    assert_eq!(m["files"][0]["bytes"].as_u64(), Some(csv.len() as u64));
+    assert_eq!(m["files"][0]["rows"].as_u64(), Some(13));
+    let all = std::fs::read_dir(&reports).unwrap().count();
+    assert_eq!(all, 2, "only daily/ and ranges/ under the output root");
+
+    // A second demo finds identical bytes and writes nothing.
+    let before = std::fs::read(&manifest).unwrap();
+    let out = run(None, dir.path(), &["demo", "--today", "2025-11-09"], &[]).await;
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("Report unchanged (revision 1)"));
+    assert_eq!(std::fs::read(&manifest).unwrap(), before);
+}
