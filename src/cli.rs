@@ -181,12 +181,7 @@ async fn consumption(
     )
     .await?;
     let run_id = uuid::Uuid::new_v4().to_string();
-    let kind = if range.is_single_day() && args.serial.is_none() {
-        ReportKind::Daily
-    } else {
-        ReportKind::Range
-    };
-    if args.daily && kind == ReportKind::Range {
+    if args.daily {
         for day in range.days() {
             let report = reporter
                 .report(ReportKind::Daily, DayRange::day(day), None)
@@ -195,13 +190,15 @@ async fn consumption(
             let _ = writeln!(
                 out,
                 "daily {day}: {} points, {} ({})",
-                report.total,
+                crate::report::points_text(report.total),
                 status(&p),
                 sink.location(&p.keys.manifest)
             );
         }
     }
-    let report = reporter.report(kind, range, args.serial.as_deref()).await?;
+    let report = reporter
+        .report(ReportKind::Range, range, args.serial.as_deref())
+        .await?;
     let p = reporter.publish(&report, &run_id, Utc::now()).await?;
     let location = sink.location(&p.keys.csv);
     write!(
@@ -210,6 +207,15 @@ async fn consumption(
         console::summary(&report, &label, Some((&p, location)))
     )
     .map_err(|e| Error::Storage(format!("cannot print the report: {e}")))
+}
+
+/// Midday of `day` in `tz`: an instant safely inside that day, DST or not.
+fn noon(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let local = day.and_hms_opt(12, 0, 0).expect("noon exists");
+    local
+        .and_local_timezone(tz)
+        .earliest()
+        .map_or_else(Utc::now, |t| t.to_utc())
 }
 
 fn status(p: &crate::publish::Published) -> String {
@@ -250,16 +256,7 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
     )
     .await?;
     // The simulator's clock decides which days are complete.
-    let now = match today {
-        Some(d) => d
-            .and_hms_opt(12, 0, 0)
-            .expect("noon exists")
-            .and_local_timezone(settings.timezone)
-            .earliest()
-            .map(|t| t.to_utc())
-            .unwrap_or_else(Utc::now),
-        None => Utc::now(),
-    };
+    let now = today.map_or_else(Utc::now, |d| noon(d, settings.timezone));
     let run_id = uuid::Uuid::new_v4().to_string();
     let _ = writeln!(
         out,

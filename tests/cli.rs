@@ -357,6 +357,20 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
     .unwrap();
     assert_eq!(m["files"][0]["bytes"].as_u64(), Some(csv.len() as u64));
     assert_eq!(m["files"][0]["rows"].as_u64(), Some(13));
+    // No licence token of the dataset appears in any file written.
+    let tokens: Vec<&str> = Dataset::walkthrough()
+        .entitlements
+        .iter()
+        .map(|e| e.token)
+        .collect();
+    for entry in walk(&reports) {
+        let body = std::fs::read_to_string(&entry).unwrap();
+        assert!(
+            !tokens.iter().any(|t| body.contains(t)),
+            "{} holds a licence token",
+            entry.display()
+        );
+    }
     let all = std::fs::read_dir(&reports).unwrap().count();
     assert_eq!(all, 2, "only daily/ and ranges/ under the output root");
 
@@ -366,4 +380,17 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
     assert!(out.status.success());
     assert!(text(&out.stdout).contains("Report unchanged (revision 1)"));
     assert_eq!(std::fs::read(&manifest).unwrap(), before);
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
 }

@@ -364,3 +364,56 @@ async fn a_rerun_into_a_folder_writes_nothing() {
         "the manifest (with run-1's id) was rewritten"
     );
 }
+
+#[tokio::test]
+async fn the_simulator_refuses_a_bad_token_as_fortiflex_does() {
+    let sim = simulator(EndDateMode::Inclusive).await;
+    let reply = reqwest::Client::new()
+        .post(format!("{}entitlements/points", sim.api_url()))
+        .bearer_auth("not-a-token")
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status().as_u16(), 401);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": -1, "message": "Invalid security token.", "error": null})
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_fortiflex_names_the_host_and_cause() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let endpoints = Endpoints::new(
+        &format!("{base}/ES/api/fortiflex/v2/"),
+        &format!("{base}/api/v1/oauth/"),
+    )
+    .unwrap();
+    let creds = Dataset::walkthrough();
+    let creds = Credentials {
+        username: creds.username.into(),
+        password: Secret::new(creds.password),
+        program_serial: creds.program_serial.into(),
+        account_id: None,
+    };
+    let api = HttpFortiFlex::new(
+        http_client(Duration::from_secs(5)).unwrap(),
+        endpoints,
+        &creds,
+    );
+    let err = api.programs().await.unwrap_err();
+    assert_eq!(err.kind(), "FortiFlex");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("could not connect to 127.0.0.1:{port}")),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("refused"), "{text}");
+}

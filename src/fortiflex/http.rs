@@ -47,9 +47,12 @@ impl Endpoints {
         }
         let mut token_url = parse("FORTIFLEX_AUTH_URL", auth)?;
         let path = token_url.path().trim_end_matches('/').to_string();
-        if !path.ends_with("/token") {
-            token_url.set_path(&format!("{path}/token/"));
-        }
+        let path = if path.ends_with("/token") {
+            format!("{path}/")
+        } else {
+            format!("{path}/token/")
+        };
+        token_url.set_path(&path);
         Ok(Endpoints {
             api_base,
             token_url,
@@ -238,11 +241,23 @@ fn transport_error(call: &str, e: &reqwest::Error) -> Error {
     } else {
         "transport error"
     };
-    // Without the URL: it is in the configuration already, and the message stays short.
-    let detail = std::error::Error::source(e)
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| e.to_string());
-    ApiError::new(call, None, None, format!("{what}: {detail}")).into()
+    // The host, not the whole URL (it is in the configuration), and the root cause, which
+    // says what happened ("Connection refused") where reqwest's own text does not.
+    let host = e
+        .url()
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                u.port()
+                    .map_or_else(|| h.to_string(), |p| format!("{h}:{p}"))
+            })
+        })
+        .map(|h| format!(" to {h}"))
+        .unwrap_or_default();
+    let mut root: &dyn std::error::Error = e;
+    while let Some(next) = root.source() {
+        root = next;
+    }
+    ApiError::new(call, None, None, format!("{what}{host}: {root}")).into()
 }
 
 const ROWS: &[&str] = &["entitlements", "vms"];
@@ -295,6 +310,8 @@ mod tests {
             e.api_base().join("entitlements/points").unwrap().path(),
             "/ES/api/fortiflex/v2/entitlements/points"
         );
+        assert_eq!(e.token_url().path(), "/api/v1/oauth/token/");
+        let e = Endpoints::new(DEFAULT_API_URL, "https://h.example/api/v1/oauth/token").unwrap();
         assert_eq!(e.token_url().path(), "/api/v1/oauth/token/");
         let e = Endpoints::new(DEFAULT_API_URL, DEFAULT_AUTH_URL).unwrap();
         assert_eq!(e.token_url().as_str(), DEFAULT_AUTH_URL);
