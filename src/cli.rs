@@ -196,15 +196,29 @@ async fn consumption(
             );
         }
     }
-    let report = reporter
-        .report(ReportKind::Range, range, args.serial.as_deref())
-        .await?;
-    let p = reporter.publish(&report, &run_id, Utc::now()).await?;
-    let location = sink.location(&p.keys.csv);
-    write!(
+    let spec = (
+        ReportKind::Range,
+        range,
+        args.serial.as_deref(),
+        label.as_str(),
+    );
+    publish_and_print(&reporter, spec, &run_id, out).await
+}
+
+/// Fetches one report, publishes it and prints the console summary with where it went.
+async fn publish_and_print<A: crate::fortiflex::FortiFlexApi>(
+    reporter: &Reporter<'_, A, LocalDir>,
+    (kind, range, serial, label): (ReportKind, DayRange, Option<&str>, &str),
+    run_id: &str,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let report = reporter.report(kind, range, serial).await?;
+    let p = reporter.publish(&report, run_id, Utc::now()).await?;
+    let location = reporter.sink().location(&p.keys.csv);
+    writeln!(
         out,
         "{}",
-        console::summary(&report, &label, Some((&p, location)))
+        console::summary(&report, label, Some((&p, location)))
     )
     .map_err(|e| Error::Storage(format!("cannot print the report: {e}")))
 }
@@ -269,14 +283,7 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
         (ReportKind::Daily, yesterday, yesterday.start().to_string()),
         (ReportKind::Range, week, "LAST 7 DAYS".to_string()),
     ] {
-        let report = reporter.report(kind, range, None).await?;
-        let p = reporter.publish(&report, &run_id, Utc::now()).await?;
-        let location = sink.location(&p.keys.csv);
-        let _ = writeln!(
-            out,
-            "{}",
-            console::summary(&report, &label, Some((&p, location)))
-        );
+        publish_and_print(&reporter, (kind, range, None, &label), &run_id, out).await?;
     }
     let _ = writeln!(
         out,
