@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod error;
 pub mod fortiflex;
 pub mod job;
+pub mod payload;
 pub mod publish;
 pub mod render;
 pub mod report;
