@@ -97,18 +97,6 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
         self.account_id
     }
 
-    pub fn program_serial(&self) -> &str {
-        &self.program_serial
-    }
-
-    pub fn timezone(&self) -> Tz {
-        self.timezone
-    }
-
-    pub fn catalog(&self) -> &Catalog {
-        &self.catalog
-    }
-
     pub fn sink(&self) -> &S {
         self.sink
     }

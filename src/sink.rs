@@ -52,10 +52,6 @@ impl LocalDir {
         LocalDir { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
     fn path(&self, key: &str) -> Result<PathBuf> {
         check_key(key)?;
         Ok(self.root.join(key))
@@ -129,10 +125,6 @@ impl MemorySink {
 
     pub fn object(&self, key: &str) -> Option<(Vec<u8>, &'static str)> {
         self.objects.lock().unwrap().get(key).cloned()
-    }
-
-    pub fn keys(&self) -> Vec<String> {
-        self.objects.lock().unwrap().keys().cloned().collect()
     }
 
     /// Makes the next puts of keys ending in `suffix` fail, as a dead bucket would.

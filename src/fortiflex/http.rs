@@ -68,12 +68,6 @@ impl Endpoints {
     }
 }
 
-impl Default for Endpoints {
-    fn default() -> Self {
-        Endpoints::new(DEFAULT_API_URL, DEFAULT_AUTH_URL).expect("default URLs are valid")
-    }
-}
-
 /// The HTTP client every FortiFlex call shares: rustls, bounded connect and total time.
 pub fn http_client(request_timeout: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()

@@ -114,10 +114,6 @@ impl RunningSim {
         }
     }
 
-    pub fn dataset(&self) -> &Dataset {
-        &self.data
-    }
-
     /// Serves until Ctrl-C or the task ends.
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
