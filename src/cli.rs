@@ -96,7 +96,7 @@ pub struct SimArgs {
 
 /// The exit code for a failure, as documented in `--help`.
 pub fn exit_code(e: &Error) -> u8 {
-    match e {
+    match e.root() {
         Error::FortiFlex(_) | Error::Authentication(_) => 2,
         _ => 1,
     }

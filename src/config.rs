@@ -61,6 +61,72 @@ impl Settings {
     }
 }
 
+/// Everything the Lambda reads from its environment, on top of [`Settings`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaSettings {
+    pub settings: Settings,
+    /// `REPORT_BUCKET` (required).
+    pub bucket: String,
+    /// `REPORT_PREFIX`, default `fortiflex`.
+    pub prefix: String,
+    /// `FORTIFLEX_SECRET_ID`, an ARN or a name (required).
+    pub secret_id: String,
+    /// `RESTATE_DAYS`, default 2: days before the reported one re-pulled on a scheduled run.
+    pub restate_days: u32,
+    /// `S3_FORCE_PATH_STYLE`, for local S3 servers; never needed against AWS.
+    pub force_path_style: bool,
+}
+
+/// The most days a scheduled run re-pulls.
+pub const MAX_RESTATE_DAYS: u32 = 31;
+
+impl LambdaSettings {
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        let var = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &str| {
+            var(name).ok_or_else(|| Error::Configuration(format!("{name} is not set")))
+        };
+        let restate_days = match var("RESTATE_DAYS") {
+            None => 2,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= MAX_RESTATE_DAYS)
+                .ok_or_else(|| {
+                    Error::Configuration(format!(
+                        "RESTATE_DAYS '{v}' must be 0..={MAX_RESTATE_DAYS}"
+                    ))
+                })?,
+        };
+        let force_path_style = match var("S3_FORCE_PATH_STYLE").as_deref() {
+            None => false,
+            Some(v) if ["true", "1", "yes"].contains(&v.to_ascii_lowercase().as_str()) => true,
+            Some(v) if ["false", "0", "no"].contains(&v.to_ascii_lowercase().as_str()) => false,
+            Some(v) => {
+                return Err(Error::Configuration(format!(
+                    "S3_FORCE_PATH_STYLE '{v}' must be true or false"
+                )));
+            }
+        };
+        Ok(LambdaSettings {
+            settings: Settings::from_lookup(&lookup)?,
+            bucket: required("REPORT_BUCKET")?,
+            prefix: var("REPORT_PREFIX").unwrap_or_else(|| "fortiflex".into()),
+            secret_id: required("FORTIFLEX_SECRET_ID")?,
+            restate_days,
+            force_path_style,
+        })
+    }
+
+    pub fn from_env() -> Result<Self> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +149,50 @@ mod tests {
         assert!(one("FORTIFLEX_END_DATE", "maybe").contains("FORTIFLEX_END_DATE"));
         assert!(one("FORTIFLEX_API_URL", "ftp://x").contains("FORTIFLEX_API_URL"));
         assert!(one("FORTIFLEX_TIMEOUT_SECS", "0").contains("FORTIFLEX_TIMEOUT_SECS"));
+    }
+
+    fn lambda(vars: &[(&str, &str)]) -> Result<LambdaSettings> {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        LambdaSettings::from_lookup(move |k| {
+            vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn the_lambda_needs_a_bucket_and_a_secret() {
+        let base = [("REPORT_BUCKET", "billing"), ("FORTIFLEX_SECRET_ID", "ff")];
+        let s = lambda(&base).unwrap();
+        assert_eq!(
+            (s.prefix.as_str(), s.restate_days, s.force_path_style),
+            ("fortiflex", 2, false)
+        );
+        for (missing, named) in [(0, "REPORT_BUCKET"), (1, "FORTIFLEX_SECRET_ID")] {
+            let mut vars = base.to_vec();
+            vars.remove(missing);
+            let err = lambda(&vars).unwrap_err();
+            assert_eq!(err.kind(), "Configuration");
+            assert_eq!(
+                err.to_string(),
+                format!("configuration: {named} is not set")
+            );
+        }
+        for (name, value) in [
+            ("RESTATE_DAYS", "-1"),
+            ("RESTATE_DAYS", "32"),
+            ("S3_FORCE_PATH_STYLE", "maybe"),
+            ("REPORT_TIMEZONE", "Mars/Olympus"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((name, value));
+            let err = lambda(&vars).unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
+        let mut vars = base.to_vec();
+        vars.extend([("S3_FORCE_PATH_STYLE", "TRUE"), ("RESTATE_DAYS", "0")]);
+        let s = lambda(&vars).unwrap();
+        assert_eq!((s.force_path_style, s.restate_days), (true, 0));
     }
 }

@@ -27,6 +27,14 @@ pub enum Error {
     /// The output folder or bucket could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
+    /// Another error, with what was being done when it happened (which day of a backfill,
+    /// say). Keeps the inner error's kind.
+    #[error("{context}: {source}")]
+    During {
+        context: String,
+        #[source]
+        source: Box<Error>,
+    },
 }
 
 impl Error {
@@ -39,7 +47,41 @@ impl Error {
             Error::Authentication(_) => "Authentication",
             Error::FortiFlex(_) => "FortiFlex",
             Error::Storage(_) => "Storage",
+            Error::During { source, .. } => source.kind(),
         }
+    }
+
+    /// This error, prefixed with what was being done.
+    pub fn during(self, context: impl Into<String>) -> Self {
+        Error::During {
+            context: context.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The error without any [`Error::During`] context around it.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::During { source, .. } => source.root(),
+            other => other,
+        }
+    }
+}
+
+/// What the Lambda runtime reports: `errorType` is the stable kind, `errorMessage` the
+/// message (which never holds a secret).
+impl From<&Error> for lambda_runtime::Diagnostic {
+    fn from(e: &Error) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: e.kind().to_string(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+impl From<Error> for lambda_runtime::Diagnostic {
+    fn from(e: Error) -> Self {
+        (&e).into()
     }
 }
 
@@ -102,6 +144,16 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "FortiFlex entitlements/points answered HTTP 400 (status 1): accountId is required."
+        );
+        let e = e.during("daily report 2025-11-03");
+        assert_eq!(e.kind(), "FortiFlex");
+        let d = lambda_runtime::Diagnostic::from(e);
+        assert_eq!(d.error_type, "FortiFlex");
+        assert!(
+            d.error_message
+                .starts_with("daily report 2025-11-03: FortiFlex entitlements/points"),
+            "{}",
+            d.error_message
         );
     }
 }

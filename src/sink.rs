@@ -8,6 +8,9 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
+mod s3;
+pub use s3::S3Sink;
+
 pub trait Sink: Send + Sync {
     /// The object at `key`, or `None` when there is none.
     fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;

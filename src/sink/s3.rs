@@ -1,0 +1,175 @@
+//! The bucket billing reads: `s3://bucket/prefix/<key>`. A `PutObject` replaces an object
+//! whole, so readers see the old bytes or the new ones, never a mix.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::primitives::ByteStream;
+
+use super::{Sink, check_key};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone)]
+pub struct S3Sink {
+    client: Client,
+    bucket: String,
+    /// Empty, or a key prefix without leading or trailing `/`.
+    prefix: String,
+}
+
+impl S3Sink {
+    /// A sink under `s3://bucket/prefix/`. The bucket name is checked against S3's naming rules
+    /// and the prefix like a key, so a typo fails at start-up with the setting named.
+    pub fn new(client: Client, bucket: &str, prefix: &str) -> Result<Self> {
+        let bucket = bucket.trim();
+        let valid_bucket = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && !bucket.starts_with(['-', '.'])
+            && !bucket.ends_with(['-', '.']);
+        if !valid_bucket {
+            return Err(Error::Configuration(format!(
+                "REPORT_BUCKET {bucket:?} is not a valid S3 bucket name"
+            )));
+        }
+        let prefix = prefix.trim().trim_matches('/');
+        if !prefix.is_empty() && check_key(prefix).is_err() {
+            return Err(Error::Configuration(format!(
+                "REPORT_PREFIX {prefix:?} is not a safe key prefix"
+            )));
+        }
+        Ok(S3Sink {
+            client,
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+
+    fn object_key(&self, key: &str) -> Result<String> {
+        check_key(key)?;
+        Ok(if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}/{key}", self.prefix)
+        })
+    }
+}
+
+/// What went wrong, with the service's code when there is one and the whole cause chain
+/// (which names the endpoint) when the request never got an answer.
+fn cause<E>(e: &SdkError<E, HttpResponse>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match e {
+        SdkError::ServiceError(se) => match (se.err().code(), se.err().message()) {
+            (Some(c), Some(m)) => format!("{c}: {m}"),
+            (Some(c), None) => c.to_string(),
+            _ => format!("HTTP {}", se.raw().status().as_u16()),
+        },
+        other => DisplayErrorContext(other).to_string(),
+    }
+}
+
+impl Sink for S3Sink {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let object_key = self.object_key(key)?;
+        let reply = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .send()
+            .await;
+        let reply = match reply {
+            Ok(r) => r,
+            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
+                return Ok(None);
+            }
+            Err(e) => {
+                return Err(Error::Storage(format!(
+                    "cannot read {}: {}",
+                    self.location(key),
+                    cause(&e)
+                )));
+            }
+        };
+        let body = reply.body.collect().await.map_err(|e| {
+            Error::Storage(format!(
+                "reading {} broke off: {}",
+                self.location(key),
+                DisplayErrorContext(e)
+            ))
+        })?;
+        Ok(Some(body.into_bytes().to_vec()))
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &'static str) -> Result<()> {
+        let object_key = self.object_key(key)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|e| {
+                Error::Storage(format!(
+                    "cannot write {}: {}",
+                    self.location(key),
+                    cause(&e)
+                ))
+            })?;
+        Ok(())
+    }
+
+    fn location(&self, key: &str) -> String {
+        match self.object_key(key) {
+            Ok(k) => format!("s3://{}/{k}", self.bucket),
+            Err(_) => format!("s3://{}/{}/{key:?}", self.bucket, self.prefix),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .build();
+        Client::from_conf(conf)
+    }
+
+    #[test]
+    fn keys_sit_under_the_prefix() {
+        let sink = S3Sink::new(client(), "billing-reports", "/fortiflex/").unwrap();
+        assert_eq!(
+            sink.location("daily/csv/x.csv"),
+            "s3://billing-reports/fortiflex/daily/csv/x.csv"
+        );
+        let bare = S3Sink::new(client(), "billing-reports", "").unwrap();
+        assert_eq!(bare.object_key("a/b").unwrap(), "a/b");
+        assert!(sink.object_key("../b").is_err());
+    }
+
+    #[test]
+    fn bad_buckets_and_prefixes_are_configuration_errors() {
+        for (bucket, prefix, named) in [
+            ("Billing", "p", "REPORT_BUCKET"),
+            ("", "p", "REPORT_BUCKET"),
+            ("b/c", "p", "REPORT_BUCKET"),
+            ("bucket", "a/../b", "REPORT_PREFIX"),
+            ("bucket", "a//b", "REPORT_PREFIX"),
+        ] {
+            let err = S3Sink::new(client(), bucket, prefix).unwrap_err();
+            assert_eq!(err.kind(), "Configuration");
+            assert!(err.to_string().contains(named), "{err}");
+        }
+    }
+}
