@@ -93,6 +93,10 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
         })
     }
 
+    pub fn program_serial(&self) -> &str {
+        &self.program_serial
+    }
+
     pub fn account_id(&self) -> u64 {
         self.account_id
     }
@@ -136,7 +140,7 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
             serial_filter,
         };
         let report = build(spec, request, points, &self.catalog)?;
-        tracing::info!(
+        tracing::debug!(
             report = kind.as_str(),
             start = %range.start(),
             end = %range.end(),
@@ -157,7 +161,7 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
         now: DateTime<Utc>,
     ) -> Result<Published> {
         let published = publish(self.sink, report, run_id, now).await?;
-        tracing::info!(
+        tracing::debug!(
             manifest = %published.keys.manifest,
             revision = published.revision,
             unchanged = published.written().is_empty(),

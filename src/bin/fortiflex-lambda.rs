@@ -1,0 +1,36 @@
+//! The Lambda: settings from the environment, AWS and HTTP clients built once per container,
+//! then every invocation handed to [`Handler::handle`]. A bad setting does not crash the
+//! container: each invocation fails with a `Configuration` error naming it.
+
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use fortiflex_reporter::config::LambdaSettings;
+use fortiflex_reporter::handler::Handler;
+use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let handler = LambdaSettings::from_env().and_then(|s| Handler::for_aws(s, &aws));
+    if let Err(e) = &handler {
+        tracing::error!(error_type = e.kind(), error = %e, "cannot start; every invocation will fail");
+    }
+    let handler = Arc::new(handler);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = Arc::clone(&handler);
+        async move {
+            let h = handler.as_ref().as_ref().map_err(Diagnostic::from)?;
+            let run_id = event.context.request_id;
+            h.handle(event.payload, chrono::Utc::now(), &run_id)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error_type = e.kind(), error = %e, run_id, "invocation failed");
+                    Diagnostic::from(e)
+                })
+        }
+    }))
+    .await
+}

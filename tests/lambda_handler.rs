@@ -1,0 +1,359 @@
+//! The Lambda handler in-process, wired exactly as in AWS (`Handler::for_aws`), against the
+//! FortiFlex simulator over HTTP and a moto server standing in for S3 and Secrets Manager.
+
+mod support;
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use fortiflex_reporter::config::LambdaSettings;
+use fortiflex_reporter::handler::{Handler, Status, Summary};
+use fortiflex_reporter::secrets::SecretsManager;
+use fortiflex_reporter::sim::{Dataset, RunningSim};
+use fortiflex_reporter::sink::S3Sink;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use support::{Aws, CREDENTIALS, lambda_env, moto, simulator};
+
+const PREFIX: &str = "fortiflex";
+const DAY: &str = "2025-11-08";
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn handler(aws: &Aws, sim: &RunningSim, extra: &[(&str, &str)]) -> Handler<SecretsManager, S3Sink> {
+    let mut env = lambda_env(moto(), aws, sim);
+    env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let settings =
+        LambdaSettings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    Handler::for_aws(settings, &aws.config).unwrap()
+}
+
+fn daily_keys(day: &str) -> [String; 3] {
+    let name = format!("consumption_ELAVMS0000123456_{day}");
+    [
+        format!("{PREFIX}/daily/csv/dt={day}/{name}.csv"),
+        format!("{PREFIX}/daily/json/dt={day}/{name}.json"),
+        format!("{PREFIX}/daily/manifests/dt={day}/{name}.manifest.json"),
+    ]
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/golden/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn setup(data: Dataset) -> (Aws, RunningSim) {
+    let aws = Aws::new(true).await;
+    aws.put_secret(CREDENTIALS).await;
+    (aws, simulator(data).await)
+}
+
+fn statuses(summary: &Summary) -> Vec<(String, Status)> {
+    summary
+        .days
+        .iter()
+        .map(|d| {
+            let v = serde_json::to_value(d).unwrap();
+            (v["date"].as_str().unwrap().to_string(), d.status)
+        })
+        .collect()
+}
+
+const SCHEDULED: &str = r#"{
+    "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+    "source": "aws.events", "account": "123456789012", "time": "2025-11-09T14:00:00Z",
+    "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/daily"], "detail": {}
+}"#;
+
+#[tokio::test]
+async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let h = handler(&aws, &sim, &[]);
+    let event: Value = serde_json::from_str(SCHEDULED).unwrap();
+    // Run a day and a half after the event: it is the event's day that counts.
+    let first = h
+        .handle(event.clone(), at("2025-11-11T02:00:00Z"), "run-1")
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&first),
+        [
+            ("2025-11-08".to_string(), Status::Written),
+            ("2025-11-07".to_string(), Status::Written),
+            ("2025-11-06".to_string(), Status::Written),
+        ]
+    );
+    let mut want: Vec<String> = ["2025-11-06", "2025-11-07", "2025-11-08"]
+        .iter()
+        .flat_map(|d| daily_keys(d))
+        .collect();
+    want.sort();
+    assert_eq!(aws.keys().await, want);
+
+    // The bytes billing reads are the contract's, with its content types.
+    let [csv, json, manifest] = daily_keys(DAY);
+    let (body, ct) = aws.object(&csv).await;
+    assert_eq!(
+        (body, ct.as_str()),
+        (golden("demo_daily.csv"), "text/csv; charset=utf-8")
+    );
+    let (body, ct) = aws.object(&json).await;
+    assert_eq!(
+        (body, ct.as_str()),
+        (golden("demo_daily.json"), "application/json")
+    );
+    let (body, ct) = aws.object(&manifest).await;
+    assert_eq!(ct, "application/json");
+    let m: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (m["revision"].clone(), m["run_id"].clone()),
+        (json!(1), json!("run-1"))
+    );
+    assert_eq!(
+        m["files"][0]["key"],
+        json!(format!(
+            "daily/csv/dt={DAY}/consumption_ELAVMS0000123456_{DAY}.csv"
+        ))
+    );
+    assert_eq!(
+        m["files"][0]["sha256"].as_str().unwrap(),
+        fortiflex_reporter::render::sha256_hex(&golden("demo_daily.csv"))
+    );
+    let day = serde_json::to_value(&first.days[0]).unwrap();
+    assert_eq!(day["points"], json!(399.42));
+    assert_eq!(day["entitlements"], json!(13));
+    assert_eq!(
+        day["keys"][2],
+        json!(format!("s3://{}/{manifest}", aws.bucket))
+    );
+
+    // The same event again: every day unchanged, no object rewritten.
+    let manifest_before = aws.object(&manifest).await.0;
+    let again = h
+        .handle(event, at("2025-11-11T09:00:00Z"), "run-2")
+        .await
+        .unwrap();
+    assert!(again.days.iter().all(|d| d.status == Status::Unchanged));
+    assert!(again.days.iter().all(|d| d.revision == Some(1)));
+    assert_eq!(aws.object(&manifest).await.0, manifest_before);
+}
+
+#[tokio::test]
+async fn a_day_forticloud_corrects_gets_revision_two() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let one_day = json!({"date": DAY});
+    let now = at("2025-11-20T12:00:00Z");
+    let first = handler(&aws, &sim, &[])
+        .handle(one_day.clone(), now, "run-1")
+        .await
+        .unwrap();
+    assert_eq!(first.days[0].revision, Some(1));
+
+    // FortiCloud restates the day: one VM consumed more.
+    let mut data = Dataset::walkthrough();
+    data.entitlements[0].daily = Decimal::from_str("108.00").unwrap();
+    let corrected = simulator(data).await;
+    let second = handler(&aws, &corrected, &[])
+        .handle(one_day, now, "run-2")
+        .await
+        .unwrap();
+    assert_eq!(
+        (second.days[0].status, second.days[0].revision),
+        (Status::Written, Some(2))
+    );
+    let m: Value = serde_json::from_slice(&aws.object(&daily_keys(DAY)[2]).await.0).unwrap();
+    assert_eq!(
+        (m["revision"].clone(), m["totals"]["points"].clone()),
+        (json!(2), json!(400.22))
+    );
+    let csv = String::from_utf8(aws.object(&daily_keys(DAY)[0]).await.0).unwrap();
+    assert!(csv.contains(",108.00\n"), "{csv}");
+}
+
+#[tokio::test]
+async fn a_seven_day_backfill_writes_seven_daily_reports_totalling_the_walkthrough() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let summary = handler(&aws, &sim, &[])
+        .handle(
+            json!({"start_date": "2025-11-02", "end_date": "2025-11-08", "range": true}),
+            at("2025-11-20T12:00:00Z"),
+            "backfill",
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.days.len(), 7);
+    let mut total = Decimal::ZERO;
+    for day in 2..=8 {
+        let key = &daily_keys(&format!("2025-11-{day:02}"))[1];
+        let report: Value = serde_json::from_slice(&aws.object(key).await.0).unwrap();
+        total += Decimal::from_str(&report["totals"]["points"].to_string()).unwrap();
+    }
+    assert_eq!(total.to_string(), "2795.94");
+    let range = serde_json::to_value(summary.range.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            range["start_date"].clone(),
+            range["end_date"].clone(),
+            range["points"].clone()
+        ),
+        (json!("2025-11-02"), json!("2025-11-08"), json!(2795.94))
+    );
+    let range_key =
+        format!("{PREFIX}/ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.manifest.json");
+    assert!(aws.keys().await.contains(&range_key));
+    assert_eq!(aws.keys().await.len(), 7 * 3 + 3);
+}
+
+#[tokio::test]
+async fn a_dry_run_fetches_but_writes_nothing() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let summary = handler(&aws, &sim, &[])
+        .handle(
+            json!({"days": 3, "range": true, "dry_run": true}),
+            at("2025-11-09T20:00:00Z"),
+            "dry",
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.days.len(), 3);
+    assert!(
+        summary
+            .days
+            .iter()
+            .all(|d| d.status == Status::DryRun && d.revision.is_none())
+    );
+    let range = serde_json::to_value(summary.range.as_ref().unwrap()).unwrap();
+    assert_eq!(range["points"], json!(1198.26));
+    assert_eq!(aws.keys().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_retry_after_pacific_midnight_still_reports_the_events_day() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let h = handler(&aws, &sim, &[("RESTATE_DAYS", "0")]);
+    let day_of = |summary: Summary| serde_json::to_value(&summary.days[0]).unwrap()["date"].clone();
+    // 07:30Z on the 10th is 23:30 PST on the 9th: the last complete day is the 8th.
+    let before = json!({"scheduled_time": "2025-11-10T07:30:00Z"});
+    // 08:30Z is 00:30 PST on the 10th: the 9th is complete.
+    let after = json!({"scheduled_time": "2025-11-10T08:30:00Z"});
+    let s = h
+        .handle(before.clone(), at("2025-11-10T07:30:05Z"), "a")
+        .await
+        .unwrap();
+    assert_eq!(day_of(s), json!("2025-11-08"));
+    let s = h
+        .handle(after, at("2025-11-10T08:30:05Z"), "b")
+        .await
+        .unwrap();
+    assert_eq!(day_of(s), json!("2025-11-09"));
+    // The first event replayed two hours later, past midnight: still the 8th.
+    let s = h
+        .handle(before, at("2025-11-10T09:30:00Z"), "c")
+        .await
+        .unwrap();
+    assert_eq!(day_of(s), json!("2025-11-08"));
+}
+
+/// Runs `event` and returns the error, checking nothing was written.
+async fn failure(aws: &Aws, sim: &RunningSim, event: Value) -> fortiflex_reporter::Error {
+    let err = handler(aws, sim, &[])
+        .handle(event, at("2025-11-20T12:00:00Z"), "fail")
+        .await
+        .unwrap_err();
+    assert!(
+        aws.keys()
+            .await
+            .iter()
+            .all(|k| !k.ends_with(".manifest.json")),
+        "a failed run wrote a manifest: {:?}",
+        aws.keys().await
+    );
+    err
+}
+
+#[tokio::test]
+async fn a_missing_bucket_is_a_storage_error() {
+    let aws = Aws::new(false).await;
+    aws.put_secret(CREDENTIALS).await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let err = failure(&aws, &sim, json!({"date": DAY})).await;
+    assert_eq!(err.kind(), "Storage");
+    let msg = err.to_string();
+    assert!(msg.contains("NoSuchBucket"), "{msg}");
+    assert!(msg.contains(&format!("s3://{}/", aws.bucket)), "{msg}");
+    assert!(msg.contains(&format!("daily report {DAY} failed")), "{msg}");
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_a_credentials_error_naming_it() {
+    let aws = Aws::new(true).await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let err = failure(&aws, &sim, json!({"date": DAY})).await;
+    assert_eq!(err.kind(), "Credentials");
+    assert!(err.to_string().contains(&aws.secret_id), "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[tokio::test]
+async fn a_secret_without_the_password_names_the_field_and_no_value() {
+    let aws = Aws::new(true).await;
+    aws.put_secret(
+        r#"{"api_username": "demo-api-user", "program_serial_number": "ELAVMS0000123456"}"#,
+    )
+    .await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let err = failure(&aws, &sim, json!({"date": DAY})).await;
+    assert_eq!(err.kind(), "Credentials");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("'api_password'") && msg.contains(&aws.secret_id),
+        "{msg}"
+    );
+    assert!(!msg.contains("demo-api-user"), "{msg}");
+
+    let aws = Aws::new(true).await;
+    aws.put_secret("api_password=demo-api-password").await;
+    let err = failure(&aws, &sim, json!({"date": DAY})).await;
+    assert_eq!(err.kind(), "Credentials");
+    assert!(err.to_string().contains("not valid JSON"), "{err}");
+    assert!(!err.to_string().contains("demo-api-password"), "{err}");
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_an_authentication_error_without_the_password() {
+    let aws = Aws::new(true).await;
+    let wrong = "Wr0ng-Passw0rd-zz9";
+    aws.put_secret(&CREDENTIALS.replace("demo-api-password", wrong))
+        .await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let err = failure(&aws, &sim, json!({"date": DAY})).await;
+    assert_eq!(err.kind(), "Authentication");
+    let diagnostic = lambda_runtime::Diagnostic::from(err);
+    assert_eq!(diagnostic.error_type, "Authentication");
+    assert!(!format!("{diagnostic:?}").contains(wrong));
+}
+
+#[tokio::test]
+async fn a_bad_payload_is_refused_before_any_call() {
+    // No secret: reading credentials would fail with `Credentials`, so an `InvalidRequest`
+    // proves the payload was judged before anything was fetched.
+    let aws = Aws::new(true).await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    for event in [
+        json!({"date": "2025-11-31"}),
+        json!({"start_date": "2025-11-08", "end_date": "2025-11-01"}),
+        json!({"date": "2025-11-20"}),
+        json!({"days": 400}),
+        json!({"day": "2025-11-08"}),
+    ] {
+        let err = failure(&aws, &sim, event.clone()).await;
+        assert_eq!(err.kind(), "InvalidRequest", "{event}");
+    }
+    assert!(aws.keys().await.is_empty());
+}
