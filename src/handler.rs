@@ -88,6 +88,11 @@ impl Handler<SecretsManager, S3Sink> {
     /// The deployed wiring: credentials from Secrets Manager, reports to S3, both through
     /// `aws` (region, credentials and `AWS_ENDPOINT_URL` from the standard chain).
     pub fn for_aws(settings: LambdaSettings, aws: &SdkConfig) -> Result<Self> {
+        if aws.region().is_none() {
+            return Err(Error::Configuration(
+                "no AWS region: set AWS_REGION (Lambda sets it)".into(),
+            ));
+        }
         let s3 = aws_sdk_s3::config::Builder::from(aws)
             .force_path_style(settings.force_path_style)
             .build();

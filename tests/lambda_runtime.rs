@@ -214,3 +214,22 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     );
     assert!(rt.watch.is_running());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_setting_fails_each_invocation_as_configuration() {
+    let aws = Aws::new(true).await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let env: Vec<_> = lambda_env(moto(), &aws, &sim)
+        .into_iter()
+        .filter(|(k, _)| *k != "REPORT_BUCKET")
+        .collect();
+    let mut rt = tokio::task::spawn_blocking(move || Runtime::start(&env))
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let err = tokio::task::block_in_place(|| rt.invoke("scheduled.json")).unwrap_err();
+        assert!(err.contains("Configuration"), "{err}");
+        assert!(err.contains("REPORT_BUCKET is not set"), "{err}");
+    }
+    assert!(aws.keys().await.is_empty());
+}
