@@ -72,7 +72,12 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
         timezone: Tz,
         end_date: EndDateMode,
     ) -> Result<Self> {
-        let program_serial = serial(&credentials.program_serial, "program_serial_number")?;
+        // A bad program serial comes from the credentials (a placeholder left in the secret).
+        let program_serial =
+            serial(&credentials.program_serial, "program_serial_number").map_err(|e| match e {
+                Error::InvalidRequest(m) => Error::Credentials(m),
+                other => other,
+            })?;
         let account_id = resolve_account(api, credentials).await?;
         let entitlements = api
             .entitlements(&EntitlementQuery {

@@ -326,6 +326,20 @@ async fn a_secret_without_the_password_names_the_field_and_no_value() {
 }
 
 #[tokio::test]
+async fn the_templates_placeholder_secret_is_a_credentials_error() {
+    let aws = Aws::new(true).await;
+    aws.put_secret(
+        r#"{"fortiflex": {"api_username": "REPLACE_WITH_API_USERNAME", "api_password": "REPLACE_WITH_API_PASSWORD",
+        "program_serial_number": "REPLACE_WITH_PROGRAM_SERIAL", "account_id": null}}"#,
+    )
+    .await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let err = failure(&aws, &sim, json!({"date": DAY})).await;
+    assert_eq!(err.kind(), "Credentials");
+    assert!(err.to_string().contains("program_serial_number"), "{err}");
+}
+
+#[tokio::test]
 async fn a_wrong_password_is_an_authentication_error_without_the_password() {
     let aws = Aws::new(true).await;
     let wrong = "Wr0ng-Passw0rd-zz9";

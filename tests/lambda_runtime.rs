@@ -208,6 +208,16 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
         )
     );
     assert!(first["duration_ms"].is_u64());
+    // And the CloudWatch metrics (EMF) the heartbeat alarm watches, one line per run.
+    let beats = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["SuccessfulRuns"] == json!(1) && l["_aws"]["CloudWatchMetrics"].is_array())
+        .count();
+    assert_eq!(
+        beats, 4,
+        "scheduled, scheduler, one day, backfill; not the dry run:\n{log}"
+    );
     assert!(
         !log.contains("demo-api-password"),
         "the password reached a log"

@@ -1,12 +1,15 @@
 //! The Lambda: settings from the environment, AWS and HTTP clients built once per container,
 //! then every invocation handed to [`Handler::handle`]. A bad setting does not crash the
-//! container: each invocation fails with a `Configuration` error naming it.
+//! container: each invocation fails with a `Configuration` error naming it. A successful
+//! invocation prints its CloudWatch metrics (EMF) to stdout.
 
 use std::sync::Arc;
 
 use aws_config::BehaviorVersion;
+use chrono::Utc;
 use fortiflex_reporter::config::LambdaSettings;
 use fortiflex_reporter::handler::Handler;
+use fortiflex_reporter::metrics;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -24,12 +27,18 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let h = handler.as_ref().as_ref().map_err(Diagnostic::from)?;
             let run_id = event.context.request_id;
-            h.handle(event.payload, chrono::Utc::now(), &run_id)
+            let summary = h
+                .handle(event.payload, Utc::now(), &run_id)
                 .await
                 .map_err(|e| {
                     tracing::error!(error_type = e.kind(), error = %e, run_id, "invocation failed");
                     Diagnostic::from(e)
-                })
+                })?;
+            let function = &event.context.env_config.function_name;
+            for line in metrics::emf_lines(function, &summary, Utc::now()) {
+                println!("{line}");
+            }
+            Ok::<_, Diagnostic>(summary)
         }
     }))
     .await

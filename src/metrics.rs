@@ -1,0 +1,156 @@
+//! CloudWatch metrics as Embedded Metric Format log lines: printed to stdout, turned into
+//! metrics by CloudWatch Logs, no API call and no extra permission. The stack's heartbeat
+//! alarm watches `SuccessfulRuns`; `Points` and `Rows` chart each published day.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::handler::{Period, Status, Summary};
+
+/// The namespace the template's alarms read.
+pub const NAMESPACE: &str = "FortiFlexReporter";
+
+fn line(function: &str, now: DateTime<Utc>, metrics: &[(&str, &str)], values: Value) -> String {
+    let mut doc = json!({
+        "_aws": {
+            "Timestamp": now.timestamp_millis(),
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [["Function"]],
+                "Metrics": metrics
+                    .iter()
+                    .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
+                    .collect::<Vec<_>>(),
+            }],
+        },
+        "Function": function,
+    });
+    if let (Some(doc), Value::Object(values)) = (doc.as_object_mut(), values) {
+        doc.extend(values);
+    }
+    doc.to_string()
+}
+
+/// The EMF lines for a successful invocation: one per daily report (points and rows), then
+/// `SuccessfulRuns` = 1. A dry run publishes nothing, so it emits nothing: it must not
+/// silence the heartbeat.
+pub fn emf_lines(function: &str, summary: &Summary, now: DateTime<Utc>) -> Vec<String> {
+    if summary.dry_run {
+        return vec![];
+    }
+    let mut lines = Vec::with_capacity(summary.days.len() + 1);
+    for day in &summary.days {
+        let Period::Day { date } = &day.period else {
+            continue;
+        };
+        let points: Value = serde_json::from_str(day.points.get()).unwrap_or(Value::Null);
+        lines.push(line(
+            function,
+            now,
+            &[("Points", "None"), ("Rows", "Count")],
+            json!({
+                "date": date,
+                "program": summary.program_serial_number,
+                "status": day.status.as_str(),
+                "Points": points,
+                "Rows": day.entitlements,
+            }),
+        ));
+    }
+    let written = summary
+        .days
+        .iter()
+        .chain(&summary.range)
+        .filter(|r| r.status == Status::Written)
+        .count();
+    lines.push(line(
+        function,
+        now,
+        &[("SuccessfulRuns", "Count"), ("ReportsWritten", "Count")],
+        json!({"SuccessfulRuns": 1, "ReportsWritten": written, "run_id": summary.run_id}),
+    ));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::handler::ReportOutcome;
+
+    fn summary(dry_run: bool) -> Summary {
+        let day = |date: &str, status| ReportOutcome {
+            period: Period::Day { date: date.into() },
+            entitlements: 13,
+            points: RawValue::from_string("399.42".into()).unwrap(),
+            revision: Some(1),
+            status,
+            keys: vec![],
+        };
+        Summary {
+            run_id: "r-1".into(),
+            program_serial_number: "ELAVMS0000123456".into(),
+            account_id: 2321234,
+            dry_run,
+            days: vec![
+                day("2025-11-08", Status::Written),
+                day("2025-11-07", Status::Unchanged),
+            ],
+            range: None,
+        }
+    }
+
+    #[test]
+    fn each_day_and_the_run_become_emf_lines() {
+        let now = DateTime::parse_from_rfc3339("2025-11-09T14:00:05Z")
+            .unwrap()
+            .to_utc();
+        let lines = emf_lines("fortiflex-reporter", &summary(false), now);
+        assert_eq!(lines.len(), 3);
+        let first: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(first["_aws"]["Timestamp"], json!(1762696805000_i64));
+        assert_eq!(
+            first["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            json!(NAMESPACE)
+        );
+        assert_eq!(
+            first["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"]])
+        );
+        assert_eq!(
+            (
+                first["Function"].clone(),
+                first["date"].clone(),
+                first["Points"].clone(),
+                first["Rows"].clone()
+            ),
+            (
+                json!("fortiflex-reporter"),
+                json!("2025-11-08"),
+                json!(399.42),
+                json!(13)
+            )
+        );
+        let run: Value = serde_json::from_str(&lines[2]).unwrap();
+        assert_eq!(
+            (run["SuccessfulRuns"].clone(), run["ReportsWritten"].clone()),
+            (json!(1), json!(1))
+        );
+        // Every metric a line declares is present as a value on it.
+        for l in &lines {
+            let v: Value = serde_json::from_str(l).unwrap();
+            for m in v["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .unwrap()
+            {
+                assert!(v[m["Name"].as_str().unwrap()].is_number(), "{l}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_dry_run_emits_no_heartbeat() {
+        assert!(emf_lines("f", &summary(true), Utc::now()).is_empty());
+    }
+}
