@@ -7,6 +7,11 @@ SYSTEM_PYTHON := $(shell command -v python3)
 PYTHON ?= $(SYSTEM_PYTHON)
 OUT ?= reports
 VENV ?= .venv
+SAM_VENV ?= .venv-sam
+STACK ?= fortiflex-reporter
+FUNCTION ?= $(STACK)
+SAMCONFIG := $(CURDIR)/infra/samconfig.toml
+LAMBDA_BIN := target/lambda/fortiflex-lambda/bootstrap
 EVENT ?= infra/events/scheduled.json
 # The local loop's ports; infra/local/lambda.env points the Lambda at the first two.
 MOTO_PORT ?= 5055
@@ -17,32 +22,58 @@ LOCAL := .local
 # cargo-lambda and moto come from the virtualenv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint build sim venv local-up local-down watch invoke local-ls clean help
+.PHONY: demo test lint build build-check build-cli template-check sim venv venv-sam \
+	local-up local-down watch invoke local-ls deploy invoke-remote logs clean help
 
 help:
 	@echo "make demo        - daily + 7-day report against the built-in FortiFlex simulator, into ./$(OUT)"
-	@echo "make test        - fmt check, clippy, unit and integration tests (installs $(VENV) first)"
+	@echo "make test        - lint, template checks, every test, the arm64 Lambda build (installs $(VENV), $(SAM_VENV))"
 	@echo "make lint        - fmt check and clippy only"
-	@echo "make build       - release build of the CLI"
+	@echo "make build       - the Lambda for AWS: cargo lambda build --release --arm64 ($(LAMBDA_BIN))"
+	@echo "make build-cli   - release build of the CLI"
+	@echo "make template-check - cfn-lint, sam validate --lint and the template tests"
 	@echo "make sim         - serve the FortiFlex simulator on 127.0.0.1:$(SIM_PORT)"
 	@echo "make local-up    - moto (S3 + Secrets Manager) and the simulator on loopback, bucket and secret created"
 	@echo "make watch       - the Lambda under cargo lambda watch on 127.0.0.1:$(LAMBDA_PORT), local env"
 	@echo "make invoke      - send EVENT=$(EVENT) to the watched Lambda"
 	@echo "make local-ls    - list the reports that landed in the local bucket"
 	@echo "make local-down  - stop moto and the simulator"
+	@echo "make deploy      - sam build + sam deploy (guided the first time) as stack $(STACK)"
+	@echo "make invoke-remote - send EVENT to the deployed function $(FUNCTION)"
+	@echo "make logs        - tail the deployed function's logs"
 
 demo:
 	$(CARGO) run --quiet --bin fortiflex-report -- demo --out $(OUT)
 
-test: lint venv
+test: lint venv template-check
 	$(CARGO) test --all-targets
+	$(MAKE) --no-print-directory build-check
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-build:
+# What `sam build` runs (BuildMethod: rust-cargolambda), cross-compiled with zig.
+build: venv
+	cargo lambda build --release --arm64 --bin fortiflex-lambda
+
+# The artefact is an aarch64 ELF and nothing in the tree links OpenSSL.
+build-check: build venv-sam
+	@readelf -h $(LAMBDA_BIN) | grep -q 'Machine:.*AArch64' || { echo "$(LAMBDA_BIN) is not arm64"; exit 1; }
+	@if $(CARGO) tree -i openssl-sys --target all >/dev/null 2>&1; then \
+	  echo "openssl-sys is in the dependency tree:"; $(CARGO) tree -i openssl-sys --target all; exit 1; fi
+	@! readelf -d $(LAMBDA_BIN) | grep -E 'NEEDED.*lib(ssl|crypto)' || { echo "$(LAMBDA_BIN) links OpenSSL"; exit 1; }
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml >/dev/null
+	@readelf -h .aws-sam/build/ReportFunction/bootstrap | grep -q 'Machine:.*AArch64'
+	@echo "$(LAMBDA_BIN): arm64, $$(du -h $(LAMBDA_BIN) | cut -f1), no OpenSSL; sam build packages it"
+
+build-cli:
 	$(CARGO) build --release --bin fortiflex-report
+
+template-check: venv-sam
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
+	$(SAM_VENV)/bin/python -m unittest discover -s tests/template
 
 sim:
 	$(CARGO) run --quiet --bin fortiflex-report -- sim --port $(SIM_PORT)
@@ -53,6 +84,16 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: infra/requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-dev.txt
+	# cargo-lambda finds zig on PATH; the link beats relying on which python comes first.
+	ln -sf "$$($(VENV)/bin/python -c 'import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')" $(VENV)/bin/zig
+	touch $@
+
+# SAM CLI and cfn-lint in their own virtualenv: SAM pins an older boto3 than moto.
+venv-sam: $(SAM_VENV)/.installed
+
+$(SAM_VENV)/.installed: infra/requirements-sam.txt
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
 	touch $@
 
 local-up: venv
@@ -78,6 +119,21 @@ invoke: venv
 local-ls: venv
 	@$(VENV)/bin/python infra/local/moto.py ls
 
+# Deploying needs AWS credentials for the target account (infra/README.md lists the IAM).
+deploy: venv venv-sam
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml
+	if grep -q '^region' $(SAMCONFIG); then \
+	  SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-file $(SAMCONFIG) --stack-name $(STACK); \
+	else \
+	  SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-file $(SAMCONFIG) --stack-name $(STACK); \
+	fi
+
+invoke-remote: venv
+	cargo lambda invoke --remote $(FUNCTION) --data-file $(EVENT)
+
+logs: venv-sam
+	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam logs --stack-name $(STACK) --name ReportFunction --tail
+
 clean: local-down
 	$(CARGO) clean
-	rm -rf $(OUT) $(LOCAL)
+	rm -rf $(OUT) $(LOCAL) .aws-sam

@@ -1,0 +1,275 @@
+"""The SAM template's promises, checked on the template AWS would deploy.
+
+The template is expanded with SAM's own translator (the resources SAM generates, such as the
+scheduler's role, are checked too), then each security and operations property the README
+promises is asserted. cfn-lint and `sam validate --lint` run beside this (`make template-check`);
+they miss time zones, runtimes and IAM breadth, which is why this exists.
+
+Run: .venv-sam/bin/python -m unittest discover -s tests/template
+"""
+
+import json
+import os
+import re
+import unittest
+import zoneinfo
+from pathlib import Path
+
+from samtranslator.translator.transform import transform
+from samtranslator.yaml_helper import yaml_parse
+
+ROOT = Path(__file__).resolve().parents[2]
+RAW = yaml_parse((ROOT / "template.yaml").read_text())
+
+
+class _Policies:
+    def load(self):
+        return {
+            "AWSLambdaBasicExecutionRole": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+        }
+
+
+def _translated():
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    doc = json.loads(json.dumps(RAW))
+    # `sam build` replaces CodeUri with the built artefact; the translator wants an S3 URI.
+    doc["Resources"]["ReportFunction"]["Properties"]["CodeUri"] = "s3://artefacts/fortiflex-lambda.zip"
+    return transform(doc, {"AWS::Region": "us-east-1"}, _Policies())
+
+
+CFN = _translated()
+RES = CFN["Resources"]
+
+
+def of_type(kind):
+    return {k: v for k, v in RES.items() if v["Type"] == kind}
+
+
+def statements(role):
+    docs = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
+    for doc in docs:
+        st = doc["Statement"]
+        yield from st if isinstance(st, list) else [st]
+
+
+def as_list(x):
+    return x if isinstance(x, list) else [x]
+
+
+FUNCTION = RES["ReportFunction"]["Properties"]
+RAW_FUNCTION = RAW["Resources"]["ReportFunction"]
+
+
+class Function(unittest.TestCase):
+    def test_runtime_architecture_and_build(self):
+        self.assertEqual(FUNCTION["Runtime"], "provided.al2023")
+        self.assertEqual(FUNCTION["Architectures"], ["arm64"])
+        self.assertEqual(FUNCTION["Handler"], "bootstrap")
+        meta = RAW_FUNCTION["Metadata"]
+        self.assertEqual(meta["BuildMethod"], "rust-cargolambda")
+        binary = meta["BuildProperties"]["Binary"]
+        cargo = (ROOT / "Cargo.toml").read_text()
+        self.assertIn(f'name = "{binary}"', cargo, "the Binary SAM builds must be a [[bin]]")
+        self.assertTrue((ROOT / "src/bin" / f"{binary}.rs").exists())
+
+    def test_one_run_at_a_time_with_room_for_a_backfill(self):
+        self.assertEqual(FUNCTION["ReservedConcurrentExecutions"], 1)
+        # 366 daily calls + login and lists, at the 90 calls a minute the reporter keeps to.
+        self.assertGreaterEqual(FUNCTION["Timeout"], (366 + 5) / 90 * 60 * 2)
+        self.assertLessEqual(FUNCTION["Timeout"], 900)
+        self.assertGreaterEqual(FUNCTION["MemorySize"], 256)
+
+    def test_json_logs_in_a_log_group_with_retention(self):
+        logging = FUNCTION["LoggingConfig"]
+        self.assertEqual(logging["LogFormat"], "JSON")
+        self.assertEqual(logging["LogGroup"], {"Ref": "FunctionLogGroup"})
+        group = RES["FunctionLogGroup"]["Properties"]
+        self.assertEqual(group["RetentionInDays"], {"Ref": "LogRetentionDays"})
+
+    def test_environment_carries_every_setting_the_lambda_needs(self):
+        env = FUNCTION["Environment"]["Variables"]
+        for name in ["REPORT_BUCKET", "REPORT_PREFIX", "FORTIFLEX_SECRET_ID", "REPORT_TIMEZONE",
+                     "FORTIFLEX_END_DATE", "RESTATE_DAYS"]:
+            self.assertIn(name, env)
+        self.assertNotIn("S3_FORCE_PATH_STYLE", env, "path-style S3 is for local servers only")
+        source = (ROOT / "src/config.rs").read_text()
+        for name in env:
+            self.assertIn(f'"{name}"', source, f"{name} is set but the code never reads it")
+
+    def test_default_timezone_is_a_real_zone(self):
+        zoneinfo.ZoneInfo(RAW["Parameters"]["ReportTimezone"]["Default"])
+
+
+class Schedule(unittest.TestCase):
+    def setUp(self):
+        (self.schedule,) = of_type("AWS::Scheduler::Schedule").values()
+        self.props = self.schedule["Properties"]
+
+    def test_six_in_the_morning_pacific(self):
+        self.assertEqual(self.props["ScheduleExpressionTimezone"], "America/Los_Angeles")
+        zoneinfo.ZoneInfo(self.props["ScheduleExpressionTimezone"])
+        m = re.fullmatch(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+) (\S+)\)", self.props["ScheduleExpression"])
+        self.assertIsNotNone(m)
+        self.assertEqual((m.group(1), m.group(2)), ("0", "6"))
+        self.assertEqual(m.group(3, 4, 6), ("*", "*", "*"), "every day")
+
+    def test_input_carries_the_scheduled_time_in_a_payload_the_handler_accepts(self):
+        payload = json.loads(self.props["Target"]["Input"])
+        self.assertEqual(payload, {"scheduled_time": "<aws.scheduler.scheduled-time>"})
+        self.assertIn('pub scheduled_time: Option<String>', (ROOT / "src/payload.rs").read_text())
+
+    def test_retries_then_a_dead_letter_queue(self):
+        target = self.props["Target"]
+        self.assertGreaterEqual(target["RetryPolicy"]["MaximumRetryAttempts"], 1)
+        self.assertEqual(target["DeadLetterConfig"]["Arn"], {"Fn::GetAtt": ["ScheduleDeadLetterQueue", "Arn"]})
+
+    def test_schedule_name_is_per_stack(self):
+        self.assertIn("AWS::StackName", json.dumps(self.props["Name"]))
+
+    def test_async_invocations_retry_boundedly_then_go_to_a_queue(self):
+        (config,) = of_type("AWS::Lambda::EventInvokeConfig").values()
+        p = config["Properties"]
+        self.assertLessEqual(p["MaximumRetryAttempts"], 2)
+        on_failure = p["DestinationConfig"]["OnFailure"]["Destination"]
+        self.assertEqual(on_failure, {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]})
+
+
+class Bucket(unittest.TestCase):
+    def setUp(self):
+        self.bucket = RES["ReportBucket"]
+        self.props = self.bucket["Properties"]
+
+    def test_private_encrypted_versioned_and_retained(self):
+        sse = self.props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+        self.assertIn(sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"], ["AES256", "aws:kms"])
+        block = self.props["PublicAccessBlockConfiguration"]
+        self.assertEqual(
+            block,
+            {"BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True,
+             "RestrictPublicBuckets": True},
+        )
+        self.assertEqual(self.props["OwnershipControls"]["Rules"], [{"ObjectOwnership": "BucketOwnerEnforced"}])
+        self.assertEqual(self.props["VersioningConfiguration"]["Status"], "Enabled")
+        self.assertEqual(self.bucket["DeletionPolicy"], "Retain")
+        rules = self.props["LifecycleConfiguration"]["Rules"]
+        self.assertTrue(any("NoncurrentVersionExpiration" in r for r in rules))
+
+    def test_policy_denies_requests_without_tls(self):
+        policy = RES["ReportBucketPolicy"]["Properties"]["PolicyDocument"]
+        deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+        self.assertTrue(deny)
+        self.assertEqual(deny[0]["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+        self.assertEqual(len(deny[0]["Resource"]), 2, "the bucket and its objects")
+
+    def test_existing_bucket_and_secret_are_supported(self):
+        self.assertEqual(self.bucket["Condition"], "CreateBucket")
+        self.assertEqual(RES["ApiSecret"]["Condition"], "CreateSecret")
+
+    def test_placeholder_secret_has_the_credentials_shape(self):
+        doc = json.loads(RES["ApiSecret"]["Properties"]["SecretString"])
+        self.assertEqual(
+            set(doc["fortiflex"]),
+            {"api_username", "api_password", "program_serial_number", "account_id"},
+        )
+
+
+class Permissions(unittest.TestCase):
+    def test_no_wildcard_actions_or_resources_in_any_role(self):
+        roles = of_type("AWS::IAM::Role")
+        self.assertGreaterEqual(len(roles), 2, "the function's role and the scheduler's")
+        for name, role in roles.items():
+            for st in statements(role):
+                if st["Effect"] != "Allow":
+                    continue
+                for action in as_list(st["Action"]):
+                    self.assertNotIn("*", action, f"{name}: {action}")
+                for resource in as_list(st["Resource"]):
+                    self.assertNotEqual(resource, "*", f"{name}: {st}")
+            managed = role["Properties"].get("ManagedPolicyArns", [])
+            for arn in managed:
+                self.assertTrue(arn.endswith("/AWSLambdaBasicExecutionRole"), f"{name}: {arn}")
+
+    def test_the_function_reaches_only_its_prefix_and_its_secret(self):
+        role = RES["ReportFunctionRole"]
+        allowed = {}
+        for st in statements(role):
+            for action in as_list(st["Action"]):
+                allowed.setdefault(action, []).append(st)
+        self.assertEqual(
+            set(allowed),
+            {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "secretsmanager:GetSecretValue",
+             "sqs:SendMessage"},
+        )
+        objects = json.dumps(allowed["s3:PutObject"][0]["Resource"])
+        self.assertIn("/${ReportPrefix}/*", objects)
+        listing = allowed["s3:ListBucket"][0]
+        self.assertIn("${ReportPrefix}/*", json.dumps(listing["Condition"]))
+        secret = allowed["secretsmanager:GetSecretValue"][0]["Resource"]
+        self.assertEqual(secret, {"Fn::If": ["CreateSecret", {"Ref": "ApiSecret"}, {"Ref": "ExistingSecretArn"}]})
+
+
+class Alarms(unittest.TestCase):
+    def setUp(self):
+        self.alarms = of_type("AWS::CloudWatch::Alarm")
+
+    def watching(self, namespace, metric):
+        return [a["Properties"] for a in self.alarms.values()
+                if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
+
+    def test_every_alarm_notifies_the_topic(self):
+        for name, alarm in self.alarms.items():
+            self.assertIn({"Ref": "AlarmTopic"}, alarm["Properties"]["AlarmActions"], name)
+        self.assertEqual(RES["AlarmEmailSubscription"]["Condition"], "HasAlarmEmail")
+
+    def test_function_errors(self):
+        (errors,) = self.watching("AWS/Lambda", "Errors")
+        self.assertEqual(errors["Dimensions"][0]["Value"], {"Ref": "ReportFunction"})
+
+    def test_both_dead_letter_queues(self):
+        queues = {json.dumps(a["Dimensions"][0]["Value"])
+                  for a in self.watching("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
+        self.assertEqual(queues, {
+            json.dumps({"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]}),
+            json.dumps({"Fn::GetAtt": ["FailedInvocationQueue", "QueueName"]}),
+        })
+
+    def test_heartbeat_on_the_metric_the_function_emits(self):
+        metrics_rs = (ROOT / "src/metrics.rs").read_text()
+        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
+        (beat,) = self.watching(namespace, "SuccessfulRuns")
+        self.assertIn('"SuccessfulRuns"', metrics_rs)
+        self.assertEqual(beat["Period"] * beat["EvaluationPeriods"], 26 * 3600)
+        self.assertLessEqual(beat["Period"] * beat["EvaluationPeriods"], 7 * 86400)
+        self.assertEqual(beat["TreatMissingData"], "breaching")
+        self.assertEqual(beat["ComparisonOperator"], "LessThanThreshold")
+        self.assertEqual(beat["Dimensions"], [{"Name": "Function", "Value": {"Ref": "ReportFunction"}}])
+
+
+class Athena(unittest.TestCase):
+    def test_table_over_daily_csv_with_projection(self):
+        table = RES["DailyConsumptionTable"]["Properties"]["TableInput"]
+        params = table["Parameters"]
+        self.assertEqual(params["projection.enabled"], "true")
+        self.assertEqual(params["projection.dt.type"], "date")
+        self.assertEqual(params["projection.dt.format"], "yyyy-MM-dd")
+        # In Fn::Sub, ${!dt} is the literal ${dt} that Athena's projection fills in.
+        self.assertIn("/${ReportPrefix}/daily/csv/dt=${!dt}/", json.dumps(params["storage.location.template"]))
+        self.assertEqual(params["skip.header.line.count"], "1")
+        self.assertEqual(table["PartitionKeys"], [{"Name": "dt", "Type": "string"}])
+
+    def test_columns_are_the_contract_csv_header(self):
+        header = (ROOT / "tests/golden/demo_daily.csv").read_text().splitlines()[0].split(",")
+        columns = RES["DailyConsumptionTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
+        self.assertEqual([c["Name"] for c in columns], header)
+
+
+class Outputs(unittest.TestCase):
+    def test_what_an_operator_needs(self):
+        self.assertLessEqual(
+            {"ReportBucketName", "ReportPrefix", "FunctionName", "SecretArn", "AthenaTable"},
+            set(CFN["Outputs"]),
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()
