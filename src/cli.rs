@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
@@ -12,7 +13,7 @@ use crate::config::Settings;
 use crate::console;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::fortiflex::{Endpoints, HttpFortiFlex, http_client};
+use crate::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};
 use crate::job::Reporter;
 use crate::report::ReportKind;
 use crate::sim::{self, Dataset, SimOptions};
@@ -92,6 +93,10 @@ pub struct SimArgs {
     /// How the simulated tenant reads endDate: inclusive or exclusive
     #[arg(long, value_name = "MODE", default_value = "inclusive")]
     pub end_date: String,
+    /// Faults to inject, comma-separated KIND[:ARG][*TIMES][@AFTER]: http:503*2, status:-10,
+    /// delay:500ms, drop, malformed, expire-token@5, shape:vms, shape:array (TIMES: a count or inf)
+    #[arg(long, value_name = "SPECS", default_value = "")]
+    pub faults: String,
 }
 
 /// The exit code for a failure, as documented in `--help`.
@@ -170,6 +175,8 @@ async fn consumption(
         http_client(settings.request_timeout)?,
         settings.endpoints.clone(),
         &credentials,
+        Arc::new(Pacer::new(settings.limits)),
+        settings.retry,
     );
     let sink = LocalDir::new(&args.out);
     let reporter = Reporter::connect(
@@ -259,6 +266,8 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
         http_client(settings.request_timeout)?,
         endpoints,
         &credentials,
+        Arc::new(Pacer::new(settings.limits)),
+        settings.retry,
     );
     let sink = LocalDir::new(&args.out);
     let reporter = Reporter::connect(
@@ -297,10 +306,21 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
 async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> Result<()> {
     let today = args.today.as_deref().map(parse_date).transpose()?;
     let end_date: EndDateMode = args.end_date.parse()?;
-    let opts = SimOptions {
+    let mut opts = SimOptions {
         today,
         end_date,
         ..SimOptions::default()
+    };
+    for spec in sim::parse_faults(&args.faults)? {
+        match spec {
+            sim::FaultSpec::Fault(f) => opts.faults.push(f),
+            sim::FaultSpec::Shape(s) => opts.shape = s,
+        }
+    }
+    let faults = if args.faults.trim().is_empty() {
+        "none".to_string()
+    } else {
+        args.faults.clone()
     };
     let sim = sim::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
@@ -312,13 +332,14 @@ async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> Result<()> {
     let c = sim.credentials();
     let _ = writeln!(
         out,
-        "FortiFlex simulator on http://{} (endDate {}, today {}). Use it with:\n\
+        "FortiFlex simulator on http://{} (endDate {}, today {}, faults {}). Use it with:\n\
          export FORTIFLEX_API_URL={}\nexport FORTIFLEX_AUTH_URL={}\n\
          export FORTIFLEX_USERNAME={} FORTIFLEX_PASSWORD={} FORTIFLEX_PROGRAM_SERIAL={}\n\
          Ctrl-C stops it.",
         sim.addr(),
         end_date.as_str(),
         today.map_or("the real Pacific date".into(), |d| d.to_string()),
+        faults,
         sim.api_url(),
         sim.auth_url(),
         c.username,

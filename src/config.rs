@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
-use crate::fortiflex::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints};
+use crate::fortiflex::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy};
 use crate::window::{EndDateMode, PACIFIC, parse_timezone};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +17,12 @@ pub struct Settings {
     pub end_date: EndDateMode,
     /// Upper bound on one FortiFlex request (`FORTIFLEX_TIMEOUT_SECS`, default 60).
     pub request_timeout: Duration,
+    /// Client-side pacing (`FORTIFLEX_CALLS_PER_MINUTE`, `FORTIFLEX_CALLS_PER_HOUR`;
+    /// default 90 and 900, under the reported 100 and 1,000).
+    pub limits: Limits,
+    /// Retries of transient failures (`FORTIFLEX_RETRIES` tries in all, default 5;
+    /// `FORTIFLEX_RETRY_BASE_MS`, default 1000; `FORTIFLEX_RETRY_BUDGET_SECS`, default 120).
+    pub retry: RetryPolicy,
 }
 
 impl Settings {
@@ -35,24 +41,39 @@ impl Settings {
         let timezone = var("REPORT_TIMEZONE").map_or(Ok(PACIFIC), |v| parse_timezone(&v))?;
         let end_date =
             var("FORTIFLEX_END_DATE").map_or(Ok(EndDateMode::Inclusive), |v| v.parse())?;
-        let request_timeout = match var("FORTIFLEX_TIMEOUT_SECS") {
-            None => Duration::from_secs(60),
-            Some(v) => v
-                .parse::<u64>()
-                .ok()
-                .filter(|s| (1..=900).contains(s))
-                .map(Duration::from_secs)
-                .ok_or_else(|| {
-                    Error::Configuration(format!(
-                        "FORTIFLEX_TIMEOUT_SECS '{v}' must be 1..=900 seconds"
-                    ))
-                })?,
+        let number =
+            |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match var(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| range.contains(n))
+                    .ok_or_else(|| {
+                        Error::Configuration(format!(
+                            "{name} '{v}' must be a whole number in {}..={}",
+                            range.start(),
+                            range.end()
+                        ))
+                    }),
+            };
+        let request_timeout = Duration::from_secs(number("FORTIFLEX_TIMEOUT_SECS", 60, 1..=900)?);
+        let limits = Limits {
+            per_minute: number("FORTIFLEX_CALLS_PER_MINUTE", 90, 1..=100)? as u32,
+            per_hour: number("FORTIFLEX_CALLS_PER_HOUR", 900, 1..=1000)? as u32,
+        };
+        let retry = RetryPolicy {
+            attempts: number("FORTIFLEX_RETRIES", 5, 1..=20)? as u32,
+            base: Duration::from_millis(number("FORTIFLEX_RETRY_BASE_MS", 1000, 1..=60_000)?),
+            budget: Duration::from_secs(number("FORTIFLEX_RETRY_BUDGET_SECS", 120, 0..=840)?),
+            ..RetryPolicy::default()
         };
         Ok(Settings {
             endpoints,
             timezone,
             end_date,
             request_timeout,
+            limits,
+            retry,
         })
     }
 
@@ -149,6 +170,15 @@ mod tests {
         assert!(one("FORTIFLEX_END_DATE", "maybe").contains("FORTIFLEX_END_DATE"));
         assert!(one("FORTIFLEX_API_URL", "ftp://x").contains("FORTIFLEX_API_URL"));
         assert!(one("FORTIFLEX_TIMEOUT_SECS", "0").contains("FORTIFLEX_TIMEOUT_SECS"));
+        assert!(one("FORTIFLEX_CALLS_PER_MINUTE", "150").contains("1..=100"));
+        assert!(one("FORTIFLEX_RETRIES", "many").contains("FORTIFLEX_RETRIES"));
+        assert!(
+            one(
+                "FORTIFLEX_API_URL",
+                "http://forti.example.com/ES/api/fortiflex/v2/"
+            )
+            .contains("https")
+        );
     }
 
     fn lambda(vars: &[(&str, &str)]) -> Result<LambdaSettings> {

@@ -2,6 +2,7 @@
 //! validated before the first call; a backfill that fails on day k keeps days 1..k-1 and
 //! names day k.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -13,7 +14,7 @@ use aws_config::SdkConfig;
 
 use crate::config::{LambdaSettings, Settings};
 use crate::error::{Error, Result};
-use crate::fortiflex::{HttpFortiFlex, http_client};
+use crate::fortiflex::{HttpFortiFlex, Pacer, http_client};
 use crate::job::Reporter;
 use crate::payload::{Payload, plan};
 use crate::publish::Outcome;
@@ -78,6 +79,8 @@ pub enum Status {
 /// The invocation's fixed parts, built once per container.
 pub struct Handler<C, S> {
     http: reqwest::Client,
+    /// Shared by every invocation of a warm container, so back-to-back runs are paced together.
+    pacer: Arc<Pacer>,
     settings: Settings,
     restate_days: u32,
     credentials: C,
@@ -126,6 +129,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
     ) -> Self {
         Handler {
             http,
+            pacer: Arc::new(Pacer::new(settings.limits)),
             settings,
             restate_days,
             credentials,
@@ -143,7 +147,13 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
             self.restate_days,
         )?;
         let credentials = self.credentials.credentials().await?;
-        let api = HttpFortiFlex::new(self.http.clone(), s.endpoints.clone(), &credentials);
+        let api = HttpFortiFlex::new(
+            self.http.clone(),
+            s.endpoints.clone(),
+            &credentials,
+            Arc::clone(&self.pacer),
+            s.retry,
+        );
         let reporter =
             Reporter::connect(&api, &self.sink, &credentials, s.timezone, s.end_date).await?;
         let mut summary = Summary {

@@ -2,12 +2,14 @@
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
 use fortiflex_reporter::credentials::{Credentials, Secret};
 use fortiflex_reporter::fortiflex::{
-    Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, PointsQuery, http_client,
+    Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, Limits, Pacer, PointsQuery,
+    RetryPolicy, http_client,
 };
 use fortiflex_reporter::job::Reporter;
 use fortiflex_reporter::publish::Outcome;
@@ -35,12 +37,24 @@ async fn simulator(end_date: EndDateMode) -> RunningSim {
     .unwrap()
 }
 
+/// Retries as in production, with waits in milliseconds so tests stay fast.
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 4,
+        base: Duration::from_millis(5),
+        max_delay: Duration::from_millis(50),
+        budget: Duration::from_secs(5),
+    }
+}
+
 fn client(sim: &RunningSim, credentials: &Credentials) -> HttpFortiFlex {
     let endpoints = Endpoints::new(&sim.api_url(), &sim.auth_url()).unwrap();
     HttpFortiFlex::new(
         http_client(Duration::from_secs(10)).unwrap(),
         endpoints,
         credentials,
+        Arc::new(Pacer::new(Limits::default())),
+        fast_retry(),
     )
 }
 
@@ -407,6 +421,8 @@ async fn an_unreachable_fortiflex_names_the_host_and_cause() {
         http_client(Duration::from_secs(5)).unwrap(),
         endpoints,
         &creds,
+        Arc::new(Pacer::new(Limits::default())),
+        fast_retry(),
     );
     let err = api.programs().await.unwrap_err();
     assert_eq!(err.kind(), "FortiFlex");

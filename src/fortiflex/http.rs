@@ -1,6 +1,8 @@
 //! The real FortiFlex client: OAuth password grant, a token reused until shortly before it
-//! expires, one fresh login when FortiFlex refuses a token mid-run.
+//! expires, one fresh login when FortiFlex refuses a token mid-run, calls paced under the
+//! rate limits and retried with backoff when the failure is transient.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::{StatusCode, Url};
@@ -10,6 +12,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use super::pace::Pacer;
+use super::retry::{self, RetryPolicy};
 use super::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program, parse,
 };
@@ -33,13 +37,27 @@ impl Endpoints {
     /// `api` is the v2 base (`.../fortiflex/v2/`); `auth` the token endpoint, or its
     /// `.../oauth/` folder, to which `token/` is added (the trailing slash matters).
     pub fn new(api: &str, auth: &str) -> Result<Self> {
+        // Credentials and tokens travel in these requests: plain HTTP only to this machine.
         let parse = |name: &str, value: &str| {
-            Url::parse(value.trim())
+            let url = Url::parse(value.trim())
                 .ok()
                 .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
                 .ok_or_else(|| {
                     Error::Configuration(format!("{name} '{value}' is not an http(s) URL"))
-                })
+                })?;
+            let host = url.host_str().unwrap_or("");
+            let loopback = host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback());
+            if url.scheme() == "http" && !loopback {
+                return Err(Error::Configuration(format!(
+                    "{name} '{value}' must use https (plain http is allowed only on loopback)"
+                )));
+            }
+            Ok(url)
         };
         let mut api_base = parse("FORTIFLEX_API_URL", api)?;
         if !api_base.path().ends_with('/') {
@@ -83,23 +101,48 @@ struct Token {
     renew_at: Instant,
 }
 
-/// FortiFlex over HTTPS for one API user.
+/// The most a FortiFlex reply may hold; a bigger one is refused rather than buffered.
+pub const MAX_REPLY_BYTES: usize = 32 * 1024 * 1024;
+
+/// How one try ended, when it did not end well.
+enum Failure {
+    /// Worth another try after a wait (`Retry-After`, if the server gave one).
+    Transient(Error, Option<Duration>),
+    /// FortiFlex refused the token: log in again, once.
+    TokenRefused,
+    /// Final: a validation error, a refused login, a reply of the wrong shape.
+    Fatal(Error),
+}
+
+/// FortiFlex over HTTPS for one API user: paced, retried, one token at a time.
 pub struct HttpFortiFlex {
     http: reqwest::Client,
     endpoints: Endpoints,
     username: String,
     password: Secret,
     token: Mutex<Option<Token>>,
+    pacer: Arc<Pacer>,
+    retry: RetryPolicy,
 }
 
 impl HttpFortiFlex {
-    pub fn new(http: reqwest::Client, endpoints: Endpoints, credentials: &Credentials) -> Self {
+    /// `pacer` may be shared with earlier clients of the same API user (a warm Lambda
+    /// container), so back-to-back runs stay under the limits together.
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        credentials: &Credentials,
+        pacer: Arc<Pacer>,
+        retry: RetryPolicy,
+    ) -> Self {
         HttpFortiFlex {
             http,
             endpoints,
             username: credentials.username.clone(),
             password: credentials.password.clone(),
             token: Mutex::new(None),
+            pacer,
+            retry,
         }
     }
 
@@ -109,34 +152,84 @@ impl HttpFortiFlex {
         if let Some(t) = slot.as_ref().filter(|t| Instant::now() < t.renew_at) {
             return Ok(t.access.clone());
         }
-        let token = self.login().await?;
+        let mut retries = Retries::new("login", &self.retry);
+        let token = loop {
+            match self.login().await {
+                Ok(t) => break t,
+                Err(f) => retries.after(f).await?,
+            };
+        };
         let access = token.access.clone();
         *slot = Some(token);
         Ok(access)
     }
 
-    async fn login(&self) -> Result<Token> {
+    /// One paced POST: the status, the body (size-capped) and any `Retry-After`.
+    async fn post(
+        &self,
+        call: &str,
+        url: &Url,
+        token: Option<&Secret>,
+        body: &impl Serialize,
+    ) -> std::result::Result<(StatusCode, Vec<u8>, Option<Duration>), Failure> {
+        let _turn = self.pacer.turn().await;
+        let mut request = self.http.post(url.clone()).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t.expose());
+        }
+        let transient = |e: reqwest::Error| Failure::Transient(transport_error(call, &e), None);
+        let mut reply = request.send().await.map_err(transient)?;
+        let status = reply.status();
+        let retry_after = reply
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(300)));
+        let too_big = || {
+            Failure::Fatal(
+                ApiError::new(
+                    call,
+                    Some(status.as_u16()),
+                    None,
+                    format!("reply larger than {} MiB, refused", MAX_REPLY_BYTES >> 20),
+                )
+                .into(),
+            )
+        };
+        if reply
+            .content_length()
+            .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
+        {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = reply.chunk().await.map_err(transient)? {
+            if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((status, bytes, retry_after))
+    }
+
+    async fn login(&self) -> std::result::Result<Token, Failure> {
         let body = json!({
             "username": self.username,
             "password": self.password.expose(),
             "client_id": "flexvm",
             "grant_type": "password",
         });
-        let reply = self
-            .http
-            .post(self.endpoints.token_url.clone())
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| transport_error("login", &e))?;
-        let status = reply.status();
-        let bytes = reply
-            .bytes()
-            .await
-            .map_err(|e| transport_error("login", &e))?;
+        let (status, bytes, retry_after) = self
+            .post("login", &self.endpoints.token_url, None, &body)
+            .await?;
+        let refused = |msg: String| Failure::Fatal(Error::Authentication(msg));
         if !status.is_success() {
             let e = parse::parse_error_reply("login", status.as_u16(), &bytes);
-            return Err(Error::Authentication(format!(
+            if retry::transient(Some(status.as_u16()), e.code) {
+                return Err(Failure::Transient(e.into(), retry_after));
+            }
+            return Err(refused(format!(
                 "FortiCloud refused API user '{}' (HTTP {}): {}",
                 self.username,
                 status.as_u16(),
@@ -144,14 +237,14 @@ impl HttpFortiFlex {
             )));
         }
         let v: Value = serde_json::from_slice(&bytes)
-            .map_err(|_| Error::Authentication("FortiCloud's token reply is not JSON".into()))?;
+            .map_err(|_| refused("FortiCloud's token reply is not JSON".into()))?;
         if let Some(s) = v
             .get("status")
             .and_then(Value::as_str)
             .filter(|s| *s != "success")
         {
             let msg = v.get("message").and_then(Value::as_str).unwrap_or(s);
-            return Err(Error::Authentication(format!(
+            return Err(refused(format!(
                 "FortiCloud refused API user '{}': {msg}",
                 self.username
             )));
@@ -160,9 +253,7 @@ impl HttpFortiFlex {
             .get("access_token")
             .and_then(Value::as_str)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Error::Authentication("FortiCloud's token reply has no access_token".into())
-            })?;
+            .ok_or_else(|| refused("FortiCloud's token reply has no access_token".into()))?;
         let expires_in = v
             .get("expires_in")
             .and_then(|e| {
@@ -180,7 +271,8 @@ impl HttpFortiFlex {
         })
     }
 
-    /// One POST; a refused token earns one fresh login and one more try.
+    /// One API call: paced, retried when the failure is transient, re-logged-in once when
+    /// the token is refused.
     async fn call<T: DeserializeOwned>(
         &self,
         call: &str,
@@ -191,39 +283,113 @@ impl HttpFortiFlex {
             self.endpoints.api_base.join(call).map_err(|e| {
                 Error::Configuration(format!("cannot build the URL of {call}: {e}"))
             })?;
-        for attempt in 0..2 {
-            let token = self.access_token().await?;
-            let reply = self
-                .http
-                .post(url.clone())
-                .bearer_auth(token.expose())
-                .json(body)
-                .send()
-                .await
-                .map_err(|e| transport_error(call, &e))?;
-            let status = reply.status();
-            let bytes = reply.bytes().await.map_err(|e| transport_error(call, &e))?;
-            if status.is_success() {
-                match parse::parse_list(call, status.as_u16(), &bytes, keys) {
-                    Err(e) if e.code == Some(-1) => {} // token refused inside a 200
-                    other => return Ok(other?),
-                }
-            } else {
-                let e = parse::parse_error_reply(call, status.as_u16(), &bytes);
-                if !(status == StatusCode::UNAUTHORIZED || e.code == Some(-1)) {
-                    return Err(e.into());
+        let mut retries = Retries::new(call, &self.retry);
+        loop {
+            match self.try_call(call, &url, body, keys).await {
+                Ok(rows) => return Ok(rows),
+                Err(f) => {
+                    if retries.after(f).await? == Next::Relogin {
+                        *self.token.lock().await = None;
+                    }
                 }
             }
-            tracing::warn!(
-                call,
-                attempt,
-                "FortiFlex refused the token; logging in again"
-            );
-            *self.token.lock().await = None;
         }
-        Err(Error::Authentication(format!(
-            "FortiFlex refused a fresh token for {call}: Invalid security token."
-        )))
+    }
+
+    async fn try_call<T: DeserializeOwned>(
+        &self,
+        call: &str,
+        url: &Url,
+        body: &impl Serialize,
+        keys: &[&str],
+    ) -> std::result::Result<Vec<T>, Failure> {
+        let token = self.access_token().await.map_err(Failure::Fatal)?;
+        let (status, bytes, retry_after) = self.post(call, url, Some(&token), body).await?;
+        let e = if status.is_success() {
+            match parse::parse_list(call, status.as_u16(), &bytes, keys) {
+                Ok(rows) => return Ok(rows),
+                Err(e) => e,
+            }
+        } else {
+            parse::parse_error_reply(call, status.as_u16(), &bytes)
+        };
+        Err(
+            if status == StatusCode::UNAUTHORIZED || e.code == Some(-1) {
+                Failure::TokenRefused
+            } else if retry::transient(e.http_status, e.code) {
+                Failure::Transient(e.into(), retry_after)
+            } else {
+                Failure::Fatal(e.into())
+            },
+        )
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Retry,
+    Relogin,
+}
+
+/// One call's retry state: failures so far, time waited, whether it already logged in again.
+struct Retries<'a> {
+    call: &'a str,
+    policy: &'a RetryPolicy,
+    started: Instant,
+    failures: u32,
+    waited: Duration,
+    relogged: bool,
+}
+
+impl<'a> Retries<'a> {
+    fn new(call: &'a str, policy: &'a RetryPolicy) -> Self {
+        Retries {
+            call,
+            policy,
+            started: Instant::now(),
+            failures: 0,
+            waited: Duration::ZERO,
+            relogged: false,
+        }
+    }
+
+    /// After a failed try: wait and say how to try again, or give up with the error. A
+    /// refused token earns one fresh login; a second refusal is an `Authentication` error.
+    async fn after(&mut self, failure: Failure) -> Result<Next> {
+        let call = self.call;
+        match failure {
+            Failure::Fatal(e) => Err(e),
+            Failure::TokenRefused if !self.relogged => {
+                self.relogged = true;
+                tracing::warn!(call, "FortiFlex refused the token; logging in again");
+                Ok(Next::Relogin)
+            }
+            Failure::TokenRefused => Err(Error::Authentication(format!(
+                "FortiFlex refused a fresh token for {call}: Invalid security token."
+            ))),
+            Failure::Transient(e, retry_after) => {
+                self.failures += 1;
+                let delay = self.policy.delay(self.failures, retry_after);
+                if self.failures >= self.policy.attempts || self.waited + delay > self.policy.budget
+                {
+                    return Err(e.during(format!(
+                        "{call} failed {} time(s) in {} s, giving up",
+                        self.failures,
+                        self.started.elapsed().as_secs()
+                    )));
+                }
+                tracing::warn!(
+                    call,
+                    attempt = self.failures,
+                    retry_in_ms = delay.as_millis() as u64,
+                    error = %e,
+                    "FortiFlex call failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                self.waited += delay;
+                Ok(Next::Retry)
+            }
+        }
     }
 }
 
@@ -232,6 +398,8 @@ fn transport_error(call: &str, e: &reqwest::Error) -> Error {
         "timed out"
     } else if e.is_connect() {
         "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the reply broke off"
     } else {
         "transport error"
     };

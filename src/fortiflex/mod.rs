@@ -2,7 +2,9 @@
 //! pipeline can run against the real service ([`HttpFortiFlex`]) or a canned one in tests.
 
 mod http;
+mod pace;
 mod parse;
+mod retry;
 
 use std::future::Future;
 
@@ -10,8 +12,12 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use http::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, HttpFortiFlex, http_client};
+pub use http::{
+    DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, HttpFortiFlex, MAX_REPLY_BYTES, http_client,
+};
+pub use pace::{Limits, Pacer};
 pub use parse::{parse_decimal, parse_error_reply, parse_list};
+pub use retry::RetryPolicy;
 
 use crate::error::Result;
 

@@ -3,9 +3,11 @@
 //! no Fortinet account, and lets tests exercise the real client end to end.
 
 mod dataset;
+mod faults;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 pub use dataset::{Dataset, SimConfig, SimEntitlement};
+pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
 
 use crate::credentials::{Credentials, Secret};
 use crate::report::points_text;
@@ -40,6 +43,10 @@ pub struct SimOptions {
     pub end_date: EndDateMode,
     /// `expires_in` of issued tokens.
     pub token_ttl: Duration,
+    /// Faults injected into API calls from the start ([`RunningSim::inject`] adds more).
+    pub faults: Vec<Fault>,
+    /// How list replies carry their rows.
+    pub shape: RowShape,
 }
 
 impl Default for SimOptions {
@@ -48,6 +55,8 @@ impl Default for SimOptions {
             today: None,
             end_date: EndDateMode::Inclusive,
             token_ttl: Duration::from_secs(3660),
+            faults: Vec::new(),
+            shape: RowShape::Documented,
         }
     }
 }
@@ -56,6 +65,10 @@ struct Simulator {
     data: Dataset,
     opts: SimOptions,
     tokens: Mutex<HashMap<String, Instant>>,
+    plan: Mutex<faults::Plan>,
+    shape: Mutex<RowShape>,
+    calls: AtomicU64,
+    logins: AtomicU64,
 }
 
 impl Simulator {
@@ -85,6 +98,7 @@ impl Simulator {
 pub struct RunningSim {
     addr: SocketAddr,
     data: Dataset,
+    state: Arc<Simulator>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -114,6 +128,25 @@ impl RunningSim {
         }
     }
 
+    /// Adds a fault to the plan; it applies to the calls that come after.
+    pub fn inject(&self, fault: Fault) {
+        self.state.plan.lock().unwrap().push(fault);
+    }
+
+    pub fn set_shape(&self, shape: RowShape) {
+        *self.state.shape.lock().unwrap() = shape;
+    }
+
+    /// API calls received so far (logins not counted).
+    pub fn calls(&self) -> u64 {
+        self.state.calls.load(Ordering::SeqCst)
+    }
+
+    /// Login requests received so far.
+    pub fn logins(&self) -> u64 {
+        self.state.logins.load(Ordering::SeqCst)
+    }
+
     /// Serves until Ctrl-C or the task ends.
     pub async fn wait(mut self) {
         let _ = (&mut self.task).await;
@@ -141,17 +174,25 @@ pub async fn start(
 ) -> std::io::Result<RunningSim> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let mut plan = faults::Plan::default();
+    for f in &opts.faults {
+        plan.push(f.clone());
+    }
     let sim = Arc::new(Simulator {
         data: data.clone(),
+        shape: Mutex::new(opts.shape),
         opts,
         tokens: Mutex::new(HashMap::new()),
+        plan: Mutex::new(plan),
+        calls: AtomicU64::new(0),
+        logins: AtomicU64::new(0),
     });
     let app = Router::new()
         .route(TOKEN_PATH, post(login))
         .route(TOKEN_PATH.trim_end_matches('/'), post(login))
         .route(&format!("{API_PATH}{{*call}}"), post(api))
         .fallback(|| async { reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")) })
-        .with_state(sim);
+        .with_state(Arc::clone(&sim));
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -163,6 +204,7 @@ pub async fn start(
     Ok(RunningSim {
         addr,
         data,
+        state: sim,
         shutdown: Some(tx),
         task,
     })
@@ -180,14 +222,69 @@ fn bad_request(message: &str) -> Response {
     reply(StatusCode::BAD_REQUEST, error_body(1, message))
 }
 
-fn ok_list(key: &str, rows: &impl Serialize) -> Response {
+fn ok_list(sim: &Simulator, key: &str, rows: &impl Serialize) -> Response {
     let rows = serde_json::to_string(rows).expect("simulator rows serialise");
-    reply(
-        StatusCode::OK,
-        format!(
+    // The odd shapes FortiFlex has shown concern entitlement rows only.
+    let shape = match key {
+        "entitlements" => *sim.shape.lock().unwrap(),
+        _ => RowShape::Documented,
+    };
+    let body = match shape {
+        RowShape::Documented => format!(
             r#"{{"status":0,"message":"Request processed successfully.","error":null,"{key}":{rows}}}"#
         ),
+        RowShape::Vms => format!(
+            r#"{{"status":0,"message":"Request processed successfully.","error":null,"vms":{rows}}}"#
+        ),
+        RowShape::BareArray => rows,
+    };
+    reply(StatusCode::OK, body)
+}
+
+/// A 200 whose body breaks off: the connection dies mid-reply.
+fn dropped() -> Response {
+    let stream = futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated drop",
+        ))
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(stream),
     )
+        .into_response()
+}
+
+/// Applies the fault this call meets; `Some` is the reply that replaces the real one.
+async fn fault_reply(sim: &Simulator) -> Option<Response> {
+    let fault = sim.plan.lock().unwrap().next()?;
+    match fault {
+        FaultKind::Http(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            let text = status.canonical_reason().unwrap_or("Error").to_string();
+            Some((status, [(header::CONTENT_TYPE, "text/plain")], text).into_response())
+        }
+        FaultKind::Status(code) => Some(reply(
+            StatusCode::BAD_REQUEST,
+            error_body(code, "Too many requests, please slow down."),
+        )),
+        FaultKind::Delay(d) => {
+            tokio::time::sleep(d).await;
+            None
+        }
+        FaultKind::Drop => Some(dropped()),
+        FaultKind::Malformed => Some(reply(
+            StatusCode::OK,
+            r#"{"status":0,"message":"Request processed successfully.","entitlements":[{"serialNumber":"FGV"#
+                .to_string(),
+        )),
+        FaultKind::ExpireToken => {
+            sim.tokens.lock().unwrap().clear();
+            None
+        }
+    }
 }
 
 fn number(d: rust_decimal::Decimal) -> Box<RawValue> {
@@ -195,6 +292,7 @@ fn number(d: rust_decimal::Decimal) -> Box<RawValue> {
 }
 
 async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
+    sim.logins.fetch_add(1, Ordering::SeqCst);
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
     if field("client_id") != "flexvm" || field("grant_type") != "password" {
@@ -206,7 +304,8 @@ async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
             json!({"error": "invalid_grant", "error_description": "Invalid credentials given."});
         return reply(StatusCode::UNAUTHORIZED, body.to_string());
     }
-    let token = uuid::Uuid::new_v4().simple().to_string();
+    // Recognisable, so tests can search every output for a leaked token.
+    let token = format!("simtok-{}", uuid::Uuid::new_v4().simple());
     sim.tokens
         .lock()
         .unwrap()
@@ -229,6 +328,10 @@ async fn api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    sim.calls.fetch_add(1, Ordering::SeqCst);
+    if let Some(faulted) = fault_reply(&sim).await {
+        return faulted;
+    }
     if !sim.token_valid(&headers) {
         return reply(
             StatusCode::UNAUTHORIZED,
@@ -312,7 +415,7 @@ fn program_json(sim: &Simulator) -> Value {
 }
 
 fn programs_list(sim: &Simulator, _req: &Value) -> Handled {
-    Ok(ok_list("programs", &[program_json(sim)]))
+    Ok(ok_list(sim, "programs", &[program_json(sim)]))
 }
 
 fn programs_points(sim: &Simulator, req: &Value) -> Handled {
@@ -325,6 +428,7 @@ fn programs_points(sim: &Simulator, req: &Value) -> Handled {
     }
     let balance = sim.data.prepaid_points - sim.data.consumed_before(sim.today());
     Ok(ok_list(
+        sim,
         "programs",
         &[Balance {
             serial_number: sim.data.program_serial,
@@ -347,7 +451,7 @@ fn configs_list(sim: &Simulator, req: &Value) -> Handled {
             })
         })
         .collect();
-    Ok(ok_list("configs", &rows))
+    Ok(ok_list(sim, "configs", &rows))
 }
 
 fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
@@ -384,7 +488,7 @@ fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
             })
         })
         .collect();
-    Ok(ok_list("entitlements", &rows))
+    Ok(ok_list(sim, "entitlements", &rows))
 }
 
 fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
@@ -426,5 +530,5 @@ fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
             points: number(p),
         })
         .collect();
-    Ok(ok_list("entitlements", &rows))
+    Ok(ok_list(sim, "entitlements", &rows))
 }

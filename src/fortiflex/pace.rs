@@ -1,0 +1,168 @@
+//! Client-side pacing under FortiFlex's reported limits (100 calls a minute, 1,000 an hour),
+//! one call at a time per token (status -12 means concurrent use of a token). Every run,
+//! backfills included, stays under the limits instead of finding them.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, MutexGuard};
+use tokio::time::Instant;
+
+/// Calls allowed per sliding minute and per sliding hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub per_minute: u32,
+    pub per_hour: u32,
+}
+
+impl Default for Limits {
+    /// 90 and 900: a tenth below the reported limits, for other clients of the same user.
+    fn default() -> Self {
+        Limits {
+            per_minute: 90,
+            per_hour: 900,
+        }
+    }
+}
+
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Hands out turns: one holder at a time, and no more starts per window than the limits.
+#[derive(Debug)]
+pub struct Pacer {
+    limits: Limits,
+    /// Start instants of the calls of the last hour, oldest first.
+    starts: Mutex<VecDeque<Instant>>,
+}
+
+/// A turn to call FortiFlex; the next caller waits until it is dropped.
+pub struct Turn<'a> {
+    _guard: MutexGuard<'a, VecDeque<Instant>>,
+}
+
+impl Pacer {
+    pub fn new(limits: Limits) -> Self {
+        Pacer {
+            limits,
+            starts: Mutex::new(VecDeque::new()),
+        }
+    }
+
+    /// Waits for a turn: until no other call is in flight and a call now would stay within
+    /// both windows. Uses tokio's clock, so tests can run it on a paused clock.
+    pub async fn turn(&self) -> Turn<'_> {
+        let mut starts = self.starts.lock().await;
+        loop {
+            let now = Instant::now();
+            while starts
+                .front()
+                .is_some_and(|t| now.duration_since(*t) >= HOUR)
+            {
+                starts.pop_front();
+            }
+            let in_minute = starts
+                .iter()
+                .rev()
+                .take_while(|t| now.duration_since(**t) < MINUTE)
+                .count();
+            let wait_until = if in_minute >= self.limits.per_minute as usize {
+                // The call that leaves the minute window first frees a slot.
+                Some(starts[starts.len() - in_minute] + MINUTE)
+            } else if starts.len() >= self.limits.per_hour as usize {
+                Some(starts[starts.len() - self.limits.per_hour as usize] + HOUR)
+            } else {
+                None
+            };
+            match wait_until {
+                Some(t) => {
+                    tracing::debug!(
+                        wait_ms = t.saturating_duration_since(now).as_millis() as u64,
+                        "pacing FortiFlex calls"
+                    );
+                    tokio::time::sleep_until(t).await;
+                }
+                None => {
+                    starts.push_back(now);
+                    return Turn { _guard: starts };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The most starts found in any window of `width` beginning at a start.
+    fn busiest(starts: &[Instant], width: Duration) -> usize {
+        starts
+            .iter()
+            .map(|s| {
+                starts
+                    .iter()
+                    .filter(|t| **t >= *s && **t < *s + width)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_hundred_calls_never_exceed_the_minute_rate() {
+        let pacer = Pacer::new(Limits::default());
+        let begin = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..200 {
+            let _turn = pacer.turn().await;
+            starts.push(Instant::now());
+            // A call takes a little while.
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        assert_eq!(busiest(&starts, MINUTE), 90);
+        // 200 calls at 90 a minute: the 181st cannot start before two minutes have passed.
+        assert!(
+            starts[180] - begin >= Duration::from_secs(120),
+            "{:?}",
+            starts[180] - begin
+        );
+        assert!(starts[199] - begin < Duration::from_secs(150));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_hour_limit_holds_too() {
+        let pacer = Pacer::new(Limits {
+            per_minute: 1000,
+            per_hour: 50,
+        });
+        let begin = Instant::now();
+        let mut starts = Vec::new();
+        for _ in 0..120 {
+            let _turn = pacer.turn().await;
+            starts.push(Instant::now());
+        }
+        assert_eq!(busiest(&starts, HOUR), 50);
+        assert!(starts[100] - begin >= Duration::from_secs(2 * 3600));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_call_at_a_time() {
+        let pacer = std::sync::Arc::new(Pacer::new(Limits::default()));
+        let in_flight = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (pacer, in_flight) = (pacer.clone(), in_flight.clone());
+            tasks.push(tokio::spawn(async move {
+                let _turn = pacer.turn().await;
+                let before = in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                before
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 0, "another call was in flight");
+        }
+    }
+}
