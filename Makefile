@@ -45,8 +45,17 @@ help:
 demo:
 	$(CARGO) run --quiet --bin fortiflex-report -- demo --out $(OUT)
 
+# Tests run uncaptured into target/test-output.log, which must then hold no secret: not the
+# simulator's password, an access token (simtok-...), a wrong test password or a licence token.
+TEST_LOG := target/test-output.log
 test: lint venv template-check
-	$(CARGO) test --all-targets
+	@mkdir -p target
+	$(CARGO) test --all-targets -- --nocapture >$(TEST_LOG) 2>&1 || { tail -80 $(TEST_LOG); exit 1; }
+	@grep -E '^test result|^     Running' $(TEST_LOG)
+	@licences=$$(grep -oE '^ +"[0-9A-F]{16}",$$' src/sim/dataset.rs | tr -d ' ",' | paste -sd'|'); \
+	  if grep -nE "demo-api-password|simtok-|Wr0ng-Passw0rd|$$licences" $(TEST_LOG); then \
+	    echo "a secret reached the test output ($(TEST_LOG))"; exit 1; fi; \
+	  echo "test output: no password, access token or licence token ($$(echo $$licences | tr '|' '\n' | wc -l) licence tokens checked)"
 	$(MAKE) --no-print-directory build-check
 
 lint:

@@ -135,8 +135,12 @@ pub fn parse_list<T: DeserializeOwned>(
         return serde_json::from_str(text)
             .map_err(|e| fail(format!("reply rows are malformed: {e}")));
     }
-    let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(text)
-        .map_err(|_| fail(format!("reply is not a JSON object: {}", snippet(text))))?;
+    let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
+        fail(format!(
+            "reply is not a JSON object: {}",
+            snippet_or_position(text, &e)
+        ))
+    })?;
     let code = fields
         .get("status")
         .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
@@ -180,10 +184,24 @@ pub fn parse_error_reply(call: &str, http_status: u16, body: &[u8]) -> ApiError 
             if text.trim().is_empty() {
                 "empty reply".into()
             } else {
-                snippet(&text)
+                match serde_json::from_str::<Value>(&text) {
+                    Err(e) => snippet_or_position(&text, &e),
+                    Ok(_) => format!("a JSON reply with no message ({} bytes)", text.len()),
+                }
             }
         });
     ApiError::new(call, Some(http_status), code, message)
+}
+
+/// What to say about a reply that did not parse. Text that looks like JSON may be a cut-off
+/// list holding licence tokens, so only where it broke is told; other text (a gateway's HTML
+/// page) is quoted, shortened.
+fn snippet_or_position(text: &str, e: &serde_json::Error) -> String {
+    if text.trim_start().starts_with(['{', '[']) {
+        format!("malformed JSON, {e} ({} bytes)", text.len())
+    } else {
+        snippet(text)
+    }
 }
 
 /// The start of a reply on one line, for error messages.
@@ -261,6 +279,17 @@ mod tests {
         );
         let e = points("<html>gateway</html>").unwrap_err();
         assert!(e.message.starts_with("reply is not a JSON object"), "{e}");
+        assert!(e.message.contains("<html>gateway"), "{e}");
+        // A cut-off list may hold licence tokens: only the position is told.
+        let cut = r#"{"status":0,"entitlements":[{"serialNumber":"A","token":"TOKEN-SECRET"#;
+        let e = points(cut).unwrap_err();
+        assert!(
+            e.message.contains("malformed JSON, EOF while parsing"),
+            "{e}"
+        );
+        assert!(!e.message.contains("TOKEN-SECRET"), "{e}");
+        let e = parse_error_reply("entitlements/list", 500, cut.as_bytes());
+        assert!(!e.message.contains("TOKEN-SECRET"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,426 @@
+//! The fault matrix: the Lambda handler against a simulator injecting FortiFlex's failures and
+//! a moto S3. Each case checks the outcome *and* exactly what the bucket holds afterwards.
+
+mod support;
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use fortiflex_reporter::config::LambdaSettings;
+use fortiflex_reporter::handler::{Handler, Status, Summary};
+use fortiflex_reporter::secrets::SecretsManager;
+use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RowShape, RunningSim};
+use fortiflex_reporter::sink::{S3Sink, Sink};
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+use support::{Aws, CREDENTIALS, lambda_env, moto, simulator};
+
+const DAY: &str = "2025-11-08";
+const PASSWORD: &str = "demo-api-password";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-11-20T12:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+/// The Lambda's settings for this bucket and simulator, with retry waits in milliseconds.
+fn settings(aws: &Aws, sim: &RunningSim) -> LambdaSettings {
+    let mut env = lambda_env(moto(), aws, sim);
+    env.extend([
+        ("FORTIFLEX_RETRIES", "4".to_string()),
+        ("FORTIFLEX_RETRY_BASE_MS", "5".to_string()),
+        ("FORTIFLEX_RETRY_BUDGET_SECS", "5".to_string()),
+        ("RESTATE_DAYS", "0".to_string()),
+    ]);
+    LambdaSettings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .unwrap()
+}
+
+fn handler(aws: &Aws, sim: &RunningSim) -> Handler<SecretsManager, S3Sink> {
+    Handler::for_aws(settings(aws, sim), &aws.config).unwrap()
+}
+
+async fn setup(data: Dataset) -> (Aws, RunningSim) {
+    let aws = Aws::new(true).await;
+    aws.put_secret(CREDENTIALS).await;
+    (aws, simulator(data).await)
+}
+
+async fn run_day(aws: &Aws, sim: &RunningSim) -> fortiflex_reporter::Result<Summary> {
+    handler(aws, sim)
+        .handle(json!({"date": DAY}), now(), "faults")
+        .await
+}
+
+fn day_keys() -> Vec<String> {
+    let name = format!("consumption_ELAVMS0000123456_{DAY}");
+    vec![
+        format!("fortiflex/daily/csv/dt={DAY}/{name}.csv"),
+        format!("fortiflex/daily/json/dt={DAY}/{name}.json"),
+        format!("fortiflex/daily/manifests/dt={DAY}/{name}.manifest.json"),
+    ]
+}
+
+fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/golden/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The day was written whole and right: the contract's bytes, nothing else in the bucket.
+async fn assert_complete(aws: &Aws, summary: &Summary) {
+    assert_eq!(summary.days[0].status, Status::Written);
+    assert_eq!(summary.days[0].points.get(), "399.42");
+    let mut want = day_keys();
+    want.sort();
+    assert_eq!(aws.keys().await, want);
+    assert_eq!(aws.object(&day_keys()[0]).await.0, golden("demo_daily.csv"));
+    assert_eq!(
+        aws.object(&day_keys()[1]).await.0,
+        golden("demo_daily.json")
+    );
+}
+
+#[tokio::test]
+async fn transient_faults_are_ridden_out() {
+    for fault in [
+        FaultKind::Http(503),
+        FaultKind::Http(429),
+        FaultKind::Http(500),
+        FaultKind::Status(-10),
+        FaultKind::Status(-12),
+        FaultKind::Drop,
+    ] {
+        for after in [0, 3] {
+            // The calls: programs/list (the account), entitlements/list, configs/list, then
+            // entitlements/points. after 0 hits the first, after 3 the points call.
+            let (aws, sim) = setup(Dataset::walkthrough()).await;
+            sim.inject(Fault::once(fault.clone()).after(after));
+            let summary = run_day(&aws, &sim)
+                .await
+                .unwrap_or_else(|e| panic!("{fault:?} after {after}: {e}"));
+            assert_complete(&aws, &summary).await;
+            assert_eq!(sim.calls(), 5, "{fault:?}: four calls and one retry");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_expired_mid_run_earns_one_fresh_login() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::once(FaultKind::ExpireToken).after(2));
+    let summary = run_day(&aws, &sim).await.unwrap();
+    assert_complete(&aws, &summary).await;
+    assert_eq!(sim.logins(), 2);
+}
+
+#[tokio::test]
+async fn a_token_refused_twice_is_an_authentication_error() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::always(FaultKind::ExpireToken).after(2));
+    let err = run_day(&aws, &sim).await.unwrap_err();
+    assert_eq!(err.kind(), "Authentication");
+    assert!(err.to_string().contains("Invalid security token"), "{err}");
+    assert_eq!(aws.keys().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_fortiflex_that_stays_down_fails_after_bounded_retries_and_writes_nothing() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::always(FaultKind::Http(503)).after(3));
+    let err = run_day(&aws, &sim).await.unwrap_err();
+    assert_eq!(err.kind(), "FortiFlex");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("entitlements/points failed 4 time(s)"),
+        "{msg}"
+    );
+    assert!(msg.contains("HTTP 503"), "{msg}");
+    assert!(msg.contains(&format!("daily report {DAY} failed")), "{msg}");
+    assert_eq!(
+        sim.calls(),
+        3 + 4,
+        "three lists, then four tries of the points call"
+    );
+    assert_eq!(aws.keys().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_validation_error_is_never_retried() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::once(FaultKind::Http(400)).after(3));
+    let err = run_day(&aws, &sim).await.unwrap_err();
+    assert_eq!(err.kind(), "FortiFlex");
+    assert_eq!(sim.calls(), 4, "no retry of a 400");
+    assert_eq!(aws.keys().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn malformed_json_is_an_error_not_an_empty_day() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::once(FaultKind::Malformed).after(3));
+    let err = run_day(&aws, &sim).await.unwrap_err();
+    assert_eq!(err.kind(), "FortiFlex");
+    assert!(err.to_string().contains("entitlements/points"), "{err}");
+    assert!(err.to_string().contains("malformed JSON"), "{err}");
+    assert!(
+        !err.to_string().contains("FGV"),
+        "no excerpt of a list reply: {err}"
+    );
+    assert_eq!(aws.keys().await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn rows_under_vms_or_as_a_bare_array_give_the_same_report() {
+    for shape in [RowShape::Vms, RowShape::BareArray] {
+        let (aws, sim) = setup(Dataset::walkthrough()).await;
+        sim.set_shape(shape);
+        let summary = run_day(&aws, &sim).await.unwrap();
+        assert_complete(&aws, &summary).await;
+    }
+}
+
+#[tokio::test]
+async fn a_day_with_no_consumption_is_reported_empty() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let summary = handler(&aws, &sim)
+        .handle(json!({"date": "2025-01-05"}), now(), "empty")
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.days[0].entitlements, summary.days[0].points.get()),
+        (0, "0.00")
+    );
+    assert_eq!(aws.keys().await.len(), 3, "an empty day is still a report");
+}
+
+/// Everything tracing writes while `f` runs, at debug level.
+async fn captured<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let out = f.await;
+    let text = String::from_utf8_lossy(&buffer.0.lock().unwrap()).into_owned();
+    (out, text)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn secrets_reach_no_log_error_or_report() {
+    let licence_tokens: Vec<&str> = Dataset::walkthrough()
+        .entitlements
+        .iter()
+        .map(|e| e.token)
+        .collect();
+    // A wrong password: refused, and the password appears nowhere.
+    let wrong = "Wr0ng-Passw0rd-zz9";
+    let aws = Aws::new(true).await;
+    aws.put_secret(&CREDENTIALS.replace(PASSWORD, wrong)).await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let (result, logs) = captured(run_day(&aws, &sim)).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), "Authentication");
+    let message = format!("{err} {err:?}");
+    assert!(
+        !message.contains(wrong) && !logs.contains(wrong),
+        "{message}\n{logs}"
+    );
+    assert!(aws.keys().await.is_empty());
+
+    // A good run through an expired token and retries: tokens and the password stay out.
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::once(FaultKind::ExpireToken).after(2));
+    sim.inject(Fault::once(FaultKind::Http(503)));
+    let (result, logs) = captured(run_day(&aws, &sim)).await;
+    let summary = result.unwrap();
+    assert!(
+        logs.contains("logging in again"),
+        "the test saw the relogin:\n{logs}"
+    );
+    let mut everything = logs;
+    everything.push_str(&serde_json::to_string(&summary).unwrap());
+    for key in aws.keys().await {
+        everything.push_str(&String::from_utf8_lossy(&aws.object(&key).await.0));
+    }
+    for secret in licence_tokens.iter().copied().chain([PASSWORD, "simtok-"]) {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
+
+/// Data files go to the real bucket; manifests to `manifests` (a bucket that may not exist).
+struct ManifestElsewhere {
+    data: S3Sink,
+    manifests: S3Sink,
+}
+
+impl Sink for ManifestElsewhere {
+    async fn get(&self, key: &str) -> fortiflex_reporter::Result<Option<Vec<u8>>> {
+        self.data.get(key).await
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+    ) -> fortiflex_reporter::Result<()> {
+        if key.ends_with(".manifest.json") {
+            self.manifests.put(key, body, content_type).await
+        } else {
+            self.data.put(key, body, content_type).await
+        }
+    }
+
+    fn location(&self, key: &str) -> String {
+        self.data.location(key)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_manifest_write_keeps_the_previous_manifest_and_the_next_run_completes() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    run_day(&aws, &sim).await.unwrap();
+    let manifest_key = &day_keys()[2];
+    let first_manifest = aws.object(manifest_key).await.0;
+
+    // FortiCloud corrects the day, and the manifest write then fails (its bucket is gone).
+    let mut corrected = Dataset::walkthrough();
+    corrected.entitlements[0].daily = Decimal::from_str("108.00").unwrap();
+    let sim = simulator(corrected).await;
+    let s3 = |bucket: &str| {
+        let client = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&aws.config)
+                .force_path_style(true)
+                .build(),
+        );
+        S3Sink::new(client, bucket, "fortiflex").unwrap()
+    };
+    let settings = settings(&aws, &sim);
+    let broken = Handler::new(
+        fortiflex_reporter::fortiflex::http_client(settings.settings.request_timeout).unwrap(),
+        settings.settings.clone(),
+        0,
+        SecretsManager::new(aws.secrets.clone(), &aws.secret_id),
+        ManifestElsewhere {
+            data: s3(&aws.bucket),
+            manifests: s3("no-such-bucket-for-manifests"),
+        },
+    );
+    let err = broken
+        .handle(json!({"date": DAY}), now(), "broken")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "Storage");
+    assert!(err.to_string().contains("NoSuchBucket"), "{err}");
+    assert_eq!(
+        aws.object(manifest_key).await.0,
+        first_manifest,
+        "manifest intact"
+    );
+
+    // The next run completes the day: revision 2, listing the corrected files.
+    let summary = run_day(&aws, &sim).await.unwrap();
+    assert_eq!(
+        (summary.days[0].status, summary.days[0].revision),
+        (Status::Written, Some(2))
+    );
+    let m: Value = serde_json::from_slice(&aws.object(manifest_key).await.0).unwrap();
+    let csv = aws.object(&day_keys()[0]).await.0;
+    assert_eq!(
+        m["files"][0]["sha256"],
+        json!(fortiflex_reporter::render::sha256_hex(&csv))
+    );
+    assert_eq!(m["totals"]["points"], json!(400.22));
+}
+
+#[tokio::test]
+async fn a_backfill_failing_on_day_k_keeps_the_days_before_and_names_day_k() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    // programs/list, entitlements/list, configs/list, then one points call per day: the 4th
+    // day fails.
+    sim.inject(Fault::once(FaultKind::Http(400)).after(3 + 3));
+    let err = handler(&aws, &sim)
+        .handle(
+            json!({"start_date": "2025-11-01", "end_date": "2025-11-07"}),
+            now(),
+            "backfill",
+        )
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert_eq!(err.kind(), "FortiFlex");
+    assert!(
+        msg.starts_with("daily report 2025-11-04 failed; the 3 report(s) before it were kept (2025-11-01 .. 2025-11-03)"),
+        "{msg}"
+    );
+    let manifests: Vec<String> = aws
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k.ends_with(".manifest.json"))
+        .collect();
+    assert_eq!(manifests.len(), 3);
+    assert!(manifests.iter().all(|k| !k.contains("2025-11-04")));
+}
+
+#[tokio::test]
+async fn hostile_text_is_escaped_and_reads_back_in_python() {
+    let text = "=cmd|' /C calc'!A0, \"quoted\", comma\nsecond line";
+    let mut data = Dataset::walkthrough();
+    data.entitlements[0].description = "=cmd|' /C calc'!A0, \"quoted\", comma\nsecond line";
+    let (aws, sim) = setup(data).await;
+    run_day(&aws, &sim).await.unwrap();
+    let csv = aws.object(&day_keys()[0]).await.0;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("day.csv");
+    std::fs::write(&path, &csv).unwrap();
+    let python = support::venv_tool("MOTO_PYTHON", "python");
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(
+            "import csv, json, sys\n\
+             rows = list(csv.DictReader(open(sys.argv[1], newline='', encoding='utf-8')))\n\
+             print(json.dumps([r['description'] for r in rows]))",
+        )
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        read.len(),
+        13,
+        "one row per entitlement: the newline split nothing"
+    );
+    // Defused for spreadsheets (leading '), the line break flattened, everything else intact.
+    assert_eq!(read[0], format!("'{}", text.replace('\n', " ")));
+    // The JSON keeps the exact text.
+    let doc: Value = serde_json::from_slice(&aws.object(&day_keys()[1]).await.0).unwrap();
+    assert_eq!(
+        doc["consumption"]["entitlements"][0]["description"],
+        json!(text)
+    );
+}
