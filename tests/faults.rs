@@ -176,6 +176,17 @@ async fn malformed_json_is_an_error_not_an_empty_day() {
 }
 
 #[tokio::test]
+async fn an_oversized_reply_is_refused() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::once(FaultKind::Oversize).after(3));
+    let err = run_day(&aws, &sim).await.unwrap_err();
+    assert_eq!(err.kind(), "FortiFlex");
+    assert!(err.to_string().contains("larger than 32 MiB"), "{err}");
+    assert_eq!(sim.calls(), 4, "not retried");
+    assert_eq!(aws.keys().await, Vec::<String>::new());
+}
+
+#[tokio::test]
 async fn rows_under_vms_or_as_a_bare_array_give_the_same_report() {
     for shape in [RowShape::Vms, RowShape::BareArray] {
         let (aws, sim) = setup(Dataset::walkthrough()).await;
@@ -239,6 +250,7 @@ async fn secrets_reach_no_log_error_or_report() {
     let (result, logs) = captured(run_day(&aws, &sim)).await;
     let err = result.unwrap_err();
     assert_eq!(err.kind(), "Authentication");
+    assert_eq!(sim.logins(), 1, "a refused login is never retried");
     let message = format!("{err} {err:?}");
     assert!(
         !message.contains(wrong) && !logs.contains(wrong),

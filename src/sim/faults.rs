@@ -3,8 +3,8 @@
 //! dropped replies, odd reply shapes and broken JSON.
 //!
 //! Text form (`sim --faults`), comma-separated `KIND[:ARG][*TIMES][@AFTER]`: `http:503*2`,
-//! `http:503*inf`, `status:-10`, `delay:1500ms`, `drop`, `malformed`, `expire-token@5`,
-//! `shape:vms`, `shape:array`. TIMES defaults to 1; AFTER lets that many calls through first.
+//! `http:503*inf`, `status:-10`, `delay:1500ms`, `drop`, `malformed`, `oversize`,
+//! `expire-token@5`, `shape:vms`, `shape:array`. TIMES defaults to 1; AFTER lets that many calls through first.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,6 +26,8 @@ pub enum FaultKind {
     Malformed,
     /// Expire every token: this call and later ones get 401 status -1 until a fresh login.
     ExpireToken,
+    /// A 200 streaming a body larger than any real reply (33 MiB), with no length announced.
+    Oversize,
 }
 
 /// How list replies carry their rows (FortiFlex has been seen doing all three).
@@ -173,6 +175,7 @@ impl FromStr for Spec {
             ("drop", None) => FaultKind::Drop,
             ("malformed", None) => FaultKind::Malformed,
             ("expire-token", None) => FaultKind::ExpireToken,
+            ("oversize", None) => FaultKind::Oversize,
             _ => return Err(bad("unknown fault")),
         };
         Ok(Spec::Fault(Fault { kind, after, times }))

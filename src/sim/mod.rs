@@ -284,6 +284,20 @@ async fn fault_reply(sim: &Simulator) -> Option<Response> {
             sim.tokens.lock().unwrap().clear();
             None
         }
+        FaultKind::Oversize => {
+            let chunk = Bytes::from(vec![b' '; 1 << 20]);
+            let stream = futures_util::stream::iter(
+                (0..33).map(move |_| Ok::<Bytes, std::io::Error>(chunk.clone())),
+            );
+            Some(
+                (
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    axum::body::Body::from_stream(stream),
+                )
+                    .into_response(),
+            )
+        }
     }
 }
 
