@@ -15,7 +15,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};
 use crate::job::Reporter;
-use crate::report::ReportKind;
+use crate::report::{Report, ReportKind};
 use crate::sim::{self, Dataset, SimOptions};
 use crate::sink::{LocalDir, Sink};
 use crate::window::{self, DayRange, EndDateMode, parse_date};
@@ -60,9 +60,18 @@ pub struct ConsumptionArgs {
     /// Only this entitlement's serial number
     #[arg(long, value_name = "SN")]
     pub serial: Option<String>,
-    /// Also write one daily report per day under daily/
-    #[arg(long, conflicts_with = "serial")]
+    /// Only the entitlements of this configuration (FortiFlex's configId scope)
+    #[arg(long, value_name = "N")]
+    pub config_id: Option<u64>,
+    /// Also write one daily report per day under daily/ (whole program only)
+    #[arg(long, conflicts_with_all = ["serial", "config_id"])]
     pub daily: bool,
+    /// Annual point commitment: show the share used and the run-rate against it
+    #[arg(long, value_name = "POINTS")]
+    pub commitment: Option<rust_decimal::Decimal>,
+    /// What to print: the table with rates and projections, or the report's JSON or CSV
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
     /// Credentials JSON (partner toolkit format); else FORTIFLEX_USERNAME, FORTIFLEX_PASSWORD,
     /// FORTIFLEX_PROGRAM_SERIAL and FORTIFLEX_ACCOUNT_ID
     #[arg(long, value_name = "FILE")]
@@ -70,6 +79,27 @@ pub struct ConsumptionArgs {
     /// Output folder, laid out like the S3 bucket
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// How a report is shown on the console.
+#[derive(Debug, Clone, Copy)]
+struct View {
+    format: Format,
+    commitment: Option<rust_decimal::Decimal>,
+}
+
+impl View {
+    const TABLE: View = View {
+        format: Format::Table,
+        commitment: None,
+    };
 }
 
 #[derive(Debug, Args)]
@@ -203,31 +233,45 @@ async fn consumption(
             );
         }
     }
-    let spec = (
-        ReportKind::Range,
-        range,
-        args.serial.as_deref(),
-        label.as_str(),
-    );
-    publish_and_print(&reporter, spec, &run_id, out).await
+    let report = reporter
+        .report_scoped(
+            ReportKind::Range,
+            range,
+            args.serial.as_deref(),
+            args.config_id,
+        )
+        .await?;
+    let view = View {
+        format: args.format,
+        commitment: args.commitment,
+    };
+    publish_and_print(&reporter, &report, &label, view, &run_id, out).await
 }
 
-/// Fetches one report, publishes it and prints the console summary with where it went.
+/// Publishes a report and prints it: the console summary with rates and where it went, or
+/// the report's JSON or CSV as written.
 async fn publish_and_print<A: crate::fortiflex::FortiFlexApi>(
     reporter: &Reporter<'_, A, LocalDir>,
-    (kind, range, serial, label): (ReportKind, DayRange, Option<&str>, &str),
+    report: &Report,
+    label: &str,
+    view: View,
     run_id: &str,
     out: &mut (impl Write + Send),
 ) -> Result<()> {
-    let report = reporter.report(kind, range, serial).await?;
-    let p = reporter.publish(&report, run_id, Utc::now()).await?;
+    let p = reporter.publish(report, run_id, Utc::now()).await?;
     let location = reporter.sink().location(&p.keys.csv);
-    writeln!(
-        out,
-        "{}",
-        console::summary(&report, label, Some((&p, location)))
-    )
-    .map_err(|e| Error::Storage(format!("cannot print the report: {e}")))
+    let text = match view.format {
+        Format::Table => {
+            let mut t = console::summary(report, label, Some((&p, location)));
+            if !report.rows.is_empty() {
+                t.push_str(&console::rates(report, view.commitment));
+            }
+            t
+        }
+        Format::Json => String::from_utf8_lossy(&crate::render::json(report)).into_owned(),
+        Format::Csv => String::from_utf8_lossy(&crate::render::csv(report)).into_owned(),
+    };
+    write!(out, "{text}").map_err(|e| Error::Storage(format!("cannot print the report: {e}")))
 }
 
 /// Midday of `day` in `tz`: an instant safely inside that day, DST or not.
@@ -292,7 +336,8 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
         (ReportKind::Daily, yesterday, yesterday.start().to_string()),
         (ReportKind::Range, week, "LAST 7 DAYS".to_string()),
     ] {
-        publish_and_print(&reporter, (kind, range, None, &label), &run_id, out).await?;
+        let report = reporter.report(kind, range, None).await?;
+        publish_and_print(&reporter, &report, &label, View::TABLE, &run_id, out).await?;
     }
     let _ = writeln!(
         out,

@@ -4,6 +4,8 @@
 use std::fmt::Write;
 
 use crate::publish::{Outcome, Published};
+use rust_decimal::Decimal;
+
 use crate::report::{Report, display2, points_text};
 
 const WIDTH: usize = 96;
@@ -140,10 +142,111 @@ pub fn summary(report: &Report, label: &str, published: Option<(&Published, Stri
     o
 }
 
+/// Consumption rates and projections, as in the walkthrough's "Key Metrics" and rates table:
+/// per day, per 30 days and per 365 days for each entitlement and the program, and, given an
+/// annual `commitment`, the share of it this range used and the run-rate against it. Exact
+/// decimals throughout; only the printed values are rounded, to two places.
+pub fn rates(report: &Report, commitment: Option<Decimal>) -> String {
+    let days = Decimal::from(report.spec.range.len_days());
+    let (d30, d365) = (Decimal::from(30), Decimal::from(365));
+    let rule = "=".repeat(WIDTH);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\nCONSUMPTION RATES (from {} day(s); exact, shown to 2 places)",
+        days
+    );
+    let _ = writeln!(
+        o,
+        "{:<18}  {:<26}  {:>14}  {:>14}  {:>14}",
+        "Serial Number", "Product", "Per Day", "30 Days", "365 Days"
+    );
+    let _ = writeln!(o, "{}", "-".repeat(WIDTH));
+    for r in &report.rows {
+        let per_day = r.points / days;
+        let _ = writeln!(
+            o,
+            "{:<18}  {:<26}  {:>14}  {:>14}  {:>14}",
+            cut(&r.serial_number, 18),
+            cut(r.product_type.as_deref().unwrap_or("N/A"), 26),
+            display2(per_day),
+            display2(per_day * d30),
+            display2(per_day * d365)
+        );
+    }
+    let per_day = report.per_day();
+    let _ = writeln!(
+        o,
+        "{:<46}  {:>14}  {:>14}  {:>14}",
+        "PROGRAM",
+        display2(per_day),
+        display2(per_day * d30),
+        display2(per_day * d365)
+    );
+    if let Some(c) = commitment.filter(|c| *c > Decimal::ZERO) {
+        let hundred = Decimal::from(100);
+        let _ = writeln!(
+            o,
+            "\nCommitment:        {} points/year = {} points/month",
+            display2(c),
+            display2(c / Decimal::from(12))
+        );
+        let _ = writeln!(
+            o,
+            "Used in range:     {} points = {}% of the annual commitment ({} day(s))",
+            points_text(report.total),
+            display2(report.total / c * hundred),
+            days
+        );
+        let _ = writeln!(
+            o,
+            "Run-rate:          {} points/year = {}% of the commitment",
+            display2(per_day * d365),
+            display2(per_day * d365 / c * hundred)
+        );
+    }
+    let _ = writeln!(o, "{rule}");
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::tests::walkthrough_day;
+
+    #[test]
+    fn rates_project_the_walkthroughs_numbers() {
+        let r = walkthrough_day("2025-11-08");
+        let text = rates(&r, Some(Decimal::from(50_000)));
+        let program = text.lines().find(|l| l.starts_with("PROGRAM")).unwrap();
+        assert!(
+            program.contains("399.42")
+                && program.contains("11982.60")
+                && program.ends_with("145788.30"),
+            "{program}"
+        );
+        let fmg = text
+            .lines()
+            .find(|l| l.starts_with("FMVMMLTM00000582"))
+            .unwrap();
+        assert!(
+            fmg.contains("107.20") && fmg.contains("3216.00") && fmg.ends_with("39128.00"),
+            "{fmg}"
+        );
+        assert!(
+            text.contains("50000.00 points/year = 4166.67 points/month"),
+            "{text}"
+        );
+        assert!(
+            text.contains("399.42 points = 0.80% of the annual commitment"),
+            "{text}"
+        );
+        assert!(
+            text.contains("145788.30 points/year = 291.58% of the commitment"),
+            "{text}"
+        );
+        assert!(!rates(&r, None).contains("Commitment"));
+    }
 
     #[test]
     fn prints_the_walkthrough_layout() {

@@ -117,9 +117,26 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
         range: DayRange,
         serial_filter: Option<&str>,
     ) -> Result<Report> {
+        self.report_scoped(kind, range, serial_filter, None).await
+    }
+
+    /// [`Reporter::report`], optionally scoped to one configuration (FortiFlex's `configId`).
+    /// Daily partitions always hold whole-program reports, so a scope needs a range report.
+    pub async fn report_scoped(
+        &self,
+        kind: ReportKind,
+        range: DayRange,
+        serial_filter: Option<&str>,
+        config_filter: Option<u64>,
+    ) -> Result<Report> {
         if kind == ReportKind::Daily && !range.is_single_day() {
             return Err(Error::InvalidRequest(
                 "a daily report covers exactly one day".into(),
+            ));
+        }
+        if kind == ReportKind::Daily && (serial_filter.is_some() || config_filter.is_some()) {
+            return Err(Error::InvalidRequest(
+                "daily reports cover the whole program; filter a range report instead".into(),
             ));
         }
         let serial_filter = serial_filter
@@ -131,7 +148,7 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
             end_date,
             account_id: Some(self.account_id),
             program_serial_number: Some(self.program_serial.clone()),
-            config_id: None,
+            config_id: config_filter,
             serial_number: serial_filter.clone(),
         };
         let started = std::time::Instant::now();
@@ -143,6 +160,7 @@ impl<'a, A: FortiFlexApi, S: Sink> Reporter<'a, A, S> {
             range,
             timezone: self.timezone,
             serial_filter,
+            config_filter,
         };
         let report = build(spec, request, points, &self.catalog)?;
         tracing::debug!(

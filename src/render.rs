@@ -49,11 +49,14 @@ pub fn keys(spec: &ReportSpec) -> Keys {
             }
         }
         ReportKind::Range => {
-            let serial = spec
+            let mut serial = spec
                 .serial_filter
                 .as_deref()
                 .map(|s| format!("_{s}"))
                 .unwrap_or_default();
+            if let Some(c) = spec.config_filter {
+                serial.push_str(&format!("_config-{c}"));
+            }
             let stem = format!(
                 "ranges/consumption_{program}_{}_{}{serial}",
                 ymd(spec.range.start()),
@@ -152,6 +155,8 @@ struct JsonReport<'a> {
     timezone: &'a str,
     days_back: u32,
     serial_filter: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config_filter: Option<u64>,
     totals: Totals,
     consumption: Consumption<'a>,
 }
@@ -174,6 +179,7 @@ pub fn json(report: &Report) -> Vec<u8> {
         timezone: spec.timezone.name(),
         days_back: spec.range.len_days(),
         serial_filter: spec.serial_filter.as_deref(),
+        config_filter: spec.config_filter,
         totals: totals(report),
         consumption: Consumption {
             entitlements: report
@@ -257,6 +263,8 @@ struct Manifest<'a> {
     end_date: String,
     timezone: &'a str,
     serial_filter: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    config_filter: Option<u64>,
     run_id: &'a str,
     generated_at: String,
     revision: u64,
@@ -277,6 +285,7 @@ pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> 
         end_date: ymd(spec.range.end()),
         timezone: spec.timezone.name(),
         serial_filter: spec.serial_filter.as_deref(),
+        config_filter: spec.config_filter,
         run_id: &run.run_id,
         generated_at: run.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         revision: run.revision,

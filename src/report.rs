@@ -36,6 +36,8 @@ pub struct ReportSpec {
     pub range: DayRange,
     pub timezone: Tz,
     pub serial_filter: Option<String>,
+    /// FortiFlex's `configId` scope, for range reports of one configuration.
+    pub config_filter: Option<u64>,
 }
 
 /// One entitlement's consumption over the report's range.
@@ -198,6 +200,7 @@ pub(crate) mod tests {
             range: DayRange::day(parse_date(day).unwrap()),
             timezone: PACIFIC,
             serial_filter: None,
+            config_filter: None,
         }
     }
 

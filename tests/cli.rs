@@ -84,6 +84,10 @@ async fn consumption_prints_the_walkthrough_and_writes_the_contract_files() {
         .find(|l| l.starts_with("Average per day"))
         .unwrap();
     assert!(avg.trim_end().ends_with(" 399.42"), "{avg}");
+    // The walkthrough's projections: 399.42 a day, 11,982.60 per 30 days, 145,788.30 a year.
+    let program = stdout.lines().find(|l| l.starts_with("PROGRAM")).unwrap();
+    let cells: Vec<&str> = program.split_whitespace().collect();
+    assert_eq!(cells, ["PROGRAM", "399.42", "11982.60", "145788.30"]);
 
     let ranges: Vec<String> = std::fs::read_dir(dir.path().join("reports/ranges"))
         .unwrap()
@@ -393,4 +397,68 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+#[tokio::test]
+async fn commitment_config_scope_and_formats() {
+    let sim = simulator(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let week = ["consumption", "--days", "7", "--credentials", &creds];
+
+    let args = [&week[..], &["--commitment", "50000"]].concat();
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("50000.00 points/year = 4166.67 points/month"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("2795.94 points = 5.59% of the annual commitment"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("145788.30 points/year = 291.58% of the commitment"),
+        "{stdout}"
+    );
+
+    // FortiFlex's configId scope: the two FortiManager VMs of config 4101.
+    let args = [&week[..], &["--config-id", "4101", "--format", "csv"]].concat();
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let csv = text(&out.stdout);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(
+        csv.lines().skip(1).all(|l| l.contains(",4101,MSSP FMG,")),
+        "{csv}"
+    );
+    let scoped = std::fs::read_dir(dir.path().join("reports/ranges"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with("_config-4101.manifest.json")
+        })
+        .count();
+    assert_eq!(scoped, 1, "the scoped report has its own keys");
+
+    let args = [&week[..], &["--format", "json"]].concat();
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["totals"]["points"].to_string(), "2795.94");
+    assert_eq!(
+        doc["consumption"]["entitlements"].as_array().unwrap().len(),
+        13
+    );
+
+    let args = [&week[..], &["--config-id", "4101", "--daily"]].concat();
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "daily partitions are whole-program"
+    );
 }
