@@ -13,8 +13,9 @@ use crate::config::Settings;
 use crate::console;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};
+use crate::fortiflex::{Endpoints, FortiFlexApi, HttpFortiFlex, Pacer, http_client};
 use crate::job::Reporter;
+use crate::listing;
 use crate::report::{Report, ReportKind};
 use crate::sim::{self, Dataset, SimOptions};
 use crate::sink::{LocalDir, Sink};
@@ -37,6 +38,12 @@ pub struct Cli {
 pub enum Command {
     /// Consumption of a range of Pacific days, printed and written as CSV/JSON/manifest.
     Consumption(ConsumptionArgs),
+    /// Every program the API user sees: serial, account id, dates, prepaid or postpaid, balance.
+    Programs(ProgramsArgs),
+    /// The program's configurations, with how many entitlements each has per status.
+    Configs(CredentialsArg),
+    /// The program's entitlements (never their licence tokens).
+    Entitlements(EntitlementsArgs),
     /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
     Demo(DemoArgs),
     /// Serves the FortiFlex simulator on loopback until Ctrl-C.
@@ -79,6 +86,37 @@ pub struct ConsumptionArgs {
     /// Output folder, laid out like the S3 bucket
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsArg {
+    /// Credentials JSON (partner toolkit format); else the FORTIFLEX_* variables
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProgramsArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// Write a credentials file (mode 0600) with the program and its account filled in
+    #[arg(long, value_name = "FILE")]
+    pub write_credentials: Option<PathBuf>,
+    /// The program to write, when the API user sees several
+    #[arg(long, value_name = "SERIAL", requires = "write_credentials")]
+    pub program: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EntitlementsArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// Only this status (ACTIVE, PENDING, STOPPED, EXPIRED)
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only this configuration
+    #[arg(long, value_name = "N")]
+    pub config_id: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -143,6 +181,9 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
         Command::Consumption(args) => {
             consumption(args, Settings::from_env()?, Utc::now(), out).await
         }
+        Command::Programs(args) => programs(args, Settings::from_env()?, out).await,
+        Command::Configs(args) => configs(args, Settings::from_env()?, out).await,
+        Command::Entitlements(args) => entitlements(args, Settings::from_env()?, out).await,
         Command::Demo(args) => demo(args, Settings::from_env()?, out).await,
         Command::Sim(args) => serve_sim(args, out).await,
     }
@@ -173,6 +214,155 @@ fn requested_range(
 }
 
 fn load_credentials(path: Option<&PathBuf>) -> Result<Credentials> {
+    load(path, true)
+}
+
+/// The FortiFlex client for `credentials`, paced and retried as `settings` say.
+fn client(
+    settings: &Settings,
+    endpoints: Endpoints,
+    credentials: &Credentials,
+) -> Result<HttpFortiFlex> {
+    Ok(HttpFortiFlex::new(
+        http_client(settings.request_timeout)?,
+        endpoints,
+        credentials,
+        Arc::new(Pacer::new(settings.limits)),
+        settings.retry,
+    ))
+}
+
+fn print(out: &mut impl Write, text: &str) -> Result<()> {
+    write!(out, "{text}").map_err(|e| Error::Storage(format!("cannot print: {e}")))
+}
+
+async fn programs(
+    args: ProgramsArgs,
+    settings: Settings,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let credentials = load(args.credentials.credentials.as_ref(), false)?;
+    let api = client(&settings, settings.endpoints.clone(), &credentials)?;
+    let mut lines = Vec::new();
+    for program in api.programs().await? {
+        let declared = program.program_type.as_deref().map(str::to_ascii_lowercase);
+        let (kind, balance) = match api.program_balance(&program.serial_number).await {
+            Ok(b) => (
+                declared.unwrap_or_else(|| "prepaid".into()),
+                b.or(program.point_balance),
+            ),
+            Err(Error::FortiFlex(e)) if e.message.to_ascii_lowercase().contains("prepaid") => {
+                (declared.unwrap_or_else(|| "postpaid".into()), None)
+            }
+            Err(e) => {
+                tracing::warn!(program = %program.serial_number, error = %e, "no balance");
+                (
+                    declared.unwrap_or_else(|| "unknown".into()),
+                    program.point_balance,
+                )
+            }
+        };
+        lines.push(listing::ProgramLine {
+            program,
+            kind,
+            balance,
+        });
+    }
+    print(out, &listing::programs(&credentials.username, &lines))?;
+    let Some(path) = args.write_credentials else {
+        return Ok(());
+    };
+    let chosen = match &args.program {
+        Some(serial) => lines
+            .iter()
+            .find(|l| l.program.serial_number.eq_ignore_ascii_case(serial))
+            .ok_or_else(|| {
+                Error::InvalidRequest(format!("program {serial} is not among the programs above"))
+            })?,
+        None if lines.len() == 1 => &lines[0],
+        None => {
+            return Err(Error::InvalidRequest(
+                "this API user sees several programs: choose one with --program SERIAL".into(),
+            ));
+        }
+    };
+    let doc = serde_json::json!({"fortiflex": {
+        "api_username": credentials.username,
+        "api_password": credentials.password.expose(),
+        "program_serial_number": chosen.program.serial_number,
+        "account_id": chosen.program.account_id,
+    }});
+    write_private(&path, &format!("{doc:#}\n"))?;
+    print(
+        out,
+        &format!(
+            "\n[SUCCESS] Credentials for program {} written to {} (mode 0600)\n",
+            chosen.program.serial_number,
+            path.display()
+        ),
+    )
+}
+
+/// Creates `path` readable by its owner only; never replaces an existing file.
+fn write_private(path: &std::path::Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::Storage(format!("cannot create {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| Error::Storage(format!("cannot write {}: {e}", path.display())))
+}
+
+/// The program, its account and its configs, for `configs` and `entitlements`.
+async fn program_context(
+    args: &CredentialsArg,
+    settings: &Settings,
+) -> Result<(HttpFortiFlex, String, u64, Vec<crate::fortiflex::Config>)> {
+    let credentials = load_credentials(args.credentials.as_ref())?;
+    let api = client(settings, settings.endpoints.clone(), &credentials)?;
+    let program = crate::job::serial(&credentials.program_serial, "program_serial_number")?;
+    let account = crate::job::resolve_account(&api, &credentials).await?;
+    let configs = api.configs(&program, Some(account)).await?;
+    Ok((api, program, account, configs))
+}
+
+async fn configs(
+    args: CredentialsArg,
+    settings: Settings,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let (api, program, account, configs) = program_context(&args, &settings).await?;
+    let ents = api
+        .entitlements(&crate::fortiflex::EntitlementQuery {
+            account_id: Some(account),
+            program_serial_number: Some(program),
+            ..Default::default()
+        })
+        .await?;
+    print(out, &listing::configs(&configs, &ents))
+}
+
+async fn entitlements(
+    args: EntitlementsArgs,
+    settings: Settings,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let (api, program, account, configs) = program_context(&args.credentials, &settings).await?;
+    let query = crate::fortiflex::EntitlementQuery {
+        account_id: Some(account),
+        program_serial_number: Some(program),
+        config_id: args.config_id,
+        status: args.status.map(|s| s.trim().to_ascii_uppercase()),
+        ..Default::default()
+    };
+    let ents = api.entitlements(&query).await?;
+    print(out, &listing::entitlements(&ents, &configs))
+}
+
+fn load(path: Option<&PathBuf>, need_program: bool) -> Result<Credentials> {
     match path {
         Some(p) => {
             let text = std::fs::read_to_string(p).map_err(|e| {
@@ -182,9 +372,21 @@ fn load_credentials(path: Option<&PathBuf>) -> Result<Credentials> {
                     e.kind()
                 ))
             })?;
-            Credentials::from_json(&text, &p.display().to_string())
+            if need_program {
+                Credentials::from_json(&text, &p.display().to_string())
+            } else {
+                Credentials::login_from_json(&text, &p.display().to_string())
+            }
         }
-        None => Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| match e {
+        None => {
+            let env = |k: &str| std::env::var(k).ok();
+            if need_program {
+                Credentials::from_env(env)
+            } else {
+                Credentials::login_from_env(env)
+            }
+        }
+        .map_err(|e| match e {
             Error::Credentials(m) => {
                 Error::Credentials(format!("{m} (and no --credentials FILE was given)"))
             }
@@ -201,13 +403,7 @@ async fn consumption(
 ) -> Result<()> {
     let (range, label) = requested_range(&args, &settings, now)?;
     let credentials = load_credentials(args.credentials.as_ref())?;
-    let api = HttpFortiFlex::new(
-        http_client(settings.request_timeout)?,
-        settings.endpoints.clone(),
-        &credentials,
-        Arc::new(Pacer::new(settings.limits)),
-        settings.retry,
-    );
+    let api = client(&settings, settings.endpoints.clone(), &credentials)?;
     let sink = LocalDir::new(&args.out);
     let reporter = Reporter::connect(
         &api,
@@ -306,13 +502,7 @@ async fn demo(args: DemoArgs, settings: Settings, out: &mut (impl Write + Send))
     .map_err(|e| Error::Configuration(format!("cannot start the simulator on loopback: {e}")))?;
     let credentials = sim.credentials();
     let endpoints = Endpoints::new(&sim.api_url(), &sim.auth_url())?;
-    let api = HttpFortiFlex::new(
-        http_client(settings.request_timeout)?,
-        endpoints,
-        &credentials,
-        Arc::new(Pacer::new(settings.limits)),
-        settings.retry,
-    );
+    let api = client(&settings, endpoints, &credentials)?;
     let sink = LocalDir::new(&args.out);
     let reporter = Reporter::connect(
         &api,

@@ -53,6 +53,16 @@ const ACCOUNT: &str = "account_id";
 impl Credentials {
     /// Parses a credential document. `origin` names it in errors (a path or a secret id).
     pub fn from_json(text: &str, origin: &str) -> Result<Self> {
+        Self::parse_json(text, origin, true)
+    }
+
+    /// Like [`Credentials::from_json`], for discovery (`programs`): the program serial may be
+    /// missing (it is then empty), since finding it is the point.
+    pub fn login_from_json(text: &str, origin: &str) -> Result<Self> {
+        Self::parse_json(text, origin, false)
+    }
+
+    fn parse_json(text: &str, origin: &str, need_program: bool) -> Result<Self> {
         // Parse to a Value first: serde's typed errors quote offending values, ours never do.
         let doc: Value = serde_json::from_str(text).map_err(|e| {
             Error::Credentials(format!(
@@ -98,7 +108,12 @@ impl Credentials {
         Ok(Credentials {
             username: text_field(USERNAME)?,
             password: Secret::new(text_field(PASSWORD)?),
-            program_serial: text_field(PROGRAM)?,
+            program_serial: match text_field(PROGRAM) {
+                Err(Error::Credentials(_)) if !need_program && section.get(PROGRAM).is_none() => {
+                    String::new()
+                }
+                other => other?,
+            },
             account_id,
         })
     }
@@ -106,6 +121,15 @@ impl Credentials {
     /// Reads `FORTIFLEX_USERNAME`, `FORTIFLEX_PASSWORD`, `FORTIFLEX_PROGRAM_SERIAL` and the
     /// optional `FORTIFLEX_ACCOUNT_ID` through `lookup` (the process environment in binaries).
     pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Self::env(lookup, true)
+    }
+
+    /// Like [`Credentials::from_env`] with `FORTIFLEX_PROGRAM_SERIAL` optional, for discovery.
+    pub fn login_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
+        Self::env(lookup, false)
+    }
+
+    fn env(lookup: impl Fn(&str) -> Option<String>, need_program: bool) -> Result<Self> {
         let get = |name: &str| -> Result<String> {
             lookup(name)
                 .map(|v| v.trim().to_string())
@@ -126,7 +150,10 @@ impl Credentials {
         Ok(Credentials {
             username: get("FORTIFLEX_USERNAME")?,
             password: Secret::new(get("FORTIFLEX_PASSWORD")?),
-            program_serial: get("FORTIFLEX_PROGRAM_SERIAL")?,
+            program_serial: match get("FORTIFLEX_PROGRAM_SERIAL") {
+                Err(_) if !need_program => String::new(),
+                other => other?,
+            },
             account_id,
         })
     }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fortiflex;
 pub mod handler;
 pub mod job;
+pub mod listing;
 pub mod metrics;
 pub mod payload;
 pub mod publish;
