@@ -44,6 +44,9 @@ pub enum Command {
     Configs(CredentialsArg),
     /// The program's entitlements (never their licence tokens).
     Entitlements(EntitlementsArgs),
+    /// Asks FortiFlex for [D, D], [D+1, D+1] and [D, D+1] and says whether this tenant reads
+    /// endDate as inclusive or exclusive (which FORTIFLEX_END_DATE to set)
+    ProbeEndDate(ProbeArgs),
     /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
     Demo(DemoArgs),
     /// Serves the FortiFlex simulator on loopback until Ctrl-C.
@@ -119,6 +122,15 @@ pub struct EntitlementsArgs {
     pub config_id: Option<u64>,
 }
 
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// A Pacific day with consumption whose next day is complete too, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub date: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
@@ -184,6 +196,9 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
         Command::Programs(args) => programs(args, Settings::from_env()?, out).await,
         Command::Configs(args) => configs(args, Settings::from_env()?, out).await,
         Command::Entitlements(args) => entitlements(args, Settings::from_env()?, out).await,
+        Command::ProbeEndDate(args) => {
+            probe_end_date(args, Settings::from_env()?, Utc::now(), out).await
+        }
         Command::Demo(args) => demo(args, Settings::from_env()?, out).await,
         Command::Sim(args) => serve_sim(args, out).await,
     }
@@ -360,6 +375,56 @@ async fn entitlements(
     };
     let ents = api.entitlements(&query).await?;
     print(out, &listing::entitlements(&ents, &configs))
+}
+
+async fn probe_end_date(
+    args: ProbeArgs,
+    settings: Settings,
+    now: DateTime<Utc>,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let day = parse_date(&args.date)?;
+    let next = day
+        .succ_opt()
+        .ok_or_else(|| Error::InvalidRequest("no day after that one".into()))?;
+    DayRange::new(day, next)?.ensure_complete(now, settings.timezone)?;
+    let (api, program, account, _) = program_context(&args.credentials, &settings).await?;
+    let mut totals = Vec::new();
+    for (start, end) in [(day, day), (next, next), (day, next)] {
+        let rows = api
+            .points(&crate::fortiflex::PointsQuery {
+                start_date: start,
+                end_date: end,
+                account_id: Some(account),
+                program_serial_number: Some(program.clone()),
+                config_id: None,
+                serial_number: None,
+            })
+            .await?;
+        let total: rust_decimal::Decimal = rows.iter().map(|r| r.points).sum();
+        totals.push(total);
+        print(
+            out,
+            &format!(
+                "startDate {start}  endDate {end}  ->  {} entitlement(s), {} points\n",
+                rows.len(),
+                crate::report::points_text(total)
+            ),
+        )?;
+    }
+    let verdict = match window::judge_end_date(totals[0], totals[1], totals[2]) {
+        Some(EndDateMode::Inclusive) => {
+            "endDate is INCLUSIVE for this tenant: keep FORTIFLEX_END_DATE=inclusive (the default).".to_string()
+        }
+        Some(EndDateMode::Exclusive) => {
+            "endDate is EXCLUSIVE for this tenant: set FORTIFLEX_END_DATE=exclusive.".to_string()
+        }
+        None if totals[2].is_zero() => format!(
+            "Cannot tell: no consumption on {day} or {next}. Probe a day on which devices consumed points."
+        ),
+        None => "Cannot tell: the totals fit neither reading (FortiCloud may still be settling these days; try older ones).".to_string(),
+    };
+    print(out, &format!("\n{verdict}\n"))
 }
 
 fn load(path: Option<&PathBuf>, need_program: bool) -> Result<Credentials> {

@@ -124,6 +124,26 @@ impl EndDateMode {
     }
 }
 
+/// What three FortiFlex totals say about `endDate`: `day` = `[D, D]`, `next` = `[D+1, D+1]`,
+/// `both` = `[D, D+1]`, each as sent. Inclusive: the two-day total is the two one-day totals.
+/// Exclusive: a one-day query `[D, D]` is empty and the two-day one holds day D alone.
+/// `None` when the days had no consumption or the totals fit neither reading.
+pub fn judge_end_date(
+    day: rust_decimal::Decimal,
+    next: rust_decimal::Decimal,
+    both: rust_decimal::Decimal,
+) -> Option<EndDateMode> {
+    if both.is_zero() {
+        None
+    } else if day.is_zero() && next.is_zero() {
+        Some(EndDateMode::Exclusive)
+    } else if day + next == both {
+        Some(EndDateMode::Inclusive)
+    } else {
+        None
+    }
+}
+
 impl std::str::FromStr for EndDateMode {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -156,6 +176,32 @@ pub fn parse_timezone(s: &str) -> Result<Tz> {
             "REPORT_TIMEZONE '{s}' is not an IANA time zone name"
         ))
     })
+}
+
+#[cfg(test)]
+mod end_date_tests {
+    use std::str::FromStr;
+
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn three_totals_tell_inclusive_from_exclusive() {
+        let j = |a, b, c| judge_end_date(d(a), d(b), d(c));
+        assert_eq!(
+            j("399.42", "399.42", "798.84"),
+            Some(EndDateMode::Inclusive)
+        );
+        assert_eq!(j("0", "12.50", "12.50"), Some(EndDateMode::Inclusive));
+        assert_eq!(j("0", "0", "399.42"), Some(EndDateMode::Exclusive));
+        assert_eq!(j("0", "0", "0"), None, "no consumption: cannot tell");
+        assert_eq!(j("399.42", "399.42", "399.42"), None, "fits neither");
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 use chrono::NaiveDate;
 use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
+use fortiflex_reporter::window::EndDateMode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");
 
@@ -570,4 +571,48 @@ async fn discovery_lists_programs_configs_and_entitlements() {
             e.token
         );
     }
+}
+
+#[tokio::test]
+async fn probe_end_date_tells_the_two_tenants_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    for (mode, want) in [
+        (EndDateMode::Inclusive, "endDate is INCLUSIVE"),
+        (EndDateMode::Exclusive, "endDate is EXCLUSIVE"),
+    ] {
+        let sim = sim::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            Dataset::walkthrough(),
+            SimOptions {
+                today: Some(NaiveDate::from_ymd_opt(2025, 11, 9).unwrap()),
+                end_date: mode,
+                ..SimOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        let args = [
+            "probe-end-date",
+            "--date",
+            "2025-11-06",
+            "--credentials",
+            &creds,
+        ];
+        let out = run(Some(&sim), dir.path(), &args, &[]).await;
+        let stdout = text(&out.stdout);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(stdout.contains(want), "{mode:?}: {stdout}");
+    }
+    // A day with no consumption cannot tell.
+    let sim = simulator(Some("2025-11-09")).await;
+    let args = [
+        "probe-end-date",
+        "--date",
+        "2024-12-01",
+        "--credentials",
+        &creds,
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    assert!(text(&out.stdout).contains("Cannot tell: no consumption"));
 }
