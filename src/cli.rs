@@ -18,7 +18,7 @@ use crate::job::Reporter;
 use crate::listing;
 use crate::report::{Report, ReportKind};
 use crate::sim::{self, Dataset, SimOptions};
-use crate::sink::{LocalDir, Sink};
+use crate::sink::{self, Destination, LocalDir, S3Sink, Sink};
 use crate::window::{self, DayRange, EndDateMode, parse_date};
 
 const EXIT_CODES: &str = "\
@@ -86,8 +86,9 @@ pub struct ConsumptionArgs {
     /// FORTIFLEX_PROGRAM_SERIAL and FORTIFLEX_ACCOUNT_ID
     #[arg(long, value_name = "FILE")]
     pub credentials: Option<PathBuf>,
-    /// Output folder, laid out like the S3 bucket
-    #[arg(long, value_name = "DIR", default_value = "reports")]
+    /// Output folder laid out like the bucket, or s3://bucket/prefix (AWS credentials and
+    /// region from the standard chain; S3_FORCE_PATH_STYLE=true for local S3 servers)
+    #[arg(long, value_name = "DIR|S3URL", default_value = "reports")]
     pub out: PathBuf,
 }
 
@@ -469,7 +470,7 @@ async fn consumption(
     let (range, label) = requested_range(&args, &settings, now)?;
     let credentials = load_credentials(args.credentials.as_ref())?;
     let api = client(&settings, settings.endpoints.clone(), &credentials)?;
-    let sink = LocalDir::new(&args.out);
+    let sink = destination(&args.out).await?;
     let reporter = Reporter::connect(
         &api,
         &sink,
@@ -509,10 +510,36 @@ async fn consumption(
     publish_and_print(&reporter, &report, &label, view, &run_id, out).await
 }
 
+/// `--out`: a local folder, or an S3 prefix through the Lambda's S3 sink.
+async fn destination(out: &std::path::Path) -> Result<Destination> {
+    let text = out.to_string_lossy();
+    let Some((bucket, prefix)) = sink::s3_url(&text) else {
+        return Ok(Destination::Local(LocalDir::new(out)));
+    };
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    if aws.region().is_none() {
+        return Err(Error::Configuration(
+            "--out s3://... needs an AWS region: set AWS_REGION".into(),
+        ));
+    }
+    let path_style = std::env::var("S3_FORCE_PATH_STYLE")
+        .is_ok_and(|v| ["true", "1", "yes"].contains(&v.trim().to_ascii_lowercase().as_str()));
+    let conf = aws_sdk_s3::config::Builder::from(&aws)
+        .force_path_style(path_style)
+        .build();
+    Ok(Destination::S3(S3Sink::new(
+        aws_sdk_s3::Client::from_conf(conf),
+        bucket,
+        prefix,
+    )?))
+}
+
 /// Publishes a report and prints it: the console summary with rates and where it went, or
 /// the report's JSON or CSV as written.
-async fn publish_and_print<A: crate::fortiflex::FortiFlexApi>(
-    reporter: &Reporter<'_, A, LocalDir>,
+async fn publish_and_print<A: crate::fortiflex::FortiFlexApi, S: Sink>(
+    reporter: &Reporter<'_, A, S>,
     report: &Report,
     label: &str,
     view: View,

@@ -171,9 +171,54 @@ impl Sink for MemorySink {
     }
 }
 
+/// Where a CLI run writes, chosen at run time: `--out DIR` or `--out s3://bucket/prefix`.
+pub enum Destination {
+    Local(LocalDir),
+    S3(S3Sink),
+}
+
+impl Sink for Destination {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        match self {
+            Destination::Local(s) => s.get(key).await,
+            Destination::S3(s) => s.get(key).await,
+        }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &'static str) -> Result<()> {
+        match self {
+            Destination::Local(s) => s.put(key, body, content_type).await,
+            Destination::S3(s) => s.put(key, body, content_type).await,
+        }
+    }
+
+    fn location(&self, key: &str) -> String {
+        match self {
+            Destination::Local(s) => s.location(key),
+            Destination::S3(s) => s.location(key),
+        }
+    }
+}
+
+/// `s3://bucket/prefix` split into bucket and prefix; `None` when `out` is not an S3 URL.
+pub fn s3_url(out: &str) -> Option<(&str, &str)> {
+    let rest = out.strip_prefix("s3://")?;
+    Some(rest.split_once('/').unwrap_or((rest, "")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_urls_split_into_bucket_and_prefix() {
+        assert_eq!(
+            s3_url("s3://billing/fortiflex/x"),
+            Some(("billing", "fortiflex/x"))
+        );
+        assert_eq!(s3_url("s3://billing"), Some(("billing", "")));
+        assert_eq!(s3_url("reports"), None);
+    }
 
     #[test]
     fn unsafe_keys_are_refused() {

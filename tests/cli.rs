@@ -1,5 +1,7 @@
 //! The `fortiflex-report` binary run as a process against the simulator on loopback.
 
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Command, Output};
@@ -615,4 +617,46 @@ async fn probe_end_date_tells_the_two_tenants_apart() {
     ];
     let out = run(Some(&sim), dir.path(), &args, &[]).await;
     assert!(text(&out.stdout).contains("Cannot tell: no consumption"));
+}
+
+#[tokio::test]
+async fn consumption_writes_to_s3_through_the_lambdas_sink() {
+    let sim = simulator(Some("2025-11-09")).await;
+    let aws = support::Aws::new(true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let out_url = format!("s3://{}/partner-a/fortiflex", aws.bucket);
+    let env = support::aws_env(support::moto());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "consumption",
+        "--date",
+        "2025-11-08",
+        "--daily",
+        "--credentials",
+        &creds,
+        "--out",
+        &out_url,
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &env).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(&format!("{out_url}/daily/")),
+        "{}",
+        text(&out.stdout)
+    );
+    let keys = aws.keys().await;
+    assert_eq!(keys.len(), 6, "{keys:?}");
+    let csv_key =
+        "partner-a/fortiflex/daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv";
+    let (body, content_type) = aws.object(csv_key).await;
+    assert_eq!(content_type, "text/csv; charset=utf-8");
+    assert_eq!(
+        body,
+        std::fs::read(format!(
+            "{}/tests/golden/demo_daily.csv",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    );
 }
