@@ -233,6 +233,21 @@ async fn failures_exit_non_zero_with_a_one_line_cause() {
         text(&out.stderr)
     );
 
+    // A credentials file that is not there: where it was looked for.
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &["consumption", "--credentials", "config/credentials.json"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot read credentials file config/credentials.json"),
+        "{}",
+        text(&out.stderr)
+    );
+
     // A missing field in the file is named.
     let creds = write_credentials(
         dir.path(),
