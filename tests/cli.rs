@@ -666,12 +666,5 @@ async fn consumption_writes_to_s3_through_the_lambdas_sink() {
         "partner-a/fortiflex/daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv";
     let (body, content_type) = aws.object(csv_key).await;
     assert_eq!(content_type, "text/csv; charset=utf-8");
-    assert_eq!(
-        body,
-        std::fs::read(format!(
-            "{}/tests/golden/demo_daily.csv",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap()
-    );
+    assert_eq!(body, support::golden("demo_daily.csv"));
 }

@@ -15,7 +15,7 @@ use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RowShape, RunningSim};
 use fortiflex_reporter::sink::{S3Sink, Sink};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Aws, CREDENTIALS, lambda_env, moto, simulator};
+use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
 
 const DAY: &str = "2025-11-08";
 const PASSWORD: &str = "demo-api-password";
@@ -55,28 +55,15 @@ async fn run_day(aws: &Aws, sim: &RunningSim) -> fortiflex_reporter::Result<Summ
         .await
 }
 
-fn day_keys() -> Vec<String> {
-    let name = format!("consumption_ELAVMS0000123456_{DAY}");
-    vec![
-        format!("fortiflex/daily/csv/dt={DAY}/{name}.csv"),
-        format!("fortiflex/daily/json/dt={DAY}/{name}.json"),
-        format!("fortiflex/daily/manifests/dt={DAY}/{name}.manifest.json"),
-    ]
-}
-
-fn golden(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/golden/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+fn day_keys() -> [String; 3] {
+    daily_keys(DAY)
 }
 
 /// The day was written whole and right: the contract's bytes, nothing else in the bucket.
 async fn assert_complete(aws: &Aws, summary: &Summary) {
     assert_eq!(summary.days[0].status, Status::Written);
     assert_eq!(summary.days[0].points.get(), "399.42");
-    let mut want = day_keys();
+    let mut want = day_keys().to_vec();
     want.sort();
     assert_eq!(aws.keys().await, want);
     assert_eq!(aws.object(&day_keys()[0]).await.0, golden("demo_daily.csv"));

@@ -13,7 +13,7 @@ use fortiflex_reporter::sim::{Dataset, RunningSim};
 use fortiflex_reporter::sink::S3Sink;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Aws, CREDENTIALS, lambda_env, moto, simulator};
+use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
 
 const PREFIX: &str = "fortiflex";
 const DAY: &str = "2025-11-08";
@@ -29,23 +29,6 @@ fn handler(aws: &Aws, sim: &RunningSim, extra: &[(&str, &str)]) -> Handler<Secre
         LambdaSettings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
     Handler::for_aws(settings, &aws.config).unwrap()
-}
-
-fn daily_keys(day: &str) -> [String; 3] {
-    let name = format!("consumption_ELAVMS0000123456_{day}");
-    [
-        format!("{PREFIX}/daily/csv/dt={day}/{name}.csv"),
-        format!("{PREFIX}/daily/json/dt={day}/{name}.json"),
-        format!("{PREFIX}/daily/manifests/dt={day}/{name}.manifest.json"),
-    ]
-}
-
-fn golden(name: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/tests/golden/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
 }
 
 async fn setup(data: Dataset) -> (Aws, RunningSim) {

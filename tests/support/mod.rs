@@ -261,3 +261,22 @@ pub fn lambda_env(moto: &Moto, aws: &Aws, sim: &RunningSim) -> Vec<(&'static str
     ]);
     env
 }
+
+/// A golden file of `tests/golden/`.
+pub fn golden(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/tests/golden/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The S3 keys of the walkthrough program's daily report for `day`: CSV, JSON, manifest.
+pub fn daily_keys(day: &str) -> [String; 3] {
+    let name = format!("consumption_ELAVMS0000123456_{day}");
+    [
+        format!("fortiflex/daily/csv/dt={day}/{name}.csv"),
+        format!("fortiflex/daily/json/dt={day}/{name}.json"),
+        format!("fortiflex/daily/manifests/dt={day}/{name}.manifest.json"),
+    ]
+}
