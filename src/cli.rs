@@ -524,15 +524,9 @@ async fn destination(out: &std::path::Path) -> Result<Destination> {
             "--out s3://... needs an AWS region: set AWS_REGION".into(),
         ));
     }
-    let path_style = std::env::var("S3_FORCE_PATH_STYLE")
-        .is_ok_and(|v| ["true", "1", "yes"].contains(&v.trim().to_ascii_lowercase().as_str()));
-    let conf = aws_sdk_s3::config::Builder::from(&aws)
-        .force_path_style(path_style)
-        .build();
-    Ok(Destination::S3(S3Sink::new(
-        aws_sdk_s3::Client::from_conf(conf),
-        bucket,
-        prefix,
+    let path_style = crate::config::flag(&|k: &str| std::env::var(k).ok(), "S3_FORCE_PATH_STYLE")?;
+    Ok(Destination::S3(S3Sink::from_sdk(
+        &aws, bucket, prefix, path_style,
     )?))
 }
 

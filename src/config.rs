@@ -25,15 +25,54 @@ pub struct Settings {
     pub retry: RetryPolicy,
 }
 
+/// A variable through `lookup`, trimmed; unset and empty are the same.
+fn var(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// A whole number in `range`, `default` when unset, else a `Configuration` error naming it.
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    name: &str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64> {
+    match var(lookup, name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or_else(|| {
+                Error::Configuration(format!(
+                    "{name} '{v}' must be a whole number in {}..={}",
+                    range.start(),
+                    range.end()
+                ))
+            }),
+    }
+}
+
+/// A true/false switch, false when unset (`S3_FORCE_PATH_STYLE`, read by the Lambda and the CLI).
+pub fn flag(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool> {
+    match var(lookup, name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("false" | "0" | "no") => Ok(false),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some(_) => Err(Error::Configuration(format!(
+            "{name} '{}' must be true or false",
+            var(lookup, name).unwrap_or_default()
+        ))),
+    }
+}
+
 impl Settings {
     /// Reads settings through `lookup` (the process environment in binaries); unset or empty
     /// variables take their defaults, malformed ones are a `Configuration` error naming them.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let var = |name: &str| var(&lookup, name);
+        let number = |name: &str, default, range| number(&lookup, name, default, range);
         let endpoints = Endpoints::new(
             &var("FORTIFLEX_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
             &var("FORTIFLEX_AUTH_URL").unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
@@ -41,21 +80,6 @@ impl Settings {
         let timezone = var("REPORT_TIMEZONE").map_or(Ok(PACIFIC), |v| parse_timezone(&v))?;
         let end_date =
             var("FORTIFLEX_END_DATE").map_or(Ok(EndDateMode::Inclusive), |v| v.parse())?;
-        let number =
-            |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match var(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| range.contains(n))
-                    .ok_or_else(|| {
-                        Error::Configuration(format!(
-                            "{name} '{v}' must be a whole number in {}..={}",
-                            range.start(),
-                            range.end()
-                        ))
-                    }),
-            };
         let request_timeout = Duration::from_secs(number("FORTIFLEX_TIMEOUT_SECS", 60, 1..=900)?);
         let limits = Limits {
             per_minute: number("FORTIFLEX_CALLS_PER_MINUTE", 90, 1..=100)? as u32,
@@ -103,36 +127,13 @@ pub const MAX_RESTATE_DAYS: u32 = 31;
 
 impl LambdaSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let var = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
+        let var = |name: &str| var(&lookup, name);
         let required = |name: &str| {
             var(name).ok_or_else(|| Error::Configuration(format!("{name} is not set")))
         };
-        let restate_days = match var("RESTATE_DAYS") {
-            None => 2,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n <= MAX_RESTATE_DAYS)
-                .ok_or_else(|| {
-                    Error::Configuration(format!(
-                        "RESTATE_DAYS '{v}' must be 0..={MAX_RESTATE_DAYS}"
-                    ))
-                })?,
-        };
-        let force_path_style = match var("S3_FORCE_PATH_STYLE").as_deref() {
-            None => false,
-            Some(v) if ["true", "1", "yes"].contains(&v.to_ascii_lowercase().as_str()) => true,
-            Some(v) if ["false", "0", "no"].contains(&v.to_ascii_lowercase().as_str()) => false,
-            Some(v) => {
-                return Err(Error::Configuration(format!(
-                    "S3_FORCE_PATH_STYLE '{v}' must be true or false"
-                )));
-            }
-        };
+        let restate_days =
+            number(&lookup, "RESTATE_DAYS", 2, 0..=u64::from(MAX_RESTATE_DAYS))? as u32;
+        let force_path_style = flag(&lookup, "S3_FORCE_PATH_STYLE")?;
         Ok(LambdaSettings {
             settings: Settings::from_lookup(&lookup)?,
             bucket: required("REPORT_BUCKET")?,

@@ -96,13 +96,11 @@ impl Handler<SecretsManager, S3Sink> {
                 "no AWS region: set AWS_REGION (Lambda sets it)".into(),
             ));
         }
-        let s3 = aws_sdk_s3::config::Builder::from(aws)
-            .force_path_style(settings.force_path_style)
-            .build();
-        let sink = S3Sink::new(
-            aws_sdk_s3::Client::from_conf(s3),
+        let sink = S3Sink::from_sdk(
+            aws,
             &settings.bucket,
             &settings.prefix,
+            settings.force_path_style,
         )?;
         let secrets = SecretsManager::new(
             aws_sdk_secretsmanager::Client::new(aws),

@@ -305,14 +305,7 @@ async fn a_failed_manifest_write_keeps_the_previous_manifest_and_the_next_run_co
     let mut corrected = Dataset::walkthrough();
     corrected.entitlements[0].daily = Decimal::from_str("108.00").unwrap();
     let sim = simulator(corrected).await;
-    let s3 = |bucket: &str| {
-        let client = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&aws.config)
-                .force_path_style(true)
-                .build(),
-        );
-        S3Sink::new(client, bucket, "fortiflex").unwrap()
-    };
+    let s3 = |bucket: &str| S3Sink::from_sdk(&aws.config, bucket, "fortiflex", true).unwrap();
     let settings = settings(&aws, &sim);
     let broken = Handler::new(
         fortiflex_reporter::fortiflex::http_client(settings.settings.request_timeout).unwrap(),

@@ -47,6 +47,20 @@ impl S3Sink {
         })
     }
 
+    /// A sink whose client comes from the shared AWS configuration; `path_style` only for
+    /// local S3 servers. Used by the Lambda and by the CLI's `--out s3://`.
+    pub fn from_sdk(
+        aws: &aws_config::SdkConfig,
+        bucket: &str,
+        prefix: &str,
+        path_style: bool,
+    ) -> Result<Self> {
+        let conf = aws_sdk_s3::config::Builder::from(aws)
+            .force_path_style(path_style)
+            .build();
+        Self::new(Client::from_conf(conf), bucket, prefix)
+    }
+
     fn object_key(&self, key: &str) -> Result<String> {
         check_key(key)?;
         Ok(if self.prefix.is_empty() {
