@@ -110,7 +110,7 @@ local-up: venv
 	@$(MAKE) --no-print-directory local-down >/dev/null
 	$(CARGO) build --quiet --bin fortiflex-report
 	$(VENV)/bin/python -m moto.server -H 127.0.0.1 -p $(MOTO_PORT) >$(LOCAL)/moto.log 2>&1 & echo $$! >$(LOCAL)/moto.pid
-	target/debug/fortiflex-report sim --port $(SIM_PORT) >$(LOCAL)/sim.log 2>&1 & echo $$! >$(LOCAL)/sim.pid
+	target/debug/fortiflex-report sim --port $(SIM_PORT) --retention-days 0 >$(LOCAL)/sim.log 2>&1 & echo $$! >$(LOCAL)/sim.pid
 	$(VENV)/bin/python infra/local/moto.py seed
 	@echo "Next: 'make watch' in another terminal, then 'make invoke EVENT=infra/events/<event>.json'"
 

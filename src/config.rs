@@ -23,7 +23,16 @@ pub struct Settings {
     /// Retries of transient failures (`FORTIFLEX_RETRIES` tries in all, default 5;
     /// `FORTIFLEX_RETRY_BASE_MS`, default 1000; `FORTIFLEX_RETRY_BUDGET_SECS`, default 120).
     pub retry: RetryPolicy,
+    /// `RESTATE_DAYS`, default 2: days before the last complete one that FortiCloud may
+    /// still correct; a scheduled run checks them, a backfill re-pulls stored days only there.
+    pub restate_days: u32,
+    /// `FORTIFLEX_RETENTION_DAYS`, default 90: days FortiFlex keeps. Older days are never
+    /// fetched: FortiFlex answers them empty.
+    pub retention_days: u32,
 }
+
+/// The most days a scheduled run re-pulls.
+pub const MAX_RESTATE_DAYS: u32 = 31;
 
 /// A variable through `lookup`, trimmed; unset and empty are the same.
 fn var(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -83,7 +92,7 @@ impl Settings {
         let request_timeout = Duration::from_secs(number("FORTIFLEX_TIMEOUT_SECS", 60, 1..=900)?);
         let limits = Limits {
             per_minute: number("FORTIFLEX_CALLS_PER_MINUTE", 90, 1..=100)? as u32,
-            per_hour: number("FORTIFLEX_CALLS_PER_HOUR", 900, 1..=1000)? as u32,
+            per_hour: number("FORTIFLEX_CALLS_PER_HOUR", 950, 1..=1000)? as u32,
         };
         let retry = RetryPolicy {
             attempts: number("FORTIFLEX_RETRIES", 5, 1..=20)? as u32,
@@ -91,6 +100,8 @@ impl Settings {
             budget: Duration::from_secs(number("FORTIFLEX_RETRY_BUDGET_SECS", 120, 0..=840)?),
             ..RetryPolicy::default()
         };
+        let restate_days = number("RESTATE_DAYS", 2, 0..=u64::from(MAX_RESTATE_DAYS))? as u32;
+        let retention_days = number("FORTIFLEX_RETENTION_DAYS", 90, 1..=3660)? as u32;
         Ok(Settings {
             endpoints,
             timezone,
@@ -98,6 +109,8 @@ impl Settings {
             request_timeout,
             limits,
             retry,
+            restate_days,
+            retention_days,
         })
     }
 
@@ -116,14 +129,9 @@ pub struct LambdaSettings {
     pub prefix: String,
     /// `FORTIFLEX_SECRET_ID`, an ARN or a name (required).
     pub secret_id: String,
-    /// `RESTATE_DAYS`, default 2: days before the reported one re-pulled on a scheduled run.
-    pub restate_days: u32,
     /// `S3_FORCE_PATH_STYLE`, for local S3 servers; never needed against AWS.
     pub force_path_style: bool,
 }
-
-/// The most days a scheduled run re-pulls.
-pub const MAX_RESTATE_DAYS: u32 = 31;
 
 impl LambdaSettings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
@@ -131,15 +139,12 @@ impl LambdaSettings {
         let required = |name: &str| {
             var(name).ok_or_else(|| Error::Configuration(format!("{name} is not set")))
         };
-        let restate_days =
-            number(&lookup, "RESTATE_DAYS", 2, 0..=u64::from(MAX_RESTATE_DAYS))? as u32;
         let force_path_style = flag(&lookup, "S3_FORCE_PATH_STYLE")?;
         Ok(LambdaSettings {
             settings: Settings::from_lookup(&lookup)?,
             bucket: required("REPORT_BUCKET")?,
             prefix: var("REPORT_PREFIX").unwrap_or_else(|| "fortiflex".into()),
             secret_id: required("FORTIFLEX_SECRET_ID")?,
-            restate_days,
             force_path_style,
         })
     }
@@ -158,6 +163,8 @@ mod tests {
         let s = Settings::from_lookup(|_| None).unwrap();
         assert_eq!(s.endpoints.api_base().as_str(), DEFAULT_API_URL);
         assert_eq!((s.timezone, s.end_date), (PACIFIC, EndDateMode::Inclusive));
+        assert_eq!((s.restate_days, s.retention_days), (2, 90));
+        assert_eq!((s.limits.per_minute, s.limits.per_hour), (90, 950));
     }
 
     #[test]
@@ -197,7 +204,11 @@ mod tests {
         let base = [("REPORT_BUCKET", "billing"), ("FORTIFLEX_SECRET_ID", "ff")];
         let s = lambda(&base).unwrap();
         assert_eq!(
-            (s.prefix.as_str(), s.restate_days, s.force_path_style),
+            (
+                s.prefix.as_str(),
+                s.settings.restate_days,
+                s.force_path_style
+            ),
             ("fortiflex", 2, false)
         );
         for (missing, named) in [(0, "REPORT_BUCKET"), (1, "FORTIFLEX_SECRET_ID")] {
@@ -215,6 +226,7 @@ mod tests {
             ("RESTATE_DAYS", "32"),
             ("S3_FORCE_PATH_STYLE", "maybe"),
             ("REPORT_TIMEZONE", "Mars/Olympus"),
+            ("FORTIFLEX_RETENTION_DAYS", "0"),
         ] {
             let mut vars = base.to_vec();
             vars.push((name, value));
@@ -224,6 +236,6 @@ mod tests {
         let mut vars = base.to_vec();
         vars.extend([("S3_FORCE_PATH_STYLE", "TRUE"), ("RESTATE_DAYS", "0")]);
         let s = lambda(&vars).unwrap();
-        assert_eq!((s.force_path_style, s.restate_days), (true, 0));
+        assert_eq!((s.force_path_style, s.settings.restate_days), (true, 0));
     }
 }

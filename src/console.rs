@@ -3,10 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::publish::{Outcome, Published};
 use rust_decimal::Decimal;
 
 use crate::report::{Report, display2, points_text};
+use crate::summary::{ReportOutcome, Status};
 
 const WIDTH: usize = 96;
 
@@ -29,8 +29,8 @@ fn cut(s: &str, width: usize) -> String {
     }
 }
 
-/// The whole console report for `report`, and where it was written.
-pub fn summary(report: &Report, label: &str, published: Option<(&Published, String)>) -> String {
+/// The whole console report for `report`, and what publishing it did.
+pub fn summary(report: &Report, label: &str, published: Option<&ReportOutcome>) -> String {
     let spec = &report.spec;
     let rule = "=".repeat(WIDTH);
     let thin = "-".repeat(WIDTH);
@@ -121,25 +121,96 @@ pub fn summary(report: &Report, label: &str, published: Option<(&Published, Stri
         display2(report.per_day())
     );
     let _ = writeln!(o, "{rule}");
-    if let Some((p, location)) = published {
-        match p.outcome {
-            Outcome::Written => {
-                let _ = writeln!(
-                    o,
-                    "\n[SUCCESS] Report written (revision {}): {location}",
-                    p.revision
-                );
-            }
-            Outcome::Unchanged => {
-                let _ = writeln!(
-                    o,
-                    "\n[SUCCESS] Report unchanged (revision {}), nothing written: {location}",
-                    p.revision
-                );
-            }
-        }
+    accounts(&mut o, report);
+    if let Some(p) = published {
+        let location = p.keys.first().map_or("", String::as_str);
+        let revision = p.revision.unwrap_or(0);
+        let _ = match p.status {
+            Status::Written => writeln!(
+                o,
+                "\n[SUCCESS] Report written (revision {revision}{}): {location}",
+                restated(p)
+            ),
+            Status::Unchanged => writeln!(
+                o,
+                "\n[SUCCESS] Report unchanged (revision {revision}), nothing written: {location}"
+            ),
+            Status::Kept | Status::Refused => writeln!(
+                o,
+                "\n[WARNING] Stored report kept (revision {revision}): {}: {location}",
+                p.note.as_deref().unwrap_or("")
+            ),
+            Status::DryRun => writeln!(o, "\n[INFO] Dry run: nothing written"),
+        };
     }
     o
+}
+
+/// The per-account table under the grand total: which customer consumed what.
+fn accounts(o: &mut String, report: &Report) {
+    let days = Decimal::from(report.spec.range.len_days());
+    let _ = writeln!(
+        o,
+        "{:<30}  {:>14}  {:>22}  {:>22}",
+        "Account", "Entitlements", "Points", "Per Day"
+    );
+    for a in report.account_totals() {
+        let name = if a.account_id == report.spec.account_id {
+            format!("{} (program)", a.account_id)
+        } else {
+            a.account_id.to_string()
+        };
+        let _ = writeln!(
+            o,
+            "{:<30}  {:>14}  {:>22}  {:>22}",
+            name,
+            a.entitlements,
+            points_text(a.points),
+            display2(a.points / days)
+        );
+    }
+    let _ = writeln!(o, "{}", "=".repeat(WIDTH));
+}
+
+/// ", restated from 399.42 points (13 entitlements)" for a revision that replaced another.
+fn restated(o: &ReportOutcome) -> String {
+    match &o.previous {
+        Some(p) if o.status == Status::Written => format!(
+            ", restated: r{} {} points ({} entitlements) -> r{} {} points ({} entitlements)",
+            p.revision,
+            points_text(p.points),
+            p.entitlements,
+            o.revision.unwrap_or(0),
+            points_text(o.points),
+            o.entitlements
+        ),
+        _ => String::new(),
+    }
+}
+
+/// One line per report of a run: what it holds and what happened to it.
+pub fn report_line(o: &ReportOutcome) -> String {
+    let kind = match o.period {
+        crate::summary::Period::Day { .. } => "daily",
+        crate::summary::Period::Range { .. } => "range",
+    };
+    let revision = o.revision.map_or(String::new(), |r| format!(" r{r}"));
+    let what = match o.status {
+        Status::Written => format!("written{revision}{}", restated(o)),
+        Status::Unchanged => format!("unchanged{revision}"),
+        Status::Kept | Status::Refused => format!(
+            "{}{revision}: {}",
+            o.status.as_str(),
+            o.note.as_deref().unwrap_or("")
+        ),
+        Status::DryRun => "dry run".to_string(),
+    };
+    format!(
+        "{kind} {}: {} points, {what} ({})",
+        o.period.label(),
+        points_text(o.points),
+        o.keys.last().map_or("", String::as_str)
+    )
 }
 
 /// Consumption rates and projections, as in the walkthrough's "Key Metrics" and rates table:
@@ -264,6 +335,39 @@ mod tests {
         assert!(
             first.contains("MSSP FMG (4101)") && first.ends_with("107.20"),
             "{first}"
+        );
+        let account = text
+            .lines()
+            .find(|l| l.starts_with("2321234 (program)"))
+            .unwrap();
+        assert!(
+            account.contains(" 13 ") && account.contains("399.42"),
+            "{account}"
+        );
+    }
+
+    #[test]
+    fn a_restated_day_shows_old_and_new_totals() {
+        let o = ReportOutcome {
+            period: crate::summary::Period::Day {
+                date: "2025-11-07".parse().unwrap(),
+            },
+            entitlements: 13,
+            points: "410.00".parse().unwrap(),
+            revision: Some(2),
+            status: Status::Written,
+            note: None,
+            previous: Some(crate::summary::PreviousOutcome {
+                revision: 1,
+                entitlements: 12,
+                points: "399.42".parse().unwrap(),
+            }),
+            keys: vec!["m.json".into()],
+            report: None,
+        };
+        assert_eq!(
+            report_line(&o),
+            "daily 2025-11-07: 410.00 points, written r2, restated: r1 399.42 points (12 entitlements) -> r2 410.00 points (13 entitlements) (m.json)"
         );
     }
 }

@@ -40,8 +40,9 @@ impl fmt::Display for Secret {
 pub struct Credentials {
     pub username: String,
     pub password: Secret,
-    pub program_serial: String,
-    /// Looked up with `programs/list` when absent.
+    /// The program to report; `None`: every program the API user sees.
+    pub program_serial: Option<String>,
+    /// The program's own account; looked up with `programs/list` when absent.
     pub account_id: Option<u64>,
 }
 
@@ -52,17 +53,8 @@ const ACCOUNT: &str = "account_id";
 
 impl Credentials {
     /// Parses a credential document. `origin` names it in errors (a path or a secret id).
+    /// Without `program_serial_number`, the reporter covers every program the user sees.
     pub fn from_json(text: &str, origin: &str) -> Result<Self> {
-        Self::parse_json(text, origin, true)
-    }
-
-    /// Like [`Credentials::from_json`], for discovery (`programs`): the program serial may be
-    /// missing (it is then empty), since finding it is the point.
-    pub fn login_from_json(text: &str, origin: &str) -> Result<Self> {
-        Self::parse_json(text, origin, false)
-    }
-
-    fn parse_json(text: &str, origin: &str, need_program: bool) -> Result<Self> {
         // Parse to a Value first: serde's typed errors quote offending values, ours never do.
         let doc: Value = serde_json::from_str(text).map_err(|e| {
             Error::Credentials(format!(
@@ -108,28 +100,18 @@ impl Credentials {
         Ok(Credentials {
             username: text_field(USERNAME)?,
             password: Secret::new(text_field(PASSWORD)?),
-            program_serial: match text_field(PROGRAM) {
-                Err(Error::Credentials(_)) if !need_program && section.get(PROGRAM).is_none() => {
-                    String::new()
-                }
-                other => other?,
+            program_serial: match section.get(PROGRAM) {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(text_field(PROGRAM)?),
             },
             account_id,
         })
     }
 
-    /// Reads `FORTIFLEX_USERNAME`, `FORTIFLEX_PASSWORD`, `FORTIFLEX_PROGRAM_SERIAL` and the
-    /// optional `FORTIFLEX_ACCOUNT_ID` through `lookup` (the process environment in binaries).
+    /// Reads `FORTIFLEX_USERNAME`, `FORTIFLEX_PASSWORD` and the optional
+    /// `FORTIFLEX_PROGRAM_SERIAL` and `FORTIFLEX_ACCOUNT_ID` through `lookup` (the process
+    /// environment in binaries).
     pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        Self::env(lookup, true)
-    }
-
-    /// Like [`Credentials::from_env`] with `FORTIFLEX_PROGRAM_SERIAL` optional, for discovery.
-    pub fn login_from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        Self::env(lookup, false)
-    }
-
-    fn env(lookup: impl Fn(&str) -> Option<String>, need_program: bool) -> Result<Self> {
         let get = |name: &str| -> Result<String> {
             lookup(name)
                 .map(|v| v.trim().to_string())
@@ -150,10 +132,7 @@ impl Credentials {
         Ok(Credentials {
             username: get("FORTIFLEX_USERNAME")?,
             password: Secret::new(get("FORTIFLEX_PASSWORD")?),
-            program_serial: match get("FORTIFLEX_PROGRAM_SERIAL") {
-                Err(_) if !need_program => String::new(),
-                other => other?,
-            },
+            program_serial: get("FORTIFLEX_PROGRAM_SERIAL").ok(),
             account_id,
         })
     }
@@ -180,7 +159,7 @@ mod tests {
         let c = Credentials::from_json(NESTED, "credentials.json").unwrap();
         assert_eq!(c.username, "api-user");
         assert_eq!(c.password.expose(), "hunter2-pass");
-        assert_eq!(c.program_serial, "ELAVMS0000123456");
+        assert_eq!(c.program_serial.as_deref(), Some("ELAVMS0000123456"));
         assert_eq!(c.account_id, Some(2321234));
         let flat = r#"{"api_username": "u", "api_password": "p", "program_serial_number": "ELAVMS0000123456",
             "account_id": "2321234"}"#;
@@ -197,13 +176,23 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_field_is_named_and_no_value_is_shown() {
+    fn without_a_program_every_program_is_reported() {
         let doc = r#"{"fortiflex": {"api_username": "api-user", "api_password": "hunter2-pass"}}"#;
+        assert_eq!(
+            Credentials::from_json(doc, "x").unwrap().program_serial,
+            None
+        );
+    }
+
+    #[test]
+    fn a_missing_field_is_named_and_no_value_is_shown() {
+        let doc =
+            r#"{"fortiflex": {"api_password": "hunter2-pass", "program_serial_number": "S"}}"#;
         let err = Credentials::from_json(doc, "creds.json").unwrap_err();
         assert_eq!(err.kind(), "Credentials");
         assert_eq!(
             err.to_string(),
-            "credentials: missing required field 'program_serial_number' in creds.json"
+            "credentials: missing required field 'api_username' in creds.json"
         );
         let doc =
             r#"{"api_username": "api-user", "api_password": 12345, "program_serial_number": "S"}"#;
@@ -252,8 +241,8 @@ mod tests {
         };
         let c = Credentials::from_env(env).unwrap();
         assert_eq!(
-            (c.program_serial.as_str(), c.account_id),
-            ("ELAVMS0000123456", Some(42))
+            (c.program_serial.as_deref(), c.account_id),
+            (Some("ELAVMS0000123456"), Some(42))
         );
         let err =
             Credentials::from_env(|k| env(k).filter(|_| k != "FORTIFLEX_PASSWORD")).unwrap_err();

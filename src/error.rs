@@ -24,6 +24,10 @@ pub enum Error {
     /// FortiFlex answered with an error, an unexpected shape, or could not be reached.
     #[error(transparent)]
     FortiFlex(#[from] ApiError),
+    /// The run would not fit FortiFlex's call limits within the time it has (a Lambda
+    /// invocation): refused before any per-account call.
+    #[error("call budget: {0}")]
+    Budget(String),
     /// The output folder or bucket could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
@@ -46,6 +50,7 @@ impl Error {
             Error::Credentials(_) => "Credentials",
             Error::Authentication(_) => "Authentication",
             Error::FortiFlex(_) => "FortiFlex",
+            Error::Budget(_) => "Budget",
             Error::Storage(_) => "Storage",
             Error::During { source, .. } => source.kind(),
         }

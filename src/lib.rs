@@ -1,9 +1,12 @@
 //! fortiflex-reporter: FortiFlex point consumption turned into billing-grade daily reports.
 //!
-//! The pure core ([`window`], [`report`], [`render`]) knows nothing of HTTP or storage;
-//! [`fortiflex`] and [`sink`] put the outside world behind small traits; [`job`] and
-//! [`publish`] join them; [`cli`] and [`sim`] are what the binaries hand over to.
+//! The pure core ([`window`], [`report`], [`render`], [`run::plan`]) knows nothing of HTTP
+//! or storage; [`fortiflex`] and [`sink`] put the outside world behind small traits;
+//! [`run`] is the one pipeline (discover the program's accounts, plan against the archive
+//! and the call budget, fetch, build, [`publish`]); [`cli`] and [`handler`] only turn their
+//! input into a [`run::Request`] and print or return the [`summary`].
 
+pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod console;
@@ -11,16 +14,20 @@ pub mod credentials;
 pub mod error;
 pub mod fortiflex;
 pub mod handler;
-pub mod job;
+pub mod ids;
 pub mod listing;
 pub mod metrics;
 pub mod payload;
+pub mod program;
+pub mod progress;
 pub mod publish;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod secrets;
 pub mod sim;
 pub mod sink;
+pub mod summary;
 pub mod window;
 
 pub use error::{ApiError, Error, Result};

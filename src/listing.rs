@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use rust_decimal::Decimal;
 
-use crate::fortiflex::{Config, Entitlement, Program};
+use crate::fortiflex::{Entitlement, Program};
+use crate::program::Scope;
 use crate::report::display2;
 
 /// A program with what `programs/points` told about it.
@@ -70,7 +71,9 @@ fn status_key(e: &Entitlement) -> &'static str {
         .unwrap_or("OTHER")
 }
 
-pub fn configs(configs: &[Config], entitlements: &[Entitlement]) -> String {
+/// The configurations of every account of the program, with the account each belongs to.
+pub fn configs(scope: &Scope, entitlements: &[Entitlement]) -> String {
+    let configs = &scope.configs;
     let mut counts: BTreeMap<u64, BTreeMap<&str, usize>> = BTreeMap::new();
     for e in entitlements {
         if let Some(c) = e.config_id {
@@ -84,10 +87,27 @@ pub fn configs(configs: &[Config], entitlements: &[Entitlement]) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "{:>8}  {:<28}  {:<22}  {:<8}  {:>6} {:>7} {:>7} {:>7} {:>5}",
-        "ID", "Name", "Product", "Status", "ACTIVE", "PENDING", "STOPPED", "EXPIRED", "OTHER"
+        "PROGRAM {} - {} ACCOUNT(S)\n",
+        scope.serial,
+        scope.accounts.len()
     );
-    for c in configs {
+    let _ = writeln!(
+        o,
+        "{:>10}  {:>8}  {:<28}  {:<22}  {:<8}  {:>6} {:>7} {:>7} {:>7} {:>5}",
+        "Account",
+        "ID",
+        "Name",
+        "Product",
+        "Status",
+        "ACTIVE",
+        "PENDING",
+        "STOPPED",
+        "EXPIRED",
+        "OTHER"
+    );
+    let mut sorted: Vec<_> = configs.iter().collect();
+    sorted.sort_by_key(|c| (c.account_id.unwrap_or(scope.account_id), c.id));
+    for c in sorted {
         let n = |k: &str| {
             counts
                 .get(&c.id)
@@ -97,7 +117,8 @@ pub fn configs(configs: &[Config], entitlements: &[Entitlement]) -> String {
         };
         let _ = writeln!(
             o,
-            "{:>8}  {:<28}  {:<22}  {:<8}  {:>6} {:>7} {:>7} {:>7} {:>5}",
+            "{:>10}  {:>8}  {:<28}  {:<22}  {:<8}  {:>6} {:>7} {:>7} {:>7} {:>5}",
+            c.account_id.unwrap_or(scope.account_id),
             c.id,
             c.name.as_deref().unwrap_or("-"),
             c.product_type.label().unwrap_or_else(|| "-".into()),
@@ -109,11 +130,18 @@ pub fn configs(configs: &[Config], entitlements: &[Entitlement]) -> String {
             n("OTHER")
         );
     }
-    let _ = writeln!(o, "\n{} configuration(s)", configs.len());
+    let _ = writeln!(
+        o,
+        "\n{} configuration(s) in {} account(s)\n",
+        configs.len(),
+        scope.accounts.len()
+    );
     o
 }
 
-pub fn entitlements(entitlements: &[Entitlement], configs: &[Config]) -> String {
+/// The entitlements of every account of the program, with the account each belongs to.
+pub fn entitlements(scope: &Scope, entitlements: &[Entitlement]) -> String {
+    let configs = &scope.configs;
     let name = |id: Option<u64>| {
         id.map(|i| {
             let n = configs
@@ -125,10 +153,11 @@ pub fn entitlements(entitlements: &[Entitlement], configs: &[Config]) -> String 
         .unwrap_or_else(|| "-".into())
     };
     let mut o = String::new();
+    let _ = writeln!(o, "PROGRAM {}\n", scope.serial);
     let _ = writeln!(
         o,
-        "{:<18}  {:<28}  {:<30}  {:<8}  {:<10}  {:<10}",
-        "Serial Number", "Config", "Description", "Status", "Start", "End"
+        "{:<18}  {:>10}  {:<28}  {:<30}  {:<8}  {:<10}  {:<10}",
+        "Serial Number", "Account", "Config", "Description", "Status", "Start", "End"
     );
     for e in entitlements {
         let desc: String = e
@@ -139,10 +168,15 @@ pub fn entitlements(entitlements: &[Entitlement], configs: &[Config]) -> String 
             .map(|c| if c.is_control() { ' ' } else { c })
             .take(30)
             .collect();
+        let account = e
+            .account_id
+            .or_else(|| e.config_id.and_then(|c| scope.config_account(c)))
+            .map_or("-".into(), |a| a.to_string());
         let _ = writeln!(
             o,
-            "{:<18}  {:<28}  {:<30}  {:<8}  {:<10}  {:<10}",
+            "{:<18}  {:>10}  {:<28}  {:<30}  {:<8}  {:<10}  {:<10}",
             e.serial_number,
+            account,
             name(e.config_id),
             desc,
             e.status.as_deref().unwrap_or("-"),
@@ -150,6 +184,6 @@ pub fn entitlements(entitlements: &[Entitlement], configs: &[Config]) -> String 
             date_part(&e.end_date)
         );
     }
-    let _ = writeln!(o, "\n{} entitlement(s)", entitlements.len());
+    let _ = writeln!(o, "\n{} entitlement(s)\n", entitlements.len());
     o
 }

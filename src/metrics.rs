@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::handler::{Period, Status, Summary};
+use crate::summary::{Period, RunOutcome, Status};
 
 /// The namespace the template's alarms read.
 pub const NAMESPACE: &str = "FortiFlexReporter";
@@ -32,72 +32,92 @@ fn line(function: &str, now: DateTime<Utc>, metrics: &[(&str, &str)], values: Va
 }
 
 /// The EMF lines for a successful invocation: one per daily report (points and rows), then
-/// `SuccessfulRuns` = 1. A dry run publishes nothing, so it emits nothing: it must not
-/// silence the heartbeat.
-pub fn emf_lines(function: &str, summary: &Summary, now: DateTime<Utc>) -> Vec<String> {
-    if summary.dry_run {
+/// `SuccessfulRuns` = 1 with the reports written and the re-pulls refused (a stored report
+/// kept because FortiFlex answered emptier: worth an alarm). A dry run publishes nothing,
+/// so it emits nothing: it must not silence the heartbeat.
+pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Vec<String> {
+    if outcome.dry_run {
         return vec![];
     }
-    let mut lines = Vec::with_capacity(summary.days.len() + 1);
-    for day in &summary.days {
+    let mut lines = Vec::new();
+    for (program, day) in outcome.reports() {
         let Period::Day { date } = &day.period else {
             continue;
         };
-        let points: Value = serde_json::from_str(day.points.get()).unwrap_or(Value::Null);
+        let points: Value =
+            serde_json::from_str(&crate::report::points_text(day.points)).unwrap_or(Value::Null);
         lines.push(line(
             function,
             now,
             &[("Points", "None"), ("Rows", "Count")],
             json!({
-                "date": date,
-                "program": summary.program_serial_number,
+                "date": date.to_string(),
+                "program": program.program_serial_number,
                 "status": day.status.as_str(),
                 "Points": points,
                 "Rows": day.entitlements,
             }),
         ));
     }
-    let written = summary
-        .days
-        .iter()
-        .chain(&summary.range)
-        .filter(|r| r.status == Status::Written)
-        .count();
+    let count = |status| {
+        outcome
+            .reports()
+            .filter(|(_, r)| r.status == status)
+            .count()
+    };
     lines.push(line(
         function,
         now,
-        &[("SuccessfulRuns", "Count"), ("ReportsWritten", "Count")],
-        json!({"SuccessfulRuns": 1, "ReportsWritten": written, "run_id": summary.run_id}),
+        &[
+            ("SuccessfulRuns", "Count"),
+            ("ReportsWritten", "Count"),
+            ("RefusedRepulls", "Count"),
+            ("FortiFlexCalls", "Count"),
+        ],
+        json!({
+            "SuccessfulRuns": 1,
+            "ReportsWritten": count(Status::Written),
+            "RefusedRepulls": count(Status::Refused),
+            "FortiFlexCalls": outcome.calls,
+            "run_id": outcome.run_id,
+        }),
     ));
     lines
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::value::RawValue;
-
     use super::*;
-    use crate::handler::ReportOutcome;
+    use crate::summary::{ProgramOutcome, ReportOutcome};
 
-    fn summary(dry_run: bool) -> Summary {
+    fn summary(dry_run: bool) -> RunOutcome {
         let day = |date: &str, status| ReportOutcome {
-            period: Period::Day { date: date.into() },
+            period: Period::Day {
+                date: date.parse().unwrap(),
+            },
             entitlements: 13,
-            points: RawValue::from_string("399.42".into()).unwrap(),
+            points: "399.42".parse().unwrap(),
             revision: Some(1),
             status,
+            note: None,
+            previous: None,
             keys: vec![],
+            report: None,
         };
-        Summary {
+        RunOutcome {
             run_id: "r-1".into(),
-            program_serial_number: "ELAVMS0000123456".into(),
-            account_id: 2321234,
             dry_run,
-            days: vec![
-                day("2025-11-08", Status::Written),
-                day("2025-11-07", Status::Unchanged),
-            ],
-            range: None,
+            calls: 7,
+            programs: vec![ProgramOutcome {
+                program_serial_number: "ELAVMS0000123456".into(),
+                account_id: 2321234,
+                accounts: vec![2321234],
+                days: vec![
+                    day("2025-11-08", Status::Written),
+                    day("2025-11-07", Status::Refused),
+                ],
+                range: None,
+            }],
         }
     }
 
@@ -134,8 +154,13 @@ mod tests {
         );
         let run: Value = serde_json::from_str(&lines[2]).unwrap();
         assert_eq!(
-            (run["SuccessfulRuns"].clone(), run["ReportsWritten"].clone()),
-            (json!(1), json!(1))
+            (
+                run["SuccessfulRuns"].clone(),
+                run["ReportsWritten"].clone(),
+                run["RefusedRepulls"].clone(),
+                run["FortiFlexCalls"].clone()
+            ),
+            (json!(1), json!(1), json!(1), json!(7))
         );
         // Every metric a line declares is present as a value on it.
         for l in &lines {

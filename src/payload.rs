@@ -8,7 +8,8 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::job::serial;
+use crate::ids::serial;
+use crate::run::Request;
 use crate::window::{DayRange, last_complete_day, parse_date};
 
 /// The longest backfill one invocation accepts.
@@ -40,6 +41,8 @@ pub struct Payload {
     pub serial_number: Option<String>,
     /// Fetch and render, write nothing.
     pub dry_run: Option<bool>,
+    /// Re-pull stored days, and let an emptier re-pull replace a stored report.
+    pub force: Option<bool>,
 }
 
 impl Payload {
@@ -47,17 +50,6 @@ impl Payload {
     pub fn from_value(value: serde_json::Value) -> Result<Self> {
         serde_json::from_value(value).map_err(|e| Error::InvalidRequest(format!("payload: {e}")))
     }
-}
-
-/// What an invocation will do, decided before any call is made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
-    /// Daily reports, the main day first, then the days re-pulled for restatements.
-    pub daily: Vec<NaiveDate>,
-    /// The range report to write under `ranges/`, if asked.
-    pub range: Option<DayRange>,
-    pub serial_filter: Option<String>,
-    pub dry_run: bool,
 }
 
 fn instant(field: &str, value: &str) -> Result<DateTime<Utc>> {
@@ -69,7 +61,7 @@ fn instant(field: &str, value: &str) -> Result<DateTime<Utc>> {
 /// The days `payload` asks for, as of `now` in `tz`. A scheduled run reports the last complete
 /// day before the *event's* instant (a retry hours later reports the same day) and re-pulls
 /// the `restate_days` days before it, which FortiCloud may still correct.
-pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) -> Result<Plan> {
+pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) -> Result<Request> {
     let invalid = |m: &str| Err(Error::InvalidRequest(m.to_string()));
     let explicit = payload.date.is_some()
         || payload.start_date.is_some()
@@ -128,7 +120,7 @@ pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) ->
         }
         (None, None, None, None) => None,
     };
-    let (main, restated) = match requested {
+    let (main, restated): (DayRange, Option<DayRange>) = match requested {
         Some(r) => (r, None),
         None => {
             let day = last_complete_day(scheduled_at.unwrap_or(now), tz);
@@ -160,11 +152,14 @@ pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) ->
     if serial_filter.is_some() {
         daily.clear();
     }
-    Ok(Plan {
+    Ok(Request {
+        restate_from: restated.map(|w| w.start()),
         daily,
         range: want_range.then_some(main),
         serial_filter,
         dry_run,
+        force: payload.force.unwrap_or(false),
+        ..Request::default()
     })
 }
 
@@ -183,7 +178,7 @@ mod tests {
         parse_date(s).unwrap()
     }
 
-    fn plan_of(v: serde_json::Value, now: &str) -> Result<Plan> {
+    fn plan_of(v: serde_json::Value, now: &str) -> Result<Request> {
         plan(&Payload::from_value(v)?, at(now), PACIFIC, 2)
     }
 

@@ -57,6 +57,9 @@ pub fn keys(spec: &ReportSpec) -> Keys {
             if let Some(c) = spec.config_filter {
                 serial.push_str(&format!("_config-{c}"));
             }
+            if let Some(a) = spec.account_filter {
+                serial.push_str(&format!("_account-{a}"));
+            }
             let stem = format!(
                 "ranges/consumption_{program}_{}_{}{serial}",
                 ymd(spec.range.start()),
@@ -121,6 +124,14 @@ fn number(text: String) -> Box<RawValue> {
 struct Totals {
     entitlements: usize,
     points: Box<RawValue>,
+    accounts: Vec<AccountJson>,
+}
+
+#[derive(Serialize)]
+struct AccountJson {
+    account_id: u64,
+    entitlements: usize,
+    points: Box<RawValue>,
 }
 
 #[derive(Serialize)]
@@ -157,6 +168,8 @@ struct JsonReport<'a> {
     serial_filter: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     config_filter: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_filter: Option<u64>,
     totals: Totals,
     consumption: Consumption<'a>,
 }
@@ -165,6 +178,15 @@ fn totals(report: &Report) -> Totals {
     Totals {
         entitlements: report.rows.len(),
         points: number(points_text(report.total)),
+        accounts: report
+            .account_totals()
+            .into_iter()
+            .map(|a| AccountJson {
+                account_id: a.account_id,
+                entitlements: a.entitlements,
+                points: number(points_text(a.points)),
+            })
+            .collect(),
     }
 }
 
@@ -180,6 +202,7 @@ pub fn json(report: &Report) -> Vec<u8> {
         days_back: spec.range.len_days(),
         serial_filter: spec.serial_filter.as_deref(),
         config_filter: spec.config_filter,
+        account_filter: spec.account_filter,
         totals: totals(report),
         consumption: Consumption {
             entitlements: report
@@ -240,17 +263,35 @@ impl FileEntry {
 }
 
 /// What differs from run to run, and so lives only in the manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RunInfo {
     pub run_id: String,
     pub generated_at: DateTime<Utc>,
     pub revision: u64,
+    /// The revision this one replaces, as its manifest described it.
+    pub previous: Option<Previous>,
+}
+
+/// A replaced revision: its number, its `totals` exactly as stored, and its files.
+#[derive(Debug, Clone, Serialize)]
+pub struct Previous {
+    pub revision: u64,
+    pub totals: Box<RawValue>,
+    pub files: Vec<PreviousFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PreviousFile {
+    pub key: String,
+    pub sha256: String,
 }
 
 #[derive(Serialize)]
 struct Source<'a> {
     endpoint: &'static str,
     request: &'a PointsQuery,
+    /// Each account is asked separately, with this request and its own `accountId`.
+    accounts: &'a [u64],
 }
 
 #[derive(Serialize)]
@@ -265,6 +306,8 @@ struct Manifest<'a> {
     serial_filter: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     config_filter: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account_filter: Option<u64>,
     run_id: &'a str,
     generated_at: String,
     revision: u64,
@@ -272,6 +315,8 @@ struct Manifest<'a> {
     source: Source<'a>,
     totals: Totals,
     files: &'a [FileEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<&'a Previous>,
 }
 
 pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> {
@@ -286,6 +331,7 @@ pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> 
         timezone: spec.timezone.name(),
         serial_filter: spec.serial_filter.as_deref(),
         config_filter: spec.config_filter,
+        account_filter: spec.account_filter,
         run_id: &run.run_id,
         generated_at: run.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         revision: run.revision,
@@ -293,9 +339,11 @@ pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> 
         source: Source {
             endpoint: "entitlements/points",
             request: &report.request,
+            accounts: &report.accounts,
         },
         totals: totals(report),
         files,
+        previous: run.previous.as_ref(),
     })
 }
 
@@ -378,7 +426,7 @@ mod tests {
     fn an_empty_report_still_has_its_header() {
         let s = spec("2025-01-01");
         let q = request(&s);
-        let r = build(s, q, vec![], &catalog()).unwrap();
+        let r = build(s, q, vec![2321234], vec![], &catalog()).unwrap();
         assert_eq!(
             String::from_utf8(csv(&r)).unwrap(),
             format!("{}\n", CSV_COLUMNS.join(","))
@@ -407,8 +455,30 @@ mod tests {
                 .unwrap()
                 .to_utc(),
             revision: 2,
+            previous: Some(Previous {
+                revision: 1,
+                totals: RawValue::from_string(r#"{"entitlements": 2, "points": 129.20}"#.into())
+                    .unwrap(),
+                files: vec![PreviousFile {
+                    key: k.csv.clone(),
+                    sha256: "ab".repeat(32),
+                }],
+            }),
         };
         let v: serde_json::Value = serde_json::from_slice(&manifest(&r, &files, &run)).unwrap();
+        assert_eq!(v["previous"]["revision"], 1);
+        assert!(
+            String::from_utf8(manifest(&r, &files, &run))
+                .unwrap()
+                .contains("\"points\": 129.20}"),
+            "the previous totals are kept byte for byte"
+        );
+        assert_eq!(v["previous"]["files"][0]["sha256"], "ab".repeat(32));
+        assert_eq!(v["source"]["accounts"], serde_json::json!([2321234]));
+        assert_eq!(
+            v["totals"]["accounts"],
+            serde_json::json!([{"account_id": 2321234, "entitlements": 13, "points": 399.42}])
+        );
         assert_eq!(v["report"], "daily");
         assert_eq!(v["generated_at"], "2025-11-09T14:05:07Z");
         assert_eq!(v["revision"], 2);

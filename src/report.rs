@@ -38,6 +38,8 @@ pub struct ReportSpec {
     pub serial_filter: Option<String>,
     /// FortiFlex's `configId` scope, for range reports of one configuration.
     pub config_filter: Option<u64>,
+    /// One account of the program, for range reports of one customer.
+    pub account_filter: Option<u64>,
 }
 
 /// One entitlement's consumption over the report's range.
@@ -57,15 +59,59 @@ pub struct Row {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub spec: ReportSpec,
+    /// What was asked of `entitlements/points`, less the account (sent once per account).
     pub request: PointsQuery,
+    /// The accounts the report covers, ascending: each was asked and answered.
+    pub accounts: Vec<u64>,
     pub rows: Vec<Row>,
     pub total: Decimal,
+}
+
+/// One account's share of a report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountTotal {
+    pub account_id: u64,
+    pub entitlements: usize,
+    pub points: Decimal,
 }
 
 impl Report {
     /// Total points per day of the range, exact (rounding is for display only).
     pub fn per_day(&self) -> Decimal {
         self.total / Decimal::from(self.spec.range.len_days())
+    }
+
+    /// Every covered account's entitlements and points, accounts without consumption
+    /// included, sorted by points descending, then account id (the contract's order).
+    pub fn account_totals(&self) -> Vec<AccountTotal> {
+        let mut by_account: std::collections::BTreeMap<u64, AccountTotal> = self
+            .accounts
+            .iter()
+            .map(|&a| {
+                let t = AccountTotal {
+                    account_id: a,
+                    entitlements: 0,
+                    points: Decimal::ZERO,
+                };
+                (a, t)
+            })
+            .collect();
+        for r in &self.rows {
+            let t = by_account.entry(r.account_id).or_insert(AccountTotal {
+                account_id: r.account_id,
+                entitlements: 0,
+                points: Decimal::ZERO,
+            });
+            t.entitlements += 1;
+            t.points += r.points;
+        }
+        let mut totals: Vec<AccountTotal> = by_account.into_values().collect();
+        totals.sort_by(|a, b| {
+            b.points
+                .cmp(&a.points)
+                .then_with(|| a.account_id.cmp(&b.account_id))
+        });
+        totals
     }
 }
 
@@ -97,11 +143,14 @@ impl Catalog {
     }
 }
 
-/// Joins `points` with `catalog`. A serial listed twice is an error, not a sum: FortiFlex
-/// promises one total per entitlement, so a repeat means the reply is not what we think.
+/// Joins `points` (every covered account's rows) with `catalog`. A serial listed twice is
+/// an error, not a sum: FortiFlex promises one total per entitlement, so a repeat means the
+/// reply is not what we think. A row without an account gets its entitlement's, else the
+/// program's.
 pub fn build(
     spec: ReportSpec,
     request: PointsQuery,
+    accounts: Vec<u64>,
     points: Vec<PointsRow>,
     catalog: &Catalog,
 ) -> Result<Report> {
@@ -121,7 +170,10 @@ pub fn build(
         let config_id = ent.and_then(|e| e.config_id);
         let config = config_id.and_then(|id| catalog.config(id));
         rows.push(Row {
-            account_id: p.account_id.unwrap_or(spec.account_id),
+            account_id: p
+                .account_id
+                .or(ent.and_then(|e| e.account_id))
+                .unwrap_or(spec.account_id),
             config_id,
             config_name: config.and_then(|c| c.name.clone()),
             product_type: config.and_then(|c| c.product_type.label()),
@@ -137,9 +189,13 @@ pub fn build(
             .then_with(|| a.serial_number.cmp(&b.serial_number))
     });
     let total = rows.iter().map(|r| r.points).sum();
+    let mut accounts = accounts;
+    accounts.sort_unstable();
+    accounts.dedup();
     Ok(Report {
         spec,
         request,
+        accounts,
         rows,
         total,
     })
@@ -201,6 +257,7 @@ pub(crate) mod tests {
             timezone: PACIFIC,
             serial_filter: None,
             config_filter: None,
+            account_filter: None,
         }
     }
 
@@ -208,7 +265,7 @@ pub(crate) mod tests {
         PointsQuery {
             start_date: spec.range.start(),
             end_date: spec.range.end(),
-            account_id: Some(spec.account_id),
+            account_id: None,
             program_serial_number: Some(spec.program_serial.clone()),
             config_id: None,
             serial_number: None,
@@ -246,6 +303,7 @@ pub(crate) mod tests {
                     id: 4101,
                     name: Some("MSSP FMG".into()),
                     status: Some("ACTIVE".into()),
+                    account_id: Some(2321234),
                     product_type: ProductType {
                         id: Some(2),
                         name: Some("FortiManager-VM".into()),
@@ -255,6 +313,7 @@ pub(crate) mod tests {
                     id: 4103,
                     name: Some("FGT 71F".into()),
                     status: None,
+                    account_id: None,
                     product_type: ProductType {
                         id: Some(101),
                         name: None,
@@ -267,7 +326,7 @@ pub(crate) mod tests {
     pub fn walkthrough_day(day: &str) -> Report {
         let s = spec(day);
         let q = request(&s);
-        build(s, q, rows(&WALKTHROUGH_DAY), &catalog()).unwrap()
+        build(s, q, vec![2321234], rows(&WALKTHROUGH_DAY), &catalog()).unwrap()
     }
 
     #[test]
@@ -322,9 +381,53 @@ pub(crate) mod tests {
     fn a_serial_listed_twice_is_an_error() {
         let s = spec("2025-11-08");
         let q = request(&s);
-        let err = build(s, q, rows(&[("A1", "1.00"), ("A1", "2.00")]), &catalog()).unwrap_err();
+        let err = build(
+            s,
+            q,
+            vec![2321234],
+            rows(&[("A1", "1.00"), ("A1", "2.00")]),
+            &catalog(),
+        )
+        .unwrap_err();
         assert_eq!(err.kind(), "FortiFlex");
         assert!(err.to_string().contains("serial A1 twice"), "{err}");
+    }
+
+    #[test]
+    fn rows_keep_their_own_account_and_accounts_total_in_contract_order() {
+        let s = spec("2025-11-08");
+        let q = request(&s);
+        let mut points = rows(&WALKTHROUGH_DAY);
+        for p in points.iter_mut() {
+            p.account_id = match &p.serial_number[..4] {
+                "FGVM" | "FGT7" => Some(3300001),
+                "FEMS" => Some(3300002),
+                _ => None, // the entitlement's (2321234 in the catalog) or the program's
+            };
+        }
+        let r = build(
+            s,
+            q,
+            vec![3300003, 2321234, 3300001, 3300002],
+            points,
+            &catalog(),
+        )
+        .unwrap();
+        let totals: Vec<(u64, usize, String)> = r
+            .account_totals()
+            .iter()
+            .map(|t| (t.account_id, t.entitlements, points_text(t.points)))
+            .collect();
+        assert_eq!(
+            totals,
+            vec![
+                (2321234, 3, "211.25".into()),
+                (3300001, 8, "170.91".into()),
+                (3300002, 2, "17.26".into()),
+                (3300003, 0, "0.00".into()),
+            ]
+        );
+        assert_eq!(r.accounts, vec![2321234, 3300001, 3300002, 3300003]);
     }
 
     #[test]

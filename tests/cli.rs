@@ -35,8 +35,12 @@ async fn run(sim: Option<&RunningSim>, cwd: &Path, args: &[&str], env: &[(&str, 
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default());
     if let Some(sim) = sim {
+        // The simulator's clock is fixed in 2025 while the binary's is the real one: the
+        // reporter keeps ten years of retention so those days are still fetchable, and the
+        // simulator applies FortiFlex's 90 days to its own clock.
         cmd.env("FORTIFLEX_API_URL", sim.api_url())
-            .env("FORTIFLEX_AUTH_URL", sim.auth_url());
+            .env("FORTIFLEX_AUTH_URL", sim.auth_url())
+            .env("FORTIFLEX_RETENTION_DAYS", "3650");
     }
     for (k, v) in env {
         cmd.env(k, v);
@@ -251,7 +255,7 @@ async fn failures_exit_non_zero_with_a_one_line_cause() {
     // A missing field in the file is named.
     let creds = write_credentials(
         dir.path(),
-        r#"{"fortiflex": {"api_username": "u", "api_password": "p"}}"#,
+        r#"{"fortiflex": {"api_username": "u", "program_serial_number": "ELAVMS0000123456"}}"#,
     );
     let out = run(
         Some(&sim),
@@ -261,7 +265,7 @@ async fn failures_exit_non_zero_with_a_one_line_cause() {
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("missing required field 'program_serial_number'"));
+    assert!(text(&out.stderr).contains("missing required field 'api_password'"));
 
     // FortiFlex's 400 is shown, never reported as "no data": exit 2.
     let wrong = CREDENTIALS.replace("2321234", "999");
@@ -282,7 +286,8 @@ async fn failures_exit_non_zero_with_a_one_line_cause() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("HTTP 400") && stderr.contains("Account 999 does not own this program."),
+        stderr.contains("HTTP 400")
+            && stderr.contains("Account 999 does not belong to program ELAVMS0000123456."),
         "{stderr}"
     );
     assert!(!text(&out.stdout).contains("No consumption"));
@@ -380,10 +385,11 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
     assert_eq!(m["files"][0]["bytes"].as_u64(), Some(csv.len() as u64));
     assert_eq!(m["files"][0]["rows"].as_u64(), Some(13));
     // No licence token of the dataset appears in any file written.
-    let tokens: Vec<&str> = Dataset::walkthrough()
+    let data = Dataset::walkthrough();
+    let tokens: Vec<&str> = data.programs[0]
         .entitlements
         .iter()
-        .map(|e| e.token)
+        .map(|e| e.token.as_str())
         .collect();
     for entry in walk(&reports) {
         let body = std::fs::read_to_string(&entry).unwrap();
@@ -547,8 +553,8 @@ async fn discovery_lists_programs_configs_and_entitlements() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let fmg = stdout
         .lines()
-        .find(|l| l.trim_start().starts_with("4101"))
-        .unwrap();
+        .find(|l| l.trim_start().starts_with("2321234      4101"))
+        .unwrap_or_else(|| panic!("{stdout}"));
     let cells: Vec<&str> = fmg.split_whitespace().collect();
     assert_eq!(cells[cells.len() - 5..], ["2", "0", "0", "0", "0"], "{fmg}");
     assert!(stdout.contains("6 configuration(s)"), "{stdout}");
@@ -581,9 +587,9 @@ async fn discovery_lists_programs_configs_and_entitlements() {
     .await;
     let stdout = text(&out.stdout);
     assert!(stdout.contains("15 entitlement(s)"), "{stdout}");
-    for e in Dataset::walkthrough().entitlements {
+    for e in &Dataset::walkthrough().programs[0].entitlements {
         assert!(
-            !stdout.contains(e.token),
+            !stdout.contains(&e.token),
             "licence token {} printed",
             e.token
         );

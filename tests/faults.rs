@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::handler::{Handler, Status, Summary};
+use fortiflex_reporter::handler::Handler;
 use fortiflex_reporter::secrets::SecretsManager;
 use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RowShape, RunningSim};
 use fortiflex_reporter::sink::{S3Sink, Sink};
+use fortiflex_reporter::summary::{RunOutcome as Summary, Status};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
@@ -20,8 +21,9 @@ use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator}
 const DAY: &str = "2025-11-08";
 const PASSWORD: &str = "demo-api-password";
 
+/// Noon in California on the 9th: the 8th is the last complete day, inside the window.
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2025-11-20T12:00:00Z")
+    DateTime::parse_from_rfc3339("2025-11-09T20:00:00Z")
         .unwrap()
         .to_utc()
 }
@@ -61,8 +63,8 @@ fn day_keys() -> [String; 3] {
 
 /// The day was written whole and right: the contract's bytes, nothing else in the bucket.
 async fn assert_complete(aws: &Aws, summary: &Summary) {
-    assert_eq!(summary.days[0].status, Status::Written);
-    assert_eq!(summary.days[0].points.get(), "399.42");
+    assert_eq!(summary.programs[0].days[0].status, Status::Written);
+    assert_eq!(summary.programs[0].days[0].points.to_string(), "399.42");
     let mut want = day_keys().to_vec();
     want.sort();
     assert_eq!(aws.keys().await, want);
@@ -185,14 +187,23 @@ async fn rows_under_vms_or_as_a_bare_array_give_the_same_report() {
 
 #[tokio::test]
 async fn a_day_with_no_consumption_is_reported_empty() {
-    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    // A program whose devices all start on the 8th: the 5th consumed nothing.
+    let mut data = Dataset::walkthrough();
+    for e in &mut data.programs[0].entitlements {
+        e.start = chrono::NaiveDate::from_ymd_opt(2025, 11, 8).unwrap();
+    }
+    let (aws, sim) = setup(data).await;
     let summary = handler(&aws, &sim)
-        .handle(json!({"date": "2025-01-05"}), now(), "empty")
+        .handle(json!({"date": "2025-11-05"}), now(), "empty")
         .await
         .unwrap();
+    let day = &summary.programs[0].days[0];
     assert_eq!(
-        (summary.days[0].entitlements, summary.days[0].points.get()),
-        (0, "0.00")
+        (
+            day.entitlements,
+            fortiflex_reporter::report::points_text(day.points)
+        ),
+        (0, "0.00".into())
     );
     assert_eq!(aws.keys().await.len(), 3, "an empty day is still a report");
 }
@@ -224,10 +235,11 @@ async fn captured<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
 
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_reach_no_log_error_or_report() {
-    let licence_tokens: Vec<&str> = Dataset::walkthrough()
+    let data = Dataset::walkthrough();
+    let licence_tokens: Vec<&str> = data.programs[0]
         .entitlements
         .iter()
-        .map(|e| e.token)
+        .map(|e| e.token.as_str())
         .collect();
     // A wrong password: refused, and the password appears nowhere.
     let wrong = "Wr0ng-Passw0rd-zz9";
@@ -303,14 +315,13 @@ async fn a_failed_manifest_write_keeps_the_previous_manifest_and_the_next_run_co
 
     // FortiCloud corrects the day, and the manifest write then fails (its bucket is gone).
     let mut corrected = Dataset::walkthrough();
-    corrected.entitlements[0].daily = Decimal::from_str("108.00").unwrap();
+    corrected.programs[0].entitlements[0].daily = Decimal::from_str("108.00").unwrap();
     let sim = simulator(corrected).await;
     let s3 = |bucket: &str| S3Sink::from_sdk(&aws.config, bucket, "fortiflex", true).unwrap();
     let settings = settings(&aws, &sim);
     let broken = Handler::new(
         fortiflex_reporter::fortiflex::http_client(settings.settings.request_timeout).unwrap(),
         settings.settings.clone(),
-        0,
         SecretsManager::new(aws.secrets.clone(), &aws.secret_id),
         ManifestElsewhere {
             data: s3(&aws.bucket),
@@ -332,7 +343,10 @@ async fn a_failed_manifest_write_keeps_the_previous_manifest_and_the_next_run_co
     // The next run completes the day: revision 2, listing the corrected files.
     let summary = run_day(&aws, &sim).await.unwrap();
     assert_eq!(
-        (summary.days[0].status, summary.days[0].revision),
+        (
+            summary.programs[0].days[0].status,
+            summary.programs[0].days[0].revision
+        ),
         (Status::Written, Some(2))
     );
     let m: Value = serde_json::from_slice(&aws.object(manifest_key).await.0).unwrap();
@@ -378,7 +392,8 @@ async fn a_backfill_failing_on_day_k_keeps_the_days_before_and_names_day_k() {
 async fn hostile_text_is_escaped_and_reads_back_in_python() {
     let text = "=cmd|' /C calc'!A0, \"quoted\", comma\nsecond line";
     let mut data = Dataset::walkthrough();
-    data.entitlements[0].description = "=cmd|' /C calc'!A0, \"quoted\", comma\nsecond line";
+    data.programs[0].entitlements[0].description =
+        "=cmd|' /C calc'!A0, \"quoted\", comma\nsecond line".into();
     let (aws, sim) = setup(data).await;
     run_day(&aws, &sim).await.unwrap();
     let csv = aws.object(&day_keys()[0]).await.0;

@@ -11,11 +11,13 @@ use fortiflex_reporter::fortiflex::{
     Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, Limits, Pacer, PointsQuery,
     RetryPolicy, http_client,
 };
-use fortiflex_reporter::job::Reporter;
-use fortiflex_reporter::publish::Outcome;
-use fortiflex_reporter::report::{ReportKind, points_text};
+use fortiflex_reporter::program::discover;
+use fortiflex_reporter::progress::Silent;
+use fortiflex_reporter::report::{Report, points_text};
+use fortiflex_reporter::run::{Context, Request, run};
 use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
 use fortiflex_reporter::sink::{LocalDir, MemorySink};
+use fortiflex_reporter::summary::{RunOutcome, Status};
 use fortiflex_reporter::window::{DayRange, EndDateMode, PACIFIC};
 
 fn d(s: &str) -> NaiveDate {
@@ -152,25 +154,63 @@ async fn logs_in_and_makes_every_call() {
     assert_eq!(got, want);
 }
 
+/// The run's clock: 2025-11-09 noon in California, the simulator's today.
+fn ctx(end_date: EndDateMode) -> Context {
+    Context {
+        now: chrono::DateTime::parse_from_rfc3339("2025-11-09T20:00:00Z")
+            .unwrap()
+            .to_utc(),
+        run_id: "run-1".into(),
+        timezone: PACIFIC,
+        end_date,
+        restate_days: 2,
+        retention_days: 90,
+        limits: Limits::default(),
+        calls_this_hour: 0,
+        time_left: None,
+    }
+}
+
+async fn run_on(
+    sim: &RunningSim,
+    sink: &impl fortiflex_reporter::sink::Sink,
+    request: Request,
+    ctx: &Context,
+) -> fortiflex_reporter::Result<RunOutcome> {
+    let creds = sim.credentials();
+    run(&client(sim, &creds), sink, &creds, &request, ctx, &Silent).await
+}
+
+fn range_report(outcome: &RunOutcome) -> &Report {
+    outcome.programs[0]
+        .range
+        .as_ref()
+        .unwrap()
+        .report
+        .as_ref()
+        .unwrap()
+}
+
+fn week() -> DayRange {
+    DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap()
+}
+
 #[tokio::test]
 async fn the_seven_day_report_is_the_walkthrough_table() {
     let sim = simulator(EndDateMode::Inclusive).await;
-    let api = client(&sim, &sim.credentials());
-    let sink = MemorySink::new();
-    let reporter = Reporter::connect(
-        &api,
-        &sink,
-        &sim.credentials(),
-        PACIFIC,
-        EndDateMode::Inclusive,
+    let request = Request {
+        range: Some(week()),
+        ..Request::default()
+    };
+    let outcome = run_on(
+        &sim,
+        &MemorySink::new(),
+        request,
+        &ctx(EndDateMode::Inclusive),
     )
     .await
     .unwrap();
-    let range = DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap();
-    let report = reporter
-        .report(ReportKind::Range, range, None)
-        .await
-        .unwrap();
+    let report = range_report(&outcome);
     let table: Vec<(&str, String)> = report
         .rows
         .iter()
@@ -193,28 +233,23 @@ async fn the_seven_day_report_is_the_walkthrough_table() {
         (Some(4105), Some("FortiAnalyzer-VM"))
     );
     assert_eq!(faz.description.as_deref(), Some("SOC log analytics"));
+    // configs/list, entitlements/list and entitlements/points for the one account.
+    assert_eq!(outcome.calls, 3);
 }
 
 #[tokio::test]
 async fn the_serial_filter_and_an_empty_day() {
     let sim = simulator(EndDateMode::Inclusive).await;
-    let api = client(&sim, &sim.credentials());
     let sink = MemorySink::new();
-    let reporter = Reporter::connect(
-        &api,
-        &sink,
-        &sim.credentials(),
-        PACIFIC,
-        EndDateMode::Inclusive,
-    )
-    .await
-    .unwrap();
-    let week = DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap();
-
-    let one = reporter
-        .report(ReportKind::Range, week, Some("fgt71ftk22000471"))
+    let request = Request {
+        range: Some(week()),
+        serial_filter: Some("fgt71ftk22000471".into()),
+        ..Request::default()
+    };
+    let outcome = run_on(&sim, &sink, request, &ctx(EndDateMode::Inclusive))
         .await
         .unwrap();
+    let one = range_report(&outcome);
     assert_eq!(one.rows.len(), 1);
     assert_eq!(points_text(one.total), "135.03");
     assert_eq!(one.spec.serial_filter.as_deref(), Some("FGT71FTK22000471"));
@@ -223,19 +258,22 @@ async fn the_serial_filter_and_an_empty_day() {
         Some("FGT71FTK22000471")
     );
 
-    // The day before the program started consumed nothing: a success with no rows.
-    let empty = reporter
-        .report(ReportKind::Daily, DayRange::day(d("2025-01-09")), None)
-        .await
-        .unwrap();
-    assert!(empty.rows.is_empty());
-    assert_eq!(points_text(empty.total), "0.00");
-    let p = reporter
-        .publish(&empty, "run-1", chrono::Utc::now())
-        .await
-        .unwrap();
-    assert_eq!(p.outcome, Outcome::Written);
-    let csv = sink.object(&p.keys.csv).unwrap().0;
+    // The day before the program started consumed nothing: a success with no rows. (It is
+    // past FortiFlex's retention at 2025-11-09, so this run's clock keeps ten years.)
+    let mut ten_years = ctx(EndDateMode::Inclusive);
+    ten_years.retention_days = 3650;
+    let request = Request {
+        daily: vec![d("2025-01-09")],
+        ..Request::default()
+    };
+    let outcome = run_on(&sim, &sink, request, &ten_years).await.unwrap();
+    let empty = &outcome.programs[0].days[0];
+    assert_eq!((empty.entitlements, empty.status), (0, Status::Written));
+    assert_eq!(points_text(empty.points), "0.00");
+    let csv = sink
+        .object("daily/csv/dt=2025-01-09/consumption_ELAVMS0000123456_2025-01-09.csv")
+        .unwrap()
+        .0;
     assert_eq!(
         String::from_utf8(csv).unwrap().lines().count(),
         1,
@@ -253,7 +291,7 @@ async fn a_fortiflex_400_surfaces_its_message() {
     assert_eq!(err.kind(), "FortiFlex");
     assert_eq!(
         err.to_string(),
-        "FortiFlex entitlements/points answered HTTP 400 (status 1): Account 999 does not own this program."
+        "FortiFlex entitlements/points answered HTTP 400 (status 1): Account 999 does not belong to program ELAVMS0000123456."
     );
     q.account_id = None;
     let err = api.points(&q).await.unwrap_err().to_string();
@@ -278,17 +316,14 @@ async fn a_missing_account_id_is_looked_up() {
     let mut creds = sim.credentials();
     creds.account_id = None;
     let api = client(&sim, &creds);
-    let sink = MemorySink::new();
-    let reporter = Reporter::connect(&api, &sink, &creds, PACIFIC, EndDateMode::Inclusive)
-        .await
-        .unwrap();
-    assert_eq!(reporter.account_id(), 2321234);
+    let scopes = discover(&api, &creds).await.unwrap();
+    assert_eq!(
+        (scopes[0].account_id, scopes[0].accounts.clone()),
+        (2321234, vec![2321234])
+    );
 
-    creds.program_serial = "ELAVMS0000999999".into();
-    let err = Reporter::connect(&api, &sink, &creds, PACIFIC, EndDateMode::Inclusive)
-        .await
-        .err()
-        .unwrap();
+    creds.program_serial = Some("ELAVMS0000999999".into());
+    let err = discover(&api, &creds).await.unwrap_err();
     assert_eq!(err.kind(), "Credentials");
     assert!(
         err.to_string()
@@ -299,79 +334,63 @@ async fn a_missing_account_id_is_looked_up() {
 
 #[tokio::test]
 async fn the_end_date_setting_must_match_the_tenant() {
-    let week = DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap();
     let sim = simulator(EndDateMode::Exclusive).await;
-    let api = client(&sim, &sim.credentials());
-    let sink = MemorySink::new();
-    let right = Reporter::connect(
-        &api,
-        &sink,
-        &sim.credentials(),
-        PACIFIC,
-        EndDateMode::Exclusive,
+    let request = Request {
+        range: Some(week()),
+        ..Request::default()
+    };
+    let right = run_on(
+        &sim,
+        &MemorySink::new(),
+        request.clone(),
+        &ctx(EndDateMode::Exclusive),
     )
     .await
     .unwrap();
-    let report = right.report(ReportKind::Range, week, None).await.unwrap();
+    let report = range_report(&right);
     assert_eq!(points_text(report.total), "2795.94");
     assert_eq!(report.request.end_date, d("2025-11-09"));
     // Read as inclusive, an exclusive tenant silently drops the last day.
-    let wrong = Reporter::connect(
-        &api,
-        &sink,
-        &sim.credentials(),
-        PACIFIC,
-        EndDateMode::Inclusive,
+    let wrong = run_on(
+        &sim,
+        &MemorySink::new(),
+        request,
+        &ctx(EndDateMode::Inclusive),
     )
     .await
     .unwrap();
-    assert_eq!(
-        points_text(
-            wrong
-                .report(ReportKind::Range, week, None)
-                .await
-                .unwrap()
-                .total
-        ),
-        "2396.52"
-    );
+    assert_eq!(points_text(range_report(&wrong).total), "2396.52");
 }
 
 #[tokio::test]
 async fn a_rerun_into_a_folder_writes_nothing() {
     let sim = simulator(EndDateMode::Inclusive).await;
-    let api = client(&sim, &sim.credentials());
     let dir = tempfile::tempdir().unwrap();
     let sink = LocalDir::new(dir.path());
-    let reporter = Reporter::connect(
-        &api,
-        &sink,
-        &sim.credentials(),
-        PACIFIC,
-        EndDateMode::Inclusive,
-    )
-    .await
-    .unwrap();
-    let day = DayRange::day(d("2025-11-08"));
-    let first = reporter
-        .publish(
-            &reporter.report(ReportKind::Daily, day, None).await.unwrap(),
-            "run-1",
-            chrono::Utc::now(),
-        )
+    let request = Request {
+        daily: vec![d("2025-11-08")],
+        ..Request::default()
+    };
+    let first = run_on(&sim, &sink, request.clone(), &ctx(EndDateMode::Inclusive))
         .await
         .unwrap();
-    let manifest = dir.path().join(&first.keys.manifest);
+    assert_eq!(first.programs[0].days[0].status, Status::Written);
+    let manifest = dir.path().join(
+        "daily/manifests/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.manifest.json",
+    );
     let before = std::fs::read(&manifest).unwrap();
-    let second = reporter
-        .publish(
-            &reporter.report(ReportKind::Daily, day, None).await.unwrap(),
-            "run-2",
-            chrono::Utc::now(),
-        )
+    let calls = sim.calls();
+    let second = run_on(&sim, &sink, request, &ctx(EndDateMode::Inclusive))
         .await
         .unwrap();
-    assert_eq!((second.outcome, second.revision), (Outcome::Unchanged, 1));
+    let day = &second.programs[0].days[0];
+    assert_eq!((day.status, day.revision), (Status::Unchanged, Some(1)));
+    // A stored day in the restatement window costs one check per account, nothing more.
+    assert_eq!(
+        sim.calls() - calls,
+        3,
+        "configs, entitlements, one range check"
+    );
     assert_eq!(
         std::fs::read(&manifest).unwrap(),
         before,
@@ -414,7 +433,7 @@ async fn an_unreachable_fortiflex_names_the_host_and_cause() {
     let creds = Credentials {
         username: creds.username.into(),
         password: Secret::new(creds.password),
-        program_serial: creds.program_serial.into(),
+        program_serial: Some(creds.programs[0].serial.into()),
         account_id: None,
     };
     let api = HttpFortiFlex::new(

@@ -7,10 +7,11 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::handler::{Handler, Status, Summary};
+use fortiflex_reporter::handler::Handler;
 use fortiflex_reporter::secrets::SecretsManager;
 use fortiflex_reporter::sim::{Dataset, RunningSim};
 use fortiflex_reporter::sink::S3Sink;
+use fortiflex_reporter::summary::{RunOutcome, Status};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
@@ -37,8 +38,8 @@ async fn setup(data: Dataset) -> (Aws, RunningSim) {
     (aws, simulator(data).await)
 }
 
-fn statuses(summary: &Summary) -> Vec<(String, Status)> {
-    summary
+fn statuses(summary: &RunOutcome) -> Vec<(String, Status)> {
+    summary.programs[0]
         .days
         .iter()
         .map(|d| {
@@ -108,7 +109,7 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
         m["files"][0]["sha256"].as_str().unwrap(),
         fortiflex_reporter::render::sha256_hex(&golden("demo_daily.csv"))
     );
-    let day = serde_json::to_value(&first.days[0]).unwrap();
+    let day = serde_json::to_value(&first.programs[0].days[0]).unwrap();
     assert_eq!(day["points"], json!(399.42));
     assert_eq!(day["entitlements"], json!(13));
     assert_eq!(
@@ -122,8 +123,13 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
         .handle(event, at("2025-11-11T09:00:00Z"), "run-2")
         .await
         .unwrap();
-    assert!(again.days.iter().all(|d| d.status == Status::Unchanged));
-    assert!(again.days.iter().all(|d| d.revision == Some(1)));
+    assert!(
+        again.programs[0]
+            .days
+            .iter()
+            .all(|d| d.status == Status::Unchanged)
+    );
+    assert!(again.programs[0].days.iter().all(|d| d.revision == Some(1)));
     assert_eq!(aws.object(&manifest).await.0, manifest_before);
 }
 
@@ -131,32 +137,76 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
 async fn a_day_forticloud_corrects_gets_revision_two() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let one_day = json!({"date": DAY});
-    let now = at("2025-11-20T12:00:00Z");
+    // 04:00 PST on the 10th: the 8th is still inside the restatement window.
+    let now = at("2025-11-10T12:00:00Z");
     let first = handler(&aws, &sim, &[])
         .handle(one_day.clone(), now, "run-1")
         .await
         .unwrap();
-    assert_eq!(first.days[0].revision, Some(1));
+    assert_eq!(first.programs[0].days[0].revision, Some(1));
 
     // FortiCloud restates the day: one VM consumed more.
     let mut data = Dataset::walkthrough();
-    data.entitlements[0].daily = Decimal::from_str("108.00").unwrap();
+    data.programs[0].entitlements[0].daily = Decimal::from_str("108.00").unwrap();
     let corrected = simulator(data).await;
     let second = handler(&aws, &corrected, &[])
-        .handle(one_day, now, "run-2")
+        .handle(one_day.clone(), now, "run-2")
         .await
         .unwrap();
     assert_eq!(
-        (second.days[0].status, second.days[0].revision),
+        (
+            second.programs[0].days[0].status,
+            second.programs[0].days[0].revision
+        ),
         (Status::Written, Some(2))
+    );
+    // The reply shows old -> new; the manifest carries what revision 1 held.
+    let reply = serde_json::to_value(&second).unwrap();
+    assert_eq!(
+        reply["programs"][0]["days"][0]["previous"],
+        json!({"revision": 1, "entitlements": 13, "points": 399.42})
     );
     let m: Value = serde_json::from_slice(&aws.object(&daily_keys(DAY)[2]).await.0).unwrap();
     assert_eq!(
         (m["revision"].clone(), m["totals"]["points"].clone()),
         (json!(2), json!(400.22))
     );
+    assert_eq!(
+        (
+            m["previous"]["revision"].clone(),
+            m["previous"]["totals"]["points"].clone()
+        ),
+        (json!(1), json!(399.42))
+    );
     let csv = String::from_utf8(aws.object(&daily_keys(DAY)[0]).await.0).unwrap();
     assert!(csv.contains(",108.00\n"), "{csv}");
+    // One check found the difference; the single day's answer was the re-pull.
+    assert_eq!(
+        corrected.calls(),
+        4,
+        "programs/list (no account_id in the secret), configs/list, entitlements/list, one range check"
+    );
+
+    // Ten days later the day is outside the window: a re-run keeps it, unfetched.
+    let later = at("2025-11-20T12:00:00Z");
+    let calls = corrected.calls();
+    let third = handler(&aws, &corrected, &[])
+        .handle(one_day.clone(), later, "run-3")
+        .await
+        .unwrap();
+    let day = &third.programs[0].days[0];
+    assert_eq!((day.status, day.revision), (Status::Kept, Some(2)));
+    assert_eq!(
+        corrected.calls() - calls,
+        2,
+        "programs/list and configs/list only"
+    );
+    // Forced, it is fetched again (identical, so nothing is written).
+    let forced = handler(&aws, &corrected, &[])
+        .handle(json!({"date": DAY, "force": true}), later, "run-4")
+        .await
+        .unwrap();
+    assert_eq!(forced.programs[0].days[0].status, Status::Unchanged);
 }
 
 #[tokio::test]
@@ -170,7 +220,7 @@ async fn a_seven_day_backfill_writes_seven_daily_reports_totalling_the_walkthrou
         )
         .await
         .unwrap();
-    assert_eq!(summary.days.len(), 7);
+    assert_eq!(summary.programs[0].days.len(), 7);
     let mut total = Decimal::ZERO;
     for day in 2..=8 {
         let key = &daily_keys(&format!("2025-11-{day:02}"))[1];
@@ -178,7 +228,7 @@ async fn a_seven_day_backfill_writes_seven_daily_reports_totalling_the_walkthrou
         total += Decimal::from_str(&report["totals"]["points"].to_string()).unwrap();
     }
     assert_eq!(total.to_string(), "2795.94");
-    let range = serde_json::to_value(summary.range.as_ref().unwrap()).unwrap();
+    let range = serde_json::to_value(summary.programs[0].range.as_ref().unwrap()).unwrap();
     assert_eq!(
         (
             range["start_date"].clone(),
@@ -204,14 +254,14 @@ async fn a_dry_run_fetches_but_writes_nothing() {
         )
         .await
         .unwrap();
-    assert_eq!(summary.days.len(), 3);
+    assert_eq!(summary.programs[0].days.len(), 3);
     assert!(
-        summary
+        summary.programs[0]
             .days
             .iter()
             .all(|d| d.status == Status::DryRun && d.revision.is_none())
     );
-    let range = serde_json::to_value(summary.range.as_ref().unwrap()).unwrap();
+    let range = serde_json::to_value(summary.programs[0].range.as_ref().unwrap()).unwrap();
     assert_eq!(range["points"], json!(1198.26));
     assert_eq!(aws.keys().await, Vec::<String>::new());
 }
@@ -220,7 +270,9 @@ async fn a_dry_run_fetches_but_writes_nothing() {
 async fn a_retry_after_pacific_midnight_still_reports_the_events_day() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let h = handler(&aws, &sim, &[("RESTATE_DAYS", "0")]);
-    let day_of = |summary: Summary| serde_json::to_value(&summary.days[0]).unwrap()["date"].clone();
+    let day_of = |summary: RunOutcome| {
+        serde_json::to_value(&summary.programs[0].days[0]).unwrap()["date"].clone()
+    };
     // 07:30Z on the 10th is 23:30 PST on the 9th: the last complete day is the 8th.
     let before = json!({"scheduled_time": "2025-11-10T07:30:00Z"});
     // 08:30Z is 00:30 PST on the 10th: the 9th is complete.
@@ -270,7 +322,7 @@ async fn a_missing_bucket_is_a_storage_error() {
     let msg = err.to_string();
     assert!(msg.contains("NoSuchBucket"), "{msg}");
     assert!(msg.contains(&format!("s3://{}/", aws.bucket)), "{msg}");
-    assert!(msg.contains(&format!("daily report {DAY} failed")), "{msg}");
+    assert!(msg.contains(&format!("stored daily report {DAY}")), "{msg}");
 }
 
 #[tokio::test]

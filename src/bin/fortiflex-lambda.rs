@@ -4,6 +4,7 @@
 //! invocation prints its CloudWatch metrics (EMF) to stdout.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use chrono::Utc;
@@ -27,8 +28,17 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         async move {
             let h = handler.as_ref().as_ref().map_err(Diagnostic::from)?;
             let run_id = event.context.request_id;
+            // The invocation's deadline (ms since the epoch) bounds what the run may plan.
+            // Lambda's is always ahead; one that is not (a local emulator's) means unknown.
+            let now_ms = Utc::now().timestamp_millis().max(0) as u64;
+            let time_left = event
+                .context
+                .deadline
+                .checked_sub(now_ms)
+                .filter(|ms| *ms > 0)
+                .map(Duration::from_millis);
             let summary = h
-                .handle(event.payload, Utc::now(), &run_id)
+                .handle_within(event.payload, Utc::now(), &run_id, time_left)
                 .await
                 .map_err(|e| {
                     tracing::error!(error_type = e.kind(), error = %e, run_id, "invocation failed");

@@ -48,6 +48,8 @@ pub struct Config {
     pub id: u64,
     pub name: Option<String>,
     pub status: Option<String>,
+    /// The account the configuration (and so its entitlements) belongs to.
+    pub account_id: Option<u64>,
     pub product_type: ProductType,
 }
 

@@ -90,6 +90,8 @@ pub(super) struct RawConfig {
     config_name: Option<String>,
     #[serde(default, deserialize_with = "lenient_text")]
     status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    account_id: Option<u64>,
     #[serde(default)]
     product_type: Option<Value>,
 }
@@ -115,6 +117,7 @@ impl From<RawConfig> for Config {
             id: r.id.or(r.config_id).unwrap_or(0),
             name: r.name.or(r.config_name),
             status: r.status,
+            account_id: r.account_id,
             product_type,
         }
     }

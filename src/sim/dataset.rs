@@ -1,6 +1,8 @@
 //! The simulator's data: the partner walkthrough's program. Thirteen entitlements consume
 //! a fixed amount per Pacific day, so any seven complete days total exactly the
 //! walkthrough's 2,795.94 points; PENDING and STOPPED entitlements consume nothing.
+//! [`Dataset::mssp`] spreads the same program over the partner's and two customer accounts
+//! (plus synthetic ones) and adds a postpaid program, as an MSSP's tenant looks.
 
 use std::str::FromStr;
 
@@ -10,38 +12,48 @@ use rust_decimal::Decimal;
 #[derive(Debug, Clone)]
 pub struct SimConfig {
     pub id: u64,
-    pub name: &'static str,
+    pub name: String,
     pub status: &'static str,
     pub product_id: u64,
     pub product_name: &'static str,
+    /// The account the configuration (and its entitlements) belongs to.
+    pub account_id: u64,
 }
 
 #[derive(Debug, Clone)]
 pub struct SimEntitlement {
-    pub serial_number: &'static str,
+    pub serial_number: String,
     pub config_id: u64,
-    pub description: &'static str,
+    pub description: String,
     pub status: &'static str,
     /// First day that consumes.
     pub start: NaiveDate,
     /// Points per Pacific day while active.
     pub daily: Decimal,
     /// The licence token: present in `entitlements/list`, never to be reported.
-    pub token: &'static str,
+    pub token: String,
+}
+
+/// One FortiFlex program of the simulated tenant.
+#[derive(Debug, Clone)]
+pub struct SimProgram {
+    pub serial: &'static str,
+    /// The program's own (partner's) account.
+    pub account_id: u64,
+    pub postpaid: bool,
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Prepaid points bought; the balance is this minus everything consumed so far.
+    pub prepaid_points: Decimal,
+    pub configs: Vec<SimConfig>,
+    pub entitlements: Vec<SimEntitlement>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub username: &'static str,
     pub password: &'static str,
-    pub program_serial: &'static str,
-    pub account_id: u64,
-    pub program_start: NaiveDate,
-    pub program_end: NaiveDate,
-    /// Prepaid points bought; the balance is this minus everything consumed so far.
-    pub prepaid_points: Decimal,
-    pub configs: Vec<SimConfig>,
-    pub entitlements: Vec<SimEntitlement>,
+    pub programs: Vec<SimProgram>,
 }
 
 fn date(s: &str) -> NaiveDate {
@@ -56,63 +68,72 @@ impl Dataset {
     /// The walkthrough's program (serials completed from its masked ones).
     pub fn walkthrough() -> Self {
         let start = date("2025-01-10");
-        let ent =
-            |serial_number, config_id, description, status, daily: &str, token| SimEntitlement {
-                serial_number,
-                config_id,
-                description,
-                status,
-                start,
-                daily: dec(daily),
-                token,
-            };
-        Dataset {
-            username: "demo-api-user",
-            password: "demo-api-password",
-            program_serial: "ELAVMS0000123456",
-            account_id: 2321234,
-            program_start: start,
-            program_end: date("2028-01-09"),
+        let ent = |serial_number: &str,
+                   config_id,
+                   description: &str,
+                   status,
+                   daily: &str,
+                   token: &str| SimEntitlement {
+            serial_number: serial_number.into(),
+            config_id,
+            description: description.into(),
+            status,
+            start,
+            daily: dec(daily),
+            token: token.into(),
+        };
+        let program = SimProgram {
+            serial: "ELAVMS0000123456",
+            account_id: PARTNER,
+            postpaid: false,
+            start,
+            end: date("2028-01-09"),
             prepaid_points: dec("500000.00"),
             configs: vec![
                 SimConfig {
                     id: 4101,
-                    name: "MSSP FMG",
+                    name: "MSSP FMG".into(),
+                    account_id: PARTNER,
                     status: "ACTIVE",
                     product_id: 2,
                     product_name: "FortiManager-VM",
                 },
                 SimConfig {
                     id: 4102,
-                    name: "FGT-VM 2 vCPU UTP",
+                    name: "FGT-VM 2 vCPU UTP".into(),
+                    account_id: PARTNER,
                     status: "ACTIVE",
                     product_id: 1,
                     product_name: "FortiGate-VM bundle",
                 },
                 SimConfig {
                     id: 4103,
-                    name: "FGT-71F UTP",
+                    name: "FGT-71F UTP".into(),
+                    account_id: PARTNER,
                     status: "ACTIVE",
                     product_id: 101,
                     product_name: "FortiGate Hardware",
                 },
                 SimConfig {
                     id: 4104,
-                    name: "EMS 100 endpoints",
+                    name: "EMS 100 endpoints".into(),
+                    account_id: PARTNER,
                     status: "ACTIVE",
                     product_id: 5,
                     product_name: "FortiClient EMS On-Prem",
                 },
                 SimConfig {
                     id: 4105,
-                    name: "FAZ-VM 5 GB/day",
+                    name: "FAZ-VM 5 GB/day".into(),
+                    account_id: PARTNER,
                     status: "ACTIVE",
                     product_id: 7,
                     product_name: "FortiAnalyzer-VM",
                 },
                 SimConfig {
                     id: 4106,
-                    name: "FWB-VM trial",
+                    name: "FWB-VM trial".into(),
+                    account_id: PARTNER,
                     status: "DISABLED",
                     product_id: 3,
                     product_name: "FortiWeb-VM",
@@ -240,17 +261,116 @@ impl Dataset {
                     "B52637485960718C",
                 ),
             ],
+        };
+        Dataset {
+            username: "demo-api-user",
+            password: "demo-api-password",
+            programs: vec![program],
         }
+    }
+
+    /// The walkthrough's program as an MSSP runs it: the SOC's manager and analyzer (and a
+    /// disabled trial) in the partner's account, the FortiGates of configs 4102 and 4103 in
+    /// customer 3300001's, the EMS of 4104 in customer 3300002's; `extra` more customer
+    /// accounts with one 10.00-point FortiGate-VM each; and a second, postpaid program of
+    /// the partner's account with one FortiGate-VM at 8.50 points a day.
+    pub fn mssp(extra: u32) -> Self {
+        let mut d = Dataset::walkthrough();
+        let start = d.programs[0].start;
+        let p = &mut d.programs[0];
+        for c in &mut p.configs {
+            c.account_id = match c.id {
+                4102 | 4103 => CUSTOMER_A,
+                4104 => CUSTOMER_B,
+                _ => PARTNER,
+            };
+        }
+        for i in 0..u64::from(extra) {
+            let (account, config) = (3_400_000 + i, 5_000 + i);
+            p.configs.push(SimConfig {
+                id: config,
+                name: format!("Tenant {account} FGT-VM"),
+                status: "ACTIVE",
+                product_id: 1,
+                product_name: "FortiGate-VM bundle",
+                account_id: account,
+            });
+            p.entitlements.push(SimEntitlement {
+                serial_number: format!("FGVMSYNT{i:08}"),
+                config_id: config,
+                description: format!("Synthetic tenant {account}"),
+                status: "ACTIVE",
+                start,
+                daily: dec("10.00"),
+                token: format!("{:016X}", 0xC0DE_0000_0000_0000_u64 + i),
+            });
+        }
+        d.programs.push(SimProgram {
+            serial: POSTPAID_PROGRAM,
+            account_id: PARTNER,
+            postpaid: true,
+            start,
+            end: date("2028-01-09"),
+            prepaid_points: Decimal::ZERO,
+            configs: vec![SimConfig {
+                id: 4201,
+                name: "Postpaid FGT-VM".into(),
+                status: "ACTIVE",
+                product_id: 1,
+                product_name: "FortiGate-VM bundle",
+                account_id: PARTNER,
+            }],
+            entitlements: vec![SimEntitlement {
+                serial_number: "FGVMPOST00000001".into(),
+                config_id: 4201,
+                description: "Postpaid edge".into(),
+                status: "ACTIVE",
+                start,
+                daily: dec("8.50"),
+                token: "D63748596A7B8C9D".into(),
+            }],
+        });
+        d
+    }
+
+    pub fn program(&self, serial: &str) -> Option<&SimProgram> {
+        self.programs
+            .iter()
+            .find(|p| p.serial.eq_ignore_ascii_case(serial))
+    }
+
+    /// The program and config of a config id.
+    pub fn config(&self, id: u64) -> Option<(&SimProgram, &SimConfig)> {
+        self.programs
+            .iter()
+            .find_map(|p| p.configs.iter().find(|c| c.id == id).map(|c| (p, c)))
+    }
+}
+
+/// The walkthrough's partner account and the MSSP mode's customer accounts.
+pub const PARTNER: u64 = 2321234;
+pub const CUSTOMER_A: u64 = 3300001;
+pub const CUSTOMER_B: u64 = 3300002;
+pub const POSTPAID_PROGRAM: &str = "ELAVMS0000654321";
+
+impl SimProgram {
+    /// The program's own account and every account holding one of its configs, ascending.
+    pub fn accounts(&self) -> Vec<u64> {
+        let mut a: Vec<u64> = self.configs.iter().map(|c| c.account_id).collect();
+        a.push(self.account_id);
+        a.sort_unstable();
+        a.dedup();
+        a
     }
 
     pub fn config(&self, id: u64) -> Option<&SimConfig> {
         self.configs.iter().find(|c| c.id == id)
     }
 
-    pub fn entitlement(&self, serial: &str) -> Option<&SimEntitlement> {
-        self.entitlements
-            .iter()
-            .find(|e| e.serial_number.eq_ignore_ascii_case(serial))
+    /// The account an entitlement belongs to: its config's.
+    pub fn account_of(&self, e: &SimEntitlement) -> u64 {
+        self.config(e.config_id)
+            .map_or(self.account_id, |c| c.account_id)
     }
 
     /// Points per entitlement over the inclusive days `first..=last`, counting only days
@@ -262,6 +382,24 @@ impl Dataset {
         last: NaiveDate,
         today: NaiveDate,
     ) -> Vec<(&SimEntitlement, Decimal)> {
+        self.points_kept(first, last, today, None)
+    }
+
+    /// [`SimProgram::points`] as FortiFlex answers with `retention_days` of history: older
+    /// days count as nothing (an empty success, not an error).
+    pub fn points_kept(
+        &self,
+        first: NaiveDate,
+        last: NaiveDate,
+        today: NaiveDate,
+        retention_days: Option<u32>,
+    ) -> Vec<(&SimEntitlement, Decimal)> {
+        let first = match retention_days
+            .and_then(|r| today.checked_sub_days(chrono::Days::new(u64::from(r))))
+        {
+            Some(oldest) => first.max(oldest),
+            None => first,
+        };
         self.entitlements
             .iter()
             .filter_map(|e| {
@@ -276,7 +414,7 @@ impl Dataset {
 
     /// Everything consumed before `today`.
     pub fn consumed_before(&self, today: NaiveDate) -> Decimal {
-        self.points(self.program_start, today, today)
+        self.points(self.start, today, today)
             .iter()
             .map(|(_, p)| *p)
             .sum()
@@ -289,7 +427,7 @@ mod tests {
 
     #[test]
     fn any_seven_complete_days_total_the_walkthrough() {
-        let d = Dataset::walkthrough();
+        let d = &Dataset::walkthrough().programs[0];
         let rows = d.points(date("2025-11-02"), date("2025-11-08"), date("2025-11-09"));
         assert_eq!(rows.len(), 13);
         assert_eq!(
@@ -305,7 +443,7 @@ mod tests {
 
     #[test]
     fn today_and_days_before_the_program_are_not_tallied() {
-        let d = Dataset::walkthrough();
+        let d = &Dataset::walkthrough().programs[0];
         assert!(
             d.points(date("2025-11-09"), date("2025-11-09"), date("2025-11-09"))
                 .is_empty()
@@ -319,5 +457,47 @@ mod tests {
             partial.iter().map(|(_, p)| *p).sum::<Decimal>(),
             dec("798.84")
         );
+        // Past retention FortiFlex answers nothing.
+        assert!(
+            d.points_kept(
+                date("2025-08-01"),
+                date("2025-08-10"),
+                date("2025-11-09"),
+                Some(90)
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            d.points_kept(
+                date("2025-08-10"),
+                date("2025-08-11"),
+                date("2025-11-09"),
+                Some(90)
+            )
+            .len(),
+            13
+        );
+    }
+
+    #[test]
+    fn the_mssp_tenant_spreads_the_walkthrough_over_three_accounts() {
+        let d = Dataset::mssp(2);
+        let p = &d.programs[0];
+        assert_eq!(
+            p.accounts(),
+            vec![PARTNER, CUSTOMER_A, CUSTOMER_B, 3400000, 3400001]
+        );
+        let day = p.points(date("2025-11-08"), date("2025-11-08"), date("2025-11-09"));
+        let of = |a| -> Decimal {
+            day.iter()
+                .filter(|(e, _)| p.account_of(e) == a)
+                .map(|(_, x)| *x)
+                .sum()
+        };
+        assert_eq!(
+            (of(PARTNER), of(CUSTOMER_A), of(CUSTOMER_B)),
+            (dec("211.25"), dec("170.91"), dec("17.26"))
+        );
+        assert_eq!(d.programs[1].serial, POSTPAID_PROGRAM);
     }
 }

@@ -2,6 +2,7 @@
 //! the reply shapes and error replies of the API notes. It lets anyone run the reporter with
 //! no Fortinet account, and lets tests exercise the real client end to end.
 
+mod api;
 mod dataset;
 mod faults;
 
@@ -24,7 +25,10 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use dataset::{Dataset, SimConfig, SimEntitlement};
+pub use dataset::{
+    CUSTOMER_A, CUSTOMER_B, Dataset, PARTNER, POSTPAID_PROGRAM, SimConfig, SimEntitlement,
+    SimProgram,
+};
 pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
 
 use crate::credentials::{Credentials, Secret};
@@ -47,6 +51,8 @@ pub struct SimOptions {
     pub faults: Vec<Fault>,
     /// How list replies carry their rows.
     pub shape: RowShape,
+    /// Days of history kept, as FortiFlex's 90: older days answer empty. `None`: all.
+    pub retention_days: Option<u32>,
 }
 
 impl Default for SimOptions {
@@ -57,6 +63,7 @@ impl Default for SimOptions {
             token_ttl: Duration::from_secs(3660),
             faults: Vec::new(),
             shape: RowShape::Documented,
+            retention_days: Some(90),
         }
     }
 }
@@ -118,13 +125,14 @@ impl RunningSim {
         format!("http://{}{TOKEN_PATH}", self.addr)
     }
 
-    /// The simulated API user's credentials.
+    /// The simulated API user's credentials, for its first program.
     pub fn credentials(&self) -> Credentials {
+        let p = &self.data.programs[0];
         Credentials {
             username: self.data.username.into(),
             password: Secret::new(self.data.password),
-            program_serial: self.data.program_serial.into(),
-            account_id: Some(self.data.account_id),
+            program_serial: Some(p.serial.into()),
+            account_id: Some(p.account_id),
         }
     }
 
@@ -357,192 +365,12 @@ async fn api(
         _ => return bad_request("Request body must be a JSON object."),
     };
     let handler = match call.trim_end_matches('/') {
-        "programs/list" => programs_list,
-        "programs/points" => programs_points,
-        "configs/list" => configs_list,
-        "entitlements/list" => entitlements_list,
-        "entitlements/points" => entitlements_points,
+        "programs/list" => api::programs_list,
+        "programs/points" => api::programs_points,
+        "configs/list" => api::configs_list,
+        "entitlements/list" => api::entitlements_list,
+        "entitlements/points" => api::entitlements_points,
         _ => return reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")),
     };
     handler(&sim, &req).unwrap_or_else(|message| bad_request(&message))
-}
-
-type Handled = Result<Response, String>;
-
-fn text<'a>(req: &'a Value, key: &str) -> Option<&'a str> {
-    req.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-fn id(req: &Value, key: &str) -> Result<Option<u64>, String> {
-    match req.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_u64()
-            .map(Some)
-            .ok_or_else(|| format!("{key} must be a positive integer.")),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| format!("{key} must be a positive integer.")),
-        Some(_) => Err(format!("{key} must be a positive integer.")),
-    }
-}
-
-/// The program named by `programSerialNumber`, which must be ours.
-fn program(sim: &Simulator, req: &Value) -> Result<(), String> {
-    let serial = text(req, "programSerialNumber").ok_or("programSerialNumber is required.")?;
-    if !serial.eq_ignore_ascii_case(sim.data.program_serial) {
-        return Err(format!("Program {serial} is not found."));
-    }
-    Ok(())
-}
-
-fn account(sim: &Simulator, req: &Value, required: bool) -> Result<(), String> {
-    match id(req, "accountId")? {
-        None if required => Err("accountId is required.".into()),
-        Some(a) if a != sim.data.account_id => {
-            Err(format!("Account {a} does not own this program."))
-        }
-        _ => Ok(()),
-    }
-}
-
-fn date(req: &Value, key: &str) -> Result<NaiveDate, String> {
-    text(req, key)
-        .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
-        .ok_or_else(|| format!("{key} is required in YYYY-MM-DD format."))
-}
-
-fn program_json(sim: &Simulator) -> Value {
-    let d = &sim.data;
-    json!({
-        "serialNumber": d.program_serial,
-        "accountId": d.account_id,
-        "startDate": format!("{} 00:00:00", d.program_start),
-        "endDate": format!("{} 00:00:00", d.program_end),
-        "hasSupportCoverage": true,
-    })
-}
-
-fn programs_list(sim: &Simulator, _req: &Value) -> Handled {
-    Ok(ok_list(sim, "programs", &[program_json(sim)]))
-}
-
-fn programs_points(sim: &Simulator, req: &Value) -> Handled {
-    program(sim, req)?;
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Balance {
-        serial_number: &'static str,
-        point_balance: Box<RawValue>,
-    }
-    let balance = sim.data.prepaid_points - sim.data.consumed_before(sim.today());
-    Ok(ok_list(
-        sim,
-        "programs",
-        &[Balance {
-            serial_number: sim.data.program_serial,
-            point_balance: number(balance),
-        }],
-    ))
-}
-
-fn configs_list(sim: &Simulator, req: &Value) -> Handled {
-    program(sim, req)?;
-    account(sim, req, false)?;
-    let d = &sim.data;
-    let rows: Vec<Value> = d
-        .configs
-        .iter()
-        .map(|c| {
-            json!({
-                "id": c.id, "name": c.name, "accountId": d.account_id, "programSerialNumber": d.program_serial,
-                "status": c.status, "productType": {"id": c.product_id, "name": c.product_name}, "parameters": [],
-            })
-        })
-        .collect();
-    Ok(ok_list(sim, "configs", &rows))
-}
-
-fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
-    let config = id(req, "configId")?;
-    match config {
-        Some(c) if sim.data.config(c).is_none() => return Err(format!("Config {c} is not found.")),
-        Some(_) => {}
-        None => {
-            program(sim, req).map_err(|_| {
-                "configId, or accountId and programSerialNumber, are required.".to_string()
-            })?;
-            account(sim, req, true)?;
-        }
-    }
-    let (status, serial, desc) = (
-        text(req, "status"),
-        text(req, "serialNumber"),
-        text(req, "description"),
-    );
-    let d = &sim.data;
-    let rows: Vec<Value> = d
-        .entitlements
-        .iter()
-        .filter(|e| config.is_none_or(|c| e.config_id == c))
-        .filter(|e| status.is_none_or(|s| e.status.eq_ignore_ascii_case(s)))
-        .filter(|e| serial.is_none_or(|s| e.serial_number.eq_ignore_ascii_case(s)))
-        .filter(|e| desc.is_none_or(|s| e.description.contains(s)))
-        .map(|e| {
-            json!({
-                "serialNumber": e.serial_number, "accountId": d.account_id, "configId": e.config_id,
-                "description": e.description, "status": e.status,
-                "startDate": format!("{}T00:00:00", e.start), "endDate": format!("{}T00:00:00", d.program_end),
-                "token": e.token, "tokenStatus": if e.status == "PENDING" { "NOTUSED" } else { "USED" },
-            })
-        })
-        .collect();
-    Ok(ok_list(sim, "entitlements", &rows))
-}
-
-fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
-    let start = date(req, "startDate")?;
-    let end = date(req, "endDate")?;
-    if end < start {
-        return Err("endDate must not be before startDate.".into());
-    }
-    let config = id(req, "configId")?;
-    match config {
-        Some(c) if sim.data.config(c).is_none() => return Err(format!("Config {c} is not found.")),
-        Some(_) => {}
-        None => {
-            program(sim, req)?;
-            account(sim, req, true)?;
-        }
-    }
-    let last = match sim.opts.end_date {
-        EndDateMode::Inclusive => Some(end),
-        EndDateMode::Exclusive => end.pred_opt().filter(|l| *l >= start),
-    };
-    let serial = text(req, "serialNumber");
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Row {
-        serial_number: &'static str,
-        account_id: u64,
-        points: Box<RawValue>,
-    }
-    let rows: Vec<Row> = last
-        .map(|last| sim.data.points(start, last, sim.today()))
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(e, _)| config.is_none_or(|c| e.config_id == c))
-        .filter(|(e, _)| serial.is_none_or(|s| e.serial_number.eq_ignore_ascii_case(s)))
-        .map(|(e, p)| Row {
-            serial_number: e.serial_number,
-            account_id: sim.data.account_id,
-            points: number(p),
-        })
-        .collect();
-    Ok(ok_list(sim, "entitlements", &rows))
 }

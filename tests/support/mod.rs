@@ -240,11 +240,16 @@ impl Aws {
 
 pub const CREDENTIALS: &str = r#"{"fortiflex": {"api_username": "demo-api-user", "api_password": "demo-api-password", "program_serial_number": "ELAVMS0000123456"}}"#;
 
+/// The simulator with its clock at 2025-11-21 (the tests' runs happen around it) and
+/// FortiFlex's 90 days of history.
 pub async fn simulator(data: Dataset) -> RunningSim {
     sim::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         data,
-        SimOptions::default(),
+        SimOptions {
+            today: chrono::NaiveDate::from_ymd_opt(2025, 11, 21),
+            ..SimOptions::default()
+        },
     )
     .await
     .unwrap()

@@ -1,0 +1,154 @@
+//! What the archive already holds for a report: the current manifest (revision, totals,
+//! files) and the points rows of the stored JSON. The archive outlives FortiFlex's 90 days,
+//! so these reads decide what a run may fetch, skip, check or refuse to replace.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::error::{Error, Result};
+use crate::fortiflex::PointsRow;
+use crate::render::{Keys, PreviousFile};
+use crate::sink::Sink;
+
+/// A stored report's manifest, as far as a run needs it.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub revision: u64,
+    pub entitlements: usize,
+    pub points: Decimal,
+    /// `totals` exactly as stored, carried into the next revision's `previous`.
+    pub totals: Box<RawValue>,
+    pub files: Vec<PreviousFile>,
+}
+
+#[derive(Deserialize)]
+struct Manifest {
+    revision: u64,
+    totals: Box<RawValue>,
+    files: Vec<PreviousFile>,
+}
+
+#[derive(Deserialize)]
+struct Totals<'a> {
+    entitlements: usize,
+    #[serde(borrow)]
+    points: &'a RawValue,
+}
+
+fn unreadable(sink: &impl Sink, key: &str, why: impl std::fmt::Display) -> Error {
+    Error::Storage(format!(
+        "the stored {} is unreadable ({why}); move it aside to rewrite the report",
+        sink.location(key)
+    ))
+}
+
+/// The current manifest of the report at `keys`, or `None` when nothing is stored.
+pub async fn stored(sink: &impl Sink, keys: &Keys) -> Result<Option<Stored>> {
+    let Some(bytes) = sink.get(&keys.manifest).await? else {
+        return Ok(None);
+    };
+    let m: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| unreadable(sink, &keys.manifest, e))?;
+    let t: Totals =
+        serde_json::from_str(m.totals.get()).map_err(|e| unreadable(sink, &keys.manifest, e))?;
+    let points = Decimal::from_str(t.points.get())
+        .map_err(|e| unreadable(sink, &keys.manifest, format!("totals.points: {e}")))?;
+    Ok(Some(Stored {
+        revision: m.revision,
+        entitlements: t.entitlements,
+        points,
+        totals: m.totals,
+        files: m.files,
+    }))
+}
+
+#[derive(Deserialize)]
+struct Report {
+    consumption: Consumption,
+}
+
+#[derive(Deserialize)]
+struct Consumption {
+    entitlements: Vec<PointsRow>,
+}
+
+/// The serial, account and exact points of every row of the stored JSON report.
+pub async fn stored_rows(sink: &impl Sink, keys: &Keys) -> Result<Vec<PointsRow>> {
+    let bytes = sink
+        .get(&keys.json)
+        .await?
+        .ok_or_else(|| unreadable(sink, &keys.json, "its manifest lists it, but it is missing"))?;
+    parse_rows(sink, keys, &bytes)
+}
+
+fn parse_rows(sink: &impl Sink, keys: &Keys, bytes: &[u8]) -> Result<Vec<PointsRow>> {
+    let r: Report = serde_json::from_slice(bytes).map_err(|e| unreadable(sink, &keys.json, e))?;
+    Ok(r.consumption.entitlements)
+}
+
+/// The rows of the stored JSON when it is the file `stored` lists (same SHA-256); `None`
+/// when it is not: a write broke off after the data files and before the manifest, so the
+/// day must be fetched whole again.
+pub async fn listed_rows(
+    sink: &impl Sink,
+    keys: &Keys,
+    stored: &Stored,
+) -> Result<Option<Vec<PointsRow>>> {
+    let Some(bytes) = sink.get(&keys.json).await? else {
+        return Ok(None);
+    };
+    let sha = crate::render::sha256_hex(&bytes);
+    if !stored
+        .files
+        .iter()
+        .any(|f| f.key == keys.json && f.sha256 == sha)
+    {
+        return Ok(None);
+    }
+    parse_rows(sink, keys, &bytes).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::{Options, publish};
+    use crate::render;
+    use crate::report::tests::{dec, walkthrough_day};
+    use crate::sink::MemorySink;
+
+    #[tokio::test]
+    async fn reads_back_what_publish_wrote() {
+        let sink = MemorySink::new();
+        let r = walkthrough_day("2025-11-08");
+        let keys = render::keys(&r.spec);
+        assert!(stored(&sink, &keys).await.unwrap().is_none());
+        publish(&sink, &r, "run-1", chrono::Utc::now(), Options::default())
+            .await
+            .unwrap();
+        let s = stored(&sink, &keys).await.unwrap().unwrap();
+        assert_eq!(
+            (s.revision, s.entitlements, s.points),
+            (1, 13, dec("399.42"))
+        );
+        assert_eq!(s.files.len(), 2);
+        let rows = stored_rows(&sink, &keys).await.unwrap();
+        assert_eq!(rows.len(), 13);
+        assert_eq!(rows[0].points.to_string(), "107.20");
+        assert_eq!(rows[0].account_id, Some(2321234));
+        assert_eq!(
+            listed_rows(&sink, &keys, &s)
+                .await
+                .unwrap()
+                .map(|r| r.len()),
+            Some(13)
+        );
+        // Data rewritten without its manifest (a write that broke off): not the listed file.
+        sink.put(&keys.json, b"{}".to_vec(), "application/json")
+            .await
+            .unwrap();
+        assert!(listed_rows(&sink, &keys, &s).await.unwrap().is_none());
+    }
+}

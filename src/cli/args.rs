@@ -1,0 +1,164 @@
+//! The command line's arguments: what each command accepts, nothing of what it does.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use super::EXIT_CODES;
+
+#[derive(Debug, Parser)]
+#[command(name = "fortiflex-report", version, about = "FortiFlex point consumption reports, exact to the cent", after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Consumption of a range of Pacific days, printed and written as CSV/JSON/manifest.
+    Consumption(ConsumptionArgs),
+    /// Every program the API user sees: serial, account id, dates, prepaid or postpaid, balance.
+    Programs(ProgramsArgs),
+    /// The program's configurations, every account's, with entitlement counts per status.
+    Configs(CredentialsArg),
+    /// The program's entitlements, every account's (never their licence tokens).
+    Entitlements(EntitlementsArgs),
+    /// Asks FortiFlex for [D, D], [D+1, D+1] and [D, D+1] and says whether this tenant reads
+    /// endDate as inclusive or exclusive (which FORTIFLEX_END_DATE to set)
+    ProbeEndDate(ProbeArgs),
+    /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
+    Demo(DemoArgs),
+    /// Serves the FortiFlex simulator on loopback until Ctrl-C.
+    Sim(SimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumptionArgs {
+    /// The N complete Pacific days before today [default: 1]
+    #[arg(long, value_name = "N", conflicts_with_all = ["date", "start", "end"])]
+    pub days: Option<u32>,
+    /// One Pacific day, YYYY-MM-DD
+    #[arg(long, value_name = "D", conflicts_with_all = ["start", "end"])]
+    pub date: Option<String>,
+    /// First day of a range, YYYY-MM-DD (with --end)
+    #[arg(long, value_name = "D", requires = "end")]
+    pub start: Option<String>,
+    /// Last day of a range, included, YYYY-MM-DD (with --start)
+    #[arg(long, value_name = "D", requires = "start")]
+    pub end: Option<String>,
+    /// Only this entitlement's serial number
+    #[arg(long, value_name = "SN")]
+    pub serial: Option<String>,
+    /// Only the entitlements of this configuration (FortiFlex's configId scope)
+    #[arg(long, value_name = "N")]
+    pub config_id: Option<u64>,
+    /// Only this account of the program (a customer's), key suffix _account-ID
+    #[arg(long, value_name = "ID")]
+    pub account: Option<u64>,
+    /// Also write one daily report per day under daily/ (whole program only)
+    #[arg(long, conflicts_with_all = ["serial", "config_id", "account"])]
+    pub daily: bool,
+    /// Re-pull days already stored, and let a re-pull replace a stored report even when
+    /// FortiFlex now answers fewer accounts or nothing
+    #[arg(long)]
+    pub force: bool,
+    /// Annual point commitment: show the share used and the run-rate against it
+    #[arg(long, value_name = "POINTS")]
+    pub commitment: Option<rust_decimal::Decimal>,
+    /// What to print: the table with rates and projections, or the report's JSON or CSV
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Credentials JSON (partner toolkit format); else FORTIFLEX_USERNAME, FORTIFLEX_PASSWORD,
+    /// FORTIFLEX_PROGRAM_SERIAL and FORTIFLEX_ACCOUNT_ID. Without a program serial, every
+    /// program the API user sees is reported
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+    /// Output folder laid out like the bucket, or s3://bucket/prefix (AWS credentials and
+    /// region from the standard chain; S3_FORCE_PATH_STYLE=true for local S3 servers)
+    #[arg(long, value_name = "DIR|S3URL", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialsArg {
+    /// Credentials JSON (partner toolkit format); else the FORTIFLEX_* variables
+    #[arg(long, value_name = "FILE")]
+    pub credentials: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProgramsArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// Write a credentials file (mode 0600) with the program and its account filled in
+    #[arg(long, value_name = "FILE")]
+    pub write_credentials: Option<PathBuf>,
+    /// The program to write, when the API user sees several
+    #[arg(long, value_name = "SERIAL", requires = "write_credentials")]
+    pub program: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct EntitlementsArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// Only this status (ACTIVE, PENDING, STOPPED, EXPIRED)
+    #[arg(long, value_name = "S")]
+    pub status: Option<String>,
+    /// Only this configuration
+    #[arg(long, value_name = "N")]
+    pub config_id: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// A Pacific day with consumption whose next day is complete too, YYYY-MM-DD
+    #[arg(long, value_name = "D")]
+    pub date: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output folder
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+    /// The simulator's Pacific today, YYYY-MM-DD [default: the real date]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Loopback port (0: any free port)
+    #[arg(long, default_value_t = 8089)]
+    pub port: u16,
+    /// The simulator's Pacific today, YYYY-MM-DD [default: the real date]
+    #[arg(long, value_name = "D")]
+    pub today: Option<String>,
+    /// How the simulated tenant reads endDate: inclusive or exclusive
+    #[arg(long, value_name = "MODE", default_value = "inclusive")]
+    pub end_date: String,
+    /// Faults to inject, comma-separated KIND[:ARG][*TIMES][@AFTER]: http:503*2, status:-10,
+    /// delay:500ms, drop, malformed, expire-token@5, shape:vms, shape:array (TIMES: a count or inf)
+    #[arg(long, value_name = "SPECS", default_value = "")]
+    pub faults: String,
+    /// An MSSP tenant: the walkthrough's program spread over the partner's and two customer
+    /// accounts, plus a second (postpaid) program
+    #[arg(long)]
+    pub mssp: bool,
+    /// With --mssp: this many more synthetic customer accounts (call-budget trials)
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "mssp")]
+    pub extra_accounts: u32,
+    /// Days of history the simulated FortiFlex keeps (0: all of it)
+    #[arg(long, value_name = "N", default_value_t = 90)]
+    pub retention_days: u32,
+}

@@ -1,0 +1,123 @@
+//! `consumption`: a range of Pacific days for every account of the program(s), printed and
+//! written as CSV, JSON and manifest; with `--daily`, one daily report per day as well.
+
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::progress::CliProgress;
+use super::{ConsumptionArgs, Format, client, load_credentials, print};
+use crate::config::Settings;
+use crate::console;
+use crate::error::{Error, Result};
+use crate::run::{Context, Request};
+use crate::sink::{self, Destination, LocalDir, S3Sink};
+use crate::summary::ReportOutcome;
+use crate::window::{DayRange, parse_date};
+
+/// The range a `consumption` invocation asks for, and its banner label.
+fn requested_range(
+    args: &ConsumptionArgs,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<(DayRange, String)> {
+    let range = match (&args.date, &args.start, &args.end) {
+        (Some(d), _, _) => DayRange::day(parse_date(d)?),
+        (None, Some(s), Some(e)) => DayRange::new(parse_date(s)?, parse_date(e)?)?,
+        _ => {
+            let n = args.days.unwrap_or(1);
+            let r = DayRange::last_days(now, settings.timezone, n)?;
+            return Ok((r, format!("LAST {n} DAY{}", if n == 1 { "" } else { "S" })));
+        }
+    };
+    let label = if range.is_single_day() {
+        range.start().to_string()
+    } else {
+        format!("{} TO {}", range.start(), range.end())
+    };
+    Ok((range, label))
+}
+
+pub(super) async fn run(
+    args: ConsumptionArgs,
+    settings: Settings,
+    now: DateTime<Utc>,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let (range, label) = requested_range(&args, &settings, now)?;
+    let credentials = load_credentials(args.credentials.as_ref())?;
+    let api = client(&settings, settings.endpoints.clone(), &credentials)?;
+    let sink = destination(&args.out).await?;
+    let request = Request {
+        daily: if args.daily {
+            range.days().collect()
+        } else {
+            vec![]
+        },
+        range: Some(range),
+        serial_filter: args.serial.clone(),
+        config_filter: args.config_id,
+        account_filter: args.account,
+        force: args.force,
+        ..Request::default()
+    };
+    let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
+    let progress = CliProgress::new();
+    let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &progress).await;
+    progress.finish();
+    for program in outcome?.programs {
+        for day in &program.days {
+            print(out, &format!("{}\n", console::report_line(day)))?;
+        }
+        if let Some(r) = &program.range {
+            show(r, &label, args.format, args.commitment, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// A range report as the table with rates and projections, or its JSON or CSV as written.
+pub(super) fn show(
+    o: &ReportOutcome,
+    label: &str,
+    format: Format,
+    commitment: Option<rust_decimal::Decimal>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let report = o
+        .report
+        .as_ref()
+        .ok_or_else(|| Error::Storage("the run kept no report to print".into()))?;
+    let text = match format {
+        Format::Table => {
+            let mut t = console::summary(report, label, Some(o));
+            if !report.rows.is_empty() {
+                t.push_str(&console::rates(report, commitment));
+            }
+            t
+        }
+        Format::Json => String::from_utf8_lossy(&crate::render::json(report)).into_owned(),
+        Format::Csv => String::from_utf8_lossy(&crate::render::csv(report)).into_owned(),
+    };
+    print(out, &text)
+}
+
+/// `--out`: a local folder, or an S3 prefix through the Lambda's S3 sink.
+async fn destination(out: &std::path::Path) -> Result<Destination> {
+    let text = out.to_string_lossy();
+    let Some((bucket, prefix)) = sink::s3_url(&text) else {
+        return Ok(Destination::Local(LocalDir::new(out)));
+    };
+    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    if aws.region().is_none() {
+        return Err(Error::Configuration(
+            "--out s3://... needs an AWS region: set AWS_REGION".into(),
+        ));
+    }
+    let path_style = crate::config::flag(&|k: &str| std::env::var(k).ok(), "S3_FORCE_PATH_STYLE")?;
+    Ok(Destination::S3(S3Sink::from_sdk(
+        &aws, bucket, prefix, path_style,
+    )?))
+}

@@ -1,0 +1,149 @@
+//! What runs with no Fortinet account: `demo` (the pipeline against the in-process
+//! simulator) and `sim` (the simulator alone, for the CLI and the local Lambda loop).
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use chrono::{DateTime, Utc};
+
+use super::consumption::show;
+use super::{DemoArgs, Format, SimArgs, client};
+use crate::config::Settings;
+use crate::console;
+use crate::error::{Error, Result};
+use crate::fortiflex::Endpoints;
+use crate::progress::Silent;
+use crate::run::{Context, Request};
+use crate::sim::{self, Dataset, SimOptions};
+use crate::sink::LocalDir;
+use crate::window::{self, DayRange, EndDateMode, parse_date};
+
+/// Midday of `day` in `tz`: an instant safely inside that day, DST or not.
+fn noon(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    let local = day.and_hms_opt(12, 0, 0).expect("noon exists");
+    local
+        .and_local_timezone(tz)
+        .earliest()
+        .map_or_else(Utc::now, |t| t.to_utc())
+}
+
+pub(super) async fn demo(
+    args: DemoArgs,
+    settings: Settings,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let today = args.today.as_deref().map(parse_date).transpose()?;
+    let opts = SimOptions {
+        today,
+        ..SimOptions::default()
+    };
+    let sim = sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Dataset::walkthrough(),
+        opts,
+    )
+    .await
+    .map_err(|e| Error::Configuration(format!("cannot start the simulator on loopback: {e}")))?;
+    let credentials = sim.credentials();
+    let endpoints = Endpoints::new(&sim.api_url(), &sim.auth_url())?;
+    let settings = Settings {
+        end_date: EndDateMode::Inclusive,
+        ..settings
+    };
+    let api = client(&settings, endpoints, &credentials)?;
+    let sink = LocalDir::new(&args.out);
+    // The simulator's clock decides which days are complete.
+    let now = today.map_or_else(Utc::now, |d| noon(d, settings.timezone));
+    let _ = writeln!(
+        out,
+        "FortiFlex simulator on {} (no Fortinet account needed)\n",
+        sim.addr()
+    );
+    let yesterday = window::last_complete_day(now, settings.timezone);
+    let request = Request {
+        daily: vec![yesterday],
+        range: Some(DayRange::last_days(now, settings.timezone, 7)?),
+        keep_daily_reports: true,
+        ..Request::default()
+    };
+    let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
+    let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &Silent).await?;
+    for program in &outcome.programs {
+        for day in &program.days {
+            match day.report {
+                Some(_) => show(day, &yesterday.to_string(), Format::Table, None, out)?,
+                // Stored by an earlier demo and unchanged: not rebuilt, so just say so.
+                None => writeln!(out, "{}\n", console::report_line(day))
+                    .map_err(|e| Error::Storage(format!("cannot print: {e}")))?,
+            }
+        }
+        if let Some(r) = &program.range {
+            show(r, "LAST 7 DAYS", Format::Table, None, out)?;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "Reports are under {}/ (daily/ and ranges/), laid out as in S3.",
+        args.out.display()
+    );
+    sim.stop().await;
+    Ok(())
+}
+
+pub(super) async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> Result<()> {
+    let today = args.today.as_deref().map(parse_date).transpose()?;
+    let end_date: EndDateMode = args.end_date.parse()?;
+    let mut opts = SimOptions {
+        today,
+        end_date,
+        retention_days: (args.retention_days > 0).then_some(args.retention_days),
+        ..SimOptions::default()
+    };
+    for spec in sim::parse_faults(&args.faults)? {
+        match spec {
+            sim::FaultSpec::Fault(f) => opts.faults.push(f),
+            sim::FaultSpec::Shape(s) => opts.shape = s,
+        }
+    }
+    let faults = if args.faults.trim().is_empty() {
+        "none".to_string()
+    } else {
+        args.faults.clone()
+    };
+    let data = if args.mssp {
+        Dataset::mssp(args.extra_accounts)
+    } else {
+        Dataset::walkthrough()
+    };
+    let sim = sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        data,
+        opts,
+    )
+    .await
+    .map_err(|e| Error::Configuration(format!("cannot listen on 127.0.0.1:{}: {e}", args.port)))?;
+    let c = sim.credentials();
+    let _ = writeln!(
+        out,
+        "FortiFlex simulator on http://{} (endDate {}, today {}, faults {}). Use it with:\n\
+         export FORTIFLEX_API_URL={}\nexport FORTIFLEX_AUTH_URL={}\n\
+         export FORTIFLEX_USERNAME={} FORTIFLEX_PASSWORD={} FORTIFLEX_PROGRAM_SERIAL={}\n\
+         (leave FORTIFLEX_PROGRAM_SERIAL unset to report every program)\n\
+         Ctrl-C stops it.",
+        sim.addr(),
+        end_date.as_str(),
+        today.map_or("the real Pacific date".into(), |d| d.to_string()),
+        faults,
+        sim.api_url(),
+        sim.auth_url(),
+        c.username,
+        c.password.expose(),
+        c.program_serial.as_deref().unwrap_or(""),
+    );
+    let _ = out.flush();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sim.wait() => {}
+    }
+    Ok(())
+}

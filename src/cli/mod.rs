@@ -1,0 +1,95 @@
+//! The `fortiflex-report` command line. Each command turns its flags into one library call
+//! and prints the outcome; the binary only parses, sets up logging and calls [`run`].
+
+mod args;
+mod consumption;
+mod discovery;
+mod local;
+mod progress;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+
+pub use args::*;
+
+use crate::config::Settings;
+use crate::credentials::Credentials;
+use crate::error::{Error, Result};
+use crate::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success, including a range with no consumption
+  1  usage, configuration, credentials, budget or storage error
+  2  FortiFlex, authentication or network error";
+
+/// The exit code for a failure, as documented in `--help`.
+pub fn exit_code(e: &Error) -> u8 {
+    match e.root() {
+        Error::FortiFlex(_) | Error::Authentication(_) => 2,
+        _ => 1,
+    }
+}
+
+/// Runs one command, writing what people read to `out`.
+pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
+    match cli.command {
+        Command::Consumption(args) => {
+            consumption::run(args, Settings::from_env()?, Utc::now(), out).await
+        }
+        Command::Programs(args) => discovery::programs(args, Settings::from_env()?, out).await,
+        Command::Configs(args) => discovery::configs(args, Settings::from_env()?, out).await,
+        Command::Entitlements(args) => {
+            discovery::entitlements(args, Settings::from_env()?, out).await
+        }
+        Command::ProbeEndDate(args) => {
+            discovery::probe_end_date(args, Settings::from_env()?, Utc::now(), out).await
+        }
+        Command::Demo(args) => local::demo(args, Settings::from_env()?, out).await,
+        Command::Sim(args) => local::serve_sim(args, out).await,
+    }
+}
+
+/// The FortiFlex client for `credentials`, paced and retried as `settings` say.
+fn client(
+    settings: &Settings,
+    endpoints: Endpoints,
+    credentials: &Credentials,
+) -> Result<HttpFortiFlex> {
+    Ok(HttpFortiFlex::new(
+        http_client(settings.request_timeout)?,
+        endpoints,
+        credentials,
+        Arc::new(Pacer::new(settings.limits)),
+        settings.retry,
+    ))
+}
+
+fn print(out: &mut impl Write, text: &str) -> Result<()> {
+    write!(out, "{text}").map_err(|e| Error::Storage(format!("cannot print: {e}")))
+}
+
+/// Credentials from `--credentials FILE`, else the `FORTIFLEX_*` variables.
+fn load_credentials(path: Option<&PathBuf>) -> Result<Credentials> {
+    match path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| {
+                Error::Credentials(format!(
+                    "cannot read credentials file {}: {}",
+                    p.display(),
+                    e.kind()
+                ))
+            })?;
+            Credentials::from_json(&text, &p.display().to_string())
+        }
+        None => Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| match e {
+            Error::Credentials(m) => {
+                Error::Credentials(format!("{m} (and no --credentials FILE was given)"))
+            }
+            other => other,
+        }),
+    }
+}
