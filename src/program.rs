@@ -34,14 +34,7 @@ impl Scope {
 /// `program_serial_number`, or every program the API user sees. Costs one `configs/list`
 /// per program, plus one `programs/list` unless the program and its account are given.
 pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Result<Vec<Scope>> {
-    let wanted = match &credentials.program_serial {
-        // A bad program serial comes from the credentials (a placeholder left in the secret).
-        Some(p) => Some(serial(p, "program_serial_number").map_err(|e| match e {
-            Error::InvalidRequest(m) => Error::Credentials(m),
-            other => other,
-        })?),
-        None => None,
-    };
+    let wanted = program_serial(credentials)?;
     let programs: Vec<(String, u64)> = match (&wanted, credentials.account_id) {
         (Some(p), Some(account)) => vec![(p.clone(), account)],
         (Some(p), None) => {
@@ -95,6 +88,21 @@ pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Res
         });
     }
     Ok(scopes)
+}
+
+/// The checked program serial of `credentials`, if they name one. A bad one is a
+/// credentials error: it is a placeholder left in the secret or a typo in the file.
+pub fn program_serial(credentials: &Credentials) -> Result<Option<String>> {
+    credentials
+        .program_serial
+        .as_deref()
+        .map(|p| {
+            serial(p, "program_serial_number").map_err(|e| match e {
+                Error::InvalidRequest(m) => Error::Credentials(m),
+                other => other,
+            })
+        })
+        .transpose()
 }
 
 fn seen(programs: &[Program]) -> String {

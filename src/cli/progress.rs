@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::progress::Progress;
 use crate::summary::ReportOutcome;
 
-/// Runs planned at fewer calls than this finish in about a minute: no progress lines.
-const PLAIN_FROM: u64 = 90;
+/// Runs planned at fewer calls than this take seconds: no progress lines.
+const PLAIN_FROM: u64 = 50;
 
 pub struct CliProgress {
     bar: Option<ProgressBar>,
@@ -51,8 +51,11 @@ impl Progress for CliProgress {
         match &self.bar {
             Some(bar) => bar.set_length(calls),
             None if calls >= PLAIN_FROM => eprintln!(
-                "progress: {calls} FortiFlex calls planned, about {} min at the paced rate",
-                estimate.as_secs().div_ceil(60)
+                "progress: {calls} FortiFlex calls planned, {} waiting for the pacer",
+                match estimate.as_secs() {
+                    0 => "no".to_string(),
+                    s => format!("about {} min", s.div_ceil(60)),
+                }
             ),
             None => {}
         }

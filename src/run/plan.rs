@@ -114,12 +114,13 @@ pub fn program_calls(
     }
 }
 
-/// How long `calls` take at the paced rate, `already` calls having started this hour.
+/// How long `calls` wait for the pacer, `already` calls having started this hour: a
+/// minute's worth go at once, then `per_minute` a minute (the replies' own time aside).
 pub fn duration_of(calls: u64, already: u64, limits: Limits) -> Duration {
     let (per_min, per_hour) = (u64::from(limits.per_minute), u64::from(limits.per_hour));
     let free_now = per_hour.saturating_sub(already);
     let secs = if calls <= free_now {
-        calls * 60 / per_min
+        calls.saturating_sub(per_min) * 60 / per_min
     } else {
         // Past the hour's budget, each further block of `per_hour` calls waits an hour.
         let rest = calls - free_now;
@@ -234,7 +235,8 @@ mod tests {
         assert!(err.to_string().contains("up to 316 accounts"), "{err}");
         // The CLI has no deadline: it waits out the hour instead.
         assert!(ensure_fits(5000, 0, limits, None).is_ok());
-        assert_eq!(duration_of(90, 0, limits), Duration::from_secs(60));
+        assert_eq!(duration_of(90, 0, limits), Duration::ZERO);
+        assert_eq!(duration_of(180, 0, limits), Duration::from_secs(60));
         assert!(duration_of(1000, 0, limits) > Duration::from_secs(3600));
         assert_eq!(
             program_calls(3, 3, 0, 0, 0),
