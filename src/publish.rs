@@ -184,6 +184,18 @@ mod tests {
             .to_utc()
     }
 
+    /// The walkthrough's 2025-11-08, published by `run_id`.
+    async fn publish_day(sink: &MemorySink, run_id: &str) -> Result<Published> {
+        publish(
+            sink,
+            &walkthrough_day("2025-11-08"),
+            run_id,
+            now(),
+            Options::default(),
+        )
+        .await
+    }
+
     fn restated(day: &str) -> Report {
         let s = spec(day);
         let q = request(&s);
@@ -226,24 +238,8 @@ mod tests {
     #[tokio::test]
     async fn an_identical_rerun_writes_nothing_and_a_restatement_bumps_the_revision() {
         let sink = MemorySink::new();
-        publish(
-            &sink,
-            &walkthrough_day("2025-11-08"),
-            "run-1",
-            now(),
-            Options::default(),
-        )
-        .await
-        .unwrap();
-        let again = publish(
-            &sink,
-            &walkthrough_day("2025-11-08"),
-            "run-2",
-            now(),
-            Options::default(),
-        )
-        .await
-        .unwrap();
+        publish_day(&sink, "run-1").await.unwrap();
+        let again = publish_day(&sink, "run-2").await.unwrap();
         assert_eq!((again.outcome, again.revision), (Outcome::Unchanged, 1));
         assert_eq!(sink.puts().len(), 3);
 
@@ -275,15 +271,7 @@ mod tests {
     #[tokio::test]
     async fn an_empty_re_pull_never_replaces_a_stored_report_unless_forced() {
         let sink = MemorySink::new();
-        let stored = publish(
-            &sink,
-            &walkthrough_day("2025-11-08"),
-            "run-1",
-            now(),
-            Options::default(),
-        )
-        .await
-        .unwrap();
+        let stored = publish_day(&sink, "run-1").await.unwrap();
         let before = sink.object(&stored.keys.csv).unwrap().0;
         let s = spec("2025-11-08");
         let q = request(&s);
@@ -344,15 +332,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_write_leaves_the_previous_manifest() {
         let sink = MemorySink::new();
-        let first = publish(
-            &sink,
-            &walkthrough_day("2025-11-08"),
-            "run-1",
-            now(),
-            Options::default(),
-        )
-        .await
-        .unwrap();
+        let first = publish_day(&sink, "run-1").await.unwrap();
         let before = sink.object(&first.keys.manifest).unwrap().0;
         sink.fail_puts_ending_with(Some(".json"));
         let err = publish(
@@ -387,15 +367,7 @@ mod tests {
         sink.put(&keys.manifest, b"{not json".to_vec(), "application/json")
             .await
             .unwrap();
-        let err = publish(
-            &sink,
-            &walkthrough_day("2025-11-08"),
-            "run-1",
-            now(),
-            Options::default(),
-        )
-        .await
-        .unwrap_err();
+        let err = publish_day(&sink, "run-1").await.unwrap_err();
         assert!(err.to_string().contains("unreadable"), "{err}");
         assert_eq!(sink.puts(), vec![keys.manifest]);
     }

@@ -82,6 +82,22 @@ async fn run_as(
     run(&api, sink, creds, request, &ctx(now), &Silent).await
 }
 
+/// A run with the simulator's own credentials at noon on 2025-11-09, Pacific.
+async fn run_at_noon(
+    sim: &RunningSim,
+    sink: &impl Sink,
+    request: &Request,
+) -> fortiflex_reporter::Result<RunOutcome> {
+    run_as(
+        sim,
+        &sim.credentials(),
+        sink,
+        request,
+        "2025-11-09T20:00:00Z",
+    )
+    .await
+}
+
 fn json_of(sink: &MemorySink, key: &str) -> Value {
     serde_json::from_slice(&sink.object(key).unwrap().0).unwrap()
 }
@@ -96,15 +112,7 @@ async fn every_account_of_the_program_is_reported_with_its_subtotal() {
         range: Some(week),
         ..Request::default()
     };
-    let outcome = run_as(
-        &sim,
-        &sim.credentials(),
-        &sink,
-        &request,
-        "2025-11-09T20:00:00Z",
-    )
-    .await
-    .unwrap();
+    let outcome = run_at_noon(&sim, &sink, &request).await.unwrap();
     let program = &outcome.programs[0];
     assert_eq!(program.accounts, vec![PARTNER, CUSTOMER_A, CUSTOMER_B]);
     let range = program.range.as_ref().unwrap();
@@ -188,15 +196,7 @@ async fn one_account_gets_its_own_range_report() {
         account_filter: Some(CUSTOMER_A),
         ..Request::default()
     };
-    let outcome = run_as(
-        &sim,
-        &sim.credentials(),
-        &sink,
-        &request,
-        "2025-11-09T20:00:00Z",
-    )
-    .await
-    .unwrap();
+    let outcome = run_at_noon(&sim, &sink, &request).await.unwrap();
     let range = outcome.programs[0].range.as_ref().unwrap();
     assert_eq!(
         (range.entitlements, points_text(range.points)),
@@ -216,15 +216,7 @@ async fn one_account_gets_its_own_range_report() {
         account_filter: Some(4_242_424),
         ..request
     };
-    let err = run_as(
-        &sim,
-        &sim.credentials(),
-        &sink,
-        &request,
-        "2025-11-09T20:00:00Z",
-    )
-    .await
-    .unwrap_err();
+    let err = run_at_noon(&sim, &sink, &request).await.unwrap_err();
     assert_eq!(err.kind(), "InvalidRequest");
     assert!(
         err.to_string()
@@ -281,15 +273,7 @@ async fn a_failure_on_any_account_fails_the_report() {
         daily: vec![d("2025-11-08")],
         ..Request::default()
     };
-    let err = run_as(
-        &sim,
-        &sim.credentials(),
-        &sink,
-        &request,
-        "2025-11-09T20:00:00Z",
-    )
-    .await
-    .unwrap_err();
+    let err = run_at_noon(&sim, &sink, &request).await.unwrap_err();
     assert_eq!(err.kind(), "FortiFlex");
     assert!(
         err.to_string().contains(&format!(

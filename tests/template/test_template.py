@@ -244,6 +244,15 @@ class Alarms(unittest.TestCase):
         self.assertEqual(beat["ComparisonOperator"], "LessThanThreshold")
         self.assertEqual(beat["Dimensions"], [{"Name": "Function", "Value": {"Ref": "ReportFunction"}}])
 
+    def test_a_refused_re_pull_reaches_a_person(self):
+        metrics_rs = (ROOT / "src/metrics.rs").read_text()
+        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
+        self.assertIn('"RefusedRepulls"', metrics_rs)
+        (alarm,) = self.watching(namespace, "RefusedRepulls")
+        self.assertEqual(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
+        self.assertEqual(alarm["Threshold"], 1)
+        self.assertIn("force", alarm["AlarmDescription"])
+
 
 class Athena(unittest.TestCase):
     def test_table_over_daily_csv_with_projection(self):
