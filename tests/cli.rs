@@ -805,6 +805,23 @@ async fn an_mssp_program_is_reported_per_account_and_resumes_a_backfill() {
         "configs, the catalog and the range report only"
     );
 
+    // A run longer than a year is refused before any call, as the Lambda refuses it.
+    let calls = sim.calls();
+    let out = run(
+        Some(&sim),
+        dir.path(),
+        &["consumption", "--credentials", &creds, "--days", "100000"],
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("at most 366 days, not 100000"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(sim.calls(), calls);
+
     // A range past FortiFlex's retention is refused before any call.
     let calls = sim.calls();
     let out = run(

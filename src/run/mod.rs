@@ -18,6 +18,7 @@ use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fortiflex::{FortiFlexApi, Limits, PointsRow};
 use crate::ids::serial;
+use crate::payload::MAX_DAYS;
 use crate::program::{Scope, discover, program_serial};
 use crate::progress::Progress;
 use crate::render;
@@ -119,6 +120,13 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
         return Err(Error::InvalidRequest(
             "daily reports cover the whole program; filter a range report instead".into(),
         ));
+    }
+    let longest = request.range.map_or(0, |r| r.len_days() as usize);
+    if longest.max(request.daily.len()) > MAX_DAYS as usize {
+        return Err(Error::InvalidRequest(format!(
+            "a run covers at most {MAX_DAYS} days, not {}",
+            longest.max(request.daily.len())
+        )));
     }
     let serial_filter = request
         .serial_filter
