@@ -113,65 +113,8 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
 ) -> Result<RunOutcome> {
     let tz = ctx.timezone;
     let oldest = plan::oldest_available(ctx.now, tz, ctx.retention_days);
-    let filtered = request.serial_filter.is_some()
-        || request.config_filter.is_some()
-        || request.account_filter.is_some();
-    if filtered && !request.daily.is_empty() {
-        return Err(Error::InvalidRequest(
-            "daily reports cover the whole program; filter a range report instead".into(),
-        ));
-    }
-    let longest = request.range.map_or(0, |r| r.len_days() as usize);
-    if longest.max(request.daily.len()) > MAX_DAYS as usize {
-        return Err(Error::InvalidRequest(format!(
-            "a run covers at most {MAX_DAYS} days, not {}",
-            longest.max(request.daily.len())
-        )));
-    }
-    let serial_filter = request
-        .serial_filter
-        .as_deref()
-        .map(|s| serial(s, "serial number"))
-        .transpose()?;
-    if let Some(range) = request.range {
-        range.ensure_complete(ctx.now, tz)?;
-        plan::ensure_retained(range, oldest, ctx.retention_days)?;
-    }
-    for day in &request.daily {
-        DayRange::day(*day).ensure_complete(ctx.now, tz)?;
-    }
-    if request.dry_run {
-        // A dry run reads nothing stored, so a day past retention cannot be kept either.
-        let past: Vec<NaiveDate> = request
-            .daily
-            .iter()
-            .copied()
-            .filter(|d| *d < oldest)
-            .collect();
-        if !past.is_empty() {
-            return Err(plan::past_retention(&past, oldest, ctx.retention_days));
-        }
-    }
-
-    // With the program known, a missing day past retention is refused before any call.
-    if let (Some(program), false) = (program_serial(credentials)?, request.dry_run) {
-        let scope = Scope {
-            serial: program,
-            account_id: credentials.account_id.unwrap_or_default(),
-            accounts: vec![],
-            configs: vec![],
-        };
-        let mut missing = Vec::new();
-        for &day in request.daily.iter().filter(|d| **d < oldest) {
-            let keys = render::keys(&daily_spec(&scope, day, tz));
-            if archive::stored(sink, &keys).await?.is_none() {
-                missing.push(day);
-            }
-        }
-        if !missing.is_empty() {
-            return Err(plan::past_retention(&missing, oldest, ctx.retention_days));
-        }
-    }
+    let serial_filter = validate(request, ctx, oldest)?;
+    refuse_forgotten_days(sink, credentials, request, ctx, oldest).await?;
 
     let api = Counted::new(api, progress);
     let mut scopes = discover(&api, credentials).await?;
@@ -227,6 +170,84 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
         calls: api.calls(),
         programs,
     })
+}
+
+/// Everything about `request` judged before any call: daily partitions stay whole, at most
+/// `MAX_DAYS` days, only complete days, and nothing FortiFlex no longer holds to fetch. Returns
+/// the checked serial filter.
+fn validate(request: &Request, ctx: &Context, oldest: NaiveDate) -> Result<Option<String>> {
+    let tz = ctx.timezone;
+    let filtered = request.serial_filter.is_some()
+        || request.config_filter.is_some()
+        || request.account_filter.is_some();
+    if filtered && !request.daily.is_empty() {
+        return Err(Error::InvalidRequest(
+            "daily reports cover the whole program; filter a range report instead".into(),
+        ));
+    }
+    let longest = request.range.map_or(0, |r| r.len_days() as usize);
+    if longest.max(request.daily.len()) > MAX_DAYS as usize {
+        return Err(Error::InvalidRequest(format!(
+            "a run covers at most {MAX_DAYS} days, not {}",
+            longest.max(request.daily.len())
+        )));
+    }
+    if let Some(range) = request.range {
+        range.ensure_complete(ctx.now, tz)?;
+        plan::ensure_retained(range, oldest, ctx.retention_days)?;
+    }
+    for day in &request.daily {
+        DayRange::day(*day).ensure_complete(ctx.now, tz)?;
+    }
+    if request.dry_run {
+        // A dry run reads nothing stored, so a day past retention cannot be kept either.
+        let past: Vec<NaiveDate> = request
+            .daily
+            .iter()
+            .copied()
+            .filter(|d| *d < oldest)
+            .collect();
+        if !past.is_empty() {
+            return Err(plan::past_retention(&past, oldest, ctx.retention_days));
+        }
+    }
+    request
+        .serial_filter
+        .as_deref()
+        .map(|s| serial(s, "serial number"))
+        .transpose()
+}
+
+/// With the program known, a day past retention the archive lacks is refused before any
+/// call (without it, after `programs/list`, in [`plan_program`]).
+async fn refuse_forgotten_days(
+    sink: &impl Sink,
+    credentials: &Credentials,
+    request: &Request,
+    ctx: &Context,
+    oldest: NaiveDate,
+) -> Result<()> {
+    let Some(program) = program_serial(credentials)?.filter(|_| !request.dry_run) else {
+        return Ok(());
+    };
+    let scope = Scope {
+        serial: program,
+        account_id: credentials.account_id.unwrap_or_default(),
+        accounts: vec![],
+        configs: vec![],
+    };
+    let mut missing = Vec::new();
+    for &day in request.daily.iter().filter(|d| **d < oldest) {
+        let keys = render::keys(&daily_spec(&scope, day, ctx.timezone));
+        if archive::stored(sink, &keys).await?.is_none() {
+            missing.push(day);
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(plan::past_retention(&missing, oldest, ctx.retention_days))
+    }
 }
 
 async fn plan_program(

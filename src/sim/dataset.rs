@@ -1,13 +1,15 @@
 //! The simulator's data: the partner walkthrough's program. Thirteen entitlements consume
 //! a fixed amount per Pacific day, so any seven complete days total exactly the
 //! walkthrough's 2,795.94 points; PENDING and STOPPED entitlements consume nothing.
-//! [`Dataset::mssp`] spreads the same program over the partner's and two customer accounts
-//! (plus synthetic ones) and adds a postpaid program, as an MSSP's tenant looks.
+//! [`Dataset::mssp`] (in `mssp.rs`) spreads the same program over the partner's and two
+//! customer accounts (plus synthetic ones) and adds a postpaid program, as an MSSP's looks.
 
 use std::str::FromStr;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+
+use super::mssp::PARTNER;
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -56,11 +58,11 @@ pub struct Dataset {
     pub programs: Vec<SimProgram>,
 }
 
-fn date(s: &str) -> NaiveDate {
+pub(super) fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("dataset dates are valid")
 }
 
-fn dec(s: &str) -> Decimal {
+pub(super) fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).expect("dataset numbers are valid")
 }
 
@@ -269,70 +271,6 @@ impl Dataset {
         }
     }
 
-    /// The walkthrough's program as an MSSP runs it: the SOC's manager and analyzer (and a
-    /// disabled trial) in the partner's account, the FortiGates of configs 4102 and 4103 in
-    /// customer 3300001's, the EMS of 4104 in customer 3300002's; `extra` more customer
-    /// accounts with one 10.00-point FortiGate-VM each; and a second, postpaid program of
-    /// the partner's account with one FortiGate-VM at 8.50 points a day.
-    pub fn mssp(extra: u32) -> Self {
-        let mut d = Dataset::walkthrough();
-        let start = d.programs[0].start;
-        let p = &mut d.programs[0];
-        for c in &mut p.configs {
-            c.account_id = match c.id {
-                4102 | 4103 => CUSTOMER_A,
-                4104 => CUSTOMER_B,
-                _ => PARTNER,
-            };
-        }
-        for i in 0..u64::from(extra) {
-            let (account, config) = (3_400_000 + i, 5_000 + i);
-            p.configs.push(SimConfig {
-                id: config,
-                name: format!("Tenant {account} FGT-VM"),
-                status: "ACTIVE",
-                product_id: 1,
-                product_name: "FortiGate-VM bundle",
-                account_id: account,
-            });
-            p.entitlements.push(SimEntitlement {
-                serial_number: format!("FGVMSYNT{i:08}"),
-                config_id: config,
-                description: format!("Synthetic tenant {account}"),
-                status: "ACTIVE",
-                start,
-                daily: dec("10.00"),
-                token: format!("{:016X}", 0xC0DE_0000_0000_0000_u64 + i),
-            });
-        }
-        d.programs.push(SimProgram {
-            serial: POSTPAID_PROGRAM,
-            account_id: PARTNER,
-            postpaid: true,
-            start,
-            end: date("2028-01-09"),
-            prepaid_points: Decimal::ZERO,
-            configs: vec![SimConfig {
-                id: 4201,
-                name: "Postpaid FGT-VM".into(),
-                status: "ACTIVE",
-                product_id: 1,
-                product_name: "FortiGate-VM bundle",
-                account_id: PARTNER,
-            }],
-            entitlements: vec![SimEntitlement {
-                serial_number: "FGVMPOST00000001".into(),
-                config_id: 4201,
-                description: "Postpaid edge".into(),
-                status: "ACTIVE",
-                start,
-                daily: dec("8.50"),
-                token: "D63748596A7B8C9D".into(),
-            }],
-        });
-        d
-    }
-
     pub fn program(&self, serial: &str) -> Option<&SimProgram> {
         self.programs
             .iter()
@@ -346,12 +284,6 @@ impl Dataset {
             .find_map(|p| p.configs.iter().find(|c| c.id == id).map(|c| (p, c)))
     }
 }
-
-/// The walkthrough's partner account and the MSSP mode's customer accounts.
-pub const PARTNER: u64 = 2321234;
-pub const CUSTOMER_A: u64 = 3300001;
-pub const CUSTOMER_B: u64 = 3300002;
-pub const POSTPAID_PROGRAM: &str = "ELAVMS0000654321";
 
 impl SimProgram {
     /// The program's own account and every account holding one of its configs, ascending.
@@ -477,27 +409,5 @@ mod tests {
             .len(),
             13
         );
-    }
-
-    #[test]
-    fn the_mssp_tenant_spreads_the_walkthrough_over_three_accounts() {
-        let d = Dataset::mssp(2);
-        let p = &d.programs[0];
-        assert_eq!(
-            p.accounts(),
-            vec![PARTNER, CUSTOMER_A, CUSTOMER_B, 3400000, 3400001]
-        );
-        let day = p.points(date("2025-11-08"), date("2025-11-08"), date("2025-11-09"));
-        let of = |a| -> Decimal {
-            day.iter()
-                .filter(|(e, _)| p.account_of(e) == a)
-                .map(|(_, x)| *x)
-                .sum()
-        };
-        assert_eq!(
-            (of(PARTNER), of(CUSTOMER_A), of(CUSTOMER_B)),
-            (dec("211.25"), dec("170.91"), dec("17.26"))
-        );
-        assert_eq!(d.programs[1].serial, POSTPAID_PROGRAM);
     }
 }

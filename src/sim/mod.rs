@@ -5,6 +5,7 @@
 mod api;
 mod dataset;
 mod faults;
+mod mssp;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -25,11 +26,9 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use dataset::{
-    CUSTOMER_A, CUSTOMER_B, Dataset, PARTNER, POSTPAID_PROGRAM, SimConfig, SimEntitlement,
-    SimProgram,
-};
+pub use dataset::{Dataset, SimConfig, SimEntitlement, SimProgram};
 pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
+pub use mssp::{CUSTOMER_A, CUSTOMER_B, PARTNER, POSTPAID_PROGRAM};
 
 use crate::credentials::{Credentials, Secret};
 use crate::report::points_text;
