@@ -1,13 +1,16 @@
 //! The report's bytes, exactly as `docs/output-contract.md` defines them: S3 keys, CSV, JSON
 //! and manifest. Pure functions; identical reports give identical data files.
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::fortiflex::PointsQuery;
 use crate::report::{Report, ReportKind, ReportSpec, points_text};
+
+mod manifest;
+
+pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest};
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
@@ -74,7 +77,7 @@ pub fn keys(spec: &ReportSpec) -> Keys {
     }
 }
 
-fn ymd(d: NaiveDate) -> String {
+pub(crate) fn ymd(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
@@ -121,7 +124,7 @@ fn number(text: String) -> Box<RawValue> {
 }
 
 #[derive(Serialize)]
-struct Totals {
+pub(crate) struct Totals {
     entitlements: usize,
     points: Box<RawValue>,
     accounts: Vec<AccountJson>,
@@ -174,7 +177,7 @@ struct JsonReport<'a> {
     consumption: Consumption<'a>,
 }
 
-fn totals(report: &Report) -> Totals {
+pub(crate) fn totals(report: &Report) -> Totals {
     Totals {
         entitlements: report.rows.len(),
         points: number(points_text(report.total)),
@@ -227,7 +230,7 @@ pub fn json(report: &Report) -> Vec<u8> {
     to_json(&doc)
 }
 
-fn to_json(value: &impl Serialize) -> Vec<u8> {
+pub(crate) fn to_json(value: &impl Serialize) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(value).expect("report structs serialise");
     out.push(b'\n');
     out
@@ -238,113 +241,6 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// One data file listed in a manifest.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct FileEntry {
-    pub key: String,
-    pub format: String,
-    pub rows: usize,
-    pub bytes: usize,
-    pub sha256: String,
-}
-
-impl FileEntry {
-    pub fn describe(key: &str, format: &str, rows: usize, body: &[u8]) -> Self {
-        FileEntry {
-            key: key.into(),
-            format: format.into(),
-            rows,
-            bytes: body.len(),
-            sha256: sha256_hex(body),
-        }
-    }
-}
-
-/// What differs from run to run, and so lives only in the manifest.
-#[derive(Debug, Clone)]
-pub struct RunInfo {
-    pub run_id: String,
-    pub generated_at: DateTime<Utc>,
-    pub revision: u64,
-    /// The revision this one replaces, as its manifest described it.
-    pub previous: Option<Previous>,
-}
-
-/// A replaced revision: its number, its `totals` exactly as stored, and its files.
-#[derive(Debug, Clone, Serialize)]
-pub struct Previous {
-    pub revision: u64,
-    pub totals: Box<RawValue>,
-    pub files: Vec<PreviousFile>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct PreviousFile {
-    pub key: String,
-    pub sha256: String,
-}
-
-#[derive(Serialize)]
-struct Source<'a> {
-    endpoint: &'static str,
-    request: &'a PointsQuery,
-    /// Each account is asked separately, with this request and its own `accountId`.
-    accounts: &'a [u64],
-}
-
-#[derive(Serialize)]
-struct Manifest<'a> {
-    schema_version: u32,
-    report: &'static str,
-    program_serial: &'a str,
-    account_id: u64,
-    start_date: String,
-    end_date: String,
-    timezone: &'a str,
-    serial_filter: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    config_filter: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_filter: Option<u64>,
-    run_id: &'a str,
-    generated_at: String,
-    revision: u64,
-    tool_version: &'static str,
-    source: Source<'a>,
-    totals: Totals,
-    files: &'a [FileEntry],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous: Option<&'a Previous>,
-}
-
-pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> {
-    let spec = &report.spec;
-    to_json(&Manifest {
-        schema_version: SCHEMA_VERSION,
-        report: spec.kind.as_str(),
-        program_serial: &spec.program_serial,
-        account_id: spec.account_id,
-        start_date: ymd(spec.range.start()),
-        end_date: ymd(spec.range.end()),
-        timezone: spec.timezone.name(),
-        serial_filter: spec.serial_filter.as_deref(),
-        config_filter: spec.config_filter,
-        account_filter: spec.account_filter,
-        run_id: &run.run_id,
-        generated_at: run.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
-        revision: run.revision,
-        tool_version: env!("CARGO_PKG_VERSION"),
-        source: Source {
-            endpoint: "entitlements/points",
-            request: &report.request,
-            accounts: &report.accounts,
-        },
-        totals: totals(report),
-        files,
-        previous: run.previous.as_ref(),
-    })
 }
 
 #[cfg(test)]
@@ -439,56 +335,5 @@ mod tests {
                 .unwrap()
                 .contains("\"points\": 0.00\n")
         );
-    }
-
-    #[test]
-    fn manifest_lists_files_and_run() {
-        let r = walkthrough_day("2025-11-08");
-        let k = keys(&r.spec);
-        let files = vec![
-            FileEntry::describe(&k.csv, "csv", 13, &csv(&r)),
-            FileEntry::describe(&k.json, "json", 13, &json(&r)),
-        ];
-        let run = RunInfo {
-            run_id: "run-1".into(),
-            generated_at: DateTime::parse_from_rfc3339("2025-11-09T14:05:07Z")
-                .unwrap()
-                .to_utc(),
-            revision: 2,
-            previous: Some(Previous {
-                revision: 1,
-                totals: RawValue::from_string(r#"{"entitlements": 2, "points": 129.20}"#.into())
-                    .unwrap(),
-                files: vec![PreviousFile {
-                    key: k.csv.clone(),
-                    sha256: "ab".repeat(32),
-                }],
-            }),
-        };
-        let v: serde_json::Value = serde_json::from_slice(&manifest(&r, &files, &run)).unwrap();
-        assert_eq!(v["previous"]["revision"], 1);
-        assert!(
-            String::from_utf8(manifest(&r, &files, &run))
-                .unwrap()
-                .contains("\"points\": 129.20}"),
-            "the previous totals are kept byte for byte"
-        );
-        assert_eq!(v["previous"]["files"][0]["sha256"], "ab".repeat(32));
-        assert_eq!(v["source"]["accounts"], serde_json::json!([2321234]));
-        assert_eq!(
-            v["totals"]["accounts"],
-            serde_json::json!([{"account_id": 2321234, "entitlements": 13, "points": 399.42}])
-        );
-        assert_eq!(v["report"], "daily");
-        assert_eq!(v["generated_at"], "2025-11-09T14:05:07Z");
-        assert_eq!(v["revision"], 2);
-        assert_eq!(v["source"]["request"]["startDate"], "2025-11-08");
-        assert!(
-            String::from_utf8(manifest(&r, &files, &run))
-                .unwrap()
-                .contains("\"points\": 399.42\n")
-        );
-        assert_eq!(v["files"][0]["sha256"], sha256_hex(&csv(&r)));
-        assert_eq!(v["files"][1]["bytes"], json(&r).len());
     }
 }
