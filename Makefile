@@ -50,8 +50,9 @@ demo:
 TEST_LOG := target/test-output.log
 test: lint venv template-check
 	@mkdir -p target
-	$(CARGO) test --all-targets -- --nocapture >$(TEST_LOG) 2>&1 || { tail -80 $(TEST_LOG); exit 1; }
+	$(CARGO) test --all-targets -- --nocapture --include-ignored >$(TEST_LOG) 2>&1 || { tail -80 $(TEST_LOG); exit 1; }
 	@grep -E '^test result|^     Running' $(TEST_LOG)
+	@! grep -E '^test result:.* [1-9][0-9]* ignored' $(TEST_LOG) || { echo "make test must run the ignored (moto) tests too"; exit 1; }
 	@licences=$$(grep -oE '^ +"[0-9A-F]{16}",$$' src/sim/dataset.rs | tr -d ' ",' | paste -sd'|'); \
 	  if grep -nE "demo-api-password|simtok-|Wr0ng-Passw0rd|$$licences" $(TEST_LOG); then \
 	    echo "a secret reached the test output ($(TEST_LOG))"; exit 1; fi; \

@@ -54,6 +54,7 @@ fn scheduled(day: &str) -> Value {
 const LAMBDA_TIME: Option<Duration> = Some(Duration::from_secs(900));
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_two() {
     let aws = Aws::new(true).await;
     aws.put_secret(CREDENTIALS).await;
@@ -114,6 +115,7 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_run_that_cannot_fit_one_invocation_says_so_before_any_account_call() {
     let aws = Aws::new(true).await;
     aws.put_secret(CREDENTIALS).await;
@@ -137,6 +139,7 @@ async fn a_run_that_cannot_fit_one_invocation_says_so_before_any_account_call() 
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn an_empty_re_pull_is_refused_and_counted() {
     let aws = Aws::new(true).await;
     aws.put_secret(CREDENTIALS).await;

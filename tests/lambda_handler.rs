@@ -56,6 +56,7 @@ const SCHEDULED: &str = r#"{
 }"#;
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let h = handler(&aws, &sim, &[]);
@@ -134,6 +135,7 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_day_forticloud_corrects_gets_revision_two() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let one_day = json!({"date": DAY});
@@ -210,6 +212,7 @@ async fn a_day_forticloud_corrects_gets_revision_two() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_seven_day_backfill_writes_seven_daily_reports_totalling_the_walkthrough() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let summary = handler(&aws, &sim, &[])
@@ -244,6 +247,7 @@ async fn a_seven_day_backfill_writes_seven_daily_reports_totalling_the_walkthrou
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_dry_run_fetches_but_writes_nothing() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let summary = handler(&aws, &sim, &[])
@@ -267,6 +271,7 @@ async fn a_dry_run_fetches_but_writes_nothing() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_retry_after_pacific_midnight_still_reports_the_events_day() {
     let (aws, sim) = setup(Dataset::walkthrough()).await;
     let h = handler(&aws, &sim, &[("RESTATE_DAYS", "0")]);
@@ -313,6 +318,7 @@ async fn failure(aws: &Aws, sim: &RunningSim, event: Value) -> fortiflex_reporte
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_missing_bucket_is_a_storage_error() {
     let aws = Aws::new(false).await;
     aws.put_secret(CREDENTIALS).await;
@@ -326,6 +332,7 @@ async fn a_missing_bucket_is_a_storage_error() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_missing_secret_is_a_credentials_error_naming_it() {
     let aws = Aws::new(true).await;
     let sim = simulator(Dataset::walkthrough()).await;
@@ -336,6 +343,7 @@ async fn a_missing_secret_is_a_credentials_error_naming_it() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_secret_without_the_password_names_the_field_and_no_value() {
     let aws = Aws::new(true).await;
     aws.put_secret(
@@ -361,6 +369,7 @@ async fn a_secret_without_the_password_names_the_field_and_no_value() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn the_templates_placeholder_secret_is_a_credentials_error() {
     let aws = Aws::new(true).await;
     aws.put_secret(
@@ -375,6 +384,7 @@ async fn the_templates_placeholder_secret_is_a_credentials_error() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_wrong_password_is_an_authentication_error_without_the_password() {
     let aws = Aws::new(true).await;
     let wrong = "Wr0ng-Passw0rd-zz9";
@@ -389,6 +399,7 @@ async fn a_wrong_password_is_an_authentication_error_without_the_password() {
 }
 
 #[tokio::test]
+#[ignore = "needs moto: make test"]
 async fn a_bad_payload_is_refused_before_any_call() {
     // No secret: reading credentials would fail with `Credentials`, so an `InvalidRequest`
     // proves the payload was judged before anything was fetched.

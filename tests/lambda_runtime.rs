@@ -118,6 +118,7 @@ fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs moto and cargo-lambda: make test"]
 async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     let aws = Aws::new(true).await;
     aws.put_secret(CREDENTIALS).await;
@@ -238,6 +239,7 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs moto and cargo-lambda: make test"]
 async fn a_missing_setting_fails_each_invocation_as_configuration() {
     let aws = Aws::new(true).await;
     let sim = simulator(Dataset::walkthrough()).await;

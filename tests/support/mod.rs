@@ -1,6 +1,7 @@
 //! Real local stand-ins for the Lambda tests: a moto server (S3 + Secrets Manager) on
 //! 127.0.0.1, one per test binary, and AWS clients pointed at it. `make test` installs moto
-//! into `.venv`; `MOTO_PYTHON` points elsewhere.
+//! into `.venv` and runs the tests that need it (`#[ignore = "needs moto: make test"]`, so a
+//! plain `cargo test` passes with the Rust toolchain alone); `MOTO_PYTHON` points elsewhere.
 
 #![allow(dead_code)]
 
