@@ -1,11 +1,15 @@
 //! Settings shared by the CLI and the Lambda, read from the environment once at start-up.
+//! This is the only module that knows variable names: lower modules take typed values and
+//! their errors are prefixed here with the variable that held the bad value.
 
 use std::time::Duration;
 
 use chrono_tz::Tz;
 
+use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
 use crate::fortiflex::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy};
+use crate::sink::s3::{check_bucket, check_prefix};
 use crate::window::{EndDateMode, PACIFIC, parse_timezone};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +37,17 @@ pub struct Settings {
 
 /// The most days a scheduled run re-pulls.
 pub const MAX_RESTATE_DAYS: u32 = 31;
+
+/// `e`, a lower module's complaint about a value, as a configuration error naming the
+/// variable the value came from.
+fn named(name: &str, e: Error) -> Error {
+    match e {
+        Error::Configuration(m) | Error::InvalidRequest(m) => {
+            Error::Configuration(format!("{name}: {m}"))
+        }
+        other => other,
+    }
+}
 
 /// A variable through `lookup`, trimmed; unset and empty are the same.
 fn var(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -82,13 +97,22 @@ impl Settings {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let var = |name: &str| var(&lookup, name);
         let number = |name: &str, default, range| number(&lookup, name, default, range);
-        let endpoints = Endpoints::new(
-            &var("FORTIFLEX_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
-            &var("FORTIFLEX_AUTH_URL").unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
+        let endpoints = Endpoints::named(
+            (
+                "FORTIFLEX_API_URL",
+                &var("FORTIFLEX_API_URL").unwrap_or_else(|| DEFAULT_API_URL.into()),
+            ),
+            (
+                "FORTIFLEX_AUTH_URL",
+                &var("FORTIFLEX_AUTH_URL").unwrap_or_else(|| DEFAULT_AUTH_URL.into()),
+            ),
         )?;
-        let timezone = var("REPORT_TIMEZONE").map_or(Ok(PACIFIC), |v| parse_timezone(&v))?;
-        let end_date =
-            var("FORTIFLEX_END_DATE").map_or(Ok(EndDateMode::Inclusive), |v| v.parse())?;
+        let timezone = var("REPORT_TIMEZONE")
+            .map_or(Ok(PACIFIC), |v| parse_timezone(&v))
+            .map_err(|e| named("REPORT_TIMEZONE", e))?;
+        let end_date = var("FORTIFLEX_END_DATE")
+            .map_or(Ok(EndDateMode::Inclusive), |v| v.parse())
+            .map_err(|e| named("FORTIFLEX_END_DATE", e))?;
         let request_timeout = Duration::from_secs(number("FORTIFLEX_TIMEOUT_SECS", 60, 1..=900)?);
         let limits = Limits {
             per_minute: number("FORTIFLEX_CALLS_PER_MINUTE", 90, 1..=100)? as u32,
@@ -140,10 +164,14 @@ impl LambdaSettings {
             var(name).ok_or_else(|| Error::Configuration(format!("{name} is not set")))
         };
         let force_path_style = flag(&lookup, "S3_FORCE_PATH_STYLE")?;
+        let bucket = required("REPORT_BUCKET")?;
+        let prefix = var("REPORT_PREFIX").unwrap_or_else(|| "fortiflex".into());
+        check_bucket(&bucket).map_err(|e| named("REPORT_BUCKET", e))?;
+        check_prefix(&prefix).map_err(|e| named("REPORT_PREFIX", e))?;
         Ok(LambdaSettings {
             settings: Settings::from_lookup(&lookup)?,
-            bucket: required("REPORT_BUCKET")?,
-            prefix: var("REPORT_PREFIX").unwrap_or_else(|| "fortiflex".into()),
+            bucket,
+            prefix,
             secret_id: required("FORTIFLEX_SECRET_ID")?,
             force_path_style,
         })
@@ -152,6 +180,43 @@ impl LambdaSettings {
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
+}
+
+/// Reads `FORTIFLEX_USERNAME`, `FORTIFLEX_PASSWORD` and the optional
+/// `FORTIFLEX_PROGRAM_SERIAL` and `FORTIFLEX_ACCOUNT_ID` through `lookup` (the process
+/// environment in binaries).
+pub fn credentials(lookup: impl Fn(&str) -> Option<String>) -> Result<Credentials> {
+    let get = |name: &str| -> Result<String> {
+        lookup(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| Error::Credentials(format!("environment variable {name} is not set")))
+    };
+    let account_id = match lookup("FORTIFLEX_ACCOUNT_ID").map(|v| v.trim().to_string()) {
+        None => None,
+        Some(v) if v.is_empty() => None,
+        Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            Error::Credentials(
+                "environment variable FORTIFLEX_ACCOUNT_ID must be a positive integer".into(),
+            )
+        })?),
+    };
+    Ok(Credentials {
+        username: get("FORTIFLEX_USERNAME")?,
+        password: Secret::new(get("FORTIFLEX_PASSWORD")?),
+        program_serial: get("FORTIFLEX_PROGRAM_SERIAL").ok(),
+        account_id,
+    })
+}
+
+/// The CLI's credentials from the process environment.
+pub fn credentials_from_env() -> Result<Credentials> {
+    credentials(|k| std::env::var(k).ok())
+}
+
+/// `S3_FORCE_PATH_STYLE` from the process environment, for the CLI's `--out s3://...`.
+pub fn force_path_style_from_env() -> Result<bool> {
+    flag(&|k: &str| std::env::var(k).ok(), "S3_FORCE_PATH_STYLE")
 }
 
 #[cfg(test)]
@@ -227,8 +292,11 @@ mod tests {
             ("S3_FORCE_PATH_STYLE", "maybe"),
             ("REPORT_TIMEZONE", "Mars/Olympus"),
             ("FORTIFLEX_RETENTION_DAYS", "0"),
+            ("REPORT_BUCKET", "Not_A_Bucket"),
+            ("REPORT_PREFIX", "a/../b"),
         ] {
             let mut vars = base.to_vec();
+            vars.retain(|(k, _)| *k != name);
             vars.push((name, value));
             let err = lambda(&vars).unwrap_err();
             assert!(err.to_string().contains(name), "{err}");
@@ -237,5 +305,26 @@ mod tests {
         vars.extend([("S3_FORCE_PATH_STYLE", "TRUE"), ("RESTATE_DAYS", "0")]);
         let s = lambda(&vars).unwrap();
         assert_eq!((s.force_path_style, s.settings.restate_days), (true, 0));
+    }
+
+    #[test]
+    fn reads_the_environment() {
+        let env = |k: &str| match k {
+            "FORTIFLEX_USERNAME" => Some("u".to_string()),
+            "FORTIFLEX_PASSWORD" => Some("p".to_string()),
+            "FORTIFLEX_PROGRAM_SERIAL" => Some("ELAVMS0000123456".to_string()),
+            "FORTIFLEX_ACCOUNT_ID" => Some("42".to_string()),
+            _ => None,
+        };
+        let c = credentials(env).unwrap();
+        assert_eq!(
+            (c.program_serial.as_deref(), c.account_id),
+            (Some("ELAVMS0000123456"), Some(42))
+        );
+        let err = credentials(|k| env(k).filter(|_| k != "FORTIFLEX_PASSWORD")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "credentials: environment variable FORTIFLEX_PASSWORD is not set"
+        );
     }
 }

@@ -107,35 +107,6 @@ impl Credentials {
             account_id,
         })
     }
-
-    /// Reads `FORTIFLEX_USERNAME`, `FORTIFLEX_PASSWORD` and the optional
-    /// `FORTIFLEX_PROGRAM_SERIAL` and `FORTIFLEX_ACCOUNT_ID` through `lookup` (the process
-    /// environment in binaries).
-    pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let get = |name: &str| -> Result<String> {
-            lookup(name)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .ok_or_else(|| {
-                    Error::Credentials(format!("environment variable {name} is not set"))
-                })
-        };
-        let account_id = match lookup("FORTIFLEX_ACCOUNT_ID").map(|v| v.trim().to_string()) {
-            None => None,
-            Some(v) if v.is_empty() => None,
-            Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                Error::Credentials(
-                    "environment variable FORTIFLEX_ACCOUNT_ID must be a positive integer".into(),
-                )
-            })?),
-        };
-        Ok(Credentials {
-            username: get("FORTIFLEX_USERNAME")?,
-            password: Secret::new(get("FORTIFLEX_PASSWORD")?),
-            program_serial: get("FORTIFLEX_PROGRAM_SERIAL").ok(),
-            account_id,
-        })
-    }
 }
 
 fn parse_account(v: &Value) -> Option<u64> {
@@ -228,27 +199,5 @@ mod tests {
         let shown = format!("{c:?} {}", c.password);
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("***"));
-    }
-
-    #[test]
-    fn reads_the_environment() {
-        let env = |k: &str| match k {
-            "FORTIFLEX_USERNAME" => Some("u".to_string()),
-            "FORTIFLEX_PASSWORD" => Some("p".to_string()),
-            "FORTIFLEX_PROGRAM_SERIAL" => Some("ELAVMS0000123456".to_string()),
-            "FORTIFLEX_ACCOUNT_ID" => Some("42".to_string()),
-            _ => None,
-        };
-        let c = Credentials::from_env(env).unwrap();
-        assert_eq!(
-            (c.program_serial.as_deref(), c.account_id),
-            (Some("ELAVMS0000123456"), Some(42))
-        );
-        let err =
-            Credentials::from_env(|k| env(k).filter(|_| k != "FORTIFLEX_PASSWORD")).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "credentials: environment variable FORTIFLEX_PASSWORD is not set"
-        );
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use crate::error::{Error, Result};
 
-mod s3;
+pub mod s3;
 pub use s3::S3Sink;
 
 pub trait Sink: Send + Sync {

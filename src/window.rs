@@ -151,7 +151,7 @@ impl std::str::FromStr for EndDateMode {
             "inclusive" => Ok(EndDateMode::Inclusive),
             "exclusive" => Ok(EndDateMode::Exclusive),
             other => Err(Error::Configuration(format!(
-                "FORTIFLEX_END_DATE must be 'inclusive' or 'exclusive', not '{other}'"
+                "'{other}' is neither 'inclusive' nor 'exclusive'"
             ))),
         }
     }
@@ -171,11 +171,9 @@ pub fn parse_date(s: &str) -> Result<NaiveDate> {
 
 /// An IANA zone name such as `America/Los_Angeles`.
 pub fn parse_timezone(s: &str) -> Result<Tz> {
-    s.trim().parse::<Tz>().map_err(|_| {
-        Error::Configuration(format!(
-            "REPORT_TIMEZONE '{s}' is not an IANA time zone name"
-        ))
-    })
+    s.trim()
+        .parse::<Tz>()
+        .map_err(|_| Error::Configuration(format!("'{s}' is not an IANA time zone name")))
 }
 
 #[cfg(test)]

@@ -323,6 +323,33 @@ async fn failures_exit_non_zero_with_a_one_line_cause() {
     .await;
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("'2025-13-01' is not a date"));
+    assert!(
+        text(&out.stderr).contains("for '--date <D>'"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // A bad flag value names the flag, not the environment variable of the same setting.
+    let out = run(None, dir.path(), &["sim", "--end-date", "sometimes"], &[]).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("'--end-date <MODE>'") && !stderr.contains("FORTIFLEX_END_DATE"),
+        "{stderr}"
+    );
+    // ...and a bad variable names the variable.
+    let out = run(
+        None,
+        dir.path(),
+        &["consumption"],
+        &[("FORTIFLEX_END_DATE", "sometimes")],
+    )
+    .await;
+    assert!(
+        text(&out.stderr).contains("FORTIFLEX_END_DATE: 'sometimes' is neither"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = run(
         Some(&sim),
         dir.path(),

@@ -2,9 +2,30 @@
 
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use super::EXIT_CODES;
+use crate::error::Error;
+use crate::window::{EndDateMode, parse_date};
+
+/// What a value parser says: the problem alone, since clap names the flag.
+fn problem(e: Error) -> String {
+    match e.root() {
+        Error::InvalidRequest(m) | Error::Configuration(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A `YYYY-MM-DD` day on the command line.
+fn day(s: &str) -> Result<NaiveDate, String> {
+    parse_date(s).map_err(problem)
+}
+
+/// `inclusive` or `exclusive`.
+fn end_date_mode(s: &str) -> Result<EndDateMode, String> {
+    s.parse().map_err(problem)
+}
 
 #[derive(Debug, Parser)]
 #[command(name = "fortiflex-report", version, about = "FortiFlex point consumption reports, exact to the cent", after_help = EXIT_CODES)]
@@ -39,13 +60,16 @@ pub struct ConsumptionArgs {
     pub days: Option<u32>,
     /// One Pacific day, YYYY-MM-DD
     #[arg(long, value_name = "D", conflicts_with_all = ["start", "end"])]
-    pub date: Option<String>,
+    #[arg(value_parser = day)]
+    pub date: Option<NaiveDate>,
     /// First day of a range, YYYY-MM-DD (with --end)
     #[arg(long, value_name = "D", requires = "end")]
-    pub start: Option<String>,
+    #[arg(value_parser = day)]
+    pub start: Option<NaiveDate>,
     /// Last day of a range, included, YYYY-MM-DD (with --start)
     #[arg(long, value_name = "D", requires = "start")]
-    pub end: Option<String>,
+    #[arg(value_parser = day)]
+    pub end: Option<NaiveDate>,
     /// Only this entitlement's serial number
     #[arg(long, value_name = "SN")]
     pub serial: Option<String>,
@@ -116,7 +140,8 @@ pub struct ProbeArgs {
     pub credentials: CredentialsArg,
     /// A Pacific day with consumption whose next day is complete too, YYYY-MM-DD
     #[arg(long, value_name = "D")]
-    pub date: String,
+    #[arg(value_parser = day)]
+    pub date: NaiveDate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -133,7 +158,8 @@ pub struct DemoArgs {
     pub out: PathBuf,
     /// The simulator's Pacific today, YYYY-MM-DD [default: the real date]
     #[arg(long, value_name = "D")]
-    pub today: Option<String>,
+    #[arg(value_parser = day)]
+    pub today: Option<NaiveDate>,
 }
 
 #[derive(Debug, Args)]
@@ -143,10 +169,11 @@ pub struct SimArgs {
     pub port: u16,
     /// The simulator's Pacific today, YYYY-MM-DD [default: the real date]
     #[arg(long, value_name = "D")]
-    pub today: Option<String>,
+    #[arg(value_parser = day)]
+    pub today: Option<NaiveDate>,
     /// How the simulated tenant reads endDate: inclusive or exclusive
-    #[arg(long, value_name = "MODE", default_value = "inclusive")]
-    pub end_date: String,
+    #[arg(long, value_name = "MODE", default_value = "inclusive", value_parser = end_date_mode)]
+    pub end_date: EndDateMode,
     /// Faults to inject, comma-separated KIND[:ARG][*TIMES][@AFTER]: http:503*2, status:-10,
     /// delay:500ms, drop, malformed, expire-token@5, shape:vms, shape:array (TIMES: a count or inf)
     #[arg(long, value_name = "SPECS", default_value = "")]

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::run::{Context, Request};
 use crate::sink::{self, Destination, LocalDir, S3Sink};
 use crate::summary::ReportOutcome;
-use crate::window::{DayRange, parse_date};
+use crate::window::DayRange;
 
 /// The range a `consumption` invocation asks for, and its banner label.
 fn requested_range(
@@ -21,9 +21,9 @@ fn requested_range(
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<(DayRange, String)> {
-    let range = match (&args.date, &args.start, &args.end) {
-        (Some(d), _, _) => DayRange::day(parse_date(d)?),
-        (None, Some(s), Some(e)) => DayRange::new(parse_date(s)?, parse_date(e)?)?,
+    let range = match (args.date, args.start, args.end) {
+        (Some(d), _, _) => DayRange::day(d),
+        (None, Some(s), Some(e)) => DayRange::new(s, e)?,
         _ => {
             let n = args.days.unwrap_or(1);
             let r = DayRange::last_days(now, settings.timezone, n)?;
@@ -116,8 +116,12 @@ async fn destination(out: &std::path::Path) -> Result<Destination> {
             "--out s3://... needs an AWS region: set AWS_REGION".into(),
         ));
     }
-    let path_style = crate::config::flag(&|k: &str| std::env::var(k).ok(), "S3_FORCE_PATH_STYLE")?;
-    Ok(Destination::S3(S3Sink::from_sdk(
-        &aws, bucket, prefix, path_style,
-    )?))
+    let path_style = crate::config::force_path_style_from_env()?;
+    let named = |e: Error| match e {
+        Error::Configuration(m) => Error::Configuration(format!("--out {text}: {m}")),
+        other => other,
+    };
+    Ok(Destination::S3(
+        S3Sink::from_sdk(&aws, bucket, prefix, path_style).map_err(named)?,
+    ))
 }

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::fortiflex::{Entitlement, EntitlementQuery, FortiFlexApi, HttpFortiFlex, PointsQuery};
 use crate::listing;
 use crate::program::{Scope, discover};
-use crate::window::{self, DayRange, EndDateMode, parse_date};
+use crate::window::{self, DayRange, EndDateMode};
 
 pub(super) async fn programs(
     args: ProgramsArgs,
@@ -173,7 +173,7 @@ pub(super) async fn probe_end_date(
     now: DateTime<Utc>,
     out: &mut (impl Write + Send),
 ) -> Result<()> {
-    let day = parse_date(&args.date)?;
+    let day = args.date;
     let next = day
         .succ_opt()
         .ok_or_else(|| Error::InvalidRequest("no day after that one".into()))?;

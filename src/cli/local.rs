@@ -16,7 +16,7 @@ use crate::progress::Silent;
 use crate::run::{Context, Request};
 use crate::sim::{self, Dataset, SimOptions};
 use crate::sink::LocalDir;
-use crate::window::{self, DayRange, EndDateMode, parse_date};
+use crate::window::{self, DayRange, EndDateMode};
 
 /// Midday of `day` in `tz`: an instant safely inside that day, DST or not.
 fn noon(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
@@ -32,7 +32,7 @@ pub(super) async fn demo(
     settings: Settings,
     out: &mut (impl Write + Send),
 ) -> Result<()> {
-    let today = args.today.as_deref().map(parse_date).transpose()?;
+    let today = args.today;
     let opts = SimOptions {
         today,
         ..SimOptions::default()
@@ -91,8 +91,8 @@ pub(super) async fn demo(
 }
 
 pub(super) async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> Result<()> {
-    let today = args.today.as_deref().map(parse_date).transpose()?;
-    let end_date: EndDateMode = args.end_date.parse()?;
+    let today = args.today;
+    let end_date = args.end_date;
     let mut opts = SimOptions {
         today,
         end_date,

@@ -85,7 +85,7 @@ fn load_credentials(path: Option<&PathBuf>) -> Result<Credentials> {
             })?;
             Credentials::from_json(&text, &p.display().to_string())
         }
-        None => Credentials::from_env(|k| std::env::var(k).ok()).map_err(|e| match e {
+        None => crate::config::credentials_from_env().map_err(|e| match e {
             Error::Credentials(m) => {
                 Error::Credentials(format!("{m} (and no --credentials FILE was given)"))
             }

@@ -37,6 +37,12 @@ impl Endpoints {
     /// `api` is the v2 base (`.../fortiflex/v2/`); `auth` the token endpoint, or its
     /// `.../oauth/` folder, to which `token/` is added (the trailing slash matters).
     pub fn new(api: &str, auth: &str) -> Result<Self> {
+        Self::named(("the FortiFlex API URL", api), ("the token URL", auth))
+    }
+
+    /// [`Endpoints::new`], each URL with the name of where it came from (a setting or a
+    /// flag), so an error names what the user set.
+    pub fn named((api_name, api): (&str, &str), (auth_name, auth): (&str, &str)) -> Result<Self> {
         // Credentials and tokens travel in these requests: plain HTTP only to this machine.
         let parse = |name: &str, value: &str| {
             let url = Url::parse(value.trim())
@@ -59,11 +65,11 @@ impl Endpoints {
             }
             Ok(url)
         };
-        let mut api_base = parse("FORTIFLEX_API_URL", api)?;
+        let mut api_base = parse(api_name, api)?;
         if !api_base.path().ends_with('/') {
             api_base.set_path(&format!("{}/", api_base.path()));
         }
-        let mut token_url = parse("FORTIFLEX_AUTH_URL", auth)?;
+        let mut token_url = parse(auth_name, auth)?;
         let path = token_url.path().trim_end_matches('/').to_string();
         let path = if path.ends_with("/token") {
             format!("{path}/")
@@ -479,6 +485,6 @@ mod tests {
         assert_eq!(e.token_url().as_str(), DEFAULT_AUTH_URL);
         let err = Endpoints::new("support.fortinet.com", DEFAULT_AUTH_URL).unwrap_err();
         assert_eq!(err.kind(), "Configuration");
-        assert!(err.to_string().contains("FORTIFLEX_API_URL"));
+        assert!(err.to_string().contains("the FortiFlex API URL"));
     }
 }

@@ -58,7 +58,7 @@ pub fn past_retention(days: &[NaiveDate], oldest: NaiveDate, retention_days: u32
         [] => "no day".into(),
     };
     Error::InvalidRequest(format!(
-        "{which} is past FortiFlex's {retention_days}-day retention (FORTIFLEX_RETENTION_DAYS) and not stored: \
+        "{which} is past FortiFlex's {retention_days}-day retention and not stored: \
          FortiFlex would answer it empty; the oldest day still available is {oldest}"
     ))
 }
@@ -149,7 +149,7 @@ pub fn ensure_fits(
     let most = free.min(by_time);
     Err(Error::Budget(format!(
         "this run needs {calls} FortiFlex call(s) but one invocation can make at most {most} \
-         (FORTIFLEX_CALLS_PER_HOUR={} less {already} made this hour, {} a minute within {} s left); \
+         (pacing allows {} calls an hour, {already} made already, {} a minute, within {} s left); \
          a scheduled run costs 3 calls per account plus 2, so one invocation handles programs of up to {} accounts; \
          split a backfill into shorter ranges",
         limits.per_hour,

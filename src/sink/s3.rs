@@ -18,28 +18,40 @@ pub struct S3Sink {
     prefix: String,
 }
 
+/// `bucket`, trimmed, if S3 accepts it as a bucket name.
+pub fn check_bucket(bucket: &str) -> Result<&str> {
+    let bucket = bucket.trim();
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !bucket.starts_with(['-', '.'])
+        && !bucket.ends_with(['-', '.']);
+    if valid {
+        Ok(bucket)
+    } else {
+        Err(Error::Configuration(format!(
+            "{bucket:?} is not a valid S3 bucket name"
+        )))
+    }
+}
+
+/// `prefix` without its outer slashes, if it is safe as the start of a key.
+pub fn check_prefix(prefix: &str) -> Result<&str> {
+    let prefix = prefix.trim().trim_matches('/');
+    if !prefix.is_empty() && check_key(prefix).is_err() {
+        return Err(Error::Configuration(format!(
+            "{prefix:?} is not a safe key prefix"
+        )));
+    }
+    Ok(prefix)
+}
+
 impl S3Sink {
     /// A sink under `s3://bucket/prefix/`. The bucket name is checked against S3's naming rules
-    /// and the prefix like a key, so a typo fails at start-up with the setting named.
+    /// and the prefix like a key (callers name the setting or flag they came from).
     pub fn new(client: Client, bucket: &str, prefix: &str) -> Result<Self> {
-        let bucket = bucket.trim();
-        let valid_bucket = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            && !bucket.starts_with(['-', '.'])
-            && !bucket.ends_with(['-', '.']);
-        if !valid_bucket {
-            return Err(Error::Configuration(format!(
-                "REPORT_BUCKET {bucket:?} is not a valid S3 bucket name"
-            )));
-        }
-        let prefix = prefix.trim().trim_matches('/');
-        if !prefix.is_empty() && check_key(prefix).is_err() {
-            return Err(Error::Configuration(format!(
-                "REPORT_PREFIX {prefix:?} is not a safe key prefix"
-            )));
-        }
+        let (bucket, prefix) = (check_bucket(bucket)?, check_prefix(prefix)?);
         Ok(S3Sink {
             client,
             bucket: bucket.to_string(),
@@ -175,11 +187,11 @@ mod tests {
     #[test]
     fn bad_buckets_and_prefixes_are_configuration_errors() {
         for (bucket, prefix, named) in [
-            ("Billing", "p", "REPORT_BUCKET"),
-            ("", "p", "REPORT_BUCKET"),
-            ("b/c", "p", "REPORT_BUCKET"),
-            ("bucket", "a/../b", "REPORT_PREFIX"),
-            ("bucket", "a//b", "REPORT_PREFIX"),
+            ("Billing", "p", "bucket name"),
+            ("", "p", "bucket name"),
+            ("b/c", "p", "bucket name"),
+            ("bucket", "a/../b", "key prefix"),
+            ("bucket", "a//b", "key prefix"),
         ] {
             let err = S3Sink::new(client(), bucket, prefix).unwrap_err();
             assert_eq!(err.kind(), "Configuration");
