@@ -30,7 +30,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             let run_id = event.context.request_id;
             // The invocation's deadline (ms since the epoch) bounds what the run may plan.
             // Lambda's is always ahead; one that is not (a local emulator's) means unknown.
-            let now_ms = Utc::now().timestamp_millis().max(0) as u64;
+            // One clock for the whole invocation: its day, its deadline, its manifests.
+            let now = Utc::now();
+            let now_ms = now.timestamp_millis().max(0) as u64;
             let time_left = event
                 .context
                 .deadline
@@ -38,7 +40,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .filter(|ms| *ms > 0)
                 .map(Duration::from_millis);
             let summary = h
-                .handle_within(event.payload, Utc::now(), &run_id, time_left)
+                .handle_within(event.payload, now, &run_id, time_left)
                 .await
                 .map_err(|e| {
                     tracing::error!(error_type = e.kind(), error = %e, run_id, "invocation failed");

@@ -307,7 +307,8 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                 revision,
                 previous,
                 ..
-            } = publish::publish(self.sink, &report, &self.ctx.run_id, Utc::now(), options).await?;
+            } = publish::publish(self.sink, &report, &self.ctx.run_id, self.ctx.now, options)
+                .await?;
             let previous = previous.map(|p| PreviousOutcome {
                 revision: p.revision,
                 entitlements: p.entitlements,

@@ -1,0 +1,127 @@
+//! Every parser of outside input fed arbitrary bytes and arbitrary JSON: Lambda payloads,
+//! credentials documents, FortiFlex replies and manifests read back from storage. Each must
+//! answer a value or a typed error, never panic (a release Lambda aborts on panic).
+
+use chrono::{DateTime, Utc};
+use fortiflex_reporter::archive;
+use fortiflex_reporter::credentials::Credentials;
+use fortiflex_reporter::fortiflex::{PointsRow, Program, parse_error_reply, parse_list};
+use fortiflex_reporter::payload::{Payload, plan};
+use fortiflex_reporter::render::Keys;
+use fortiflex_reporter::sink::{MemorySink, Sink};
+use fortiflex_reporter::window::PACIFIC;
+use proptest::prelude::*;
+use serde_json::{Map, Value};
+
+/// Arbitrary JSON, biased towards the keys and shapes the parsers look for.
+fn json() -> impl Strategy<Value = Value> {
+    let key = prop_oneof![
+        Just("entitlements".to_string()),
+        Just("vms".to_string()),
+        Just("status".to_string()),
+        Just("points".to_string()),
+        Just("serialNumber".to_string()),
+        Just("accountId".to_string()),
+        Just("date".to_string()),
+        Just("days".to_string()),
+        Just("start_date".to_string()),
+        Just("end_date".to_string()),
+        Just("time".to_string()),
+        Just("fortiflex".to_string()),
+        Just("api_username".to_string()),
+        Just("api_password".to_string()),
+        Just("program_serial_number".to_string()),
+        Just("account_id".to_string()),
+        Just("revision".to_string()),
+        Just("totals".to_string()),
+        Just("files".to_string()),
+        "[a-z_]{1,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        "[0-9.\\-eE]{0,12}".prop_map(Value::String),
+        "2025-[0-9]{2}-[0-9]{2}".prop_map(Value::String),
+        ".{0,16}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-11-09T20:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn keys() -> Keys {
+    Keys {
+        csv: "daily/csv/dt=2025-11-08/x.csv".into(),
+        json: "daily/json/dt=2025-11-08/x.json".into(),
+        manifest: "daily/manifests/dt=2025-11-08/x.manifest.json".into(),
+    }
+}
+
+/// Stores `manifest` and `report` and reads them back as a run would.
+fn read_back(manifest: Vec<u8>, report: Vec<u8>) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let sink = MemorySink::new();
+        let k = keys();
+        sink.put(&k.manifest, manifest, "application/json")
+            .await
+            .unwrap();
+        sink.put(&k.json, report, "application/json").await.unwrap();
+        if let Ok(Some(stored)) = archive::stored(&sink, &k).await {
+            let _ = archive::listed_rows(&sink, &k, &stored).await;
+        }
+        let _ = archive::stored_rows(&sink, &k).await;
+    });
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn lambda_payloads_are_planned_or_refused(v in json()) {
+        if let Ok(p) = Payload::from_value(v) {
+            let _ = plan(&p, now(), PACIFIC, 2);
+        }
+    }
+
+    #[test]
+    fn credentials_documents_are_read_or_refused(v in json(), text in ".{0,64}") {
+        let _ = Credentials::from_json(&v.to_string(), "fuzz");
+        let _ = Credentials::from_json(&text, "fuzz");
+    }
+
+    #[test]
+    fn fortiflex_replies_are_rows_or_errors(v in json(), bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let body = v.to_string();
+        for b in [body.as_bytes(), &bytes[..]] {
+            let _ = parse_list::<PointsRow>("entitlements/points", 200, b, &["entitlements", "vms"]);
+            let _ = parse_list::<Program>("programs/list", 200, b, &["programs"]);
+            let e = parse_error_reply("entitlements/points", 400, b);
+            prop_assert_eq!(e.http_status, Some(400));
+        }
+    }
+
+    #[test]
+    fn stored_manifests_and_reports_are_read_or_refused(
+        m in json(),
+        r in json(),
+        bytes in prop::collection::vec(any::<u8>(), 0..128),
+    ) {
+        read_back(m.to_string().into_bytes(), r.to_string().into_bytes());
+        read_back(bytes.clone(), bytes);
+    }
+}
