@@ -13,8 +13,8 @@ const WIDTH: usize = 96;
 /// What the report is called in its banner.
 pub fn title(report: &Report, label: &str) -> String {
     let scope = match &report.spec.serial_filter {
-        Some(s) => s.clone(),
-        None => "ALL ENTITLEMENTS".into(),
+        Some(s) => s.as_str(),
+        None => "ALL ENTITLEMENTS",
     };
     format!("CONSUMPTION REPORT - {scope} - {label}")
 }

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::ids::serial;
+use crate::ids::Serial;
 use crate::run::Request;
 use crate::window::{DayRange, last_complete_day, parse_date};
 
@@ -89,7 +89,7 @@ pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) ->
     let serial_filter = payload
         .serial_number
         .as_deref()
-        .map(|s| serial(s, "serial_number"))
+        .map(|s| Serial::parse(s, "serial_number"))
         .transpose()?;
     let want_range = payload.range.unwrap_or(false);
     let dry_run = payload.dry_run.unwrap_or(false);

@@ -6,13 +6,13 @@
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fortiflex::{Config, FortiFlexApi, Program};
-use crate::ids::serial;
+use crate::ids::Serial;
 
 /// One program to report: its serial, its own account, every account it spans and its
 /// configurations (all accounts).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scope {
-    pub serial: String,
+    pub serial: Serial,
     /// The program's (partner's) own account: the reports' top-level `account_id`.
     pub account_id: u64,
     /// The own account and every customer account, ascending.
@@ -35,13 +35,13 @@ impl Scope {
 /// per program, plus one `programs/list` unless the program and its account are given.
 pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Result<Vec<Scope>> {
     let wanted = program_serial(credentials)?;
-    let programs: Vec<(String, u64)> = match (&wanted, credentials.account_id) {
+    let programs: Vec<(Serial, u64)> = match (&wanted, credentials.account_id) {
         (Some(p), Some(account)) => vec![(p.clone(), account)],
         (Some(p), None) => {
             let listed = api.programs().await?;
             let found = listed
                 .iter()
-                .find(|l| l.serial_number.eq_ignore_ascii_case(p));
+                .find(|l| l.serial_number.eq_ignore_ascii_case(p.as_str()));
             match found.and_then(|l| l.account_id) {
                 Some(account) => vec![(p.clone(), account)],
                 None => {
@@ -62,7 +62,7 @@ pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Res
             listed
                 .iter()
                 .map(|l| {
-                    let s = serial(&l.serial_number, "a program serial from programs/list")?;
+                    let s = Serial::parse(&l.serial_number, "a program serial from programs/list")?;
                     let account = l.account_id.ok_or_else(|| {
                         Error::Credentials(format!(
                             "programs/list gives program {s} no account id; name the program and its account_id in the credentials"
@@ -92,12 +92,12 @@ pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Res
 
 /// The checked program serial of `credentials`, if they name one. A bad one is a
 /// credentials error: it is a placeholder left in the secret or a typo in the file.
-pub fn program_serial(credentials: &Credentials) -> Result<Option<String>> {
+pub fn program_serial(credentials: &Credentials) -> Result<Option<Serial>> {
     credentials
         .program_serial
         .as_deref()
         .map(|p| {
-            serial(p, "program_serial_number").map_err(|e| match e {
+            Serial::parse(p, "program_serial_number").map_err(|e| match e {
                 Error::InvalidRequest(m) => Error::Credentials(m),
                 other => other,
             })

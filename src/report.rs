@@ -9,6 +9,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::{ApiError, Result};
 use crate::fortiflex::{Config, Entitlement, PointsQuery, PointsRow};
+use crate::ids::Serial;
 use crate::window::DayRange;
 
 /// A daily report lands in the `dt=` partitions; a range report under `ranges/`.
@@ -31,11 +32,11 @@ impl ReportKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportSpec {
     pub kind: ReportKind,
-    pub program_serial: String,
+    pub program_serial: Serial,
     pub account_id: u64,
     pub range: DayRange,
     pub timezone: Tz,
-    pub serial_filter: Option<String>,
+    pub serial_filter: Option<Serial>,
     /// FortiFlex's `configId` scope, for range reports of one configuration.
     pub config_filter: Option<u64>,
     /// One account of the program, for range reports of one customer.
@@ -251,7 +252,7 @@ pub(crate) mod tests {
     pub fn spec(day: &str) -> ReportSpec {
         ReportSpec {
             kind: ReportKind::Daily,
-            program_serial: "ELAVMS0000123456".into(),
+            program_serial: Serial::parse("ELAVMS0000123456", "program").unwrap(),
             account_id: 2321234,
             range: DayRange::day(parse_date(day).unwrap()),
             timezone: PACIFIC,
@@ -266,7 +267,7 @@ pub(crate) mod tests {
             start_date: spec.range.start(),
             end_date: spec.range.end(),
             account_id: None,
-            program_serial_number: Some(spec.program_serial.clone()),
+            program_serial_number: Some(spec.program_serial.to_string()),
             config_id: None,
             serial_number: None,
         }

@@ -11,6 +11,7 @@ use fortiflex_reporter::fortiflex::{
     Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, Limits, Pacer, PointsQuery,
     RetryPolicy, http_client,
 };
+use fortiflex_reporter::ids::Serial;
 use fortiflex_reporter::program::discover;
 use fortiflex_reporter::progress::Silent;
 use fortiflex_reporter::report::{Report, points_text};
@@ -243,7 +244,7 @@ async fn the_serial_filter_and_an_empty_day() {
     let sink = MemorySink::new();
     let request = Request {
         range: Some(week()),
-        serial_filter: Some("fgt71ftk22000471".into()),
+        serial_filter: Some(Serial::parse("fgt71ftk22000471", "serial").unwrap()),
         ..Request::default()
     };
     let outcome = run_on(&sim, &sink, request, &ctx(EndDateMode::Inclusive))

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::EXIT_CODES;
 use crate::error::Error;
+use crate::ids::Serial;
 use crate::window::{EndDateMode, parse_date};
 
 /// What a value parser says: the problem alone, since clap names the flag.
@@ -20,6 +21,11 @@ fn problem(e: Error) -> String {
 /// A `YYYY-MM-DD` day on the command line.
 fn day(s: &str) -> Result<NaiveDate, String> {
     parse_date(s).map_err(problem)
+}
+
+/// An entitlement's serial number.
+fn serial(s: &str) -> Result<Serial, String> {
+    Serial::parse(s, "a serial number").map_err(problem)
 }
 
 /// `inclusive` or `exclusive`.
@@ -71,8 +77,8 @@ pub struct ConsumptionArgs {
     #[arg(value_parser = day)]
     pub end: Option<NaiveDate>,
     /// Only this entitlement's serial number
-    #[arg(long, value_name = "SN")]
-    pub serial: Option<String>,
+    #[arg(long, value_name = "SN", value_parser = serial)]
+    pub serial: Option<Serial>,
     /// Only the entitlements of this configuration (FortiFlex's configId scope)
     #[arg(long, value_name = "N")]
     pub config_id: Option<u64>,

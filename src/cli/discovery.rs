@@ -117,7 +117,7 @@ async fn all_entitlements(
         all.extend(
             api.entitlements(&EntitlementQuery {
                 account_id: Some(account),
-                program_serial_number: Some(scope.serial.clone()),
+                program_serial_number: Some(scope.serial.to_string()),
                 ..query.clone()
             })
             .await?,
@@ -191,7 +191,7 @@ pub(super) async fn probe_end_date(
                     start_date: start,
                     end_date: end,
                     account_id: Some(account),
-                    program_serial_number: Some(scope.serial.clone()),
+                    program_serial_number: Some(scope.serial.to_string()),
                     config_id: None,
                     serial_number: None,
                 })

@@ -237,10 +237,7 @@ pub(crate) fn to_json(value: &impl Serialize) -> Vec<u8> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    format!("{:x}", Sha256::digest(bytes))
 }
 
 #[cfg(test)]
@@ -301,7 +298,7 @@ mod tests {
             keys(&r).csv,
             "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.csv"
         );
-        r.serial_filter = Some("FGT71FTK22000471".into());
+        r.serial_filter = Some(crate::ids::Serial::parse("FGT71FTK22000471", "serial").unwrap());
         assert_eq!(
             keys(&r).manifest,
             "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08_FGT71FTK22000471.manifest.json"

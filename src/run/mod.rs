@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fortiflex::{FortiFlexApi, Limits, PointsRow};
-use crate::ids::serial;
+use crate::ids::Serial;
 use crate::payload::MAX_DAYS;
 use crate::program::{Scope, discover, program_serial};
 use crate::progress::Progress;
@@ -37,7 +37,7 @@ pub struct Request {
     pub daily: Vec<NaiveDate>,
     /// The range report to write under `ranges/`.
     pub range: Option<DayRange>,
-    pub serial_filter: Option<String>,
+    pub serial_filter: Option<Serial>,
     pub config_filter: Option<u64>,
     pub account_filter: Option<u64>,
     /// Stored days from this one on are checked for restatements even when older than the
@@ -113,7 +113,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
 ) -> Result<RunOutcome> {
     let tz = ctx.timezone;
     let oldest = plan::oldest_available(ctx.now, tz, ctx.retention_days);
-    let serial_filter = validate(request, ctx, oldest)?;
+    validate(request, ctx, oldest)?;
     refuse_forgotten_days(sink, credentials, request, ctx, oldest).await?;
 
     let api = Counted::new(api, progress);
@@ -157,7 +157,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
             sink,
             ctx,
             request,
-            serial_filter: serial_filter.clone(),
+            serial_filter: request.serial_filter.clone(),
             progress,
             catalog: Catalog::default(),
             scope: &p.scope,
@@ -173,9 +173,8 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
 }
 
 /// Everything about `request` judged before any call: daily partitions stay whole, at most
-/// `MAX_DAYS` days, only complete days, and nothing FortiFlex no longer holds to fetch. Returns
-/// the checked serial filter.
-fn validate(request: &Request, ctx: &Context, oldest: NaiveDate) -> Result<Option<String>> {
+/// `MAX_DAYS` days, only complete days, and nothing FortiFlex no longer holds to fetch.
+fn validate(request: &Request, ctx: &Context, oldest: NaiveDate) -> Result<()> {
     let tz = ctx.timezone;
     let filtered = request.serial_filter.is_some()
         || request.config_filter.is_some()
@@ -211,11 +210,7 @@ fn validate(request: &Request, ctx: &Context, oldest: NaiveDate) -> Result<Optio
             return Err(plan::past_retention(&past, oldest, ctx.retention_days));
         }
     }
-    request
-        .serial_filter
-        .as_deref()
-        .map(|s| serial(s, "serial number"))
-        .transpose()
+    Ok(())
 }
 
 /// With the program known, a day past retention the archive lacks is refused before any

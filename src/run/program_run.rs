@@ -13,6 +13,7 @@ use super::{Context, PlannedDay, ProgramPlan, Request, daily_spec};
 use crate::archive;
 use crate::error::{Error, Result};
 use crate::fortiflex::{EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow};
+use crate::ids::Serial;
 use crate::program::Scope;
 use crate::progress::Progress;
 use crate::publish::{self, Outcome, Published};
@@ -41,7 +42,7 @@ pub(super) struct ProgramRun<'a, A, S> {
     pub sink: &'a S,
     pub ctx: &'a Context,
     pub request: &'a Request,
-    pub serial_filter: Option<String>,
+    pub serial_filter: Option<Serial>,
     pub progress: &'a dyn Progress,
     pub catalog: Catalog,
     pub scope: &'a Scope,
@@ -56,7 +57,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                 self.api
                     .entitlements(&EntitlementQuery {
                         account_id: Some(account),
-                        program_serial_number: Some(scope.serial.clone()),
+                        program_serial_number: Some(scope.serial.to_string()),
                         ..Default::default()
                     })
                     .await
@@ -141,7 +142,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             }
         };
         Ok(ProgramOutcome {
-            program_serial_number: scope.serial.clone(),
+            program_serial_number: scope.serial.to_string(),
             account_id: scope.account_id,
             accounts: scope.accounts.clone(),
             days,
@@ -173,9 +174,9 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             start_date,
             end_date,
             account_id,
-            program_serial_number: Some(self.scope.serial.clone()),
+            program_serial_number: Some(self.scope.serial.to_string()),
             config_id: config,
-            serial_number: self.serial_filter.clone(),
+            serial_number: self.serial_filter.as_ref().map(Serial::to_string),
         };
         if config.is_some() {
             let mut q = query(None);
@@ -203,9 +204,9 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             start_date,
             end_date,
             account_id: None,
-            program_serial_number: Some(spec.program_serial.clone()),
+            program_serial_number: Some(spec.program_serial.to_string()),
             config_id: spec.config_filter,
-            serial_number: spec.serial_filter.clone(),
+            serial_number: spec.serial_filter.as_ref().map(Serial::to_string),
         };
         let accounts = match spec.account_filter {
             Some(a) => vec![a],
@@ -350,7 +351,7 @@ fn period(spec: &ReportSpec) -> Period {
         ReportKind::Range => Period::Range {
             start_date: spec.range.start(),
             end_date: spec.range.end(),
-            serial_number: spec.serial_filter.clone(),
+            serial_number: spec.serial_filter.as_ref().map(Serial::to_string),
             config_id: spec.config_filter,
             account_id: spec.account_filter,
         },
