@@ -62,13 +62,3 @@ impl CredentialSource for SecretsManager {
         Credentials::from_json(text, &format!("secret {id}"))
     }
 }
-
-/// Credentials known up front: the CLI's file or environment, and tests.
-#[derive(Debug, Clone)]
-pub struct Fixed(pub Credentials);
-
-impl CredentialSource for Fixed {
-    async fn credentials(&self) -> Result<Credentials> {
-        Ok(self.0.clone())
-    }
-}
