@@ -86,8 +86,8 @@ pub async fn publish(
     options: Options,
 ) -> Result<Published> {
     let keys = render::keys(&report.spec);
-    let csv = render::csv(report);
-    let json = render::json(report);
+    let csv = render::csv(report)?;
+    let json = render::json(report)?;
     let rows = report.rows.len();
     let files = vec![
         FileEntry::describe(&keys.csv, "csv", rows, &csv),
@@ -156,7 +156,7 @@ pub async fn publish(
                 files: c.files,
             }),
         },
-    );
+    )?;
     sink.put(&keys.csv, csv, CSV_CONTENT_TYPE).await?;
     sink.put(&keys.json, json, JSON_CONTENT_TYPE).await?;
     sink.put(&keys.manifest, manifest, JSON_CONTENT_TYPE)

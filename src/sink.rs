@@ -81,7 +81,9 @@ impl Sink for LocalDir {
         let fail = |what: &str, e: std::io::Error| {
             Error::Storage(format!("cannot {what} {}: {e}", path.display()))
         };
-        let dir = path.parent().expect("a key has a parent folder");
+        let dir = path
+            .parent()
+            .ok_or_else(|| Error::Storage(format!("{} has no folder", path.display())))?;
         tokio::fs::create_dir_all(dir)
             .await
             .map_err(|e| fail("create the folder of", e))?;

@@ -5,15 +5,13 @@
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
-use serde_json::value::RawValue;
 
-use crate::report::{Report, points_text};
+use crate::render::Exact;
+use crate::report::Report;
 
 /// Decimals as JSON numbers with their exact text (`399.42`, never `399.4200001`).
 fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
-    RawValue::from_string(points_text(*d))
-        .map_err(serde::ser::Error::custom)?
-        .serialize(s)
+    Exact(*d).serialize(s)
 }
 
 #[derive(Debug, Serialize)]

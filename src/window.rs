@@ -16,9 +16,9 @@ pub fn today(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
 
 /// The last day whose points are final in principle: the day before `today`.
 pub fn last_complete_day(now: DateTime<Utc>, tz: Tz) -> NaiveDate {
-    today(now, tz)
-        .pred_opt()
-        .expect("a date after year -262144")
+    let today = today(now, tz);
+    // Only chrono's first representable day has no day before it.
+    today.pred_opt().unwrap_or(today)
 }
 
 /// An inclusive range of report days.
@@ -109,10 +109,8 @@ impl EndDateMode {
     pub fn request_dates(self, range: DayRange) -> (NaiveDate, NaiveDate) {
         match self {
             EndDateMode::Inclusive => (range.start, range.end),
-            EndDateMode::Exclusive => (
-                range.start,
-                range.end.succ_opt().expect("a date before year 262143"),
-            ),
+            // Only chrono's last representable day has no day after it.
+            EndDateMode::Exclusive => (range.start, range.end.succ_opt().unwrap_or(range.end)),
         }
     }
 

@@ -96,8 +96,8 @@ pub(super) fn show(
             }
             t
         }
-        Format::Json => String::from_utf8_lossy(&crate::render::json(report)).into_owned(),
-        Format::Csv => String::from_utf8_lossy(&crate::render::csv(report)).into_owned(),
+        Format::Json => String::from_utf8_lossy(&crate::render::json(report)?).into_owned(),
+        Format::Csv => String::from_utf8_lossy(&crate::render::csv(report)?).into_owned(),
     };
     print(out, &text)
 }

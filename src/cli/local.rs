@@ -20,10 +20,8 @@ use crate::window::{self, DayRange, EndDateMode};
 
 /// Midday of `day` in `tz`: an instant safely inside that day, DST or not.
 fn noon(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
-    let local = day.and_hms_opt(12, 0, 0).expect("noon exists");
-    local
-        .and_local_timezone(tz)
-        .earliest()
+    day.and_hms_opt(12, 0, 0)
+        .and_then(|local| local.and_local_timezone(tz).earliest())
         .map_or_else(Utc::now, |t| t.to_utc())
 }
 

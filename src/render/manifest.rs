@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::{SCHEMA_VERSION, Totals, sha256_hex, to_json, totals, ymd};
+use crate::error::Result;
 use crate::fortiflex::PointsQuery;
 use crate::report::Report;
 
@@ -88,7 +89,7 @@ struct Manifest<'a> {
     previous: Option<&'a Previous>,
 }
 
-pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Vec<u8> {
+pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Result<Vec<u8>> {
     let spec = &report.spec;
     to_json(&Manifest {
         schema_version: SCHEMA_VERSION,
@@ -127,8 +128,8 @@ mod tests {
         let r = walkthrough_day("2025-11-08");
         let k = keys(&r.spec);
         let files = vec![
-            FileEntry::describe(&k.csv, "csv", 13, &csv(&r)),
-            FileEntry::describe(&k.json, "json", 13, &json(&r)),
+            FileEntry::describe(&k.csv, "csv", 13, &csv(&r).unwrap()),
+            FileEntry::describe(&k.json, "json", 13, &json(&r).unwrap()),
         ];
         let run = RunInfo {
             run_id: "run-1".into(),
@@ -146,10 +147,11 @@ mod tests {
                 }],
             }),
         };
-        let v: serde_json::Value = serde_json::from_slice(&manifest(&r, &files, &run)).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&manifest(&r, &files, &run).unwrap()).unwrap();
         assert_eq!(v["previous"]["revision"], 1);
         assert!(
-            String::from_utf8(manifest(&r, &files, &run))
+            String::from_utf8(manifest(&r, &files, &run).unwrap())
                 .unwrap()
                 .contains("\"points\": 129.20}"),
             "the previous totals are kept byte for byte"
@@ -165,11 +167,11 @@ mod tests {
         assert_eq!(v["revision"], 2);
         assert_eq!(v["source"]["request"]["startDate"], "2025-11-08");
         assert!(
-            String::from_utf8(manifest(&r, &files, &run))
+            String::from_utf8(manifest(&r, &files, &run).unwrap())
                 .unwrap()
                 .contains("\"points\": 399.42\n")
         );
-        assert_eq!(v["files"][0]["sha256"], sha256_hex(&csv(&r)));
-        assert_eq!(v["files"][1]["bytes"], json(&r).len());
+        assert_eq!(v["files"][0]["sha256"], sha256_hex(&csv(&r).unwrap()));
+        assert_eq!(v["files"][1]["bytes"], json(&r).unwrap().len());
     }
 }

@@ -6,6 +6,9 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use rust_decimal::Decimal;
+
+use crate::error::{Error, Result};
 use crate::report::{Report, ReportKind, ReportSpec, points_text};
 
 mod manifest;
@@ -89,7 +92,7 @@ pub fn safe_text(s: &str) -> String {
     if formula { format!("'{flat}") } else { flat }
 }
 
-pub fn csv(report: &Report) -> Vec<u8> {
+pub fn csv(report: &Report) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .quote_style(csv::QuoteStyle::Necessary)
@@ -97,8 +100,8 @@ pub fn csv(report: &Report) -> Vec<u8> {
     let spec = &report.spec;
     let (start, end) = (ymd(spec.range.start()), ymd(spec.range.end()));
     let text = |o: &Option<String>| o.as_deref().map(safe_text).unwrap_or_default();
-    // Writing to a Vec cannot fail.
-    w.write_record(CSV_COLUMNS).expect("write to memory");
+    w.write_record(CSV_COLUMNS)
+        .map_err(|e| rendering("CSV", e))?;
     for r in &report.rows {
         w.write_record([
             start.as_str(),
@@ -113,20 +116,31 @@ pub fn csv(report: &Report) -> Vec<u8> {
             &text(&r.status),
             &points_text(r.points),
         ])
-        .expect("write to memory");
+        .map_err(|e| rendering("CSV", e))?;
     }
-    w.into_inner().expect("flush to memory")
+    w.into_inner().map_err(|e| rendering("CSV", e))
 }
 
 /// A decimal written into JSON with its exact text (`107.20`, not `107.2`).
-fn number(text: String) -> Box<RawValue> {
-    RawValue::from_string(text).expect("decimal text is a JSON number")
+pub(crate) struct Exact(pub Decimal);
+
+impl Serialize for Exact {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        RawValue::from_string(points_text(self.0))
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
+/// Writing to memory cannot fail, but a bug in a value could: a typed error, not a panic.
+fn rendering(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("cannot render the {what}: {e}"))
 }
 
 #[derive(Serialize)]
 pub(crate) struct Totals {
     entitlements: usize,
-    points: Box<RawValue>,
+    points: Exact,
     accounts: Vec<AccountJson>,
 }
 
@@ -134,7 +148,7 @@ pub(crate) struct Totals {
 struct AccountJson {
     account_id: u64,
     entitlements: usize,
-    points: Box<RawValue>,
+    points: Exact,
 }
 
 #[derive(Serialize)]
@@ -142,7 +156,7 @@ struct AccountJson {
 struct JsonRow<'a> {
     serial_number: &'a str,
     account_id: u64,
-    points: Box<RawValue>,
+    points: Exact,
     config_id: Option<u64>,
     config_name: Option<&'a str>,
     product_type: Option<&'a str>,
@@ -180,20 +194,20 @@ struct JsonReport<'a> {
 pub(crate) fn totals(report: &Report) -> Totals {
     Totals {
         entitlements: report.rows.len(),
-        points: number(points_text(report.total)),
+        points: Exact(report.total),
         accounts: report
             .account_totals()
             .into_iter()
             .map(|a| AccountJson {
                 account_id: a.account_id,
                 entitlements: a.entitlements,
-                points: number(points_text(a.points)),
+                points: Exact(a.points),
             })
             .collect(),
     }
 }
 
-pub fn json(report: &Report) -> Vec<u8> {
+pub fn json(report: &Report) -> Result<Vec<u8>> {
     let spec = &report.spec;
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
@@ -214,7 +228,7 @@ pub fn json(report: &Report) -> Vec<u8> {
                 .map(|r| JsonRow {
                     serial_number: &r.serial_number,
                     account_id: r.account_id,
-                    points: number(points_text(r.points)),
+                    points: Exact(r.points),
                     config_id: r.config_id,
                     config_name: r.config_name.as_deref(),
                     product_type: r.product_type.as_deref(),
@@ -230,10 +244,10 @@ pub fn json(report: &Report) -> Vec<u8> {
     to_json(&doc)
 }
 
-pub(crate) fn to_json(value: &impl Serialize) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(value).expect("report structs serialise");
+pub(crate) fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
+    let mut out = serde_json::to_vec_pretty(value).map_err(|e| rendering("JSON", e))?;
     out.push(b'\n');
-    out
+    Ok(out)
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -265,15 +279,15 @@ mod tests {
     #[test]
     fn daily_csv_and_json_match_the_golden_files() {
         let r = walkthrough_day("2025-11-08");
-        golden("daily.csv", &csv(&r));
-        golden("daily.json", &json(&r));
+        golden("daily.csv", &csv(&r).unwrap());
+        golden("daily.json", &json(&r).unwrap());
     }
 
     #[test]
     fn identical_reports_give_identical_bytes() {
         let (a, b) = (walkthrough_day("2025-11-08"), walkthrough_day("2025-11-08"));
-        assert_eq!(sha256_hex(&csv(&a)), sha256_hex(&csv(&b)));
-        assert_eq!(json(&a), json(&b));
+        assert_eq!(sha256_hex(&csv(&a).unwrap()), sha256_hex(&csv(&b).unwrap()));
+        assert_eq!(json(&a).unwrap(), json(&b).unwrap());
     }
 
     #[test]
@@ -321,14 +335,14 @@ mod tests {
         let q = request(&s);
         let r = build(s, q, vec![2321234], vec![], &catalog()).unwrap();
         assert_eq!(
-            String::from_utf8(csv(&r)).unwrap(),
+            String::from_utf8(csv(&r).unwrap()).unwrap(),
             format!("{}\n", CSV_COLUMNS.join(","))
         );
-        let v: serde_json::Value = serde_json::from_slice(&json(&r)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&json(&r).unwrap()).unwrap();
         assert_eq!(v["consumption"]["entitlements"], serde_json::json!([]));
         assert_eq!(v["totals"]["entitlements"], 0);
         assert!(
-            String::from_utf8(json(&r))
+            String::from_utf8(json(&r).unwrap())
                 .unwrap()
                 .contains("\"points\": 0.00\n")
         );

@@ -88,7 +88,9 @@ pub fn check_runs(mut days: Vec<NaiveDate>) -> Vec<DayRange> {
     for d in days {
         match runs.last_mut() {
             Some(r) if r.end().succ_opt() == Some(d) => {
-                *r = DayRange::new(r.start(), d).expect("d follows the run");
+                if let Ok(longer) = DayRange::new(r.start(), d) {
+                    *r = longer;
+                }
             }
             _ => runs.push(DayRange::day(d)),
         }
