@@ -1,6 +1,7 @@
 //! FortiFlex v2: the five calls the reporter needs, behind [`FortiFlexApi`] so the report
 //! pipeline can run against the real service ([`HttpFortiFlex`]) or a canned one in tests.
 
+mod endpoints;
 mod http;
 mod pace;
 mod parse;
@@ -12,9 +13,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-pub use http::{
-    DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, HttpFortiFlex, MAX_REPLY_BYTES, http_client,
-};
+pub use endpoints::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints};
+pub use http::{HttpFortiFlex, MAX_REPLY_BYTES, http_client};
 pub use pace::{Limits, Pacer};
 pub use parse::{parse_decimal, parse_error_reply, parse_list};
 pub use retry::RetryPolicy;
