@@ -113,14 +113,9 @@ impl Plan {
     }
 }
 
+/// `250ms`, `2s`, `1m`: what humantime reads.
 fn duration(s: &str) -> Option<Duration> {
-    if let Some(ms) = s.strip_suffix("ms") {
-        ms.parse().ok().map(Duration::from_millis)
-    } else if let Some(secs) = s.strip_suffix('s') {
-        secs.parse().ok().map(Duration::from_secs)
-    } else {
-        None
-    }
+    humantime::parse_duration(s).ok()
 }
 
 /// One item of `--faults`: a fault, or a reply shape.
