@@ -10,6 +10,27 @@ use crate::summary::{ReportOutcome, Status};
 
 const WIDTH: usize = 96;
 
+/// Rows a table shows unless asked for all: the biggest consumers. A 100,000-entitlement
+/// program would otherwise print megabytes nobody reads; the CSV holds every row.
+pub const TOP_ROWS: usize = 50;
+
+/// The rows to print (`limit`: `None` for all) and the line saying what was left out.
+fn shown(
+    rows: &[crate::report::Row],
+    limit: Option<usize>,
+) -> (&[crate::report::Row], Option<String>) {
+    match limit {
+        Some(n) if rows.len() > n => (
+            &rows[..n],
+            Some(format!(
+                "... and {} more (see the CSV, or --all)",
+                rows.len() - n
+            )),
+        ),
+        _ => (rows, None),
+    }
+}
+
 /// What the report is called in its banner.
 pub fn title(report: &Report, label: &str) -> String {
     let scope = match &report.spec.serial_filter {
@@ -29,8 +50,14 @@ fn cut(s: &str, width: usize) -> String {
     }
 }
 
-/// The whole console report for `report`, and what publishing it did.
-pub fn summary(report: &Report, label: &str, published: Option<&ReportOutcome>) -> String {
+/// The whole console report for `report`, and what publishing it did; `limit` rows at most
+/// (`None`: all).
+pub fn summary(
+    report: &Report,
+    label: &str,
+    published: Option<&ReportOutcome>,
+    limit: Option<usize>,
+) -> String {
     let spec = &report.spec;
     let rule = "=".repeat(WIDTH);
     let thin = "-".repeat(WIDTH);
@@ -94,7 +121,8 @@ pub fn summary(report: &Report, label: &str, published: Option<&ReportOutcome>) 
             "Serial Number", "Config", "Product", "Total Points"
         );
         let _ = writeln!(o, "{thin}");
-        for r in &report.rows {
+        let (rows, more) = shown(&report.rows, limit);
+        for r in rows {
             let config = match (&r.config_name, r.config_id) {
                 (Some(name), Some(id)) => format!("{name} ({id})"),
                 (None, Some(id)) => id.to_string(),
@@ -110,6 +138,9 @@ pub fn summary(report: &Report, label: &str, published: Option<&ReportOutcome>) 
                 cut(product, 26),
                 points_text(r.points)
             );
+        }
+        if let Some(more) = more {
+            let _ = writeln!(o, "{more}");
         }
         let _ = writeln!(o, "{thin}");
     }
@@ -217,7 +248,7 @@ pub fn report_line(o: &ReportOutcome) -> String {
 /// per day, per 30 days and per 365 days for each entitlement and the program, and, given an
 /// annual `commitment`, the share of it this range used and the run-rate against it. Exact
 /// decimals throughout; only the printed values are rounded, to two places.
-pub fn rates(report: &Report, commitment: Option<Decimal>) -> String {
+pub fn rates(report: &Report, commitment: Option<Decimal>, limit: Option<usize>) -> String {
     let days = Decimal::from(report.spec.range.len_days());
     let (d30, d365) = (Decimal::from(30), Decimal::from(365));
     let rule = "=".repeat(WIDTH);
@@ -233,7 +264,8 @@ pub fn rates(report: &Report, commitment: Option<Decimal>) -> String {
         "Serial Number", "Product", "Per Day", "30 Days", "365 Days"
     );
     let _ = writeln!(o, "{}", "-".repeat(WIDTH));
-    for r in &report.rows {
+    let (rows, more) = shown(&report.rows, limit);
+    for r in rows {
         let per_day = r.points / days;
         let _ = writeln!(
             o,
@@ -244,6 +276,9 @@ pub fn rates(report: &Report, commitment: Option<Decimal>) -> String {
             display2(per_day * d30),
             display2(per_day * d365)
         );
+    }
+    if let Some(more) = more {
+        let _ = writeln!(o, "{more}");
     }
     let per_day = report.per_day();
     let _ = writeln!(
@@ -288,7 +323,7 @@ mod tests {
     #[test]
     fn rates_project_the_walkthroughs_numbers() {
         let r = walkthrough_day("2025-11-08");
-        let text = rates(&r, Some(Decimal::from(50_000)));
+        let text = rates(&r, Some(Decimal::from(50_000)), Some(TOP_ROWS));
         let program = text.lines().find(|l| l.starts_with("PROGRAM")).unwrap();
         assert!(
             program.contains("399.42")
@@ -316,13 +351,26 @@ mod tests {
             text.contains("145788.30 points/year = 291.58% of the commitment"),
             "{text}"
         );
-        assert!(!rates(&r, None).contains("Commitment"));
+        assert!(!rates(&r, None, None).contains("Commitment"));
     }
 
     #[test]
     fn prints_the_walkthrough_layout() {
         let r = walkthrough_day("2025-11-08");
-        let text = summary(&r, "2025-11-08", None);
+        let text = summary(&r, "2025-11-08", None, Some(TOP_ROWS));
+        assert!(!text.contains("more (see the CSV"), "13 rows fit");
+        // Past the limit, the biggest consumers and a line for the rest; totals unchanged.
+        let top = summary(&r, "2025-11-08", None, Some(2));
+        assert!(top.contains("FMVMMLTM00000663") && !top.contains("FGVMMLTM00000993"));
+        assert!(
+            top.contains("... and 11 more (see the CSV, or --all)"),
+            "{top}"
+        );
+        assert!(
+            top.lines()
+                .any(|l| l.starts_with("GRAND TOTAL") && l.ends_with(" 399.42"))
+        );
+        assert!(rates(&r, None, Some(2)).contains("... and 11 more"));
         assert!(text.contains("CONSUMPTION REPORT - ALL ENTITLEMENTS - 2025-11-08"));
         assert!(text.contains("Date Range: 2025-11-08 to 2025-11-08 (1 day, America/Los_Angeles"));
         assert!(text.contains("[SUCCESS] Retrieved consumption data for 13 entitlement(s)"));

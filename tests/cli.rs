@@ -875,3 +875,61 @@ async fn an_mssp_program_is_reported_per_account_and_resumes_a_backfill() {
     );
     assert_eq!(sim.calls(), calls);
 }
+
+#[tokio::test]
+async fn tables_show_the_top_fifty_unless_all_is_asked() {
+    // The walkthrough's 13 plus 40 synthetic accounts' devices: 53 consumers.
+    let sim = sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Dataset::mssp(40),
+        SimOptions {
+            today: NaiveDate::from_ymd_opt(2025, 11, 9),
+            ..SimOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let args = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--date",
+        "2025-11-08",
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        stdout
+            .matches("... and 3 more (see the CSV, or --all)")
+            .count(),
+        2,
+        "the table and the rates: {stdout}"
+    );
+    let total = stdout
+        .lines()
+        .find(|l| l.starts_with("GRAND TOTAL"))
+        .unwrap();
+    assert!(
+        total.ends_with(" 799.42"),
+        "totals count every row: {total}"
+    );
+    let csv = std::fs::read_to_string(
+        dir.path()
+            .join("reports/ranges/consumption_ELAVMS0000123456_2025-11-08_2025-11-08.csv"),
+    )
+    .unwrap();
+    assert_eq!(csv.lines().count(), 1 + 53, "the CSV holds every row");
+
+    let mut all = args.to_vec();
+    all.push("--all");
+    let out = run(Some(&sim), dir.path(), &all, &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("more (see the CSV"), "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("FGVMSYNT")).count(),
+        2 * 40
+    );
+}

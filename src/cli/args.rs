@@ -95,6 +95,9 @@ pub struct ConsumptionArgs {
     /// Annual point commitment: show the share used and the run-rate against it
     #[arg(long, value_name = "POINTS")]
     pub commitment: Option<rust_decimal::Decimal>,
+    /// Print every entitlement in the tables, not only the 50 biggest consumers
+    #[arg(long)]
+    pub all: bool,
     /// What to print: the table with rates and projections, or the report's JSON or CSV
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -70,7 +70,7 @@ pub(super) async fn run(
             print(out, &format!("{}\n", console::report_line(day)))?;
         }
         if let Some(r) = &program.range {
-            show(r, &label, args.format, args.commitment, out)?;
+            show(r, &label, args.format, args.commitment, args.all, out)?;
         }
     }
     Ok(())
@@ -82,17 +82,19 @@ pub(super) fn show(
     label: &str,
     format: Format,
     commitment: Option<rust_decimal::Decimal>,
+    all: bool,
     out: &mut impl Write,
 ) -> Result<()> {
+    let limit = (!all).then_some(console::TOP_ROWS);
     let report = o
         .report
         .as_ref()
         .ok_or_else(|| Error::Storage("the run kept no report to print".into()))?;
     let text = match format {
         Format::Table => {
-            let mut t = console::summary(report, label, Some(o));
+            let mut t = console::summary(report, label, Some(o), limit);
             if !report.rows.is_empty() {
-                t.push_str(&console::rates(report, commitment));
+                t.push_str(&console::rates(report, commitment, limit));
             }
             t
         }

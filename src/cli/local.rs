@@ -69,14 +69,14 @@ pub(super) async fn demo(
     for program in &outcome.programs {
         for day in &program.days {
             match day.report {
-                Some(_) => show(day, &yesterday.to_string(), Format::Table, None, out)?,
+                Some(_) => show(day, &yesterday.to_string(), Format::Table, None, false, out)?,
                 // Stored by an earlier demo and unchanged: not rebuilt, so just say so.
                 None => writeln!(out, "{}\n", console::report_line(day))
                     .map_err(|e| Error::Storage(format!("cannot print: {e}")))?,
             }
         }
         if let Some(r) = &program.range {
-            show(r, "LAST 7 DAYS", Format::Table, None, out)?;
+            show(r, "LAST 7 DAYS", Format::Table, None, false, out)?;
         }
     }
     let _ = writeln!(
