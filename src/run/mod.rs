@@ -225,15 +225,9 @@ async fn refuse_forgotten_days(
     let Some(program) = program_serial(credentials)?.filter(|_| !request.dry_run) else {
         return Ok(());
     };
-    let scope = Scope {
-        serial: program,
-        account_id: credentials.account_id.unwrap_or_default(),
-        accounts: vec![],
-        configs: vec![],
-    };
     let mut missing = Vec::new();
     for &day in request.daily.iter().filter(|d| **d < oldest) {
-        let keys = render::keys(&daily_spec(&scope, day, ctx.timezone));
+        let keys = render::keys(&daily_spec(&program, 0, day, ctx.timezone));
         if archive::stored(sink, &keys).await?.is_none() {
             missing.push(day);
         }
@@ -256,7 +250,12 @@ async fn plan_program(
     let mut days = Vec::with_capacity(request.daily.len());
     let mut missing = Vec::new();
     for &day in &request.daily {
-        let keys = render::keys(&daily_spec(&scope, day, ctx.timezone));
+        let keys = render::keys(&daily_spec(
+            &scope.serial,
+            scope.account_id,
+            day,
+            ctx.timezone,
+        ));
         let reading = |e: Error| e.during(format!("reading the stored daily report {day}"));
         let stored = if request.dry_run {
             None
@@ -331,11 +330,12 @@ async fn plan_program(
     })
 }
 
-fn daily_spec(scope: &Scope, day: NaiveDate, timezone: Tz) -> ReportSpec {
+/// A whole-program daily report of `program`; its keys depend on the program and the day only.
+fn daily_spec(program: &Serial, account_id: u64, day: NaiveDate, timezone: Tz) -> ReportSpec {
     ReportSpec {
         kind: ReportKind::Daily,
-        program_serial: scope.serial.clone(),
-        account_id: scope.account_id,
+        program_serial: program.clone(),
+        account_id,
         range: DayRange::day(day),
         timezone,
         serial_filter: None,

@@ -91,7 +91,10 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                         .fetch(DayRange::day(*day), &scope.accounts, None)
                         .await
                         .map_err(|e| Self::failed_day(e, *day, before))?;
-                    let report = self.build(daily_spec(scope, *day, self.ctx.timezone), rows)?;
+                    let report = self.build(
+                        daily_spec(&scope.serial, scope.account_id, *day, self.ctx.timezone),
+                        rows,
+                    )?;
                     Some(
                         self.publish(report, self.request.keep_daily_reports)
                             .await
@@ -132,10 +135,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                     config_filter: self.request.config_filter,
                     account_filter: self.request.account_filter,
                 };
-                let mut report = self.build(spec, rows)?;
-                if let Some(c) = self.request.config_filter {
-                    report.accounts = scope.config_account(c).into_iter().collect();
-                }
+                let report = self.build(spec, rows)?;
                 let o = self.publish(report, true).await?;
                 self.progress.report(&scope.serial, &o);
                 Some(o)
@@ -208,9 +208,11 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             config_id: spec.config_filter,
             serial_number: spec.serial_filter.as_ref().map(Serial::to_string),
         };
-        let accounts = match spec.account_filter {
-            Some(a) => vec![a],
-            None => self.scope.accounts.clone(),
+        // What the report covers: the one account, the config's account, or all of them.
+        let accounts = match (spec.account_filter, spec.config_filter) {
+            (Some(a), _) => vec![a],
+            (None, Some(c)) => self.scope.config_account(c).into_iter().collect(),
+            (None, None) => self.scope.accounts.clone(),
         };
         build(spec, request, accounts, rows, &self.catalog)
     }
@@ -225,7 +227,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             days.iter()
                 .filter(|d| d.plan == DayPlan::Check && d.day >= run.start() && d.day <= run.end())
         };
-        let mut stored_rows: BTreeMap<NaiveDate, Vec<PointsRow>> = BTreeMap::new();
+        let mut stored_rows: BTreeMap<NaiveDate, &[PointsRow]> = BTreeMap::new();
         let mut stored_sum = Sums::new();
         for d in in_run() {
             for (account, serials) in sums(&d.rows, own) {
@@ -234,7 +236,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                     *into.entry(s).or_default() += p;
                 }
             }
-            stored_rows.insert(d.day, d.rows.clone());
+            stored_rows.insert(d.day, &d.rows);
         }
         let mut fresh: BTreeMap<NaiveDate, Vec<PointsRow>> = BTreeMap::new();
         let mut differing = BTreeSet::new();
@@ -277,11 +279,15 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             let mut rows: Vec<PointsRow> = stored_rows
                 .remove(&day)
                 .unwrap_or_default()
-                .into_iter()
+                .iter()
                 .filter(|r| !differing.contains(&r.account_id.unwrap_or(own)))
+                .cloned()
                 .collect();
             rows.extend(fresh.remove(&day).unwrap_or_default());
-            let report = self.build(daily_spec(scope, day, self.ctx.timezone), rows)?;
+            let report = self.build(
+                daily_spec(&scope.serial, scope.account_id, day, self.ctx.timezone),
+                rows,
+            )?;
             out.push(
                 self.publish(report, self.request.keep_daily_reports)
                     .await
@@ -375,7 +381,7 @@ fn as_stored(
     scope: &Scope,
     tz: Tz,
 ) -> ReportOutcome {
-    let keys = render::keys(&daily_spec(scope, day, tz));
+    let keys = render::keys(&daily_spec(&scope.serial, scope.account_id, day, tz));
     ReportOutcome {
         period: Period::Day { date: day },
         entitlements: stored.map_or(0, |s| s.entitlements),
