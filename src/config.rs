@@ -203,7 +203,7 @@ pub fn credentials(lookup: impl Fn(&str) -> Option<String>) -> Result<Credential
     };
     Ok(Credentials {
         username: get("FORTIFLEX_USERNAME")?,
-        password: Secret::new(get("FORTIFLEX_PASSWORD")?),
+        password: Secret::from(get("FORTIFLEX_PASSWORD")?),
         program_serial: get("FORTIFLEX_PROGRAM_SERIAL").ok(),
         account_id,
     })

@@ -2,41 +2,16 @@
 //! shape (flat, or nested under `"fortiflex"`) or from environment variables. Values are
 //! never echoed: errors name the field and where it was looked for, nothing more.
 
-use std::fmt;
-
 use serde_json::Value;
 
 use crate::error::{Error, Result};
 
-/// A string that must not reach a log, an error or a report: `Debug` and `Display` redact it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The value, for the one place that must send it (a request body or header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A string that must not reach a log, an error or a report: `secrecy` redacts its `Debug`,
+/// has no `Display`, and zeroes the memory when dropped.
+pub use secrecy::{ExposeSecret, SecretString as Secret};
 
 /// What the reporter needs to call FortiFlex for one program.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Credentials {
     pub username: String,
     pub password: Secret,
@@ -99,7 +74,7 @@ impl Credentials {
         };
         Ok(Credentials {
             username: text_field(USERNAME)?,
-            password: Secret::new(text_field(PASSWORD)?),
+            password: Secret::from(text_field(PASSWORD)?),
             program_serial: match section.get(PROGRAM) {
                 None | Some(Value::Null) => None,
                 Some(_) => Some(text_field(PROGRAM)?),
@@ -129,7 +104,7 @@ mod tests {
     fn reads_nested_and_flat_documents() {
         let c = Credentials::from_json(NESTED, "credentials.json").unwrap();
         assert_eq!(c.username, "api-user");
-        assert_eq!(c.password.expose(), "hunter2-pass");
+        assert_eq!(c.password.expose_secret(), "hunter2-pass");
         assert_eq!(c.program_serial.as_deref(), Some("ELAVMS0000123456"));
         assert_eq!(c.account_id, Some(2321234));
         let flat = r#"{"api_username": "u", "api_password": "p", "program_serial_number": "ELAVMS0000123456",
@@ -194,10 +169,10 @@ mod tests {
     }
 
     #[test]
-    fn secrets_redact_in_debug_and_display() {
+    fn secrets_redact_in_debug() {
         let c = Credentials::from_json(NESTED, "x").unwrap();
-        let shown = format!("{c:?} {}", c.password);
+        let shown = format!("{c:?} {:?}", c.password);
         assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(shown.contains("***"));
+        assert!(shown.contains("REDACTED"), "{shown}");
     }
 }

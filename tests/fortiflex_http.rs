@@ -303,7 +303,7 @@ async fn a_fortiflex_400_surfaces_its_message() {
 async fn a_wrong_password_is_an_authentication_error_that_hides_it() {
     let sim = simulator(EndDateMode::Inclusive).await;
     let mut creds = sim.credentials();
-    creds.password = Secret::new("wrong-pass-7f3a9c");
+    creds.password = Secret::from("wrong-pass-7f3a9c");
     let err = client(&sim, &creds).programs().await.unwrap_err();
     assert_eq!(err.kind(), "Authentication");
     let shown = format!("{err} {err:?}");
@@ -433,7 +433,7 @@ async fn an_unreachable_fortiflex_names_the_host_and_cause() {
     let creds = Dataset::walkthrough();
     let creds = Credentials {
         username: creds.username.into(),
-        password: Secret::new(creds.password),
+        password: Secret::from(creds.password),
         program_serial: Some(creds.programs[0].serial.into()),
         account_id: None,
     };

@@ -9,6 +9,7 @@ use super::{
     CredentialsArg, EntitlementsArgs, ProbeArgs, ProgramsArgs, client, load_credentials, print,
 };
 use crate::config::Settings;
+use crate::credentials::ExposeSecret;
 use crate::error::{Error, Result};
 use crate::fortiflex::{Entitlement, EntitlementQuery, FortiFlexApi, HttpFortiFlex, PointsQuery};
 use crate::listing;
@@ -67,7 +68,7 @@ pub(super) async fn programs(
     };
     let doc = serde_json::json!({"fortiflex": {
         "api_username": credentials.username,
-        "api_password": credentials.password.expose(),
+        "api_password": credentials.password.expose_secret(),
         "program_serial_number": chosen.program.serial_number,
         "account_id": chosen.program.account_id,
     }});

@@ -10,6 +10,7 @@ use super::consumption::show;
 use super::{DemoArgs, Format, SimArgs, client};
 use crate::config::Settings;
 use crate::console;
+use crate::credentials::ExposeSecret;
 use crate::error::{Error, Result};
 use crate::fortiflex::Endpoints;
 use crate::progress::Silent;
@@ -135,7 +136,7 @@ pub(super) async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> R
         sim.api_url(),
         sim.auth_url(),
         c.username,
-        c.password.expose(),
+        c.password.expose_secret(),
         c.program_serial.as_deref().unwrap_or(""),
     );
     let _ = out.flush();

@@ -18,7 +18,7 @@ use super::retry::{self, RetryPolicy};
 use super::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program, parse,
 };
-use crate::credentials::{Credentials, Secret};
+use crate::credentials::{Credentials, ExposeSecret, Secret};
 use crate::error::{ApiError, Error, Result};
 
 /// Renew this long before `expires_in` runs out, so a token never dies mid-call.
@@ -113,7 +113,7 @@ impl HttpFortiFlex {
         let _turn = self.pacer.turn().await;
         let mut request = self.http.post(url.clone()).json(body);
         if let Some(t) = token {
-            request = request.bearer_auth(t.expose());
+            request = request.bearer_auth(t.expose_secret());
         }
         let transient = |e: reqwest::Error| Failure::Transient(transport_error(call, &e), None);
         let mut reply = request.send().await.map_err(transient)?;
@@ -154,7 +154,7 @@ impl HttpFortiFlex {
     async fn login(&self) -> std::result::Result<Token, Failure> {
         let body = json!({
             "username": self.username,
-            "password": self.password.expose(),
+            "password": self.password.expose_secret(),
             "client_id": "flexvm",
             "grant_type": "password",
         });
@@ -204,7 +204,7 @@ impl HttpFortiFlex {
             .max(Duration::from_secs(1));
         tracing::debug!(expires_in, "logged in to FortiCloud");
         Ok(Token {
-            access: Secret::new(access),
+            access: Secret::from(access),
             renew_at: Instant::now() + lifetime,
         })
     }

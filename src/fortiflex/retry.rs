@@ -1,7 +1,6 @@
 //! Which FortiFlex failures are worth another try, and how long to wait before it: bounded
 //! in count and in total waiting, exponential with jitter, a server's `Retry-After` honoured.
 
-use std::hash::{BuildHasher, Hasher};
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,17 +35,10 @@ impl RetryPolicy {
             .saturating_mul(1u32.checked_shl(n.saturating_sub(1)).unwrap_or(u32::MAX))
             .min(self.max_delay);
         let half = exp / 2;
-        let jitter = half.mul_f64(unit_random());
+        let jitter = half.mul_f64(fastrand::f64());
         let d = half + jitter;
         retry_after.map_or(d, |r| r.max(d))
     }
-}
-
-/// A number in [0, 1) from the standard library's per-process random hasher keys.
-fn unit_random() -> f64 {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0x5eed);
-    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// FortiFlex's "slow down" codes: -10 minute limit, -11 hour limit, -12 concurrent token use.

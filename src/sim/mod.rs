@@ -129,7 +129,7 @@ impl RunningSim {
         let p = &self.data.programs[0];
         Credentials {
             username: self.data.username.into(),
-            password: Secret::new(self.data.password),
+            password: Secret::from(self.data.password),
             program_serial: Some(p.serial.into()),
             account_id: Some(p.account_id),
         }
