@@ -62,6 +62,7 @@ test: lint venv template-check
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --no-default-features --lib --bins -- -D warnings
 
 # What `sam build` runs (BuildMethod: rust-cargolambda), cross-compiled with zig.
 build: venv

@@ -25,6 +25,8 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod secrets;
+/// The FortiFlex simulator (`demo`, `sim`, the tests); the Lambda needs none of it.
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod sink;
 pub mod summary;

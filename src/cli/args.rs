@@ -54,8 +54,10 @@ pub enum Command {
     /// endDate as inclusive or exclusive (which FORTIFLEX_END_DATE to set)
     ProbeEndDate(ProbeArgs),
     /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
+    #[cfg(feature = "sim")]
     Demo(DemoArgs),
     /// Serves the FortiFlex simulator on loopback until Ctrl-C.
+    #[cfg(feature = "sim")]
     Sim(SimArgs),
 }
 

@@ -4,6 +4,7 @@
 mod args;
 mod consumption;
 mod discovery;
+#[cfg(feature = "sim")]
 mod local;
 mod progress;
 
@@ -48,7 +49,9 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
         Command::ProbeEndDate(args) => {
             discovery::probe_end_date(args, Settings::from_env()?, Utc::now(), out).await
         }
+        #[cfg(feature = "sim")]
         Command::Demo(args) => local::demo(args, Settings::from_env()?, out).await,
+        #[cfg(feature = "sim")]
         Command::Sim(args) => local::serve_sim(args, out).await,
     }
 }
