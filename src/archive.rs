@@ -114,6 +114,7 @@ pub async fn listed_rows(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::AccountId;
     use crate::publish::{Options, publish};
     use crate::render;
     use crate::report::tests::{dec, walkthrough_day};
@@ -137,7 +138,7 @@ mod tests {
         let rows = stored_rows(&sink, &keys).await.unwrap();
         assert_eq!(rows.len(), 13);
         assert_eq!(rows[0].points.to_string(), "107.20");
-        assert_eq!(rows[0].account_id, Some(2321234));
+        assert_eq!(rows[0].account_id, Some(AccountId(2321234)));
         assert_eq!(
             listed_rows(&sink, &keys, &s)
                 .await

@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
 use crate::fortiflex::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy};
+use crate::ids::AccountId;
 use crate::sink::s3::{check_bucket, check_prefix};
 use crate::window::{EndDateMode, PACIFIC, parse_timezone};
 
@@ -195,11 +196,18 @@ pub fn credentials(lookup: impl Fn(&str) -> Option<String>) -> Result<Credential
     let account_id = match lookup("FORTIFLEX_ACCOUNT_ID").map(|v| v.trim().to_string()) {
         None => None,
         Some(v) if v.is_empty() => None,
-        Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-            Error::Credentials(
-                "environment variable FORTIFLEX_ACCOUNT_ID must be a positive integer".into(),
-            )
-        })?),
+        Some(v) => Some(
+            v.parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(AccountId)
+                .ok_or_else(|| {
+                    Error::Credentials(
+                        "environment variable FORTIFLEX_ACCOUNT_ID must be a positive integer"
+                            .into(),
+                    )
+                })?,
+        ),
     };
     Ok(Credentials {
         username: get("FORTIFLEX_USERNAME")?,
@@ -319,7 +327,7 @@ mod tests {
         let c = credentials(env).unwrap();
         assert_eq!(
             (c.program_serial.as_deref(), c.account_id),
-            (Some("ELAVMS0000123456"), Some(42))
+            (Some("ELAVMS0000123456"), Some(AccountId(42)))
         );
         let err = credentials(|k| env(k).filter(|_| k != "FORTIFLEX_PASSWORD")).unwrap_err();
         assert_eq!(

@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::ids::AccountId;
 
 /// A string that must not reach a log, an error or a report: `secrecy` redacts its `Debug`,
 /// has no `Display`, and zeroes the memory when dropped.
@@ -18,7 +19,7 @@ pub struct Credentials {
     /// The program to report; `None`: every program the API user sees.
     pub program_serial: Option<String>,
     /// The program's own account; looked up with `programs/list` when absent.
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
 }
 
 const USERNAME: &str = "api_username";
@@ -84,13 +85,14 @@ impl Credentials {
     }
 }
 
-fn parse_account(v: &Value) -> Option<u64> {
+fn parse_account(v: &Value) -> Option<AccountId> {
     match v {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
     .filter(|n| *n > 0)
+    .map(AccountId)
 }
 
 #[cfg(test)]
@@ -106,12 +108,12 @@ mod tests {
         assert_eq!(c.username, "api-user");
         assert_eq!(c.password.expose_secret(), "hunter2-pass");
         assert_eq!(c.program_serial.as_deref(), Some("ELAVMS0000123456"));
-        assert_eq!(c.account_id, Some(2321234));
+        assert_eq!(c.account_id, Some(AccountId(2321234)));
         let flat = r#"{"api_username": "u", "api_password": "p", "program_serial_number": "ELAVMS0000123456",
             "account_id": "2321234"}"#;
         assert_eq!(
             Credentials::from_json(flat, "x").unwrap().account_id,
-            Some(2321234)
+            Some(AccountId(2321234))
         );
     }
 

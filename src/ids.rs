@@ -52,6 +52,33 @@ impl serde::Serialize for Serial {
     }
 }
 
+/// A FortiCloud account id: the partner's own, or a customer's. A type of its own so that it
+/// cannot be mixed up with the config and product ids that are numbers too.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct AccountId(pub u64);
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<u64> for AccountId {
+    fn from(id: u64) -> Self {
+        AccountId(id)
+    }
+}
+
+impl std::str::FromStr for AccountId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        s.trim().parse().map(AccountId)
+    }
+}
+
 /// A serial number as it may appear in a request and an object key: 6 to 32 letters and
 /// digits. Lower case is accepted and upper-cased, as FortiCloud shows serials.
 fn serial(value: &str, what: &str) -> Result<String> {

@@ -88,6 +88,7 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::AccountId;
     use crate::summary::{ProgramOutcome, ReportOutcome};
 
     fn summary(dry_run: bool) -> RunOutcome {
@@ -110,8 +111,8 @@ mod tests {
             calls: 7,
             programs: vec![ProgramOutcome {
                 program_serial_number: "ELAVMS0000123456".into(),
-                account_id: 2321234,
-                accounts: vec![2321234],
+                account_id: AccountId(2321234),
+                accounts: vec![AccountId(2321234)],
                 days: vec![
                     day("2025-11-08", Status::Written),
                     day("2025-11-07", Status::Refused),

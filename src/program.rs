@@ -6,7 +6,7 @@
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fortiflex::{Config, FortiFlexApi, Program};
-use crate::ids::Serial;
+use crate::ids::{AccountId, Serial};
 
 /// One program to report: its serial, its own account, every account it spans and its
 /// configurations (all accounts).
@@ -14,15 +14,15 @@ use crate::ids::Serial;
 pub struct Scope {
     pub serial: Serial,
     /// The program's (partner's) own account: the reports' top-level `account_id`.
-    pub account_id: u64,
+    pub account_id: AccountId,
     /// The own account and every customer account, ascending.
-    pub accounts: Vec<u64>,
+    pub accounts: Vec<AccountId>,
     pub configs: Vec<Config>,
 }
 
 impl Scope {
     /// The account a configuration belongs to, as `configs/list` said.
-    pub fn config_account(&self, config_id: u64) -> Option<u64> {
+    pub fn config_account(&self, config_id: u64) -> Option<AccountId> {
         self.configs
             .iter()
             .find(|c| c.id == config_id)
@@ -35,7 +35,7 @@ impl Scope {
 /// per program, plus one `programs/list` unless the program and its account are given.
 pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Result<Vec<Scope>> {
     let wanted = program_serial(credentials)?;
-    let programs: Vec<(Serial, u64)> = match (&wanted, credentials.account_id) {
+    let programs: Vec<(Serial, AccountId)> = match (&wanted, credentials.account_id) {
         (Some(p), Some(account)) => vec![(p.clone(), account)],
         (Some(p), None) => {
             let listed = api.programs().await?;
@@ -76,7 +76,7 @@ pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Res
     let mut scopes = Vec::with_capacity(programs.len());
     for (program, account_id) in programs {
         let configs = api.configs(&program, None).await?;
-        let mut accounts: Vec<u64> = configs.iter().filter_map(|c| c.account_id).collect();
+        let mut accounts: Vec<AccountId> = configs.iter().filter_map(|c| c.account_id).collect();
         accounts.push(account_id);
         accounts.sort_unstable();
         accounts.dedup();

@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 
 use crate::archive::{self, Stored};
 use crate::error::Result;
+use crate::ids::AccountId;
 use crate::render::{
     self, CSV_CONTENT_TYPE, FileEntry, JSON_CONTENT_TYPE, Keys, Previous, RunInfo,
 };
@@ -63,8 +64,8 @@ pub struct Options {
 }
 
 /// Accounts with rows in `stored` that have none in `report`.
-fn emptied_accounts(stored: &[crate::fortiflex::PointsRow], report: &Report) -> Vec<u64> {
-    let mut before: BTreeMap<u64, usize> = BTreeMap::new();
+fn emptied_accounts(stored: &[crate::fortiflex::PointsRow], report: &Report) -> Vec<AccountId> {
+    let mut before: BTreeMap<AccountId, usize> = BTreeMap::new();
     for r in stored {
         *before
             .entry(r.account_id.unwrap_or(report.spec.account_id))
@@ -124,7 +125,7 @@ pub async fn publish(
                         cur.entitlements
                     )
                 } else {
-                    let list: Vec<String> = emptied.iter().map(u64::to_string).collect();
+                    let list: Vec<String> = emptied.iter().map(AccountId::to_string).collect();
                     format!(
                         "account(s) {} had rows in the stored report and have none now",
                         list.join(", ")
@@ -202,7 +203,7 @@ mod tests {
         build(
             s,
             q,
-            vec![2321234],
+            vec![AccountId(2321234)],
             rows(&[
                 ("FMVMMLTM00000582", "107.20"),
                 ("FGVMMLTM00000993", "22.00"),
@@ -275,7 +276,7 @@ mod tests {
         let before = sink.object(&stored.keys.csv).unwrap().0;
         let s = spec("2025-11-08");
         let q = request(&s);
-        let empty = build(s, q, vec![2321234], vec![], &catalog()).unwrap();
+        let empty = build(s, q, vec![AccountId(2321234)], vec![], &catalog()).unwrap();
         let p = publish(&sink, &empty, "run-2", now(), Options::default())
             .await
             .unwrap();
@@ -292,13 +293,13 @@ mod tests {
 
         // One account of several losing its rows is refused too.
         let mut points = rows(&WALKTHROUGH_DAY);
-        points[0].account_id = Some(3300001);
+        points[0].account_id = Some(AccountId(3300001));
         let s = spec("2025-11-09");
         let q = request(&s);
         let two = build(
             s.clone(),
             q.clone(),
-            vec![2321234, 3300001],
+            vec![AccountId(2321234), AccountId(3300001)],
             points,
             &catalog(),
         )
@@ -309,7 +310,7 @@ mod tests {
         let one = build(
             s,
             q,
-            vec![2321234, 3300001],
+            vec![AccountId(2321234), AccountId(3300001)],
             rows(&WALKTHROUGH_DAY[1..]),
             &catalog(),
         )

@@ -9,7 +9,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::error::{ApiError, Result};
 use crate::fortiflex::{Config, Entitlement, PointsQuery, PointsRow};
-use crate::ids::Serial;
+use crate::ids::{AccountId, Serial};
 use crate::window::DayRange;
 
 /// A daily report lands in the `dt=` partitions; a range report under `ranges/`.
@@ -33,21 +33,21 @@ impl ReportKind {
 pub struct ReportSpec {
     pub kind: ReportKind,
     pub program_serial: Serial,
-    pub account_id: u64,
+    pub account_id: AccountId,
     pub range: DayRange,
     pub timezone: Tz,
     pub serial_filter: Option<Serial>,
     /// FortiFlex's `configId` scope, for range reports of one configuration.
     pub config_filter: Option<u64>,
     /// One account of the program, for range reports of one customer.
-    pub account_filter: Option<u64>,
+    pub account_filter: Option<AccountId>,
 }
 
 /// One entitlement's consumption over the report's range.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     pub serial_number: String,
-    pub account_id: u64,
+    pub account_id: AccountId,
     pub config_id: Option<u64>,
     pub config_name: Option<String>,
     pub product_type: Option<String>,
@@ -63,7 +63,7 @@ pub struct Report {
     /// What was asked of `entitlements/points`, less the account (sent once per account).
     pub request: PointsQuery,
     /// The accounts the report covers, ascending: each was asked and answered.
-    pub accounts: Vec<u64>,
+    pub accounts: Vec<AccountId>,
     pub rows: Vec<Row>,
     pub total: Decimal,
 }
@@ -71,7 +71,7 @@ pub struct Report {
 /// One account's share of a report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountTotal {
-    pub account_id: u64,
+    pub account_id: AccountId,
     pub entitlements: usize,
     pub points: Decimal,
 }
@@ -85,7 +85,7 @@ impl Report {
     /// Every covered account's entitlements and points, accounts without consumption
     /// included, sorted by points descending, then account id (the contract's order).
     pub fn account_totals(&self) -> Vec<AccountTotal> {
-        let mut by_account: std::collections::BTreeMap<u64, AccountTotal> = self
+        let mut by_account: std::collections::BTreeMap<AccountId, AccountTotal> = self
             .accounts
             .iter()
             .map(|&a| {
@@ -151,7 +151,7 @@ impl Catalog {
 pub fn build(
     spec: ReportSpec,
     request: PointsQuery,
-    accounts: Vec<u64>,
+    accounts: Vec<AccountId>,
     points: Vec<PointsRow>,
     catalog: &Catalog,
 ) -> Result<Report> {
@@ -253,7 +253,7 @@ pub(crate) mod tests {
         ReportSpec {
             kind: ReportKind::Daily,
             program_serial: Serial::parse("ELAVMS0000123456", "program").unwrap(),
-            account_id: 2321234,
+            account_id: AccountId(2321234),
             range: DayRange::day(parse_date(day).unwrap()),
             timezone: PACIFIC,
             serial_filter: None,
@@ -278,7 +278,7 @@ pub(crate) mod tests {
             .iter()
             .map(|(s, p)| PointsRow {
                 serial_number: s.to_string(),
-                account_id: Some(2321234),
+                account_id: Some(AccountId(2321234)),
                 points: dec(p),
             })
             .collect()
@@ -287,7 +287,7 @@ pub(crate) mod tests {
     pub fn catalog() -> Catalog {
         let ent = |s: &str, config: u64, desc: &str| Entitlement {
             serial_number: s.into(),
-            account_id: Some(2321234),
+            account_id: Some(AccountId(2321234)),
             config_id: Some(config),
             description: Some(desc.into()),
             status: Some("ACTIVE".into()),
@@ -304,7 +304,7 @@ pub(crate) mod tests {
                     id: 4101,
                     name: Some("MSSP FMG".into()),
                     status: Some("ACTIVE".into()),
-                    account_id: Some(2321234),
+                    account_id: Some(AccountId(2321234)),
                     product_type: ProductType {
                         id: Some(2),
                         name: Some("FortiManager-VM".into()),
@@ -327,7 +327,14 @@ pub(crate) mod tests {
     pub fn walkthrough_day(day: &str) -> Report {
         let s = spec(day);
         let q = request(&s);
-        build(s, q, vec![2321234], rows(&WALKTHROUGH_DAY), &catalog()).unwrap()
+        build(
+            s,
+            q,
+            vec![AccountId(2321234)],
+            rows(&WALKTHROUGH_DAY),
+            &catalog(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -385,7 +392,7 @@ pub(crate) mod tests {
         let err = build(
             s,
             q,
-            vec![2321234],
+            vec![AccountId(2321234)],
             rows(&[("A1", "1.00"), ("A1", "2.00")]),
             &catalog(),
         )
@@ -401,15 +408,20 @@ pub(crate) mod tests {
         let mut points = rows(&WALKTHROUGH_DAY);
         for p in points.iter_mut() {
             p.account_id = match &p.serial_number[..4] {
-                "FGVM" | "FGT7" => Some(3300001),
-                "FEMS" => Some(3300002),
+                "FGVM" | "FGT7" => Some(AccountId(3300001)),
+                "FEMS" => Some(AccountId(3300002)),
                 _ => None, // the entitlement's (2321234 in the catalog) or the program's
             };
         }
         let r = build(
             s,
             q,
-            vec![3300003, 2321234, 3300001, 3300002],
+            vec![
+                AccountId(3300003),
+                AccountId(2321234),
+                AccountId(3300001),
+                AccountId(3300002),
+            ],
             points,
             &catalog(),
         )
@@ -417,7 +429,7 @@ pub(crate) mod tests {
         let totals: Vec<(u64, usize, String)> = r
             .account_totals()
             .iter()
-            .map(|t| (t.account_id, t.entitlements, points_text(t.points)))
+            .map(|t| (t.account_id.0, t.entitlements, points_text(t.points)))
             .collect();
         assert_eq!(
             totals,
@@ -428,7 +440,10 @@ pub(crate) mod tests {
                 (3300003, 0, "0.00".into()),
             ]
         );
-        assert_eq!(r.accounts, vec![2321234, 3300001, 3300002, 3300003]);
+        assert_eq!(
+            r.accounts,
+            [2321234, 3300001, 3300002, 3300003].map(AccountId)
+        );
     }
 
     #[test]

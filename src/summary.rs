@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
+use crate::ids::AccountId;
 use crate::render::Exact;
 use crate::report::Report;
 
@@ -27,9 +28,9 @@ pub struct RunOutcome {
 pub struct ProgramOutcome {
     pub program_serial_number: String,
     /// The program's own account.
-    pub account_id: u64,
+    pub account_id: AccountId,
     /// Every account the program spans (the own one and each customer's).
-    pub accounts: Vec<u64>,
+    pub accounts: Vec<AccountId>,
     pub days: Vec<ReportOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<ReportOutcome>,
@@ -83,7 +84,7 @@ pub enum Period {
         #[serde(skip_serializing_if = "Option::is_none")]
         config_id: Option<u64>,
         #[serde(skip_serializing_if = "Option::is_none")]
-        account_id: Option<u64>,
+        account_id: Option<AccountId>,
     },
 }
 

@@ -10,6 +10,7 @@ use fortiflex_reporter::credentials::Credentials;
 use fortiflex_reporter::fortiflex::{
     Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
 };
+use fortiflex_reporter::ids::AccountId;
 use fortiflex_reporter::progress::Silent;
 use fortiflex_reporter::report::points_text;
 use fortiflex_reporter::run::{Context, Request, run};
@@ -114,7 +115,10 @@ async fn every_account_of_the_program_is_reported_with_its_subtotal() {
     };
     let outcome = run_at_noon(&sim, &sink, &request).await.unwrap();
     let program = &outcome.programs[0];
-    assert_eq!(program.accounts, vec![PARTNER, CUSTOMER_A, CUSTOMER_B]);
+    assert_eq!(
+        program.accounts,
+        [PARTNER, CUSTOMER_A, CUSTOMER_B].map(AccountId)
+    );
     let range = program.range.as_ref().unwrap();
     assert_eq!(
         (range.entitlements, points_text(range.points)),
@@ -193,7 +197,7 @@ async fn one_account_gets_its_own_range_report() {
     let sink = MemorySink::new();
     let request = Request {
         range: Some(DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap()),
-        account_filter: Some(CUSTOMER_A),
+        account_filter: Some(AccountId(CUSTOMER_A)),
         ..Request::default()
     };
     let outcome = run_at_noon(&sim, &sink, &request).await.unwrap();
@@ -213,7 +217,7 @@ async fn one_account_gets_its_own_range_report() {
     );
 
     let request = Request {
-        account_filter: Some(4_242_424),
+        account_filter: Some(AccountId(4_242_424)),
         ..request
     };
     let err = run_at_noon(&sim, &sink, &request).await.unwrap_err();

@@ -11,6 +11,7 @@ use fortiflex_reporter::fortiflex::{
     Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, Limits, Pacer, PointsQuery,
     RetryPolicy, http_client,
 };
+use fortiflex_reporter::ids::AccountId;
 use fortiflex_reporter::ids::Serial;
 use fortiflex_reporter::program::discover;
 use fortiflex_reporter::progress::Silent;
@@ -65,7 +66,7 @@ fn points_query(start: &str, end: &str) -> PointsQuery {
     PointsQuery {
         start_date: d(start),
         end_date: d(end),
-        account_id: Some(2321234),
+        account_id: Some(AccountId(2321234)),
         program_serial_number: Some("ELAVMS0000123456".into()),
         config_id: None,
         serial_number: None,
@@ -98,7 +99,7 @@ async fn logs_in_and_makes_every_call() {
     assert_eq!(programs.len(), 1);
     assert_eq!(
         (programs[0].serial_number.as_str(), programs[0].account_id),
-        ("ELAVMS0000123456", Some(2321234))
+        ("ELAVMS0000123456", Some(AccountId(2321234)))
     );
 
     // 500,000 prepaid minus 2025-01-10..2025-11-08 (303 days) at 399.42 a day.
@@ -110,7 +111,7 @@ async fn logs_in_and_makes_every_call() {
     assert_eq!(points_text(balance), "378975.74");
 
     let configs = api
-        .configs("ELAVMS0000123456", Some(2321234))
+        .configs("ELAVMS0000123456", Some(AccountId(2321234)))
         .await
         .unwrap();
     assert_eq!(configs.len(), 6);
@@ -122,7 +123,7 @@ async fn logs_in_and_makes_every_call() {
 
     let ents = api
         .entitlements(&EntitlementQuery {
-            account_id: Some(2321234),
+            account_id: Some(AccountId(2321234)),
             program_serial_number: Some("ELAVMS0000123456".into()),
             ..Default::default()
         })
@@ -287,7 +288,7 @@ async fn a_fortiflex_400_surfaces_its_message() {
     let sim = simulator(EndDateMode::Inclusive).await;
     let api = client(&sim, &sim.credentials());
     let mut q = points_query("2025-11-02", "2025-11-08");
-    q.account_id = Some(999);
+    q.account_id = Some(AccountId(999));
     let err = api.points(&q).await.unwrap_err();
     assert_eq!(err.kind(), "FortiFlex");
     assert_eq!(
@@ -320,7 +321,7 @@ async fn a_missing_account_id_is_looked_up() {
     let scopes = discover(&api, &creds).await.unwrap();
     assert_eq!(
         (scopes[0].account_id, scopes[0].accounts.clone()),
-        (2321234, vec![2321234])
+        (AccountId(2321234), vec![AccountId(2321234)])
     );
 
     creds.program_serial = Some("ELAVMS0000999999".into());

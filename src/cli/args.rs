@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use super::EXIT_CODES;
 use crate::error::Error;
-use crate::ids::Serial;
+use crate::ids::{AccountId, Serial};
 use crate::window::{EndDateMode, parse_date};
 
 /// What a value parser says: the problem alone, since clap names the flag.
@@ -86,7 +86,7 @@ pub struct ConsumptionArgs {
     pub config_id: Option<u64>,
     /// Only this account of the program (a customer's), key suffix _account-ID
     #[arg(long, value_name = "ID")]
-    pub account: Option<u64>,
+    pub account: Option<AccountId>,
     /// Also write one daily report per day under daily/ (whole program only)
     #[arg(long, conflicts_with_all = ["serial", "config_id", "account"])]
     pub daily: bool,

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::credentials::{Credentials, ExposeSecret, Secret};
 use crate::error::{ApiError, Error, Result};
+use crate::ids::AccountId;
 
 /// Renew this long before `expires_in` runs out, so a token never dies mid-call.
 const TOKEN_MARGIN: Duration = Duration::from_secs(120);
@@ -378,7 +379,11 @@ impl FortiFlexApi for HttpFortiFlex {
         Ok(rows.into_iter().next().and_then(|p| p.point_balance))
     }
 
-    async fn configs(&self, program_serial: &str, account_id: Option<u64>) -> Result<Vec<Config>> {
+    async fn configs(
+        &self,
+        program_serial: &str,
+        account_id: Option<AccountId>,
+    ) -> Result<Vec<Config>> {
         let mut body = json!({"programSerialNumber": program_serial});
         if let Some(a) = account_id {
             body["accountId"] = json!(a);

@@ -20,6 +20,7 @@ pub use parse::{parse_decimal, parse_error_reply, parse_list};
 pub use retry::RetryPolicy;
 
 use crate::error::Result;
+use crate::ids::AccountId;
 
 /// A program from `programs/list`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -27,7 +28,7 @@ use crate::error::Result;
 pub struct Program {
     pub serial_number: String,
     #[serde(default, deserialize_with = "parse::lenient_u64")]
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
     #[serde(default, deserialize_with = "parse::lenient_text")]
     pub start_date: Option<String>,
     #[serde(default, deserialize_with = "parse::lenient_text")]
@@ -49,7 +50,7 @@ pub struct Config {
     pub name: Option<String>,
     pub status: Option<String>,
     /// The account the configuration (and so its entitlements) belongs to.
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
     pub product_type: ProductType,
 }
 
@@ -108,7 +109,7 @@ pub fn product_name(id: u64) -> Option<&'static str> {
 pub struct Entitlement {
     pub serial_number: String,
     #[serde(default, deserialize_with = "parse::lenient_u64")]
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
     #[serde(default, deserialize_with = "parse::lenient_u64")]
     pub config_id: Option<u64>,
     #[serde(default, deserialize_with = "parse::lenient_text")]
@@ -127,7 +128,7 @@ pub struct Entitlement {
 pub struct PointsRow {
     pub serial_number: String,
     #[serde(default, deserialize_with = "parse::lenient_u64")]
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
     #[serde(deserialize_with = "parse::exact_decimal")]
     pub points: Decimal,
 }
@@ -142,7 +143,7 @@ pub struct PointsQuery {
     #[serde(with = "iso_date")]
     pub end_date: NaiveDate,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub program_serial_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -158,7 +159,7 @@ pub struct EntitlementQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub config_id: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_id: Option<u64>,
+    pub account_id: Option<AccountId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub program_serial_number: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,7 +188,7 @@ pub trait FortiFlexApi: Send + Sync {
     fn configs(
         &self,
         program_serial: &str,
-        account_id: Option<u64>,
+        account_id: Option<AccountId>,
     ) -> impl Future<Output = Result<Vec<Config>>> + Send;
     fn entitlements(
         &self,

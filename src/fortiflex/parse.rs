@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 
 use super::{Config, ProductType};
 use crate::error::ApiError;
+use crate::ids::AccountId;
 
 /// Exact decimal text to [`Decimal`], keeping its scale (`750.40` stays `750.40`).
 /// Accepts JSON numbers, numeric strings and exponent notation; rejects everything else.
@@ -44,11 +45,15 @@ pub(super) fn lenient_decimal<'de, D: Deserializer<'de>>(
     Ok(raw.and_then(|r| parse_decimal(r.get())))
 }
 
-/// An id that may come as a number or a numeric string.
-pub(super) fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+/// An id (a plain number or an [`AccountId`](crate::ids::AccountId)) that may come as a
+/// number or a numeric string.
+pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?
         .as_ref()
-        .and_then(value_u64))
+        .and_then(value_u64)
+        .map(T::from))
 }
 
 /// Text that may come as a string, a number, or an object with a `name`.
@@ -91,7 +96,7 @@ pub(super) struct RawConfig {
     #[serde(default, deserialize_with = "lenient_text")]
     status: Option<String>,
     #[serde(default, deserialize_with = "lenient_u64")]
-    account_id: Option<u64>,
+    account_id: Option<AccountId>,
     #[serde(default)]
     product_type: Option<Value>,
 }
@@ -247,7 +252,7 @@ mod tests {
         .unwrap();
         let text: Vec<String> = rows.iter().map(|r| r.points.to_string()).collect();
         assert_eq!(text, ["750.40", "21.66", "150", "151.6200000001"]);
-        assert_eq!(rows[1].account_id, Some(7));
+        assert_eq!(rows[1].account_id, Some(crate::ids::AccountId(7)));
         assert_eq!(rows[2].account_id, None);
     }
 

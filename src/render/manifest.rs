@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use super::{SCHEMA_VERSION, Totals, sha256_hex, to_json, totals, ymd};
 use crate::error::Result;
 use crate::fortiflex::PointsQuery;
+use crate::ids::AccountId;
 use crate::report::Report;
 
 /// One data file listed in a manifest.
@@ -61,7 +62,7 @@ struct Source<'a> {
     endpoint: &'static str,
     request: &'a PointsQuery,
     /// Each account is asked separately, with this request and its own `accountId`.
-    accounts: &'a [u64],
+    accounts: &'a [AccountId],
 }
 
 #[derive(Serialize)]
@@ -69,7 +70,7 @@ struct Manifest<'a> {
     schema_version: u32,
     report: &'static str,
     program_serial: &'a str,
-    account_id: u64,
+    account_id: AccountId,
     start_date: String,
     end_date: String,
     timezone: &'a str,
@@ -77,7 +78,7 @@ struct Manifest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     config_filter: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    account_filter: Option<u64>,
+    account_filter: Option<AccountId>,
     run_id: &'a str,
     generated_at: String,
     revision: u64,

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
+use crate::ids::AccountId;
 use crate::report::{Report, ReportKind, ReportSpec, points_text};
 
 mod manifest;
@@ -146,7 +147,7 @@ pub(crate) struct Totals {
 
 #[derive(Serialize)]
 struct AccountJson {
-    account_id: u64,
+    account_id: AccountId,
     entitlements: usize,
     points: Exact,
 }
@@ -155,7 +156,7 @@ struct AccountJson {
 #[serde(rename_all = "camelCase")]
 struct JsonRow<'a> {
     serial_number: &'a str,
-    account_id: u64,
+    account_id: AccountId,
     points: Exact,
     config_id: Option<u64>,
     config_name: Option<&'a str>,
@@ -177,7 +178,7 @@ struct Consumption<'a> {
 struct JsonReport<'a> {
     schema_version: u32,
     program_serial: &'a str,
-    account_id: u64,
+    account_id: AccountId,
     start_date: String,
     end_date: String,
     timezone: &'a str,
@@ -186,7 +187,7 @@ struct JsonReport<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     config_filter: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    account_filter: Option<u64>,
+    account_filter: Option<AccountId>,
     totals: Totals,
     consumption: Consumption<'a>,
 }
@@ -333,7 +334,7 @@ mod tests {
     fn an_empty_report_still_has_its_header() {
         let s = spec("2025-01-01");
         let q = request(&s);
-        let r = build(s, q, vec![2321234], vec![], &catalog()).unwrap();
+        let r = build(s, q, vec![AccountId(2321234)], vec![], &catalog()).unwrap();
         assert_eq!(
             String::from_utf8(csv(&r).unwrap()).unwrap(),
             format!("{}\n", CSV_COLUMNS.join(","))

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::fortiflex::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program,
 };
+use crate::ids::AccountId;
 use crate::progress::Progress;
 
 pub struct Counted<'a, A> {
@@ -36,7 +37,7 @@ impl<'a, A: FortiFlexApi> Counted<'a, A> {
     }
 }
 
-fn scope(account: Option<u64>, config: Option<u64>) -> String {
+fn scope(account: Option<AccountId>, config: Option<u64>) -> String {
     match (account, config) {
         (_, Some(c)) => format!("config {c}"),
         (Some(a), None) => format!("account {a}"),
@@ -57,7 +58,11 @@ impl<A: FortiFlexApi> FortiFlexApi for Counted<'_, A> {
         r
     }
 
-    async fn configs(&self, program_serial: &str, account_id: Option<u64>) -> Result<Vec<Config>> {
+    async fn configs(
+        &self,
+        program_serial: &str,
+        account_id: Option<AccountId>,
+    ) -> Result<Vec<Config>> {
         let r = self.api.configs(program_serial, account_id).await;
         self.done(format!("configs/list {program_serial}"));
         r

@@ -17,7 +17,7 @@ use crate::config::Settings;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result};
 use crate::fortiflex::{FortiFlexApi, Limits, PointsRow};
-use crate::ids::Serial;
+use crate::ids::{AccountId, Serial};
 use crate::payload::MAX_DAYS;
 use crate::program::{Scope, discover, program_serial};
 use crate::progress::Progress;
@@ -39,7 +39,7 @@ pub struct Request {
     pub range: Option<DayRange>,
     pub serial_filter: Option<Serial>,
     pub config_filter: Option<u64>,
-    pub account_filter: Option<u64>,
+    pub account_filter: Option<AccountId>,
     /// Stored days from this one on are checked for restatements even when older than the
     /// window counted from the clock (a scheduled event's own window, replayed later).
     pub restate_from: Option<NaiveDate>,
@@ -97,8 +97,8 @@ struct ProgramPlan {
     days: Vec<PlannedDay>,
     checks: Vec<DayRange>,
     /// Accounts the range report asks (one call each), empty when it is config-scoped.
-    range_accounts: Vec<u64>,
-    catalog_accounts: Vec<u64>,
+    range_accounts: Vec<AccountId>,
+    catalog_accounts: Vec<AccountId>,
     calls: u64,
 }
 
@@ -119,10 +119,10 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
     let api = Counted::new(api, progress);
     let mut scopes = discover(&api, credentials).await?;
     if let Some(account) = request.account_filter {
-        let all: BTreeSet<u64> = scopes.iter().flat_map(|s| s.accounts.clone()).collect();
+        let all: BTreeSet<AccountId> = scopes.iter().flat_map(|s| s.accounts.clone()).collect();
         scopes.retain(|s| s.accounts.contains(&account));
         if scopes.is_empty() {
-            let all: Vec<String> = all.iter().map(u64::to_string).collect();
+            let all: Vec<String> = all.iter().map(AccountId::to_string).collect();
             return Err(Error::InvalidRequest(format!(
                 "account {account} is not an account of the program(s) reported (accounts: {})",
                 all.join(", ")
@@ -227,7 +227,7 @@ async fn refuse_forgotten_days(
     };
     let mut missing = Vec::new();
     for &day in request.daily.iter().filter(|d| **d < oldest) {
-        let keys = render::keys(&daily_spec(&program, 0, day, ctx.timezone));
+        let keys = render::keys(&daily_spec(&program, AccountId(0), day, ctx.timezone));
         if archive::stored(sink, &keys).await?.is_none() {
             missing.push(day);
         }
@@ -331,7 +331,7 @@ async fn plan_program(
 }
 
 /// A whole-program daily report of `program`; its keys depend on the program and the day only.
-fn daily_spec(program: &Serial, account_id: u64, day: NaiveDate, timezone: Tz) -> ReportSpec {
+fn daily_spec(program: &Serial, account_id: AccountId, day: NaiveDate, timezone: Tz) -> ReportSpec {
     ReportSpec {
         kind: ReportKind::Daily,
         program_serial: program.clone(),

@@ -13,7 +13,7 @@ use super::{Context, PlannedDay, ProgramPlan, Request, daily_spec};
 use crate::archive;
 use crate::error::{Error, Result};
 use crate::fortiflex::{EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow};
-use crate::ids::Serial;
+use crate::ids::{AccountId, Serial};
 use crate::program::Scope;
 use crate::progress::Progress;
 use crate::publish::{self, Outcome, Published};
@@ -24,9 +24,9 @@ use crate::summary::{Period, PreviousOutcome, ProgramOutcome, ReportOutcome, Sta
 use crate::window::DayRange;
 
 /// Points rows of one day (or the stored sum of several) per account, per serial.
-type Sums = BTreeMap<u64, BTreeMap<String, Decimal>>;
+type Sums = BTreeMap<AccountId, BTreeMap<String, Decimal>>;
 
-fn sums(rows: &[PointsRow], default_account: u64) -> Sums {
+fn sums(rows: &[PointsRow], default_account: AccountId) -> Sums {
     let mut s = Sums::new();
     for r in rows.iter().filter(|r| !r.points.is_zero()) {
         *s.entry(r.account_id.unwrap_or(default_account))
@@ -166,7 +166,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
     async fn fetch(
         &self,
         range: DayRange,
-        accounts: &[u64],
+        accounts: &[AccountId],
         config: Option<u64>,
     ) -> Result<Vec<PointsRow>> {
         let (start_date, end_date) = self.ctx.end_date.request_dates(range);

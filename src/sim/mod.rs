@@ -131,7 +131,7 @@ impl RunningSim {
             username: self.data.username.into(),
             password: Secret::from(self.data.password),
             program_serial: Some(p.serial.into()),
-            account_id: Some(p.account_id),
+            account_id: Some(p.account_id.into()),
         }
     }
 
