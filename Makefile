@@ -23,7 +23,7 @@ LOCAL := .local
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test lint build build-check build-cli template-check sim venv venv-sam \
-	local-up local-down watch invoke local-ls deploy invoke-remote logs clean help
+	local-up local-down watch invoke local-ls deploy invoke-remote logs clean help bench
 
 help:
 	@echo "make demo        - daily + 7-day report against the built-in FortiFlex simulator, into ./$(OUT)"
@@ -31,6 +31,7 @@ help:
 	@echo "make lint        - fmt check and clippy only"
 	@echo "make build       - the Lambda for AWS: cargo lambda build --release --arm64 ($(LAMBDA_BIN))"
 	@echo "make build-cli   - release build of the CLI"
+	@echo "make bench       - CPU, wall and peak memory at 100,000 entitlements, cold start, artefact size"
 	@echo "make template-check - cfn-lint, sam validate --lint and the template tests"
 	@echo "make sim         - serve the FortiFlex simulator on 127.0.0.1:$(SIM_PORT)"
 	@echo "make local-up    - moto (S3 + Secrets Manager) and the simulator on loopback, bucket and secret created"
@@ -77,6 +78,11 @@ build-check: build venv-sam
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml >/dev/null
 	@readelf -h .aws-sam/build/ReportFunction/bootstrap | grep -q 'Machine:.*AArch64'
 	@echo "$(LAMBDA_BIN): arm64, $$(du -h $(LAMBDA_BIN) | cut -f1), no OpenSSL; sam build packages it"
+
+# A benchmark, never part of `make test`: tests/bench/run.py prints one table.
+bench: build
+	$(CARGO) build --release --features bench --bin fortiflex-report --bin fortiflex-lambda --bin bench-lambda
+	$(SYSTEM_PYTHON) tests/bench/run.py
 
 build-cli:
 	$(CARGO) build --release --bin fortiflex-report

@@ -16,6 +16,13 @@ pub trait CredentialSource: Send + Sync {
     fn credentials(&self) -> impl Future<Output = Result<Credentials>> + Send;
 }
 
+/// Credentials already in hand (a benchmark, a test): the same answer every time.
+impl CredentialSource for Credentials {
+    async fn credentials(&self) -> Result<Credentials> {
+        Ok(self.clone())
+    }
+}
+
 /// The real source: `GetSecretValue` on one secret (an ARN or a name).
 #[derive(Debug, Clone)]
 pub struct SecretsManager {

@@ -196,6 +196,9 @@ pub struct SimArgs {
     /// With --mssp: this many more synthetic customer accounts (call-budget trials)
     #[arg(long, value_name = "N", default_value_t = 0, requires = "mssp")]
     pub extra_accounts: u32,
+    /// The walkthrough plus N synthetic entitlements (`make bench` uses 100000)
+    #[arg(long, value_name = "N", conflicts_with = "mssp")]
+    pub scale: Option<u32>,
     /// Days of history the simulated FortiFlex keeps (0: all of it)
     #[arg(long, value_name = "N", default_value_t = 90)]
     pub retention_days: u32,

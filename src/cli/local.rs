@@ -109,7 +109,9 @@ pub(super) async fn serve_sim(args: SimArgs, out: &mut (impl Write + Send)) -> R
     } else {
         args.faults.clone()
     };
-    let data = if args.mssp {
+    let data = if let Some(n) = args.scale {
+        Dataset::scale(n)
+    } else if args.mssp {
         Dataset::mssp(args.extra_accounts)
     } else {
         Dataset::walkthrough()

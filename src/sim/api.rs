@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use axum::response::Response;
 
-use super::dataset::{SimEntitlement, SimProgram};
+use super::dataset::{SimEntitlement, SimProgram, points_of};
 use super::{Simulator, number, ok_list};
 use crate::window::EndDateMode;
 
@@ -75,11 +75,13 @@ fn scoped<'a>(
     }
     let p = program(sim, req).map_err(|e| format!("{what} {e}"))?;
     let a = account(p, req, true)?.expect("required");
+    let by_config = p.accounts_by_config();
+    let account_of = |e: &SimEntitlement| by_config.get(&e.config_id).copied();
     Ok((
         p,
         p.entitlements
             .iter()
-            .filter(|e| p.account_of(e) == a)
+            .filter(|e| account_of(e).unwrap_or(p.account_id) == a)
             .collect(),
     ))
 }
@@ -161,6 +163,7 @@ pub(super) fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
         text(req, "serialNumber"),
         text(req, "description"),
     );
+    let by_config = p.accounts_by_config();
     let rows: Vec<Value> = ents
         .into_iter()
         .filter(|e| status.is_none_or(|s| e.status.eq_ignore_ascii_case(s)))
@@ -168,7 +171,8 @@ pub(super) fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
         .filter(|e| desc.is_none_or(|s| e.description.contains(s)))
         .map(|e| {
             json!({
-                "serialNumber": e.serial_number, "accountId": p.account_of(e), "configId": e.config_id,
+                "serialNumber": e.serial_number,
+                "accountId": by_config.get(&e.config_id).copied().unwrap_or(p.account_id), "configId": e.config_id,
                 "description": e.description, "status": e.status,
                 "startDate": format!("{}T00:00:00", e.start), "endDate": format!("{}T00:00:00", p.end),
                 "token": e.token, "tokenStatus": if e.status == "PENDING" { "NOTUSED" } else { "USED" },
@@ -197,15 +201,15 @@ pub(super) fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
         account_id: u64,
         points: Box<RawValue>,
     }
+    let by_config = p.accounts_by_config();
     let rows: Vec<Row> = last
-        .map(|last| p.points_kept(start, last, sim.today(), sim.opts.retention_days))
+        .map(|last| points_of(ents, start, last, sim.today(), sim.opts.retention_days))
         .unwrap_or_default()
         .into_iter()
-        .filter(|(e, _)| ents.iter().any(|x| std::ptr::eq(*x, *e)))
         .filter(|(e, _)| serial.is_none_or(|s| e.serial_number.eq_ignore_ascii_case(s)))
         .map(|(e, points)| Row {
             serial_number: &e.serial_number,
-            account_id: p.account_of(e),
+            account_id: by_config.get(&e.config_id).copied().unwrap_or(p.account_id),
             points: number(points),
         })
         .collect();

@@ -4,6 +4,7 @@
 //! [`Dataset::mssp`] (in `mssp.rs`) spreads the same program over the partner's and two
 //! customer accounts (plus synthetic ones) and adds a postpaid program, as an MSSP's looks.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use chrono::NaiveDate;
@@ -305,6 +306,11 @@ impl SimProgram {
             .map_or(self.account_id, |c| c.account_id)
     }
 
+    /// Config id to account, for answering about many entitlements at once.
+    pub fn accounts_by_config(&self) -> HashMap<u64, u64> {
+        self.configs.iter().map(|c| (c.id, c.account_id)).collect()
+    }
+
     /// Points per entitlement over the inclusive days `first..=last`, counting only days
     /// before `today` (the current Pacific day is not tallied yet). Zero rows are left out,
     /// as FortiFlex lists only entitlements that consumed.
@@ -326,22 +332,7 @@ impl SimProgram {
         today: NaiveDate,
         retention_days: Option<u32>,
     ) -> Vec<(&SimEntitlement, Decimal)> {
-        let first = match retention_days
-            .and_then(|r| today.checked_sub_days(chrono::Days::new(u64::from(r))))
-        {
-            Some(oldest) => first.max(oldest),
-            None => first,
-        };
-        self.entitlements
-            .iter()
-            .filter_map(|e| {
-                let from = first.max(e.start);
-                let to = last.min(today.pred_opt()?);
-                let days = (to - from).num_days() + 1;
-                let points = e.daily * Decimal::from(days.max(0));
-                (!points.is_zero()).then_some((e, points))
-            })
-            .collect()
+        points_of(&self.entitlements, first, last, today, retention_days)
     }
 
     /// Everything consumed before `today`.
@@ -351,6 +342,33 @@ impl SimProgram {
             .map(|(_, p)| *p)
             .sum()
     }
+}
+
+/// Points per entitlement of `entitlements` over `first..=last` as FortiFlex answers: only
+/// days before `today`, only `retention_days` of history, zero rows left out.
+pub fn points_of<'a>(
+    entitlements: impl IntoIterator<Item = &'a SimEntitlement>,
+    first: NaiveDate,
+    last: NaiveDate,
+    today: NaiveDate,
+    retention_days: Option<u32>,
+) -> Vec<(&'a SimEntitlement, Decimal)> {
+    let first = match retention_days
+        .and_then(|r| today.checked_sub_days(chrono::Days::new(u64::from(r))))
+    {
+        Some(oldest) => first.max(oldest),
+        None => first,
+    };
+    entitlements
+        .into_iter()
+        .filter_map(|e| {
+            let from = first.max(e.start);
+            let to = last.min(today.pred_opt()?);
+            let days = (to - from).num_days() + 1;
+            let points = e.daily * Decimal::from(days.max(0));
+            (!points.is_zero()).then_some((e, points))
+        })
+        .collect()
 }
 
 #[cfg(test)]

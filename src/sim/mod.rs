@@ -6,6 +6,7 @@ mod api;
 mod dataset;
 mod faults;
 mod mssp;
+mod scale;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
