@@ -3,6 +3,7 @@
 //! sorted as the contract says, and totalled exactly.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 
 use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -205,6 +206,13 @@ pub fn build(
 /// Decimal text as the contract writes it: at least two places, never an exponent, no
 /// negative zero, otherwise exactly the digits FortiFlex sent.
 pub fn points_text(d: Decimal) -> String {
+    let mut s = String::new();
+    write_points(&mut s, d);
+    s
+}
+
+/// [`points_text`] appended to `out`, for renderers that reuse one buffer per cell.
+pub fn write_points(out: &mut String, d: Decimal) {
     let mut d = d;
     if d.is_zero() {
         d.set_sign_positive(true);
@@ -212,7 +220,7 @@ pub fn points_text(d: Decimal) -> String {
     if d.scale() < 2 {
         d.rescale(2);
     }
-    d.to_string()
+    let _ = write!(out, "{d}");
 }
 
 /// A value rounded to two places for people to read (half away from zero).

@@ -2,6 +2,7 @@
 //! spellings, numbers as strings) and strictly where a guess could misreport money.
 
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
 use rust_decimal::Decimal;
 use serde::de::{DeserializeOwned, Error as _};
@@ -32,35 +33,96 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
     }
 }
 
-/// `points`: the exact text FortiFlex sent, never routed through a float.
+/// `points`: the exact text FortiFlex sent, never routed through a float. Borrowed from the
+/// reply (replies are parsed from a byte slice), so a row costs no copy of its number.
 pub(super) fn exact_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    let raw = Box::<RawValue>::deserialize(d)?;
+    let raw = <&'de RawValue>::deserialize(d)?;
     parse_decimal(raw.get()).ok_or_else(|| D::Error::custom("points is not a decimal number"))
 }
 
 pub(super) fn lenient_decimal<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Decimal>, D::Error> {
-    let raw = Option::<Box<RawValue>>::deserialize(d)?;
+    let raw = Option::<&'de RawValue>::deserialize(d)?;
     Ok(raw.and_then(|r| parse_decimal(r.get())))
 }
 
 /// An id (a plain number or an [`AccountId`](crate::ids::AccountId)) that may come as a
-/// number or a numeric string.
+/// number or a numeric string; anything else is no id.
 pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?
-        .as_ref()
-        .and_then(value_u64)
-        .map(T::from))
+    Ok(d.deserialize_any(Lenient)?.and_then(|v| match v {
+        Scalar::Unsigned(n) => Some(T::from(n)),
+        Scalar::Text(s) => s.trim().parse().ok().map(T::from),
+        _ => None,
+    }))
 }
 
 /// Text that may come as a string, a number, or an object with a `name`.
 pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?
-        .as_ref()
-        .and_then(value_text))
+    Ok(d.deserialize_any(Lenient)?.map(|v| match v {
+        Scalar::Unsigned(n) => n.to_string(),
+        Scalar::Text(s) => s,
+        Scalar::Other(s) => s,
+    }))
+}
+
+/// What a lenient field held, read without building a `Value` tree for every row.
+enum Scalar {
+    Unsigned(u64),
+    Text(String),
+    /// A negative or fractional number, a boolean, or an object's `name`: text only.
+    Other(String),
+}
+
+struct Lenient;
+
+impl<'de> serde::de::Visitor<'de> for Lenient {
+    type Value = Option<Scalar>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string, a number or an object with a name")
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Unsigned(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(match u64::try_from(v) {
+            Ok(n) => Scalar::Unsigned(n),
+            Err(_) => Scalar::Other(v.to_string()),
+        }))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Other(Value::from(v).to_string())))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Other(v.to_string())))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Text(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Text(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(Lenient)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        // Rare (a productType object): the general path is fine here.
+        let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(value_text(&v).map(Scalar::Other))
+    }
 }
 
 fn value_u64(v: &Value) -> Option<u64> {
@@ -131,7 +193,120 @@ impl From<RawConfig> for Config {
 /// Rows of a successful (2xx) reply: under the first of `keys` present, or a bare array.
 /// A reply with no list, or with an integer `status` other than 0, is an error: reporting a
 /// day as empty because the shape was unexpected would silently lose billing data.
+///
+/// One pass straight into typed rows; only a reply that pass rejects is read again, slowly,
+/// to say exactly what is wrong with it.
 pub fn parse_list<T: DeserializeOwned>(
+    call: &str,
+    http_status: u16,
+    body: &[u8],
+    keys: &[&str],
+) -> Result<Vec<T>, ApiError> {
+    match one_pass(body, keys) {
+        Ok(Reply {
+            status,
+            message,
+            rows,
+        }) => match status.filter(|c| *c != 0) {
+            Some(code) => Err(ApiError::new(
+                call,
+                Some(http_status),
+                Some(code),
+                message.unwrap_or_else(|| "no message".into()),
+            )),
+            None => rows.ok_or_else(|| no_list(call, http_status, keys)),
+        },
+        Err(_) => diagnose(call, http_status, body, keys),
+    }
+}
+
+/// A reply read in one pass: its `status` and `message`, and the rows under the first of
+/// the keys present (`Some(vec![])` for a `null` list).
+struct Reply<T> {
+    status: Option<i64>,
+    message: Option<String>,
+    rows: Option<Vec<T>>,
+}
+
+fn one_pass<T: DeserializeOwned>(body: &[u8], keys: &[&str]) -> serde_json::Result<Reply<T>> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let reply =
+        serde::de::DeserializeSeed::deserialize(ReplySeed::<T>(keys, PhantomData), &mut de)?;
+    de.end()?;
+    Ok(reply)
+}
+
+struct ReplySeed<'k, T>(&'k [&'k str], PhantomData<T>);
+
+impl<'de, T: DeserializeOwned> serde::de::DeserializeSeed<'de> for ReplySeed<'_, T> {
+    type Value = Reply<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Reply<T>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for ReplySeed<'_, T> {
+    type Value = Reply<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a FortiFlex reply object or a bare array of rows")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Reply<T>, A::Error> {
+        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(row) = seq.next_element()? {
+            rows.push(row);
+        }
+        Ok(Reply {
+            status: None,
+            message: None,
+            rows: Some(rows),
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Reply<T>, A::Error> {
+        let (mut status, mut message) = (None, None);
+        // The rows found so far, and the rank of their key in `keys` (lower wins).
+        let mut found: Option<(usize, Vec<T>)> = None;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "status" {
+                status = map.next_value::<Value>()?.as_i64();
+            } else if key == "message" {
+                message = value_text(&map.next_value::<Value>()?);
+            } else if let Some(rank) = self.0.iter().position(|k| *k == key) {
+                let rows = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
+                if found.as_ref().is_none_or(|(r, _)| rank < *r) {
+                    found = Some((rank, rows));
+                }
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(Reply {
+            status,
+            message,
+            rows: found.map(|(_, rows)| rows),
+        })
+    }
+}
+
+fn no_list(call: &str, http_status: u16, keys: &[&str]) -> ApiError {
+    ApiError::new(
+        call,
+        Some(http_status),
+        None,
+        format!(
+            "reply has no list under {}",
+            keys.iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(" or ")
+        ),
+    )
+}
+
+/// The slow, careful reading of a reply the one pass rejected: which part is wrong.
+fn diagnose<T: DeserializeOwned>(
     call: &str,
     http_status: u16,
     body: &[u8],
@@ -170,13 +345,7 @@ pub fn parse_list<T: DeserializeOwned>(
                 .map_err(|e| fail(format!("rows under '{key}' are malformed: {e}")));
         }
     }
-    Err(fail(format!(
-        "reply has no list under {}",
-        keys.iter()
-            .map(|k| format!("'{k}'"))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    )))
+    Err(no_list(call, http_status, keys))
 }
 
 /// An error reply (HTTP >= 400), read for FortiFlex's `status` and `message` or the OAuth

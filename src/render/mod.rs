@@ -1,6 +1,9 @@
 //! The report's bytes, exactly as `docs/output-contract.md` defines them: S3 keys, CSV, JSON
 //! and manifest. Pure functions; identical reports give identical data files.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -10,7 +13,7 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
-use crate::report::{Report, ReportKind, ReportSpec, points_text};
+use crate::report::{Report, ReportKind, ReportSpec, points_text, write_points};
 
 mod manifest;
 
@@ -87,10 +90,14 @@ pub(crate) fn ymd(d: NaiveDate) -> String {
 
 /// Spreadsheet-safe cell text: a leading `=`, `+`, `-`, `@`, tab or CR gets a `'` so the cell
 /// is not run as a formula; every CR and LF becomes a space so a row stays one line.
-pub fn safe_text(s: &str) -> String {
+/// Borrowed when nothing needs changing, as for almost every cell.
+pub fn safe_text(s: &str) -> Cow<'_, str> {
     let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if !formula && !s.contains(['\r', '\n']) {
+        return Cow::Borrowed(s);
+    }
     let flat = s.replace(['\r', '\n'], " ");
-    if formula { format!("'{flat}") } else { flat }
+    Cow::Owned(if formula { format!("'{flat}") } else { flat })
 }
 
 pub fn csv(report: &Report) -> Result<Vec<u8>> {
@@ -100,22 +107,34 @@ pub fn csv(report: &Report) -> Result<Vec<u8>> {
         .from_writer(Vec::with_capacity(256 + report.rows.len() * 160));
     let spec = &report.spec;
     let (start, end) = (ymd(spec.range.start()), ymd(spec.range.end()));
-    let text = |o: &Option<String>| o.as_deref().map(safe_text).unwrap_or_default();
+    fn text(o: &Option<String>) -> Cow<'_, str> {
+        o.as_deref().map(safe_text).unwrap_or_default()
+    }
     w.write_record(CSV_COLUMNS)
         .map_err(|e| rendering("CSV", e))?;
+    // Number cells are formatted into buffers reused for every row.
+    let (mut account, mut config, mut points) = (String::new(), String::new(), String::new());
     for r in &report.rows {
+        account.clear();
+        config.clear();
+        points.clear();
+        let _ = write!(account, "{}", r.account_id);
+        if let Some(c) = r.config_id {
+            let _ = write!(config, "{c}");
+        }
+        write_points(&mut points, r.points);
         w.write_record([
             start.as_str(),
             end.as_str(),
             spec.program_serial.as_str(),
-            &r.account_id.to_string(),
+            &account,
             &safe_text(&r.serial_number),
-            &r.config_id.map(|c| c.to_string()).unwrap_or_default(),
+            &config,
             &text(&r.config_name),
             &text(&r.product_type),
             &text(&r.description),
             &text(&r.status),
-            &points_text(r.points),
+            &points,
         ])
         .map_err(|e| rendering("CSV", e))?;
     }
@@ -242,11 +261,18 @@ pub fn json(report: &Report) -> Result<Vec<u8>> {
             error: None,
         },
     };
-    to_json(&doc)
+    // About 330 bytes a pretty-printed row.
+    to_json_sized(&doc, 1024 + report.rows.len() * 352)
 }
 
 pub(crate) fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
-    let mut out = serde_json::to_vec_pretty(value).map_err(|e| rendering("JSON", e))?;
+    to_json_sized(value, 0)
+}
+
+/// [`to_json`] into a buffer of `capacity` bytes, so a big report is not copied as it grows.
+fn to_json_sized(value: &impl Serialize, capacity: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(capacity);
+    serde_json::to_writer_pretty(&mut out, value).map_err(|e| rendering("JSON", e))?;
     out.push(b'\n');
     Ok(out)
 }
