@@ -126,7 +126,7 @@ pub fn summary(
             let config = match (&r.config_name, r.config_id) {
                 (Some(name), Some(id)) => format!("{name} ({id})"),
                 (None, Some(id)) => id.to_string(),
-                (Some(name), None) => name.clone(),
+                (Some(name), None) => name.to_string(),
                 (None, None) => "N/A".into(),
             };
             let product = r.product_type.as_deref().unwrap_or("N/A");

@@ -15,7 +15,7 @@ use crate::render::{
     self, CSV_CONTENT_TYPE, FileEntry, JSON_CONTENT_TYPE, Keys, Previous, RunInfo,
 };
 use crate::report::Report;
-use crate::sink::Sink;
+use crate::sink::{Sink, Staged};
 
 /// What publishing did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,12 +87,13 @@ pub async fn publish(
     options: Options,
 ) -> Result<Published> {
     let keys = render::keys(&report.spec);
-    let csv = render::csv(report)?;
-    let json = render::json(report)?;
+    // Rendered to disk, not memory: hashes first, bytes moved or streamed only if needed.
+    let csv = Staged::render(|w| render::write_csv(report, w))?;
+    let json = Staged::render(|w| render::write_json(report, w))?;
     let rows = report.rows.len();
     let files = vec![
-        FileEntry::describe(&keys.csv, "csv", rows, &csv),
-        FileEntry::describe(&keys.json, "json", rows, &json),
+        FileEntry::staged(&keys.csv, "csv", rows, &csv),
+        FileEntry::staged(&keys.json, "json", rows, &json),
     ];
 
     let current = archive::stored(sink, &keys).await?;
@@ -158,8 +159,8 @@ pub async fn publish(
             }),
         },
     )?;
-    sink.put(&keys.csv, csv, CSV_CONTENT_TYPE).await?;
-    sink.put(&keys.json, json, JSON_CONTENT_TYPE).await?;
+    sink.put_staged(&keys.csv, csv, CSV_CONTENT_TYPE).await?;
+    sink.put_staged(&keys.json, json, JSON_CONTENT_TYPE).await?;
     sink.put(&keys.manifest, manifest, JSON_CONTENT_TYPE)
         .await?;
     Ok(Published {

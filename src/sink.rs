@@ -9,9 +9,11 @@ use crate::error::{Error, Result};
 #[cfg(any(test, feature = "testing"))]
 mod memory;
 pub mod s3;
+mod staged;
 #[cfg(any(test, feature = "testing"))]
 pub use memory::MemorySink;
 pub use s3::S3Sink;
+pub use staged::Staged;
 
 pub trait Sink: Send + Sync {
     /// The object at `key`, or `None` when there is none.
@@ -23,6 +25,16 @@ pub trait Sink: Send + Sync {
         body: Vec<u8>,
         content_type: &'static str,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// Stores a staged file at `key` whole. By default its bytes are read back and `put`;
+    /// the local folder moves the file into place and S3 streams it from disk.
+    fn put_staged(
+        &self,
+        key: &str,
+        staged: Staged,
+        content_type: &'static str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async move { self.put(key, staged.read()?, content_type).await }
+    }
     /// Where `key` lives, for people (`reports/daily/...`, `s3://bucket/prefix/daily/...`).
     fn location(&self, key: &str) -> String;
 }
@@ -77,6 +89,32 @@ impl Sink for LocalDir {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, _content_type: &'static str) -> Result<()> {
+        self.replace(key, |tmp| std::fs::write(tmp, &body).map_err(io_error(tmp)))
+            .await
+    }
+
+    async fn put_staged(
+        &self,
+        key: &str,
+        staged: Staged,
+        _content_type: &'static str,
+    ) -> Result<()> {
+        self.replace(key, |tmp| staged.persist(tmp)).await
+    }
+
+    fn location(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+}
+
+fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::Storage(format!("cannot write {}: {e}", path.display()))
+}
+
+impl LocalDir {
+    /// Puts a file at `key` by writing it under a temporary name beside it (`fill`), then
+    /// renaming it over the old one: a reader sees the old file or the new one, never half.
+    async fn replace(&self, key: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
         let path = self.path(key)?;
         let fail = |what: &str, e: std::io::Error| {
             Error::Storage(format!("cannot {what} {}: {e}", path.display()))
@@ -92,17 +130,13 @@ impl Sink for LocalDir {
             file_name(&path),
             uuid::Uuid::new_v4().simple()
         ));
-        if let Err(e) = tokio::fs::write(&tmp, &body).await {
+        if let Err(e) = fill(&tmp) {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(fail("write", e));
+            return Err(e);
         }
         tokio::fs::rename(&tmp, &path)
             .await
             .map_err(|e| fail("write", e))
-    }
-
-    fn location(&self, key: &str) -> String {
-        self.root.join(key).display().to_string()
     }
 }
 
@@ -130,6 +164,18 @@ impl Sink for Destination {
         match self {
             Destination::Local(s) => s.put(key, body, content_type).await,
             Destination::S3(s) => s.put(key, body, content_type).await,
+        }
+    }
+
+    async fn put_staged(
+        &self,
+        key: &str,
+        staged: Staged,
+        content_type: &'static str,
+    ) -> Result<()> {
+        match self {
+            Destination::Local(s) => s.put_staged(key, staged, content_type).await,
+            Destination::S3(s) => s.put_staged(key, staged, content_type).await,
         }
     }
 
@@ -197,6 +243,34 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("b.csv")]);
+    }
+
+    #[tokio::test]
+    async fn a_staged_file_replaces_the_stored_one_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = LocalDir::new(dir.path());
+        sink.put("a/b.json", b"old".to_vec(), "application/json")
+            .await
+            .unwrap();
+        let staged = Staged::render(|w| {
+            w.write_all(b"{\"new\": true}\n")
+                .map_err(|e| Error::Storage(e.to_string()))
+        })
+        .unwrap();
+        let temp = staged.path().to_path_buf();
+        sink.put_staged("a/b.json", staged, "application/json")
+            .await
+            .unwrap();
+        assert_eq!(
+            sink.get("a/b.json").await.unwrap().as_deref(),
+            Some(&b"{\"new\": true}\n"[..])
+        );
+        assert!(!temp.exists(), "the staged file was moved or removed");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("a"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("b.json")]);
     }
 
     #[tokio::test]

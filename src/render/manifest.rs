@@ -31,6 +31,17 @@ impl FileEntry {
             sha256: sha256_hex(body),
         }
     }
+
+    /// A file rendered to disk, hashed as it was written.
+    pub fn staged(key: &str, format: &str, rows: usize, staged: &crate::sink::Staged) -> Self {
+        FileEntry {
+            key: key.into(),
+            format: format.into(),
+            rows,
+            bytes: staged.len(),
+            sha256: staged.sha256().into(),
+        }
+    }
 }
 
 /// What differs from run to run, and so lives only in the manifest.

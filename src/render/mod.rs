@@ -101,13 +101,20 @@ pub fn safe_text(s: &str) -> Cow<'_, str> {
 }
 
 pub fn csv(report: &Report) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(256 + report.rows.len() * 160);
+    write_csv(report, &mut out)?;
+    Ok(out)
+}
+
+/// The contract's CSV, written to `out` row by row.
+pub fn write_csv(report: &Report, out: impl std::io::Write) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::with_capacity(256 + report.rows.len() * 160));
+        .from_writer(out);
     let spec = &report.spec;
     let (start, end) = (ymd(spec.range.start()), ymd(spec.range.end()));
-    fn text(o: &Option<String>) -> Cow<'_, str> {
+    fn text(o: &Option<crate::report::Text>) -> Cow<'_, str> {
         o.as_deref().map(safe_text).unwrap_or_default()
     }
     w.write_record(CSV_COLUMNS)
@@ -138,7 +145,7 @@ pub fn csv(report: &Report) -> Result<Vec<u8>> {
         ])
         .map_err(|e| rendering("CSV", e))?;
     }
-    w.into_inner().map_err(|e| rendering("CSV", e))
+    w.flush().map_err(|e| rendering("CSV", e))
 }
 
 /// A decimal written into JSON with its exact text (`107.20`, not `107.2`).
@@ -186,7 +193,7 @@ struct JsonRow<'a> {
 
 #[derive(Serialize)]
 struct Consumption<'a> {
-    entitlements: Vec<JsonRow<'a>>,
+    entitlements: Rows<'a>,
     status: i32,
     message: &'static str,
     error: Option<()>,
@@ -228,6 +235,14 @@ pub(crate) fn totals(report: &Report) -> Totals {
 }
 
 pub fn json(report: &Report) -> Result<Vec<u8>> {
+    // About 330 bytes a pretty-printed row.
+    let mut out = Vec::with_capacity(1024 + report.rows.len() * 352);
+    write_json(report, &mut out)?;
+    Ok(out)
+}
+
+/// The contract's JSON, written to `out` as it is serialized.
+pub fn write_json(report: &Report, mut out: impl std::io::Write) -> Result<()> {
     let spec = &report.spec;
     let doc = JsonReport {
         schema_version: SCHEMA_VERSION,
@@ -242,37 +257,36 @@ pub fn json(report: &Report) -> Result<Vec<u8>> {
         account_filter: spec.account_filter,
         totals: totals(report),
         consumption: Consumption {
-            entitlements: report
-                .rows
-                .iter()
-                .map(|r| JsonRow {
-                    serial_number: &r.serial_number,
-                    account_id: r.account_id,
-                    points: Exact(r.points),
-                    config_id: r.config_id,
-                    config_name: r.config_name.as_deref(),
-                    product_type: r.product_type.as_deref(),
-                    description: r.description.as_deref(),
-                    status: r.status.as_deref(),
-                })
-                .collect(),
+            entitlements: Rows(&report.rows),
             status: 0,
             message: "Request processed successfully.",
             error: None,
         },
     };
-    // About 330 bytes a pretty-printed row.
-    to_json_sized(&doc, 1024 + report.rows.len() * 352)
+    serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| rendering("JSON", e))?;
+    out.write_all(b"\n").map_err(|e| rendering("JSON", e))
+}
+
+/// The rows serialized one at a time, never collected into a second list.
+struct Rows<'a>(&'a [crate::report::Row]);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|r| JsonRow {
+            serial_number: &r.serial_number,
+            account_id: r.account_id,
+            points: Exact(r.points),
+            config_id: r.config_id,
+            config_name: r.config_name.as_deref(),
+            product_type: r.product_type.as_deref(),
+            description: r.description.as_deref(),
+            status: r.status.as_deref(),
+        }))
+    }
 }
 
 pub(crate) fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
-    to_json_sized(value, 0)
-}
-
-/// [`to_json`] into a buffer of `capacity` bytes, so a big report is not copied as it grows.
-fn to_json_sized(value: &impl Serialize, capacity: usize) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(capacity);
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| rendering("JSON", e))?;
+    let mut out = serde_json::to_vec_pretty(value).map_err(|e| rendering("JSON", e))?;
     out.push(b'\n');
     Ok(out)
 }

@@ -7,7 +7,7 @@ use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{Sink, check_key};
+use super::{Sink, Staged, check_key};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -133,13 +133,42 @@ impl Sink for S3Sink {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &'static str) -> Result<()> {
+        self.upload(key, ByteStream::from(body), content_type).await
+    }
+
+    /// Streamed from disk: the Lambda never holds a big report whole.
+    async fn put_staged(
+        &self,
+        key: &str,
+        staged: Staged,
+        content_type: &'static str,
+    ) -> Result<()> {
+        let body = ByteStream::from_path(staged.path()).await.map_err(|e| {
+            Error::Storage(format!(
+                "cannot read a staged file for {}: {e}",
+                self.location(key)
+            ))
+        })?;
+        self.upload(key, body, content_type).await
+    }
+
+    fn location(&self, key: &str) -> String {
+        match self.object_key(key) {
+            Ok(k) => format!("s3://{}/{k}", self.bucket),
+            Err(_) => format!("s3://{}/{}/{key:?}", self.bucket, self.prefix),
+        }
+    }
+}
+
+impl S3Sink {
+    async fn upload(&self, key: &str, body: ByteStream, content_type: &'static str) -> Result<()> {
         let object_key = self.object_key(key)?;
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(&object_key)
             .content_type(content_type)
-            .body(ByteStream::from(body))
+            .body(body)
             .send()
             .await
             .map_err(|e| {
@@ -150,13 +179,6 @@ impl Sink for S3Sink {
                 ))
             })?;
         Ok(())
-    }
-
-    fn location(&self, key: &str) -> String {
-        match self.object_key(key) {
-            Ok(k) => format!("s3://{}/{k}", self.bucket),
-            Err(_) => format!("s3://{}/{}/{key:?}", self.bucket, self.prefix),
-        }
     }
 }
 

@@ -1,0 +1,127 @@
+//! A rendered file held on disk instead of in memory. It is written once through a hashing
+//! writer, so its SHA-256 and size are known before anything is published (the manifest and
+//! the "unchanged" check need them), and a sink then moves or streams it into place. A
+//! 100,000-entitlement report is 43 MB of CSV and JSON; held whole, it would be most of the
+//! Lambda's memory.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+use tempfile::NamedTempFile;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug)]
+pub struct Staged {
+    file: NamedTempFile,
+    sha256: String,
+    bytes: usize,
+}
+
+impl Staged {
+    /// Runs `render` into a new temporary file (in the system's temporary folder: `/tmp` in
+    /// Lambda), hashing and counting what it writes. Removed when dropped unless published.
+    pub fn render(render: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<Self> {
+        let fail = |e: io::Error| Error::Storage(format!("cannot stage a rendered file: {e}"));
+        let file = NamedTempFile::new().map_err(fail)?;
+        let mut out = Hashing {
+            inner: BufWriter::with_capacity(256 * 1024, file.as_file().try_clone().map_err(fail)?),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        render(&mut out)?;
+        out.inner.flush().map_err(fail)?;
+        let Hashing {
+            inner,
+            hasher,
+            bytes,
+        } = out;
+        drop(inner);
+        let sha256 = format!("{:x}", hasher.finalize());
+        Ok(Staged {
+            file,
+            sha256,
+            bytes,
+        })
+    }
+
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+
+    pub fn len(&self) -> usize {
+        self.bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.bytes == 0
+    }
+
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// The whole file, for sinks that take a body in memory.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        std::fs::read(self.path())
+            .map_err(|e| Error::Storage(format!("cannot read a staged file back: {e}")))
+    }
+
+    /// Moves the file to `to` (same file system), else copies it there.
+    pub fn persist(self, to: &Path) -> Result<()> {
+        let fail = |e: io::Error| Error::Storage(format!("cannot write {}: {e}", to.display()));
+        match self.file.persist(to) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let staged = e.file;
+                std::fs::copy(staged.path(), to).map(drop).map_err(fail)
+            }
+        }
+    }
+}
+
+/// Passes writes through, feeding SHA-256 and a byte count on the way.
+struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: usize,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::sha256_hex;
+
+    #[test]
+    fn a_staged_file_knows_its_hash_and_size_and_moves_into_place() {
+        let body = b"start_date,end_date\n2025-11-08,2025-11-08\n".repeat(1000);
+        let staged = Staged::render(|w| {
+            w.write_all(&body)
+                .map_err(|e| Error::Storage(e.to_string()))
+        })
+        .unwrap();
+        assert_eq!(staged.len(), body.len());
+        assert_eq!(staged.sha256(), sha256_hex(&body));
+        assert_eq!(staged.read().unwrap(), body);
+        let dir = tempfile::tempdir().unwrap();
+        let to = dir.path().join("report.csv");
+        let temp = staged.path().to_path_buf();
+        staged.persist(&to).unwrap();
+        assert_eq!(std::fs::read(&to).unwrap(), body);
+        assert!(!temp.exists(), "the temporary file is gone");
+    }
+}
