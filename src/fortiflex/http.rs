@@ -15,7 +15,6 @@ use tokio::sync::Mutex;
 use super::endpoints::Endpoints;
 use super::pace::Pacer;
 use super::retry::{self, RetryPolicy};
-use super::stream::{self, StreamError};
 use super::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program, parse,
 };
@@ -112,25 +111,13 @@ impl HttpFortiFlex {
         token: Option<&Secret>,
         body: &impl Serialize,
     ) -> std::result::Result<(StatusCode, Vec<u8>, Option<Duration>), Failure> {
-        let (status, reply, retry_after) = self.send(call, url, token, body).await?;
-        Ok((status, read_body(call, status, reply).await?, retry_after))
-    }
-
-    /// One paced POST up to the reply's headers: its status, the reply and any `Retry-After`.
-    async fn send(
-        &self,
-        call: &str,
-        url: &Url,
-        token: Option<&Secret>,
-        body: &impl Serialize,
-    ) -> std::result::Result<(StatusCode, reqwest::Response, Option<Duration>), Failure> {
         let _turn = self.pacer.turn().await;
         let mut request = self.http.post(url.clone()).json(body);
         if let Some(t) = token {
             request = request.bearer_auth(t.expose_secret());
         }
         let transient = |e: reqwest::Error| Failure::Transient(transport_error(call, &e), None);
-        let reply = request.send().await.map_err(transient)?;
+        let mut reply = request.send().await.map_err(transient)?;
         let status = reply.status();
         let retry_after = reply
             .headers()
@@ -138,13 +125,33 @@ impl HttpFortiFlex {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| Duration::from_secs(s.min(300)));
+        let too_big = || {
+            Failure::Fatal(
+                ApiError::new(
+                    call,
+                    Some(status.as_u16()),
+                    None,
+                    format!("reply larger than {} MiB, refused", MAX_REPLY_BYTES >> 20),
+                )
+                .into(),
+            )
+        };
         if reply
             .content_length()
             .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
         {
-            return Err(too_big(call, status));
+            return Err(too_big());
         }
-        Ok((status, reply, retry_after))
+        // Sized once from Content-Length: growing a 30 MB reply by doubling copies it twice.
+        let expected = reply.content_length().unwrap_or(0) as usize;
+        let mut bytes = Vec::with_capacity(expected.min(MAX_REPLY_BYTES));
+        while let Some(chunk) = reply.chunk().await.map_err(transient)? {
+            if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(too_big());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok((status, bytes, retry_after))
     }
 
     async fn login(&self) -> std::result::Result<Token, Failure> {
@@ -207,7 +214,7 @@ impl HttpFortiFlex {
 
     /// One API call: paced, retried when the failure is transient, re-logged-in once when
     /// the token is refused.
-    async fn call<T: DeserializeOwned + Send + 'static>(
+    async fn call<T: DeserializeOwned>(
         &self,
         call: &str,
         body: &impl Serialize,
@@ -230,7 +237,7 @@ impl HttpFortiFlex {
         }
     }
 
-    async fn try_call<T: DeserializeOwned + Send + 'static>(
+    async fn try_call<T: DeserializeOwned>(
         &self,
         call: &str,
         url: &Url,
@@ -238,18 +245,13 @@ impl HttpFortiFlex {
         keys: &[&str],
     ) -> std::result::Result<Vec<T>, Failure> {
         let token = self.access_token().await.map_err(Failure::Fatal)?;
-        let (status, reply, retry_after) = self.send(call, url, Some(&token), body).await?;
+        let (status, bytes, retry_after) = self.post(call, url, Some(&token), body).await?;
         let e = if status.is_success() {
-            match stream::rows(call, status.as_u16(), reply, keys, MAX_REPLY_BYTES).await {
+            match parse::parse_list(call, status.as_u16(), &bytes, keys) {
                 Ok(rows) => return Ok(rows),
-                Err(StreamError::Api(e)) => e,
-                Err(StreamError::TooBig) => return Err(too_big(call, status)),
-                Err(StreamError::Transport(e)) => {
-                    return Err(Failure::Transient(transport_error(call, &e), None));
-                }
+                Err(e) => e,
             }
         } else {
-            let bytes = read_body(call, status, reply).await?;
             parse::parse_error_reply(call, status.as_u16(), &bytes)
         };
         Err(
@@ -262,39 +264,6 @@ impl HttpFortiFlex {
             },
         )
     }
-}
-
-/// A whole reply body, at most [`MAX_REPLY_BYTES`], sized once from Content-Length.
-async fn read_body(
-    call: &str,
-    status: StatusCode,
-    mut reply: reqwest::Response,
-) -> std::result::Result<Vec<u8>, Failure> {
-    let expected = reply.content_length().unwrap_or(0) as usize;
-    let mut bytes = Vec::with_capacity(expected.min(MAX_REPLY_BYTES));
-    while let Some(chunk) = reply
-        .chunk()
-        .await
-        .map_err(|e| Failure::Transient(transport_error(call, &e), None))?
-    {
-        if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
-            return Err(too_big(call, status));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(bytes)
-}
-
-fn too_big(call: &str, status: StatusCode) -> Failure {
-    Failure::Fatal(
-        ApiError::new(
-            call,
-            Some(status.as_u16()),
-            None,
-            format!("reply larger than {} MiB, refused", MAX_REPLY_BYTES >> 20),
-        )
-        .into(),
-    )
 }
 
 #[derive(Debug, PartialEq, Eq)]
