@@ -3,6 +3,7 @@
 
 mod endpoints;
 mod http;
+mod lenient;
 mod pace;
 mod parse;
 mod retry;
@@ -15,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub use endpoints::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints};
 pub use http::{HttpFortiFlex, MAX_REPLY_BYTES, http_client};
+pub use lenient::parse_decimal;
 pub use pace::{Limits, Pacer};
-pub use parse::{parse_decimal, parse_error_reply, parse_list};
+pub use parse::{parse_error_reply, parse_list};
 pub use retry::RetryPolicy;
 
 use crate::error::Result;
@@ -27,24 +29,24 @@ use crate::ids::AccountId;
 #[serde(rename_all = "camelCase")]
 pub struct Program {
     pub serial_number: String,
-    #[serde(default, deserialize_with = "parse::lenient_u64")]
+    #[serde(default, deserialize_with = "lenient::lenient_u64")]
     pub account_id: Option<AccountId>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub start_date: Option<String>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub end_date: Option<String>,
     #[serde(default)]
     pub has_support_coverage: Option<bool>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub program_type: Option<String>,
-    #[serde(default, deserialize_with = "parse::lenient_decimal")]
+    #[serde(default, deserialize_with = "lenient::lenient_decimal")]
     pub point_balance: Option<Decimal>,
 }
 
 /// A configuration from `configs/list`. Older payloads say `configId`/`configName`; both
 /// spellings are read and the current one wins.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase", from = "parse::RawConfig")]
+#[serde(rename_all = "camelCase", from = "lenient::RawConfig")]
 pub struct Config {
     pub id: u64,
     pub name: Option<String>,
@@ -108,17 +110,17 @@ pub fn product_name(id: u64) -> Option<&'static str> {
 #[serde(rename_all = "camelCase")]
 pub struct Entitlement {
     pub serial_number: String,
-    #[serde(default, deserialize_with = "parse::lenient_u64")]
+    #[serde(default, deserialize_with = "lenient::lenient_u64")]
     pub account_id: Option<AccountId>,
-    #[serde(default, deserialize_with = "parse::lenient_u64")]
+    #[serde(default, deserialize_with = "lenient::lenient_u64")]
     pub config_id: Option<u64>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub status: Option<String>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub start_date: Option<String>,
-    #[serde(default, deserialize_with = "parse::lenient_text")]
+    #[serde(default, deserialize_with = "lenient::lenient_text")]
     pub end_date: Option<String>,
 }
 
@@ -127,9 +129,9 @@ pub struct Entitlement {
 #[serde(rename_all = "camelCase")]
 pub struct PointsRow {
     pub serial_number: String,
-    #[serde(default, deserialize_with = "parse::lenient_u64")]
+    #[serde(default, deserialize_with = "lenient::lenient_u64")]
     pub account_id: Option<AccountId>,
-    #[serde(deserialize_with = "parse::exact_decimal")]
+    #[serde(deserialize_with = "lenient::exact_decimal")]
     pub points: Decimal,
 }
 

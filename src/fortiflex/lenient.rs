@@ -1,0 +1,188 @@
+//! Reading the fields of FortiFlex rows tolerantly where the API is known to vary (ids as
+//! numbers or strings, text as strings, numbers or named objects, both config spellings)
+//! and strictly where a guess could misreport money (points keep their exact text).
+
+use rust_decimal::Decimal;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::{Config, ProductType};
+use crate::ids::AccountId;
+
+/// Exact decimal text to [`Decimal`], keeping its scale (`750.40` stays `750.40`).
+/// Accepts JSON numbers, numeric strings and exponent notation; rejects everything else.
+pub fn parse_decimal(text: &str) -> Option<Decimal> {
+    let t = text.trim();
+    let t = t
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(t)
+        .trim();
+    if t.is_empty() {
+        return None;
+    }
+    if t.contains(['e', 'E']) {
+        Decimal::from_scientific(t).ok()
+    } else {
+        Decimal::from_str_exact(t).ok()
+    }
+}
+
+/// `points`: the exact text FortiFlex sent, never routed through a float. Borrowed from the
+/// reply (replies are parsed from a byte slice), so a row costs no copy of its number.
+pub(super) fn exact_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+    let raw = <&'de RawValue>::deserialize(d)?;
+    parse_decimal(raw.get()).ok_or_else(|| D::Error::custom("points is not a decimal number"))
+}
+
+pub(super) fn lenient_decimal<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Decimal>, D::Error> {
+    let raw = Option::<&'de RawValue>::deserialize(d)?;
+    Ok(raw.and_then(|r| parse_decimal(r.get())))
+}
+
+/// An id (a plain number or an [`AccountId`](crate::ids::AccountId)) that may come as a
+/// number or a numeric string; anything else is no id.
+pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    Ok(d.deserialize_any(Lenient)?.and_then(|v| match v {
+        Scalar::Unsigned(n) => Some(T::from(n)),
+        Scalar::Text(s) => s.trim().parse().ok().map(T::from),
+        _ => None,
+    }))
+}
+
+/// Text that may come as a string, a number, or an object with a `name`.
+pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(d.deserialize_any(Lenient)?.map(|v| match v {
+        Scalar::Unsigned(n) => n.to_string(),
+        Scalar::Text(s) => s,
+        Scalar::Other(s) => s,
+    }))
+}
+
+/// What a lenient field held, read without building a `Value` tree for every row.
+enum Scalar {
+    Unsigned(u64),
+    Text(String),
+    /// A negative or fractional number, a boolean, or an object's `name`: text only.
+    Other(String),
+}
+
+struct Lenient;
+
+impl<'de> serde::de::Visitor<'de> for Lenient {
+    type Value = Option<Scalar>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string, a number or an object with a name")
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Unsigned(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Some(match u64::try_from(v) {
+            Ok(n) => Scalar::Unsigned(n),
+            Err(_) => Scalar::Other(v.to_string()),
+        }))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Other(Value::from(v).to_string())))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Other(v.to_string())))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Text(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Text(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(Lenient)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        // Rare (a productType object): the general path is fine here.
+        let v = Value::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(value_text(&v).map(Scalar::Other))
+    }
+}
+
+pub(super) fn value_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+pub(super) fn value_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Object(m) => m.get("name").and_then(value_text),
+        _ => None,
+    }
+}
+
+/// Both spellings of a config, as they occur in the wild.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct RawConfig {
+    #[serde(default, deserialize_with = "lenient_u64")]
+    id: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    config_id: Option<u64>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    config_name: Option<String>,
+    #[serde(default, deserialize_with = "lenient_text")]
+    status: Option<String>,
+    #[serde(default, deserialize_with = "lenient_u64")]
+    account_id: Option<AccountId>,
+    #[serde(default)]
+    product_type: Option<Value>,
+}
+
+impl From<RawConfig> for Config {
+    fn from(r: RawConfig) -> Self {
+        let product_type = match &r.product_type {
+            Some(Value::Object(m)) => ProductType {
+                id: m.get("id").and_then(value_u64),
+                name: m.get("name").and_then(value_text),
+            },
+            Some(v @ Value::Number(_)) => ProductType {
+                id: value_u64(v),
+                name: None,
+            },
+            Some(Value::String(s)) => ProductType {
+                id: None,
+                name: Some(s.clone()),
+            },
+            _ => ProductType::default(),
+        };
+        Config {
+            id: r.id.or(r.config_id).unwrap_or(0),
+            name: r.name.or(r.config_name),
+            status: r.status,
+            account_id: r.account_id,
+            product_type,
+        }
+    }
+}
