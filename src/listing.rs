@@ -19,6 +19,10 @@ pub struct ProgramLine {
     pub balance: Option<Decimal>,
 }
 
+fn day(d: Option<chrono::NaiveDate>) -> String {
+    d.map_or_else(|| "-".into(), |d| d.to_string())
+}
+
 fn date_part(s: &Option<String>) -> String {
     s.as_deref()
         .map(|d| d.split([' ', 'T']).next().unwrap_or(d).to_string())
@@ -180,8 +184,8 @@ pub fn entitlements(scope: &Scope, entitlements: &[Entitlement]) -> String {
             name(e.config_id),
             desc,
             e.status.as_deref().unwrap_or("-"),
-            date_part(&e.start_date),
-            date_part(&e.end_date)
+            day(e.start_date),
+            day(e.end_date)
         );
     }
     let _ = writeln!(o, "\n{} entitlement(s)\n", entitlements.len());

@@ -2,6 +2,7 @@
 //! numbers or strings, text as strings, numbers or named objects, both config spellings)
 //! and strictly where a guess could misreport money (points keep their exact text).
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
@@ -62,6 +63,22 @@ pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
         Scalar::Unsigned(n) => n.to_string(),
         Scalar::Text(s) => s,
         Scalar::Other(s) => s,
+    }))
+}
+
+/// [`lenient_text`] as shared text: a report row then refers to it instead of copying it.
+pub(super) fn lenient_shared<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<super::Text>, D::Error> {
+    Ok(lenient_text(d)?.map(super::Text::from))
+}
+
+/// A date sent as `2025-01-10`, `2025-01-10T00:00:00` or `2025-01-10 00:00:00`; anything
+/// else is no date (it is only ever shown, never computed with).
+pub(super) fn lenient_day<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    Ok(lenient_text(d)?.and_then(|t| {
+        let day = t.trim().split([' ', 'T']).next().unwrap_or_default();
+        day.parse::<NaiveDate>().ok()
     }))
 }
 

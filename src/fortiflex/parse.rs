@@ -305,6 +305,31 @@ mod tests {
     }
 
     #[test]
+    fn entitlement_dates_are_days_in_any_of_the_seen_spellings() {
+        let rows: Vec<Entitlement> = parse_list(
+            "entitlements/list",
+            200,
+            br#"[{"serialNumber":"A","startDate":"2025-01-10T00:00:00","endDate":"2026-01-09 00:00:00"},
+                {"serialNumber":"B","startDate":"2025-02-01","endDate":"soon"},
+                {"serialNumber":"C","startDate":null,"description":7}]"#,
+            &["entitlements"],
+        )
+        .unwrap();
+        let day = |s: &str| s.parse::<chrono::NaiveDate>().ok();
+        assert_eq!(
+            rows.iter()
+                .map(|r| (r.start_date, r.end_date))
+                .collect::<Vec<_>>(),
+            [
+                (day("2025-01-10"), day("2026-01-09")),
+                (day("2025-02-01"), None),
+                (None, None)
+            ]
+        );
+        assert_eq!(rows[2].description.as_deref(), Some("7"));
+    }
+
+    #[test]
     fn configs_accept_both_spellings() {
         let rows: Vec<Config> = parse_list(
             "configs/list",
