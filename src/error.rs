@@ -28,6 +28,10 @@ pub enum Error {
     /// invocation): refused before any per-account call.
     #[error("call budget: {0}")]
     Budget(String),
+    /// The customers file (who is billed for what, at which price) is malformed: the message
+    /// names the field. Nothing was written.
+    #[error("customers file: {0}")]
+    Customers(String),
     /// The output folder or bucket could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
@@ -51,6 +55,7 @@ impl Error {
             Error::Authentication(_) => "Authentication",
             Error::FortiFlex(_) => "FortiFlex",
             Error::Budget(_) => "Budget",
+            Error::Customers(_) => "Customers",
             Error::Storage(_) => "Storage",
             Error::During { source, .. } => source.kind(),
         }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod credentials;
+pub mod customers;
 pub mod error;
 pub mod fortiflex;
 pub mod handler;
@@ -29,6 +30,7 @@ pub mod secrets;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod sink;
+pub mod statement;
 pub mod summary;
 pub mod window;
 
