@@ -4,14 +4,17 @@
 
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::fortiflex::PointsRow;
+use crate::ids::AccountId;
 use crate::render::{Keys, PreviousFile};
 use crate::sink::Sink;
+use crate::statement::{StoredDay, StoredRow};
 
 /// A stored report's manifest, as far as a run needs it.
 #[derive(Debug, Clone)]
@@ -111,6 +114,83 @@ pub async fn listed_rows(
     parse_rows(sink, keys, &bytes).map(Some)
 }
 
+/// A daily report row with what a statement line shows.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DayRow {
+    serial_number: String,
+    account_id: AccountId,
+    #[serde(deserialize_with = "crate::fortiflex::exact_points")]
+    points: Decimal,
+    config_id: Option<u64>,
+    config_name: Option<String>,
+    product_type: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DayReport {
+    consumption: DayConsumption,
+}
+
+#[derive(Deserialize)]
+struct DayConsumption {
+    entitlements: Vec<DayRow>,
+}
+
+/// `program`'s stored daily report of `day`, as a statement reads it: `None` when the day
+/// is not stored. A report that no longer matches its manifest is an error naming it, never
+/// a silently short month.
+pub async fn stored_day(
+    sink: &impl Sink,
+    program: &str,
+    day: NaiveDate,
+) -> Result<Option<StoredDay>> {
+    let keys = crate::render::daily_keys(program, day);
+    let Some(manifest) = sink.get(&keys.manifest).await? else {
+        return Ok(None);
+    };
+    let m: Manifest =
+        serde_json::from_slice(&manifest).map_err(|e| unreadable(sink, &keys.manifest, e))?;
+    let bytes = sink
+        .get(&keys.json)
+        .await?
+        .ok_or_else(|| unreadable(sink, &keys.json, "its manifest lists it, but it is missing"))?;
+    let sha = crate::render::sha256_hex(&bytes);
+    if !m
+        .files
+        .iter()
+        .any(|f| f.key == keys.json && f.sha256 == sha)
+    {
+        return Err(unreadable(
+            sink,
+            &keys.json,
+            "it does not match its manifest; run that day again",
+        ));
+    }
+    let r: DayReport =
+        serde_json::from_slice(&bytes).map_err(|e| unreadable(sink, &keys.json, e))?;
+    Ok(Some(StoredDay {
+        date: day,
+        revision: m.revision,
+        manifest_sha256: crate::render::sha256_hex(&manifest),
+        rows: r
+            .consumption
+            .entitlements
+            .into_iter()
+            .map(|r| StoredRow {
+                serial_number: r.serial_number,
+                account_id: r.account_id,
+                config_id: r.config_id,
+                config_name: r.config_name,
+                product_type: r.product_type,
+                description: r.description,
+                points: r.points,
+            })
+            .collect(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +231,44 @@ mod tests {
             .await
             .unwrap();
         assert!(listed_rows(&sink, &keys, &s).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_statement_reads_a_stored_day_whole_or_not_at_all() {
+        let sink = MemorySink::new();
+        let r = walkthrough_day("2025-11-08");
+        let program = r.spec.program_serial.to_string();
+        let day = r.spec.range.start();
+        assert_eq!(stored_day(&sink, &program, day).await.unwrap(), None);
+        publish(&sink, &r, "run-1", chrono::Utc::now(), Options::default())
+            .await
+            .unwrap();
+        let d = stored_day(&sink, &program, day).await.unwrap().unwrap();
+        assert_eq!((d.date, d.revision, d.rows.len()), (day, 1, 13));
+        let keys = render::keys(&r.spec);
+        let manifest = sink.object(&keys.manifest).unwrap().0;
+        assert_eq!(d.manifest_sha256, render::sha256_hex(&manifest));
+        let total: Decimal = d.rows.iter().map(|r| r.points).sum();
+        assert_eq!(total, dec("399.42"));
+        let top = &d.rows[0];
+        assert_eq!(
+            (
+                top.serial_number.as_str(),
+                top.config_id,
+                top.points.to_string()
+            ),
+            ("FMVMMLTM00000582", Some(4101), "107.20".to_string())
+        );
+        assert!(top.config_name.is_some() && top.product_type.is_some());
+        // A data file that no longer matches its manifest is an error, not a short month.
+        sink.put(&keys.json, b"{}".to_vec(), "application/json")
+            .await
+            .unwrap();
+        let err = stored_day(&sink, &program, day).await.unwrap_err();
+        assert_eq!(err.kind(), "Storage");
+        assert!(
+            err.to_string().contains("does not match its manifest"),
+            "{err}"
+        );
     }
 }

@@ -33,7 +33,7 @@ pub fn parse_decimal(text: &str) -> Option<Decimal> {
 
 /// `points`: the exact text FortiFlex sent, never routed through a float. Borrowed from the
 /// reply (replies are parsed from a byte slice), so a row costs no copy of its number.
-pub(super) fn exact_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
+pub fn exact_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
     let raw = <&'de RawValue>::deserialize(d)?;
     parse_decimal(raw.get()).ok_or_else(|| D::Error::custom("points is not a decimal number"))
 }

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use endpoints::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints};
 pub use http::{HttpFortiFlex, MAX_REPLY_BYTES, http_client};
-pub use lenient::parse_decimal;
+pub use lenient::{exact_decimal as exact_points, parse_decimal};
 pub use pace::{Limits, Pacer};
 pub use parse::{parse_error_reply, parse_list};
 pub use retry::RetryPolicy;

@@ -46,18 +46,21 @@ pub struct Keys {
     pub manifest: String,
 }
 
+/// The keys of `program`'s daily report of `day`: what statements read back.
+pub fn daily_keys(program: &str, day: NaiveDate) -> Keys {
+    let day = ymd(day);
+    let name = format!("consumption_{program}_{day}");
+    Keys {
+        csv: format!("daily/csv/dt={day}/{name}.csv"),
+        json: format!("daily/json/dt={day}/{name}.json"),
+        manifest: format!("daily/manifests/dt={day}/{name}.manifest.json"),
+    }
+}
+
 pub fn keys(spec: &ReportSpec) -> Keys {
     let program = &spec.program_serial;
     match spec.kind {
-        ReportKind::Daily => {
-            let day = ymd(spec.range.start());
-            let name = format!("consumption_{program}_{day}");
-            Keys {
-                csv: format!("daily/csv/dt={day}/{name}.csv"),
-                json: format!("daily/json/dt={day}/{name}.json"),
-                manifest: format!("daily/manifests/dt={day}/{name}.manifest.json"),
-            }
-        }
+        ReportKind::Daily => daily_keys(program, spec.range.start()),
         ReportKind::Range => {
             let mut serial = spec
                 .serial_filter
