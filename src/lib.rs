@@ -18,6 +18,7 @@ pub mod handler;
 pub mod ids;
 pub mod listing;
 pub mod metrics;
+pub mod monthly;
 pub mod payload;
 pub mod program;
 pub mod progress;

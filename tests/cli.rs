@@ -933,3 +933,142 @@ async fn tables_show_the_top_fifty_unless_all_is_asked() {
         2 * 40
     );
 }
+
+#[tokio::test]
+async fn a_statement_bills_each_customer_from_the_stored_days() {
+    let sim = mssp_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let args = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--start",
+        "2025-11-01",
+        "--end",
+        "2025-11-03",
+        "--daily",
+        "--out",
+        "out",
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::write(
+        dir.path().join("customers.json"),
+        r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
+            {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"},
+            {"id": "globex", "name": "=HYPERLINK(\"x\")", "accounts": [3300002]}]}"#,
+    )
+    .unwrap();
+    let statement = [
+        "statement",
+        "--month",
+        "2025-11",
+        "--program",
+        "ELAVMS0000123456",
+    ];
+    let with = |extra: &[&'static str]| [&statement[..], extra].concat();
+    let out = run(
+        None,
+        dir.path(),
+        &with(&["--customers", "customers.json", "--out", "out"]),
+        &[],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("STATEMENT 2025-11 (provisional)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Missing days (27): 2025-11-04"), "{stdout}");
+
+    let folder = dir.path().join("out/statements/month=2025-11");
+    let csv =
+        std::fs::read_to_string(folder.join("statement_ELAVMS0000123456_2025-11.csv")).unwrap();
+    // Per customer: points and amounts recomputed from the lines, independently of the code.
+    let mut points: std::collections::BTreeMap<String, (f64, f64)> = Default::default();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some(
+            "month,customer_id,customer_name,account_id,serial_number,config_id,config_name,product_type,description,days_billed,points,price_per_point,currency,amount"
+        )
+    );
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        let n = cells.len();
+        let p: f64 = cells[n - 4].parse().unwrap();
+        let price: f64 = cells[n - 3].parse().unwrap();
+        let amount: f64 = cells[n - 1].parse().unwrap();
+        assert!((p * price - amount).abs() <= 0.005 + 1e-9, "{line}");
+        let e = points.entry(cells[1].to_string()).or_default();
+        e.0 += p;
+        e.1 += amount;
+    }
+    let round = |x: f64| (x * 100.0).round() / 100.0;
+    assert_eq!(round(points["acme"].0), 3.0 * 170.91);
+    assert_eq!(round(points["globex"].0), 3.0 * 17.26);
+    assert_eq!(round(points["unassigned"].0), 3.0 * 211.25);
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(folder.join("statement_ELAVMS0000123456_2025-11.json")).unwrap(),
+    )
+    .unwrap();
+    let acme = &json["customers"][0];
+    assert_eq!(acme["id"], "acme");
+    assert_eq!(
+        acme["amount"].as_f64().map(round),
+        Some(round(points["acme"].1))
+    );
+    assert_eq!(json["status"], "provisional");
+    assert_eq!(json["days_present"], 3);
+    // A customer name that looks like a formula is text in the spreadsheet.
+    assert!(csv.contains("'=HYPERLINK"), "{csv}");
+    let globex =
+        std::fs::read_to_string(folder.join("customers/globex_ELAVMS0000123456_2025-11.csv"))
+            .unwrap();
+    assert_eq!(globex.lines().count(), 1 + 2);
+    assert!(
+        folder
+            .join("statement_ELAVMS0000123456_2025-11.manifest.json")
+            .exists()
+    );
+
+    // Again: nothing changed, nothing written.
+    let again = run(
+        None,
+        dir.path(),
+        &with(&["--customers", "customers.json", "--out", "out"]),
+        &[],
+    )
+    .await;
+    assert!(
+        text(&again.stdout).contains("unchanged (revision 1)"),
+        "{}",
+        text(&again.stdout)
+    );
+
+    // A bad customers file: a clear error naming the field, exit 1, nothing written.
+    std::fs::write(
+        dir.path().join("bad.json"),
+        r#"{"customers": [{"id": "acme", "name": "A", "price_per_point": "0,55"}]}"#,
+    )
+    .unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::write(
+        fresh.path().join("bad.json"),
+        std::fs::read(dir.path().join("bad.json")).unwrap(),
+    )
+    .unwrap();
+    let out = run(
+        None,
+        fresh.path(),
+        &with(&["--customers", "bad.json", "--out", "out"]),
+        &[],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("customers[0].price_per_point"), "{err}");
+    assert!(!fresh.path().join("out").exists(), "nothing written");
+}

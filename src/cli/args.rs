@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use super::EXIT_CODES;
 use crate::error::Error;
 use crate::ids::{AccountId, Serial};
+use crate::statement::Month;
 use crate::window::{EndDateMode, parse_date};
 
 /// What a value parser says: the problem alone, since clap names the flag.
@@ -26,6 +27,11 @@ fn day(s: &str) -> Result<NaiveDate, String> {
 /// An entitlement's serial number.
 fn serial(s: &str) -> Result<Serial, String> {
     Serial::parse(s, "a serial number").map_err(problem)
+}
+
+/// A calendar month, `YYYY-MM`.
+fn month(s: &str) -> Result<Month, String> {
+    Month::parse(s).map_err(problem)
 }
 
 /// `inclusive` or `exclusive`.
@@ -53,6 +59,9 @@ pub enum Command {
     /// Asks FortiFlex for [D, D], [D+1, D+1] and [D, D+1] and says whether this tenant reads
     /// endDate as inclusive or exclusive (which FORTIFLEX_END_DATE to set)
     ProbeEndDate(ProbeArgs),
+    /// A month's statement per customer, in money, from the stored daily reports under --out
+    /// (no FortiFlex call)
+    Statement(StatementArgs),
     /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
     #[cfg(feature = "sim")]
     Demo(DemoArgs),
@@ -160,6 +169,23 @@ pub enum Format {
     Table,
     Json,
     Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct StatementArgs {
+    /// The month, YYYY-MM
+    #[arg(long, value_name = "YYYY-MM", value_parser = month)]
+    pub month: Month,
+    /// The program whose daily reports to read
+    #[arg(long, value_name = "SERIAL", env = "FORTIFLEX_PROGRAM_SERIAL", value_parser = serial)]
+    pub program: Serial,
+    /// The customers file (accounts, configs and serials to customers, prices); without it,
+    /// one customer per account and no amounts
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<PathBuf>,
+    /// Where the daily reports are and the statement goes: a folder or s3://bucket/prefix
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

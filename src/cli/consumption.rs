@@ -105,7 +105,7 @@ pub(super) fn show(
 }
 
 /// `--out`: a local folder, or an S3 prefix through the Lambda's S3 sink.
-async fn destination(out: &std::path::Path) -> Result<Destination> {
+pub(super) async fn destination(out: &std::path::Path) -> Result<Destination> {
     let text = out.to_string_lossy();
     let Some((bucket, prefix)) = sink::s3_url(&text) else {
         return Ok(Destination::Local(LocalDir::new(out)));

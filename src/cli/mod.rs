@@ -7,6 +7,7 @@ mod discovery;
 #[cfg(feature = "sim")]
 mod local;
 mod progress;
+mod statement;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
     match cli.command {
         Command::Consumption(args) => {
             consumption::run(args, Settings::from_env()?, Utc::now(), out).await
+        }
+        Command::Statement(args) => {
+            statement::run(args, Settings::from_env()?, Utc::now(), out).await
         }
         Command::Programs(args) => discovery::programs(args, Settings::from_env()?, out).await,
         Command::Configs(args) => discovery::configs(args, Settings::from_env()?, out).await,

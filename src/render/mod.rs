@@ -16,6 +16,7 @@ use crate::ids::AccountId;
 use crate::report::{Report, ReportKind, ReportSpec, points_text, write_points};
 
 mod manifest;
+pub mod statement;
 
 pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest};
 

@@ -1,0 +1,109 @@
+//! `fortiflex-report statement`: a month's statement from the stored daily reports, and one
+//! line per customer on the console.
+
+use std::fmt::Write as _;
+use std::io::Write;
+
+use chrono::{DateTime, Utc};
+
+use super::consumption::destination;
+use super::{StatementArgs, print};
+use crate::config::Settings;
+use crate::customers::Customers;
+use crate::error::{Error, Result};
+use crate::monthly::{Published, publish_statement};
+use crate::report::{display2, points_text};
+use crate::sink::Sink;
+use crate::window;
+
+pub async fn run(
+    args: StatementArgs,
+    settings: Settings,
+    now: DateTime<Utc>,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let customers = match &args.customers {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Error::Customers(format!("cannot read {}: {}", path.display(), e.kind()))
+            })?;
+            Some(Customers::parse(&text, &path.display().to_string())?)
+        }
+    };
+    let sink = destination(&args.out).await?;
+    let today = window::today(now, settings.timezone);
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let published = publish_statement(
+        &sink,
+        &args.program,
+        args.month,
+        customers.as_ref(),
+        settings.timezone,
+        today,
+        settings.restate_days,
+        &run_id,
+        now,
+    )
+    .await?;
+    print(out, &table(&published, &sink.location(&published.keys.csv)))
+}
+
+/// One line per customer (customer, accounts, entitlements, points, amount), then the total.
+fn table(p: &Published, csv_at: &str) -> String {
+    let s = &p.statement;
+    let currency = s.currency.as_deref().unwrap_or("");
+    let money = |a: Option<rust_decimal::Decimal>| {
+        a.map_or_else(
+            || "-".to_string(),
+            |a| format!("{} {currency}", display2(a)),
+        )
+    };
+    let mut o = String::new();
+    let _ = writeln!(o, "STATEMENT {} ({})\n", s.month, s.status.as_str());
+    let _ = writeln!(
+        o,
+        "{:<28} {:<24} {:>12} {:>16} {:>18}",
+        "Customer", "Accounts", "Entitlements", "Points", "Amount"
+    );
+    for c in &s.customers {
+        let accounts: Vec<String> = c.accounts.iter().map(|a| a.to_string()).collect();
+        let name: String = c
+            .name
+            .chars()
+            .filter(|ch| !ch.is_control())
+            .take(28)
+            .collect();
+        let _ = writeln!(
+            o,
+            "{:<28} {:<24} {:>12} {:>16} {:>18}",
+            name,
+            accounts.join(","),
+            c.lines.len(),
+            points_text(c.points),
+            money(c.amount)
+        );
+    }
+    let _ = writeln!(o, "{}", "=".repeat(102));
+    let entitlements: usize = s.customers.iter().map(|c| c.lines.len()).sum();
+    let _ = writeln!(
+        o,
+        "{:<28} {:<24} {:>12} {:>16} {:>18}",
+        "TOTAL",
+        "",
+        entitlements,
+        points_text(s.points),
+        money(s.amount)
+    );
+    if !s.missing_days.is_empty() {
+        let days: Vec<String> = s.missing_days.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(o, "\nMissing days ({}): {}", days.len(), days.join(", "));
+    }
+    let what = if p.written {
+        format!("written (revision {})", p.revision)
+    } else {
+        format!("unchanged (revision {})", p.revision)
+    };
+    let _ = writeln!(o, "\n[SUCCESS] Statement {what}: {csv_at}");
+    o
+}

@@ -1,0 +1,276 @@
+//! Monthly statements from the archive, no FortiFlex call: read the month's stored daily
+//! reports, build the statement ([`crate::statement`]), and publish its files with the
+//! manifest last. Idempotent like reports: the same stored days give the same bytes and
+//! nothing is written; a restated day gives a new revision.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use crate::archive::stored_day;
+use crate::customers::Customers;
+use crate::error::{Error, Result};
+use crate::ids::{AccountId, Serial};
+use crate::render::statement::{self as bytes, StatementKeys};
+use crate::render::{FileEntry, JSON_CONTENT_TYPE, PreviousFile};
+use crate::sink::Sink;
+use crate::statement::{Month, Statement, build};
+
+const CSV: &str = crate::render::CSV_CONTENT_TYPE;
+
+/// What one statement run did.
+#[derive(Debug)]
+pub struct Published {
+    pub keys: StatementKeys,
+    pub statement: Statement,
+    pub revision: u64,
+    /// False when the stored statement already had these exact bytes.
+    pub written: bool,
+}
+
+#[derive(Deserialize)]
+struct StoredManifest {
+    revision: u64,
+    files: Vec<PreviousFile>,
+}
+
+/// Builds and publishes `program`'s statement of `month` from what `sink` holds, as of the
+/// Pacific day `today`. `customers`: the customers file, else one customer per account.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_statement(
+    sink: &impl Sink,
+    program: &Serial,
+    month: Month,
+    customers: Option<&Customers>,
+    timezone: Tz,
+    today: NaiveDate,
+    restate_days: u32,
+    run_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Published> {
+    if month.first() >= today {
+        return Err(Error::InvalidRequest(format!(
+            "{month} has no complete day yet (today is {today} in {timezone})"
+        )));
+    }
+    let mut days = Vec::new();
+    for day in month.days().take_while(|d| *d < today) {
+        if let Some(d) = stored_day(sink, program, day).await? {
+            days.push(d);
+        }
+    }
+    let per_account;
+    let customers = match customers {
+        Some(c) => c,
+        None => {
+            let mut accounts: Vec<AccountId> = days
+                .iter()
+                .flat_map(|d| d.rows.iter().map(|r| r.account_id))
+                .collect();
+            accounts.sort_unstable();
+            accounts.dedup();
+            per_account = Customers::per_account(&accounts);
+            &per_account
+        }
+    };
+    let statement = build(month, &days, customers, today, restate_days);
+    let keys = StatementKeys::new(program, month);
+
+    let mut bodies = vec![
+        (
+            keys.csv.clone(),
+            "csv",
+            lines(&statement),
+            bytes::csv(&statement)?,
+            CSV,
+        ),
+        (
+            keys.json.clone(),
+            "json",
+            lines(&statement),
+            bytes::json(program, timezone, &statement)?,
+            JSON_CONTENT_TYPE,
+        ),
+    ];
+    for c in &statement.customers {
+        bodies.push((
+            keys.customer(&c.id),
+            "csv",
+            c.lines.len(),
+            bytes::customer_csv(&statement, c)?,
+            CSV,
+        ));
+    }
+    let files: Vec<FileEntry> = bodies
+        .iter()
+        .map(|(key, format, rows, body, _)| FileEntry::describe(key, format, *rows, body))
+        .collect();
+
+    let stored: Option<StoredManifest> = match sink.get(&keys.manifest).await? {
+        None => None,
+        Some(b) => Some(serde_json::from_slice(&b).map_err(|e| {
+            Error::Storage(format!(
+                "the stored {} is unreadable ({e}); move it aside to rewrite the statement",
+                sink.location(&keys.manifest)
+            ))
+        })?),
+    };
+    if let Some(s) = &stored {
+        let same = s.files.len() == files.len()
+            && files.iter().all(|f| {
+                s.files
+                    .iter()
+                    .any(|p| p.key == f.key && p.sha256 == f.sha256)
+            });
+        if same {
+            return Ok(Published {
+                keys,
+                statement,
+                revision: s.revision,
+                written: false,
+            });
+        }
+    }
+    let revision = stored.as_ref().map_or(1, |s| s.revision + 1);
+    let manifest = bytes::manifest(
+        program,
+        &statement,
+        &files,
+        run_id,
+        now,
+        revision,
+        stored.as_ref().map(|s| (s.revision, s.files.as_slice())),
+    )?;
+    for (key, _, _, body, content_type) in bodies {
+        sink.put(&key, body, content_type).await?;
+    }
+    sink.put(&keys.manifest, manifest, JSON_CONTENT_TYPE)
+        .await?;
+    Ok(Published {
+        keys,
+        statement,
+        revision,
+        written: true,
+    })
+}
+
+fn lines(s: &Statement) -> usize {
+    s.customers.iter().map(|c| c.lines.len()).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::{Options, publish};
+    use crate::report::tests::walkthrough_day;
+    use crate::sink::MemorySink;
+    use crate::window::PACIFIC;
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    async fn store(sink: &MemorySink, days: &[&str]) {
+        for d in days {
+            publish(
+                sink,
+                &walkthrough_day(d),
+                "run",
+                Utc::now(),
+                Options::default(),
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_statement_is_written_once_and_revised_when_a_day_is_added() {
+        let sink = MemorySink::new();
+        store(&sink, &["2025-11-01", "2025-11-02"]).await;
+        let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
+        let month = Month::parse("2025-11").unwrap();
+        let customers = Customers::parse(
+            r#"{"currency": "EUR", "price_per_point": "0.10", "customers": []}"#,
+            "c.json",
+        )
+        .unwrap();
+        let run = |today: &str| {
+            let (sink, program, customers) = (&sink, &program, &customers);
+            let today = day(today);
+            async move {
+                publish_statement(
+                    sink,
+                    program,
+                    month,
+                    Some(customers),
+                    PACIFIC,
+                    today,
+                    2,
+                    "run",
+                    Utc::now(),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let first = run("2025-11-03").await;
+        assert!(first.written);
+        assert_eq!(first.revision, 1);
+        // Two walkthrough days at 399.42 a day, every line unassigned at the file's 0.10.
+        assert_eq!(first.statement.points.to_string(), "798.84");
+        let missing = first.statement.missing_days.len();
+        assert_eq!(missing, 28);
+        let json: serde_json::Value =
+            serde_json::from_slice(&sink.object(&first.keys.json).unwrap().0).unwrap();
+        assert_eq!(json["status"], "provisional");
+        assert_eq!(json["days_present"], 2);
+        assert_eq!(json["currency"], "EUR");
+        let csv = String::from_utf8(sink.object(&first.keys.csv).unwrap().0).unwrap();
+        assert!(csv.starts_with("month,customer_id,customer_name,account_id,serial_number"));
+        assert_eq!(csv.lines().count(), 1 + 13);
+        assert!(sink.object(&first.keys.customer("unassigned")).is_some());
+        let amount: rust_decimal::Decimal = first.statement.customers[0]
+            .lines
+            .iter()
+            .filter_map(|l| l.amount)
+            .sum();
+        assert_eq!(first.statement.amount, Some(amount));
+
+        let again = run("2025-11-03").await;
+        assert!(!again.written, "the same stored days write nothing");
+        store(&sink, &["2025-11-03"]).await;
+        let third = run("2025-11-04").await;
+        assert!(third.written);
+        assert_eq!(third.revision, 2);
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&sink.object(&third.keys.manifest).unwrap().0).unwrap();
+        assert_eq!(manifest["previous"]["revision"], 1);
+        assert_eq!(
+            sink.puts().last(),
+            Some(&third.keys.manifest),
+            "manifest last"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_month_not_begun_is_refused() {
+        let sink = MemorySink::new();
+        let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
+        let err = publish_statement(
+            &sink,
+            &program,
+            Month::parse("2025-12").unwrap(),
+            None,
+            PACIFIC,
+            day("2025-12-01"),
+            2,
+            "run",
+            Utc::now(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "InvalidRequest");
+        assert!(sink.puts().is_empty());
+    }
+}
