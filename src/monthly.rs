@@ -91,6 +91,13 @@ pub async fn publish_statement(
             bytes::json(program, timezone, &statement)?,
             JSON_CONTENT_TYPE,
         ),
+        (
+            keys.xlsx.clone(),
+            "xlsx",
+            lines(&statement),
+            crate::render::workbook::xlsx(program, &statement)?,
+            crate::render::XLSX_CONTENT_TYPE,
+        ),
     ];
     for c in &statement.customers {
         bodies.push((

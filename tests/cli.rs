@@ -1072,3 +1072,97 @@ async fn a_statement_bills_each_customer_from_the_stored_days() {
     assert!(err.contains("customers[0].price_per_point"), "{err}");
     assert!(!fresh.path().join("out").exists(), "nothing written");
 }
+
+/// The workbook read back by openpyxl: the `Lines` sheet holds the statement CSV's lines.
+#[tokio::test]
+#[ignore = "needs openpyxl in .venv: make test"]
+async fn the_statement_workbook_opens_in_a_real_reader_with_the_same_lines() {
+    let python = support::venv_tool("PYTHON", "python");
+    let sim = mssp_simulator().await;
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let args = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--start",
+        "2025-11-01",
+        "--end",
+        "2025-11-02",
+        "--daily",
+        "--out",
+        "out",
+    ];
+    assert!(
+        run(Some(&sim), dir.path(), &args, &[])
+            .await
+            .status
+            .success()
+    );
+    std::fs::write(
+        dir.path().join("customers.json"),
+        r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
+            {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"}]}"#,
+    )
+    .unwrap();
+    let args = [
+        "statement",
+        "--month",
+        "2025-11",
+        "--program",
+        "ELAVMS0000123456",
+        "--customers",
+        "customers.json",
+        "--out",
+        "out",
+    ];
+    let out = run(None, dir.path(), &args, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let folder = dir.path().join("out/statements/month=2025-11");
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1], read_only=True)
+lines = [list(r) for r in book["Lines"].iter_rows(values_only=True)]
+summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
+print(json.dumps({"sheets": book.sheetnames, "lines": lines, "summary": summary}, default=str))
+"#;
+    let read = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(folder.join("statement_ELAVMS0000123456_2025-11.xlsx"))
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    let book: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(book["sheets"], serde_json::json!(["Summary", "Lines"]));
+    let csv =
+        std::fs::read_to_string(folder.join("statement_ELAVMS0000123456_2025-11.csv")).unwrap();
+    let csv_lines: Vec<Vec<String>> = csv
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect();
+    let rows = book["lines"].as_array().unwrap();
+    assert_eq!(
+        rows.len(),
+        csv_lines.len(),
+        "same number of lines, header included"
+    );
+    for (row, line) in rows.iter().zip(&csv_lines).skip(1) {
+        let cell = |i: usize| row[i].clone();
+        assert_eq!(cell(1), serde_json::json!(line[1]), "customer");
+        assert_eq!(cell(4), serde_json::json!(line[4]), "serial");
+        let n = line.len();
+        let close = |v: &serde_json::Value, s: &str| {
+            (v.as_f64().unwrap() - s.parse::<f64>().unwrap()).abs() < 1e-9
+        };
+        assert!(close(&cell(10), &line[n - 4]), "points {row} vs {line:?}");
+        assert!(close(&cell(13), &line[n - 1]), "amount {row} vs {line:?}");
+    }
+    let summary = book["summary"].as_array().unwrap();
+    let total = summary.iter().find(|r| r[0] == "TOTAL").unwrap();
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(folder.join("statement_ELAVMS0000123456_2025-11.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(total[6].as_f64(), json["totals"]["amount"].as_f64());
+    assert_eq!(total[4].as_f64(), json["totals"]["points"].as_f64());
+}

@@ -17,12 +17,15 @@ use crate::report::{Report, ReportKind, ReportSpec, points_text, write_points};
 
 mod manifest;
 pub mod statement;
+pub mod workbook;
 
 pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest};
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 pub const JSON_CONTENT_TYPE: &str = "application/json";
+pub const XLSX_CONTENT_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// The CSV header, in contract order.
 pub const CSV_COLUMNS: [&str; 11] = [

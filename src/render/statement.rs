@@ -35,6 +35,7 @@ pub const COLUMNS: [&str; 14] = [
 pub struct StatementKeys {
     pub csv: String,
     pub json: String,
+    pub xlsx: String,
     pub manifest: String,
     folder: String,
     stem: String,
@@ -47,6 +48,7 @@ impl StatementKeys {
         StatementKeys {
             csv: format!("{folder}/statement_{stem}.csv"),
             json: format!("{folder}/statement_{stem}.json"),
+            xlsx: format!("{folder}/statement_{stem}.xlsx"),
             manifest: format!("{folder}/statement_{stem}.manifest.json"),
             folder,
             stem,
