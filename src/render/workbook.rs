@@ -43,7 +43,7 @@ pub fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
     book.set_properties(
         &DocProperties::new()
             .set_creation_datetime(&created)
-            .set_title(&format!("Statement {program} {}", s.month)),
+            .set_title(format!("Statement {program} {}", s.month)),
     );
     let bold = Format::new().set_bold();
     let points = Format::new().set_num_format("#,##0.00##");
