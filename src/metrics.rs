@@ -118,6 +118,7 @@ mod tests {
                     day("2025-11-07", Status::Refused),
                 ],
                 range: None,
+                statements: vec![],
             }],
         }
     }

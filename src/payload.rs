@@ -120,6 +120,7 @@ pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) ->
         }
         (None, None, None, None) => None,
     };
+    let scheduled = requested.is_none();
     let (main, restated): (DayRange, Option<DayRange>) = match requested {
         Some(r) => (r, None),
         None => {
@@ -159,6 +160,7 @@ pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) ->
         serial_filter,
         dry_run,
         force: payload.force.unwrap_or(false),
+        statements: scheduled,
         ..Request::default()
     })
 }

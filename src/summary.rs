@@ -15,6 +15,13 @@ fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
     Exact(*d).serialize(s)
 }
 
+fn exact_some<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => Exact(*d).serialize(s),
+        None => s.serialize_none(),
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct RunOutcome {
     pub run_id: String,
@@ -34,6 +41,26 @@ pub struct ProgramOutcome {
     pub days: Vec<ReportOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub range: Option<ReportOutcome>,
+    /// The monthly statements this run rewrote or found unchanged (scheduled runs).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub statements: Vec<StatementOutcome>,
+}
+
+/// One month's statement after a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatementOutcome {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// `final` or `provisional`.
+    pub status: &'static str,
+    pub revision: u64,
+    /// False when the stored statement was already this one.
+    pub written: bool,
+    #[serde(serialize_with = "exact")]
+    pub points: Decimal,
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "exact_some")]
+    pub amount: Option<Decimal>,
+    pub key: String,
 }
 
 #[derive(Debug, Serialize)]

@@ -111,7 +111,17 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
             ("2025-11-07".to_string(), Status::Unchanged),
         ]
     );
-    assert_eq!(aws.keys().await.len(), 4 * 3);
+    // Four days of daily reports, and November's statement: CSV, JSON, workbook, manifest and,
+    // without a customers file, one CSV per account.
+    assert_eq!(aws.keys().await.len() as u64, 4 * 3 + 4 + accounts);
+    let statements = &next.programs[0].statements;
+    assert_eq!(statements.len(), 1);
+    let s = &statements[0];
+    assert_eq!(
+        (s.month.as_str(), s.status, s.revision, s.written),
+        ("2025-11", "provisional", 2, true)
+    );
+    assert_eq!(s.amount, None, "no customers file, no prices");
 }
 
 #[tokio::test]

@@ -78,8 +78,30 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
         .iter()
         .flat_map(|d| daily_keys(d))
         .collect();
+    // And November's month-to-date statement; without a customers file the account is the
+    // customer.
+    let month = "fortiflex/statements/month=2025-11";
+    want.extend(
+        [
+            "customers/2321234_ELAVMS0000123456_2025-11.csv",
+            "statement_ELAVMS0000123456_2025-11.csv",
+            "statement_ELAVMS0000123456_2025-11.json",
+            "statement_ELAVMS0000123456_2025-11.manifest.json",
+            "statement_ELAVMS0000123456_2025-11.xlsx",
+        ]
+        .map(|k| format!("{month}/{k}")),
+    );
     want.sort();
     assert_eq!(aws.keys().await, want);
+    let statement = &first.programs[0].statements[0];
+    assert_eq!(
+        (
+            statement.month.as_str(),
+            statement.status,
+            statement.revision
+        ),
+        ("2025-11", "provisional", 1)
+    );
 
     // The bytes billing reads are the contract's, with its content types.
     let [csv, json, manifest] = daily_keys(DAY);
@@ -416,4 +438,71 @@ async fn a_bad_payload_is_refused_before_any_call() {
         assert_eq!(err.kind(), "InvalidRequest", "{event}");
     }
     assert!(aws.keys().await.is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn the_scheduled_run_bills_customers_from_the_customers_file_in_the_bucket() {
+    let (aws, sim) = setup(Dataset::mssp(0)).await;
+    aws.put(
+        &format!("{PREFIX}/config/customers.json"),
+        r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
+            {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"},
+            {"id": "globex", "name": "Globex", "accounts": [3300002]}]}"#,
+    )
+    .await;
+    let h = handler(&aws, &sim, &[]);
+    let event: Value = serde_json::from_str(SCHEDULED).unwrap();
+    let out = h
+        .handle(event, at("2025-11-09T14:05:00Z"), "run-1")
+        .await
+        .unwrap();
+    let s = &out.programs[0].statements[0];
+    assert_eq!(
+        (s.month.as_str(), s.status, s.written),
+        ("2025-11", "provisional", true)
+    );
+    // Three days of the MSSP tenant: 3 x (170.91 + 17.26 + 211.25) points.
+    assert_eq!(s.points, Decimal::from_str("1198.26").unwrap());
+    let key = format!("{PREFIX}/{}", s.key);
+    let json: Value = serde_json::from_slice(&aws.object(&key).await.0).unwrap();
+    let customers: Vec<(&str, f64)> = json["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c["points"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(
+        customers,
+        [("acme", 512.73), ("globex", 51.78), ("unassigned", 633.75)]
+    );
+    assert_eq!(json["currency"], "USD");
+    assert_eq!(json["missing_days"].as_array().unwrap().len(), 30 - 3);
+    let reply = serde_json::to_value(&out).unwrap();
+    assert_eq!(reply["programs"][0]["statements"][0]["month"], "2025-11");
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_bad_customers_file_fails_the_run_after_the_days_are_stored() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    aws.put(
+        &format!("{PREFIX}/config/customers.json"),
+        r#"{"customers": [{"id": "Acme Corp", "name": "Acme"}]}"#,
+    )
+    .await;
+    let h = handler(&aws, &sim, &[]);
+    let event: Value = serde_json::from_str(SCHEDULED).unwrap();
+    let err = h
+        .handle(event, at("2025-11-09T14:05:00Z"), "run-1")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), "Customers");
+    assert!(err.to_string().contains("customers[0].id"), "{err}");
+    let keys = aws.keys().await;
+    assert!(
+        keys.iter()
+            .any(|k| k.contains("daily/manifests/dt=2025-11-08"))
+    );
+    assert!(!keys.iter().any(|k| k.contains("statements/")), "{keys:?}");
 }

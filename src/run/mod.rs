@@ -5,6 +5,7 @@
 mod counted;
 pub mod plan;
 mod program_run;
+mod statements;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -49,6 +50,9 @@ pub struct Request {
     pub force: bool,
     /// Keep every built daily report in the outcome (the demo prints them).
     pub keep_daily_reports: bool,
+    /// After the daily reports, rewrite the statements of the months they touch (and of the
+    /// month before, so a closed month turns `final`): the scheduled run's job.
+    pub statements: bool,
 }
 
 /// The run's clock, settings and limits.
@@ -163,6 +167,14 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
             scope: &p.scope,
         };
         programs.push(runner.run(&p).await?);
+    }
+    // Statements last: a bad customers file must not cost the day's reports.
+    if request.statements && !request.dry_run && !request.daily.is_empty() {
+        let customers = statements::customers(sink).await?;
+        for program in &mut programs {
+            program.statements =
+                statements::publish(sink, program, &request.daily, customers.as_ref(), ctx).await?;
+        }
     }
     Ok(RunOutcome {
         run_id: ctx.run_id.clone(),

@@ -147,6 +147,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             accounts: scope.accounts.clone(),
             days,
             range,
+            statements: Vec::new(),
         })
     }
 

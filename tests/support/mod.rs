@@ -223,6 +223,18 @@ impl Aws {
         keys
     }
 
+    /// Puts `body` at `key` (a file the Lambda reads, like the customers file).
+    pub async fn put(&self, key: &str, body: &str) {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// An object's bytes and content type.
     pub async fn object(&self, key: &str) -> (Vec<u8>, String) {
         let reply = self
