@@ -272,10 +272,32 @@ class Athena(unittest.TestCase):
         self.assertEqual([c["Name"] for c in columns], header)
 
 
+    def test_statement_table_reads_only_the_per_customer_csvs_by_month(self):
+        table = RES["StatementLinesTable"]["Properties"]["TableInput"]
+        params = table["Parameters"]
+        self.assertEqual(params["projection.enabled"], "true")
+        self.assertEqual((params["projection.month.type"], params["projection.month.format"]), ("date", "yyyy-MM"))
+        self.assertEqual(params["projection.month.interval.unit"], "MONTHS")
+        self.assertIn(
+            "/${ReportPrefix}/statements/month=${!month}/customers/",
+            json.dumps(params["storage.location.template"]),
+        )
+        self.assertEqual(table["PartitionKeys"], [{"Name": "month", "Type": "string"}])
+        # The contract's statement columns; the CSV's own month column is renamed so it does
+        # not clash with the partition key.
+        contract = ["month", "customer_id", "customer_name", "account_id", "serial_number", "config_id",
+                    "config_name", "product_type", "description", "days_billed", "points",
+                    "price_per_point", "currency", "amount"]
+        src = (ROOT / "src/render/statement.rs").read_text()
+        self.assertIn(",\n".join(f'    "{c}"' for c in contract), src)
+        names = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
+        self.assertEqual(names, ["statement_month"] + contract[1:])
+
+
 class Outputs(unittest.TestCase):
     def test_what_an_operator_needs(self):
         self.assertLessEqual(
-            {"ReportBucketName", "ReportPrefix", "FunctionName", "SecretArn", "AthenaTable"},
+            {"ReportBucketName", "ReportPrefix", "FunctionName", "SecretArn", "AthenaTable", "StatementTable"},
             set(CFN["Outputs"]),
         )
 
