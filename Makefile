@@ -8,6 +8,9 @@ PYTHON ?= $(SYSTEM_PYTHON)
 OUT ?= reports
 VENV ?= .venv
 SAM_VENV ?= .venv-sam
+FOCUS_VENV ?= .venv-focus
+# focus-validator 2.x needs Python 3.12 or newer: pyenv's, else one on PATH.
+PYTHON312 ?= $(shell PYENV_VERSION=3.12.1 command -v python3.12 2>/dev/null || command -v python3.12 || command -v python3.13)
 STACK ?= fortiflex-reporter
 FUNCTION ?= $(STACK)
 SAMCONFIG := $(CURDIR)/infra/samconfig.toml
@@ -22,7 +25,7 @@ LOCAL := .local
 # cargo-lambda and moto come from the virtualenv.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: demo test lint build build-check build-cli template-check sim venv venv-sam \
+.PHONY: demo test lint build build-check build-cli template-check sim venv venv-sam venv-focus \
 	local-up local-down watch invoke local-ls deploy invoke-remote logs clean help bench
 
 help:
@@ -49,7 +52,7 @@ demo:
 # Tests run uncaptured into target/test-output.log, which must then hold no secret: not the
 # simulator's password, an access token (simtok-...), a wrong test password or a licence token.
 TEST_LOG := target/test-output.log
-test: lint venv template-check
+test: lint venv venv-focus template-check
 	@mkdir -p target
 	$(CARGO) test --all-targets -- --nocapture --include-ignored >$(TEST_LOG) 2>&1 || { tail -80 $(TEST_LOG); exit 1; }
 	@grep -E '^test result|^     Running' $(TEST_LOG)
@@ -111,6 +114,15 @@ venv-sam: $(SAM_VENV)/.installed
 $(SAM_VENV)/.installed: infra/requirements-sam.txt
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-sam.txt
+	touch $@
+
+# The FOCUS validator in its own virtualenv (Python 3.12).
+venv-focus: $(FOCUS_VENV)/.installed
+
+$(FOCUS_VENV)/.installed: infra/requirements-focus.txt
+	@test -n "$(PYTHON312)" || { echo "focus-validator needs Python 3.12 or newer (python3.12)"; exit 1; }
+	PYENV_VERSION=3.12.1 $(PYTHON312) -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-focus.txt
 	touch $@
 
 local-up: venv

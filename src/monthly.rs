@@ -99,6 +99,10 @@ pub async fn publish_statement(
             crate::render::XLSX_CONTENT_TYPE,
         ),
     ];
+    if let Some(focus) = crate::render::focus::focus(program, month, timezone, &days, customers)? {
+        let rows = bytecount_lines(&focus);
+        bodies.push((keys.focus.clone(), "focus", rows, focus, CSV));
+    }
     for c in &statement.customers {
         bodies.push((
             keys.customer(&c.id),
@@ -159,6 +163,14 @@ pub async fn publish_statement(
         revision,
         written: true,
     })
+}
+
+/// Data rows of a CSV: its lines less the header.
+fn bytecount_lines(csv: &[u8]) -> usize {
+    csv.iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        .saturating_sub(1)
 }
 
 fn lines(s: &Statement) -> usize {

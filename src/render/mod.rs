@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::report::{Report, ReportKind, ReportSpec, points_text, write_points};
 
+pub mod focus;
 mod manifest;
 pub mod statement;
 pub mod workbook;

@@ -36,6 +36,8 @@ pub struct StatementKeys {
     pub csv: String,
     pub json: String,
     pub xlsx: String,
+    /// Written only when a price is set.
+    pub focus: String,
     pub manifest: String,
     folder: String,
     stem: String,
@@ -49,6 +51,7 @@ impl StatementKeys {
             csv: format!("{folder}/statement_{stem}.csv"),
             json: format!("{folder}/statement_{stem}.json"),
             xlsx: format!("{folder}/statement_{stem}.xlsx"),
+            focus: format!("{folder}/focus_{stem}.csv"),
             manifest: format!("{folder}/statement_{stem}.manifest.json"),
             folder,
             stem,
