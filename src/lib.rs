@@ -7,6 +7,7 @@
 //! input into a [`run::Request`] and print or return the [`summary`].
 
 pub mod archive;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod console;

@@ -2,14 +2,15 @@
 //! entitlement list (config, description, status) and the config list (name, product type),
 //! sorted as the contract says, and totalled exactly.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use chrono_tz::Tz;
 use rust_decimal::{Decimal, RoundingStrategy};
 
+pub use crate::catalog::Catalog;
 use crate::error::{ApiError, Result};
-use crate::fortiflex::{Config, Entitlement, PointsQuery, PointsRow};
+use crate::fortiflex::{PointsQuery, PointsRow};
 use crate::ids::{AccountId, Serial};
 use crate::window::DayRange;
 
@@ -119,67 +120,6 @@ impl Report {
     }
 }
 
-/// Entitlements and configs of a program, indexed for the join. Fetched once per run and
-/// shared by every day of a backfill.
-#[derive(Debug, Clone, Default)]
-pub struct Catalog {
-    entitlements: HashMap<String, Listed>,
-    configs: HashMap<u64, Described>,
-}
-
-/// What a report row takes from `entitlements/list`.
-#[derive(Debug, Clone)]
-pub struct Listed {
-    pub account_id: Option<AccountId>,
-    pub config_id: Option<u64>,
-    pub description: Option<Text>,
-    pub status: Option<Text>,
-}
-
-/// What a report row takes from `configs/list`: its name and product label.
-#[derive(Debug, Clone)]
-pub struct Described {
-    pub name: Option<Text>,
-    pub product_type: Option<Text>,
-}
-
-impl Catalog {
-    pub fn new(entitlements: Vec<Entitlement>, configs: Vec<Config>) -> Self {
-        Catalog {
-            entitlements: entitlements
-                .into_iter()
-                .map(|e| {
-                    let listed = Listed {
-                        account_id: e.account_id,
-                        config_id: e.config_id,
-                        description: e.description,
-                        status: e.status,
-                    };
-                    (e.serial_number, listed)
-                })
-                .collect(),
-            configs: configs
-                .into_iter()
-                .map(|c| {
-                    let described = Described {
-                        product_type: c.product_type.label().map(Text::from),
-                        name: c.name.map(Text::from),
-                    };
-                    (c.id, described)
-                })
-                .collect(),
-        }
-    }
-
-    pub fn entitlement(&self, serial: &str) -> Option<&Listed> {
-        self.entitlements.get(serial)
-    }
-
-    pub fn config(&self, id: u64) -> Option<&Described> {
-        self.configs.get(&id)
-    }
-}
-
 /// Joins `points` (every covered account's rows) with `catalog`. A serial listed twice is
 /// an error, not a sum: FortiFlex promises one total per entitlement, so a repeat means the
 /// reply is not what we think. A row without an account gets its entitlement's, else the
@@ -268,7 +208,7 @@ pub(crate) mod tests {
     use std::str::FromStr;
 
     use super::*;
-    use crate::fortiflex::ProductType;
+    use crate::fortiflex::{Config, Entitlement, ProductType};
     use crate::window::{PACIFIC, parse_date};
 
     pub fn dec(s: &str) -> Decimal {

@@ -1,0 +1,70 @@
+//! The catalog a report joins its points with: each entitlement's account, config,
+//! description and status, each config's name and product label. Built once per run from
+//! `entitlements/list` and `configs/list` and shared by every day of a backfill; its text is
+//! shared with the rows, never copied into them.
+
+use std::collections::HashMap;
+
+use crate::fortiflex::{Config, Entitlement, Text};
+use crate::ids::AccountId;
+
+/// Entitlements and configs of a program, indexed for the join. Fetched once per run and
+/// shared by every day of a backfill.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    entitlements: HashMap<String, Listed>,
+    configs: HashMap<u64, Described>,
+}
+
+/// What a report row takes from `entitlements/list`.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub account_id: Option<AccountId>,
+    pub config_id: Option<u64>,
+    pub description: Option<Text>,
+    pub status: Option<Text>,
+}
+
+/// What a report row takes from `configs/list`: its name and product label.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub name: Option<Text>,
+    pub product_type: Option<Text>,
+}
+
+impl Catalog {
+    pub fn new(entitlements: Vec<Entitlement>, configs: Vec<Config>) -> Self {
+        Catalog {
+            entitlements: entitlements
+                .into_iter()
+                .map(|e| {
+                    let listed = Listed {
+                        account_id: e.account_id,
+                        config_id: e.config_id,
+                        description: e.description,
+                        status: e.status,
+                    };
+                    (e.serial_number, listed)
+                })
+                .collect(),
+            configs: configs
+                .into_iter()
+                .map(|c| {
+                    let described = Described {
+                        product_type: c.product_type.label().map(Text::from),
+                        name: c.name.map(Text::from),
+                    };
+                    (c.id, described)
+                })
+                .collect(),
+        }
+    }
+
+    pub fn entitlement(&self, serial: &str) -> Option<&Listed> {
+        self.entitlements.get(serial)
+    }
+
+    pub fn config(&self, id: u64) -> Option<&Described> {
+        self.configs.get(&id)
+    }
+}
