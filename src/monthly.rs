@@ -273,6 +273,67 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_restated_day_gives_a_new_revision_built_from_its_new_revision() {
+        use crate::report::tests::{catalog, request, rows, spec};
+        let sink = MemorySink::new();
+        store(&sink, &["2025-11-01", "2025-11-02"]).await;
+        let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
+        let month = Month::parse("2025-11").unwrap();
+        let statement = |sink| {
+            let program = &program;
+            async move {
+                publish_statement(
+                    sink,
+                    program,
+                    month,
+                    None,
+                    PACIFIC,
+                    day("2025-11-20"),
+                    2,
+                    "run",
+                    Utc::now(),
+                )
+                .await
+                .unwrap()
+            }
+        };
+        let first = statement(&sink).await;
+        assert_eq!(
+            (first.revision, first.statement.points.to_string()),
+            (1, "798.84".into())
+        );
+        // FortiCloud corrects 2 November: one entitlement's 21.66 becomes 22.00.
+        let mut corrected: Vec<(&str, &str)> = crate::report::tests::WALKTHROUGH_DAY.to_vec();
+        for r in &mut corrected {
+            if r.0 == "FGVMMLTM00000993" {
+                r.1 = "22.00";
+            }
+        }
+        let s = spec("2025-11-02");
+        let q = request(&s);
+        let report =
+            crate::report::build(s, q, vec![AccountId(2321234)], rows(&corrected), &catalog())
+                .unwrap();
+        publish(&sink, &report, "run-2", Utc::now(), Options::default())
+            .await
+            .unwrap();
+        let second = statement(&sink).await;
+        assert!(second.written);
+        assert_eq!(second.revision, 2);
+        assert_eq!(second.statement.points.to_string(), "799.18");
+        let source = second
+            .statement
+            .sources
+            .iter()
+            .find(|s| s.0 == day("2025-11-02"));
+        assert_eq!(
+            source.map(|s| s.1),
+            Some(2),
+            "built from the day's revision 2"
+        );
+    }
+
+    #[tokio::test]
     async fn a_month_not_begun_is_refused() {
         let sink = MemorySink::new();
         let program = Serial::parse("ELAVMS0000123456", "program").unwrap();

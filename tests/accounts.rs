@@ -354,3 +354,51 @@ async fn retention_keeps_stored_history_and_refuses_what_is_gone() {
     }
     assert_eq!(sim.calls(), calls, "refused before any call");
 }
+
+/// The benchmark's shape at a test's size: the scale tenant's 1,000 extra entitlements over
+/// real HTTP, joined, totalled and written; `make bench` runs the same at 100,000.
+#[tokio::test]
+async fn a_thousand_entitlements_report_whole_and_exact() {
+    let opts = SimOptions {
+        today: Some(d("2025-11-09")),
+        ..SimOptions::default()
+    };
+    let sim = sim::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        Dataset::scale(1000),
+        opts,
+    )
+    .await
+    .unwrap();
+    let sink = MemorySink::new();
+    let week = DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap();
+    let request = Request {
+        range: Some(week),
+        ..Request::default()
+    };
+    let out = run_as(
+        &sim,
+        &sim.credentials(),
+        &sink,
+        &request,
+        "2025-11-09T14:00:00Z",
+    )
+    .await
+    .unwrap();
+    let range = out.programs[0].range.as_ref().unwrap();
+    assert_eq!(range.entitlements, 13 + 1000);
+    // Independently: the walkthrough's week plus seven days of each synthetic rate.
+    let synthetic: rust_decimal::Decimal = (0..1000u64)
+        .map(|i| rust_decimal::Decimal::new(100 + (i * 7_919 % 10_000) as i64, 2))
+        .sum();
+    let expected = rust_decimal::Decimal::from_str_exact("2795.94").unwrap()
+        + synthetic * rust_decimal::Decimal::from(7);
+    assert_eq!(range.points, expected);
+    let csv_key = sink
+        .puts()
+        .into_iter()
+        .find(|k| k.starts_with("ranges/") && k.ends_with(".csv"))
+        .unwrap();
+    let (csv, _) = sink.object(&csv_key).unwrap();
+    assert_eq!(csv.iter().filter(|b| **b == b'\n').count(), 1 + 1013);
+}
