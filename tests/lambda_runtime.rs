@@ -145,7 +145,13 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
         ])
     );
     assert_eq!(scheduled["programs"][0]["days"][0]["points"], json!(399.42));
-    assert_eq!(aws.keys().await.len(), 9);
+    // Three days of CSV, JSON and manifest, and November's statement: CSV, JSON, workbook,
+    // the account's CSV and the manifest.
+    assert_eq!(aws.keys().await.len(), 9 + 5);
+    assert_eq!(
+        scheduled["programs"][0]["statements"][0]["month"],
+        json!("2025-11")
+    );
 
     // EventBridge Scheduler's input for the same instant: the same days, already current.
     let scheduler = invoke("scheduler.json").unwrap();
@@ -180,7 +186,8 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     );
     assert_eq!(backfill["programs"][0]["range"]["points"], json!(2795.94));
     let keys = aws.keys().await;
-    assert_eq!(keys.len(), 8 * 3 + 3, "{keys:#?}");
+    // Eight daily reports, the range report and the statement of the scheduled run.
+    assert_eq!(keys.len(), 8 * 3 + 3 + 5, "{keys:#?}");
     let (csv, content_type) = aws
         .object("fortiflex/daily/csv/dt=2025-11-01/consumption_ELAVMS0000123456_2025-11-01.csv")
         .await;
