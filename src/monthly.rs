@@ -126,21 +126,16 @@ pub async fn publish_statement(
             ))
         })?),
     };
-    if let Some(s) = &stored {
-        let same = s.files.len() == files.len()
-            && files.iter().all(|f| {
-                s.files
-                    .iter()
-                    .any(|p| p.key == f.key && p.sha256 == f.sha256)
-            });
-        if same {
-            return Ok(Published {
-                keys,
-                statement,
-                revision: s.revision,
-                written: false,
-            });
-        }
+    if let Some(s) = stored
+        .as_ref()
+        .filter(|s| crate::render::same_files(&s.files, &files))
+    {
+        return Ok(Published {
+            keys,
+            statement,
+            revision: s.revision,
+            written: false,
+        });
     }
     let revision = stored.as_ref().map_or(1, |s| s.revision + 1);
     let manifest = bytes::manifest(

@@ -103,13 +103,7 @@ pub async fn publish(
         points: c.points,
     });
     if let Some(cur) = &current {
-        let same = cur.files.len() == files.len()
-            && files.iter().all(|f| {
-                cur.files
-                    .iter()
-                    .any(|c| c.key == f.key && c.sha256 == f.sha256)
-            });
-        if same {
+        if render::same_files(&cur.files, &files) {
             return Ok(Published {
                 keys,
                 outcome: Outcome::Unchanged,

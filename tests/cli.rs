@@ -934,8 +934,26 @@ async fn tables_show_the_top_fifty_unless_all_is_asked() {
     );
 }
 
-#[tokio::test]
-async fn a_statement_bills_each_customer_from_the_stored_days() {
+/// `statement` for November 2025 of the tenant's program, with `customers.json`, from `out/`.
+const STATEMENT: [&str; 9] = [
+    "statement",
+    "--month",
+    "2025-11",
+    "--program",
+    "ELAVMS0000123456",
+    "--customers",
+    "customers.json",
+    "--out",
+    "out",
+];
+
+/// A fresh folder holding the MSSP tenant's daily reports from 1 November to `end` under
+/// `out/`, and `customers` as `customers.json`.
+async fn stored_days(end: &str, customers: &str) -> tempfile::TempDir {
+    stored_days_from("2025-11-01", end, customers).await
+}
+
+async fn stored_days_from(start: &str, end: &str, customers: &str) -> tempfile::TempDir {
     let sim = mssp_simulator().await;
     let dir = tempfile::tempdir().unwrap();
     let creds = write_credentials(dir.path(), CREDENTIALS);
@@ -944,22 +962,28 @@ async fn a_statement_bills_each_customer_from_the_stored_days() {
         "--credentials",
         &creds,
         "--start",
-        "2025-11-01",
+        start,
         "--end",
-        "2025-11-03",
+        end,
         "--daily",
         "--out",
         "out",
     ];
     let out = run(Some(&sim), dir.path(), &args, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    std::fs::write(
-        dir.path().join("customers.json"),
+    std::fs::write(dir.path().join("customers.json"), customers).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn a_statement_bills_each_customer_from_the_stored_days() {
+    let dir = stored_days(
+        "2025-11-03",
         r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
             {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"},
             {"id": "globex", "name": "=HYPERLINK(\"x\")", "accounts": [3300002]}]}"#,
     )
-    .unwrap();
+    .await;
     let statement = [
         "statement",
         "--month",
@@ -1078,45 +1102,13 @@ async fn a_statement_bills_each_customer_from_the_stored_days() {
 #[ignore = "needs openpyxl in .venv: make test"]
 async fn the_statement_workbook_opens_in_a_real_reader_with_the_same_lines() {
     let python = support::venv_tool("PYTHON", "python");
-    let sim = mssp_simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let creds = write_credentials(dir.path(), CREDENTIALS);
-    let args = [
-        "consumption",
-        "--credentials",
-        &creds,
-        "--start",
-        "2025-11-01",
-        "--end",
+    let dir = stored_days(
         "2025-11-02",
-        "--daily",
-        "--out",
-        "out",
-    ];
-    assert!(
-        run(Some(&sim), dir.path(), &args, &[])
-            .await
-            .status
-            .success()
-    );
-    std::fs::write(
-        dir.path().join("customers.json"),
         r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
             {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"}]}"#,
     )
-    .unwrap();
-    let args = [
-        "statement",
-        "--month",
-        "2025-11",
-        "--program",
-        "ELAVMS0000123456",
-        "--customers",
-        "customers.json",
-        "--out",
-        "out",
-    ];
-    let out = run(None, dir.path(), &args, &[]).await;
+    .await;
+    let out = run(None, dir.path(), &STATEMENT, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let folder = dir.path().join("out/statements/month=2025-11");
     let script = r#"
@@ -1180,46 +1172,15 @@ async fn the_focus_export_passes_the_finops_validator() {
         "{} is missing: run make test",
         validator.display()
     );
-    let sim = mssp_simulator().await;
-    let dir = tempfile::tempdir().unwrap();
-    let creds = write_credentials(dir.path(), CREDENTIALS);
-    // Across the end of daylight saving time (2 November) and a month boundary.
-    let args = [
-        "consumption",
-        "--credentials",
-        &creds,
-        "--start",
+    // From 31 October: across a month boundary and the end of daylight saving time (2 November).
+    let dir = stored_days_from(
         "2025-10-31",
-        "--end",
         "2025-11-03",
-        "--daily",
-        "--out",
-        "out",
-    ];
-    assert!(
-        run(Some(&sim), dir.path(), &args, &[])
-            .await
-            .status
-            .success()
-    );
-    std::fs::write(
-        dir.path().join("customers.json"),
         r#"{"currency": "EUR", "price_per_point": "0.50", "issuer": "Example MSSP Ltd", "customers": [
             {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"}]}"#,
     )
-    .unwrap();
-    let args = [
-        "statement",
-        "--month",
-        "2025-11",
-        "--program",
-        "ELAVMS0000123456",
-        "--customers",
-        "customers.json",
-        "--out",
-        "out",
-    ];
-    let out = run(None, dir.path(), &args, &[]).await;
+    .await;
+    let out = run(None, dir.path(), &STATEMENT, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let focus = dir
         .path()

@@ -44,6 +44,17 @@ impl FileEntry {
     }
 }
 
+/// Whether a stored manifest's `files` are exactly `files` (same keys, same SHA-256): then
+/// a re-run has nothing to write.
+pub fn same_files(stored: &[PreviousFile], files: &[FileEntry]) -> bool {
+    stored.len() == files.len()
+        && files.iter().all(|f| {
+            stored
+                .iter()
+                .any(|p| p.key == f.key && p.sha256 == f.sha256)
+        })
+}
+
 /// What differs from run to run, and so lives only in the manifest.
 #[derive(Debug, Clone)]
 pub struct RunInfo {

@@ -20,7 +20,7 @@ mod manifest;
 pub mod statement;
 pub mod workbook;
 
-pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest};
+pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest, same_files};
 
 pub const SCHEMA_VERSION: u32 = 1;
 pub const CSV_CONTENT_TYPE: &str = "text/csv; charset=utf-8";

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::{Exact, FileEntry, PreviousFile, SCHEMA_VERSION, rendering, safe_text, to_json, ymd};
 use crate::error::Result;
 use crate::ids::AccountId;
+use crate::report::display2;
 use crate::statement::{CustomerStatement, Line, Month, Statement};
 
 /// The statement CSV's header, in contract order.
@@ -64,16 +65,6 @@ impl StatementKeys {
     }
 }
 
-/// Money as invoices show it: two places.
-fn cents(d: Decimal) -> String {
-    let mut d = d;
-    d.rescale(2);
-    if d.is_zero() {
-        d.set_sign_positive(true);
-    }
-    d.to_string()
-}
-
 fn lines_csv<'a>(
     s: &Statement,
     customers: impl Iterator<Item = &'a CustomerStatement>,
@@ -107,7 +98,7 @@ fn lines_csv<'a>(
                 } else {
                     ""
                 },
-                &l.amount.map(cents).unwrap_or_default(),
+                &l.amount.map(display2).unwrap_or_default(),
             ])
             .map_err(|e| rendering("CSV", e))?;
         }
@@ -143,7 +134,7 @@ struct Money(Decimal);
 
 impl Serialize for Money {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        serde_json::value::RawValue::from_string(cents(self.0))
+        serde_json::value::RawValue::from_string(display2(self.0))
             .map_err(serde::ser::Error::custom)?
             .serialize(s)
     }
