@@ -196,6 +196,7 @@ pub fn s3_url(out: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn s3_urls_split_into_bucket_and_prefix() {

@@ -14,7 +14,7 @@ use fortiflex_reporter::metrics;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;

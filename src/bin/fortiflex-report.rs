@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use fortiflex_reporter::cli::{self, Cli};
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let args = match Cli::try_parse() {
         Ok(args) => args,

@@ -52,6 +52,7 @@ pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
 ) -> Result<Option<T>, D::Error> {
     Ok(d.deserialize_any(Lenient)?.and_then(|v| match v {
         Scalar::Unsigned(n) => Some(T::from(n)),
+        Scalar::Borrowed(s) => s.trim().parse().ok().map(T::from),
         Scalar::Text(s) => s.trim().parse().ok().map(T::from),
         _ => None,
     }))
@@ -61,8 +62,8 @@ pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
 pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(d.deserialize_any(Lenient)?.map(|v| match v {
         Scalar::Unsigned(n) => n.to_string(),
-        Scalar::Text(s) => s,
-        Scalar::Other(s) => s,
+        Scalar::Borrowed(s) => s.to_owned(),
+        Scalar::Text(s) | Scalar::Other(s) => s,
     }))
 }
 
@@ -70,21 +71,33 @@ pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
 pub(super) fn lenient_shared<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<super::Text>, D::Error> {
-    Ok(lenient_text(d)?.map(super::Text::from))
+    Ok(d.deserialize_any(Lenient)?.map(|v| match v {
+        // Straight from the reply into the shared allocation: one copy, not two.
+        Scalar::Borrowed(s) => super::Text::from(s),
+        Scalar::Unsigned(n) => super::Text::from(n.to_string()),
+        Scalar::Text(s) | Scalar::Other(s) => super::Text::from(s),
+    }))
 }
 
 /// A date sent as `2025-01-10`, `2025-01-10T00:00:00` or `2025-01-10 00:00:00`; anything
 /// else is no date (it is only ever shown, never computed with).
 pub(super) fn lenient_day<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
-    Ok(lenient_text(d)?.and_then(|t| {
+    let day = |t: &str| {
         let day = t.trim().split([' ', 'T']).next().unwrap_or_default();
         day.parse::<NaiveDate>().ok()
+    };
+    Ok(d.deserialize_any(Lenient)?.and_then(|v| match v {
+        Scalar::Borrowed(s) => day(s),
+        Scalar::Text(s) | Scalar::Other(s) => day(&s),
+        Scalar::Unsigned(_) => None,
     }))
 }
 
 /// What a lenient field held, read without building a `Value` tree for every row.
-enum Scalar {
+enum Scalar<'de> {
     Unsigned(u64),
+    /// Text without escapes, borrowed from the reply: most fields, read without a copy.
+    Borrowed(&'de str),
     Text(String),
     /// A negative or fractional number, a boolean, or an object's `name`: text only.
     Other(String),
@@ -93,7 +106,7 @@ enum Scalar {
 struct Lenient;
 
 impl<'de> serde::de::Visitor<'de> for Lenient {
-    type Value = Option<Scalar>;
+    type Value = Option<Scalar<'de>>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a string, a number or an object with a name")
@@ -112,6 +125,9 @@ impl<'de> serde::de::Visitor<'de> for Lenient {
     }
     fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
         Ok(Some(Scalar::Other(v.to_string())))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(Scalar::Borrowed(v)))
     }
     fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
         Ok(Some(Scalar::Text(v.to_owned())))

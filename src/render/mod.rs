@@ -101,7 +101,8 @@ pub(crate) fn ymd(d: NaiveDate) -> String {
 /// Borrowed when nothing needs changing, as for almost every cell.
 pub fn safe_text(s: &str) -> Cow<'_, str> {
     let formula = s.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if !formula && !s.contains(['\r', '\n']) {
+    // Bytes, not chars: this runs on every text cell of every row.
+    if !formula && memchr::memchr2(b'\r', b'\n', s.as_bytes()).is_none() {
         return Cow::Borrowed(s);
     }
     let flat = s.replace(['\r', '\n'], " ");

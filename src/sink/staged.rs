@@ -22,22 +22,19 @@ pub struct Staged {
 impl Staged {
     /// Runs `render` into a new temporary file (in the system's temporary folder: `/tmp` in
     /// Lambda), hashing and counting what it writes. Removed when dropped unless published.
-    pub fn render(render: impl FnOnce(&mut dyn Write) -> Result<()>) -> Result<Self> {
+    pub fn render(render: impl FnOnce(&mut StagedWriter) -> Result<()>) -> Result<Self> {
         let fail = |e: io::Error| Error::Storage(format!("cannot stage a rendered file: {e}"));
         let file = NamedTempFile::new().map_err(fail)?;
-        let mut out = Hashing {
-            inner: BufWriter::with_capacity(256 * 1024, file.as_file().try_clone().map_err(fail)?),
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
+        let mut out = BufWriter::with_capacity(
+            256 * 1024,
+            Hashing {
+                inner: file.as_file().try_clone().map_err(fail)?,
+                hasher: Sha256::new(),
+                bytes: 0,
+            },
+        );
         render(&mut out)?;
-        out.inner.flush().map_err(fail)?;
-        let Hashing {
-            inner,
-            hasher,
-            bytes,
-        } = out;
-        drop(inner);
+        let Hashing { hasher, bytes, .. } = out.into_inner().map_err(|e| fail(e.into_error()))?;
         let sha256 = format!("{:x}", hasher.finalize());
         Ok(Staged {
             file,
@@ -81,8 +78,12 @@ impl Staged {
     }
 }
 
+/// What a renderer writes into: a concrete type, not `dyn Write`, so serializers' many small
+/// writes are inlined copies into the buffer, and the hash sees the buffer's large chunks.
+pub type StagedWriter = BufWriter<Hashing<std::fs::File>>;
+
 /// Passes writes through, feeding SHA-256 and a byte count on the way.
-struct Hashing<W> {
+pub struct Hashing<W> {
     inner: W,
     hasher: Sha256,
     bytes: usize,

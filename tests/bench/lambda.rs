@@ -12,7 +12,7 @@ use fortiflex_reporter::handler::Handler;
 use fortiflex_reporter::sink::LocalDir;
 use serde_json::json;
 
-#[tokio::main]
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let Some(out) = std::env::args().nth(1) else {
         eprintln!("usage: bench-lambda OUT_DIR");
