@@ -23,6 +23,8 @@ pub struct Listed {
     pub config_id: Option<u64>,
     pub description: Option<Text>,
     pub status: Option<Text>,
+    /// Its licence token was never used (an `idle_charged` alert when it is charged).
+    pub token_unused: bool,
 }
 
 /// What a report row takes from `configs/list`: its name and product label.
@@ -43,6 +45,7 @@ impl Catalog {
                         config_id: e.config_id,
                         description: e.description,
                         status: e.status,
+                        token_unused: e.token_unused,
                     };
                     (e.serial_number, listed)
                 })

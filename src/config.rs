@@ -10,6 +10,7 @@ use crate::credentials::{Credentials, Secret};
 use crate::error::{Error, Result};
 use crate::fortiflex::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy};
 use crate::ids::AccountId;
+use crate::run::Watch;
 use crate::sink::s3::{check_bucket, check_prefix};
 use crate::window::{EndDateMode, PACIFIC, parse_timezone};
 
@@ -34,6 +35,9 @@ pub struct Settings {
     /// `FORTIFLEX_RETENTION_DAYS`, default 90: days FortiFlex keeps. Older days are never
     /// fetched: FortiFlex answers them empty.
     pub retention_days: u32,
+    /// Balance and alerts: `LOW_RUNWAY_DAYS` (default 30) and a postpaid program's annual
+    /// `COMMITMENT_POINTS` (default none).
+    pub watch: Watch,
 }
 
 /// The most days a scheduled run re-pulls.
@@ -92,6 +96,13 @@ pub fn flag(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool
     }
 }
 
+/// A positive number of points (`COMMITMENT_POINTS`, `--commitment`).
+pub fn parse_points(text: &str) -> Result<rust_decimal::Decimal> {
+    crate::fortiflex::parse_decimal(text)
+        .filter(|d| *d > rust_decimal::Decimal::ZERO)
+        .ok_or_else(|| Error::Configuration(format!("{text:?} is not a positive number of points")))
+}
+
 impl Settings {
     /// Reads settings through `lookup` (the process environment in binaries); unset or empty
     /// variables take their defaults, malformed ones are a `Configuration` error naming them.
@@ -127,6 +138,12 @@ impl Settings {
         };
         let restate_days = number("RESTATE_DAYS", 2, 0..=u64::from(MAX_RESTATE_DAYS))? as u32;
         let retention_days = number("FORTIFLEX_RETENTION_DAYS", 90, 1..=3660)? as u32;
+        let watch = Watch {
+            low_runway_days: number("LOW_RUNWAY_DAYS", 30, 0..=3660)? as i64,
+            commitment: var("COMMITMENT_POINTS")
+                .map(|v| parse_points(&v).map_err(|e| named("COMMITMENT_POINTS", e)))
+                .transpose()?,
+        };
         Ok(Settings {
             endpoints,
             timezone,
@@ -136,6 +153,7 @@ impl Settings {
             retry,
             restate_days,
             retention_days,
+            watch,
         })
     }
 

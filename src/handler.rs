@@ -84,12 +84,16 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
         time_left: Option<Duration>,
     ) -> Result<RunOutcome> {
         let s = &self.settings;
-        let request = plan(
+        let mut request = plan(
             &Payload::from_value(event)?,
             now,
             s.timezone,
             s.restate_days,
         )?;
+        // The scheduled run keeps watch: balance snapshot and alerts after its reports.
+        if request.statements {
+            request.watch = Some(s.watch);
+        }
         let credentials = self.credentials.credentials().await?;
         let api = HttpFortiFlex::new(
             self.http.clone(),

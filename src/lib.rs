@@ -6,7 +6,9 @@
 //! and the call budget, fetch, build, [`publish`]); [`cli`] and [`handler`] only turn their
 //! input into a [`run::Request`] and print or return the [`summary`].
 
+pub mod alerts;
 pub mod archive;
+pub mod balance;
 pub mod catalog;
 pub mod cli;
 pub mod config;

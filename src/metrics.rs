@@ -1,22 +1,35 @@
 //! CloudWatch metrics as Embedded Metric Format log lines: printed to stdout, turned into
 //! metrics by CloudWatch Logs, no API call and no extra permission. The stack's heartbeat
-//! alarm watches `SuccessfulRuns`; `Points` and `Rows` chart each published day.
+//! alarm watches `SuccessfulRuns`; `DailyPoints` and `Rows` chart each published day;
+//! `BalancePoints`, `RunwayDays` and `Alerts` (by `Kind`) feed the balance and alert alarms.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::summary::{Period, RunOutcome, Status};
+use crate::summary::{Period, ProgramOutcome, RunOutcome, Status};
 
 /// The namespace the template's alarms read.
 pub const NAMESPACE: &str = "FortiFlexReporter";
 
 fn line(function: &str, now: DateTime<Utc>, metrics: &[(&str, &str)], values: Value) -> String {
+    dimensioned(function, now, json!([["Function"]]), metrics, values)
+}
+
+fn dimensioned(
+    function: &str,
+    now: DateTime<Utc>,
+    dimensions: Value,
+    metrics: &[(&str, &str)],
+    values: Value,
+) -> String {
     let mut doc = json!({
         "_aws": {
             "Timestamp": now.timestamp_millis(),
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
-                "Dimensions": [["Function"]],
+                "Dimensions": dimensions,
                 "Metrics": metrics
                     .iter()
                     .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
@@ -49,15 +62,18 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
         lines.push(line(
             function,
             now,
-            &[("Points", "None"), ("Rows", "Count")],
+            &[("DailyPoints", "None"), ("Rows", "Count")],
             json!({
                 "date": date.to_string(),
                 "program": program.program_serial_number,
                 "status": day.status.as_str(),
-                "Points": points,
+                "DailyPoints": points,
                 "Rows": day.entitlements,
             }),
         ));
+    }
+    for program in &outcome.programs {
+        watched(function, now, program, &mut lines);
     }
     let count = |status| {
         outcome
@@ -83,6 +99,51 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
         }),
     ));
     lines
+}
+
+/// A watching run's lines: `BalancePoints` and `RunwayDays` per program (when known), and
+/// `Alerts` per kind (with and without the `Kind` dimension: the alarm reads the total), or
+/// one `Alerts` = 0 so the metric reports every run.
+fn watched(function: &str, now: DateTime<Utc>, program: &ProgramOutcome, lines: &mut Vec<String>) {
+    let Some(b) = &program.balance else {
+        return;
+    };
+    let serial = &program.program_serial_number;
+    let mut metrics = Vec::new();
+    let mut values = json!({"program": serial, "as_of": b.as_of.to_string()});
+    if let Some(balance) = b.balance {
+        metrics.push(("BalancePoints", "None"));
+        values["BalancePoints"] =
+            serde_json::from_str(&crate::report::points_text(balance.0)).unwrap_or(Value::Null);
+    }
+    if let Some(days) = b.runway_days {
+        metrics.push(("RunwayDays", "Count"));
+        values["RunwayDays"] = json!(days);
+    }
+    if !metrics.is_empty() {
+        lines.push(line(function, now, &metrics, values));
+    }
+    let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for a in program.alerts.iter().flat_map(|d| &d.alerts) {
+        *kinds.entry(a.kind.as_str()).or_default() += 1;
+    }
+    if kinds.is_empty() {
+        lines.push(line(
+            function,
+            now,
+            &[("Alerts", "Count")],
+            json!({"program": serial, "Alerts": 0}),
+        ));
+    }
+    for (kind, n) in kinds {
+        lines.push(dimensioned(
+            function,
+            now,
+            json!([["Function"], ["Function", "Kind"]]),
+            &[("Alerts", "Count")],
+            json!({"program": serial, "Kind": kind, "Alerts": n}),
+        ));
+    }
 }
 
 #[cfg(test)]
@@ -119,6 +180,8 @@ mod tests {
                 ],
                 range: None,
                 statements: vec![],
+                balance: None,
+                alerts: vec![],
             }],
         }
     }
@@ -144,7 +207,7 @@ mod tests {
             (
                 first["Function"].clone(),
                 first["date"].clone(),
-                first["Points"].clone(),
+                first["DailyPoints"].clone(),
                 first["Rows"].clone()
             ),
             (
@@ -174,6 +237,87 @@ mod tests {
                 assert!(v[m["Name"].as_str().unwrap()].is_number(), "{l}");
             }
         }
+    }
+
+    #[test]
+    fn balance_runway_and_alerts_by_kind_become_emf_lines() {
+        use crate::alerts::{Alert, DayAlerts, Kind};
+        use crate::balance::{Inputs, ProgramType, snapshot};
+        let now = Utc::now();
+        let as_of = "2025-11-09".parse().unwrap();
+        let daily = (1..=7)
+            .map(|k| (as_of - chrono::Days::new(k), "399.42".parse().unwrap()))
+            .collect();
+        let mut outcome = summary(false);
+        let program = &mut outcome.programs[0];
+        program.balance = Some(snapshot(&Inputs {
+            program_serial: "ELAVMS0000123456",
+            program_type: ProgramType::Prepaid,
+            as_of,
+            balance: Some("41234.56".parse().unwrap()),
+            daily: &daily,
+            previous: None,
+            program_start: None,
+            program_end: None,
+            commitment: None,
+        }));
+        let alert = |kind| Alert {
+            kind,
+            serial_number: None,
+            account_id: None,
+            customer_id: None,
+            points: None,
+            baseline: None,
+            message: String::new(),
+        };
+        program.alerts = vec![DayAlerts {
+            program_serial: "ELAVMS0000123456".into(),
+            date: "2025-11-08".parse().unwrap(),
+            alerts: vec![
+                alert(Kind::Spike),
+                alert(Kind::Spike),
+                alert(Kind::IdleCharged),
+            ],
+        }];
+        let lines: Vec<Value> = emf_lines("f", &outcome, now)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let balance = lines.iter().find(|l| l["RunwayDays"].is_number()).unwrap();
+        assert_eq!(
+            (
+                balance["BalancePoints"].clone(),
+                balance["RunwayDays"].clone()
+            ),
+            (json!(41234.56), json!(103))
+        );
+        let by_kind: Vec<(Value, Value)> = lines
+            .iter()
+            .filter(|l| l["Alerts"].is_number())
+            .map(|l| (l["Kind"].clone(), l["Alerts"].clone()))
+            .collect();
+        assert_eq!(
+            by_kind,
+            vec![
+                (json!("idle_charged"), json!(1)),
+                (json!("spike"), json!(2))
+            ]
+        );
+        let spike = lines.iter().find(|l| l["Kind"] == json!("spike")).unwrap();
+        assert_eq!(
+            spike["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"], ["Function", "Kind"]])
+        );
+
+        // A watching run without alerts still reports Alerts = 0.
+        outcome.programs[0].alerts.clear();
+        let quiet: Vec<Value> = emf_lines("f", &outcome, now)
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .filter(|l: &Value| l["Alerts"].is_number())
+            .collect();
+        assert_eq!(quiet.len(), 1);
+        assert_eq!(quiet[0]["Alerts"], json!(0));
     }
 
     #[test]

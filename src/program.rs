@@ -18,6 +18,8 @@ pub struct Scope {
     /// The own account and every customer account, ascending.
     pub accounts: Vec<AccountId>,
     pub configs: Vec<Config>,
+    /// The program as `programs/list` gave it (dates, type), when discovery asked for it.
+    pub listed: Option<Program>,
 }
 
 impl Scope {
@@ -35,15 +37,18 @@ impl Scope {
 /// per program, plus one `programs/list` unless the program and its account are given.
 pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Result<Vec<Scope>> {
     let wanted = program_serial(credentials)?;
-    let programs: Vec<(Serial, AccountId)> = match (&wanted, credentials.account_id) {
-        (Some(p), Some(account)) => vec![(p.clone(), account)],
+    let programs: Vec<(Serial, AccountId, Option<Program>)> = match (
+        &wanted,
+        credentials.account_id,
+    ) {
+        (Some(p), Some(account)) => vec![(p.clone(), account, None)],
         (Some(p), None) => {
             let listed = api.programs().await?;
             let found = listed
                 .iter()
                 .find(|l| l.serial_number.eq_ignore_ascii_case(p.as_str()));
             match found.and_then(|l| l.account_id) {
-                Some(account) => vec![(p.clone(), account)],
+                Some(account) => vec![(p.clone(), account, found.cloned())],
                 None => {
                     return Err(Error::Credentials(format!(
                         "program {p} is not among the programs this API user sees ({}), or has no account id; set account_id",
@@ -68,13 +73,13 @@ pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Res
                             "programs/list gives program {s} no account id; name the program and its account_id in the credentials"
                         ))
                     })?;
-                    Ok((s, account))
+                    Ok((s, account, Some(l.clone())))
                 })
                 .collect::<Result<_>>()?
         }
     };
     let mut scopes = Vec::with_capacity(programs.len());
-    for (program, account_id) in programs {
+    for (program, account_id, listed) in programs {
         let configs = api.configs(&program, None).await?;
         let mut accounts: Vec<AccountId> = configs.iter().filter_map(|c| c.account_id).collect();
         accounts.push(account_id);
@@ -85,6 +90,7 @@ pub async fn discover(api: &impl FortiFlexApi, credentials: &Credentials) -> Res
             account_id,
             accounts,
             configs,
+            listed,
         });
     }
     Ok(scopes)

@@ -276,6 +276,7 @@ pub(crate) mod tests {
             status: Some("ACTIVE".into()),
             start_date: None,
             end_date: None,
+            token_unused: false,
         };
         Catalog::new(
             vec![

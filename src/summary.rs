@@ -44,6 +44,12 @@ pub struct ProgramOutcome {
     /// The monthly statements this run rewrote or found unchanged (scheduled runs).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statements: Vec<StatementOutcome>,
+    /// The balance snapshot (scheduled runs, `--daily`, `balance`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<crate::balance::Snapshot>,
+    /// The alerts of each day the run wrote; the newest also carries the balance's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<crate::alerts::DayAlerts>,
 }
 
 /// One month's statement after a run.

@@ -55,7 +55,7 @@ const LAMBDA_TIME: Option<Duration> = Some(Duration::from_secs(900));
 
 #[tokio::test]
 #[ignore = "needs moto: make test"]
-async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_two() {
+async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_three() {
     let aws = Aws::new(true).await;
     aws.put_secret(CREDENTIALS).await;
     let sim = simulator(Dataset::mssp(30)).await;
@@ -95,8 +95,8 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
     let accounts = 33;
     assert!(spent <= 3 * accounts + 5, "{spent} calls");
     // programs/list and configs/list, then per account: entitlements/list, yesterday's
-    // points and one range call checking the restated days.
-    assert_eq!(spent, 2 + 3 * accounts);
+    // points and one range call checking the restated days; then programs/points.
+    assert_eq!(spent, 2 + 3 * accounts + 1);
     assert_eq!(next.calls, spent);
     let statuses: Vec<(String, Status)> = next.programs[0]
         .days
@@ -111,9 +111,10 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
             ("2025-11-07".to_string(), Status::Unchanged),
         ]
     );
-    // Four days of daily reports, and November's statement: CSV, JSON, workbook, manifest and,
-    // without a customers file, one CSV per account.
-    assert_eq!(aws.keys().await.len() as u64, 4 * 3 + 4 + accounts);
+    // Four days of daily reports, November's statement (CSV, JSON, workbook, manifest and,
+    // without a customers file, one CSV per account), two runs' balance snapshots and the
+    // alerts of the four days written.
+    assert_eq!(aws.keys().await.len() as u64, 4 * 3 + 4 + accounts + 2 + 4);
     let statements = &next.programs[0].statements;
     assert_eq!(statements.len(), 1);
     let s = &statements[0];

@@ -91,6 +91,13 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
         ]
         .map(|k| format!("{month}/{k}")),
     );
+    // The balance snapshot of the run's Pacific day, and each written day's alerts.
+    want.push("fortiflex/balances/dt=2025-11-10/balance_ELAVMS0000123456_2025-11-10.json".into());
+    for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
+        want.push(format!(
+            "fortiflex/alerts/dt={day}/alerts_ELAVMS0000123456_{day}.json"
+        ));
+    }
     want.sort();
     assert_eq!(aws.keys().await, want);
     let statement = &first.programs[0].statements[0];

@@ -145,9 +145,28 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
         ])
     );
     assert_eq!(scheduled["programs"][0]["days"][0]["points"], json!(399.42));
-    // Three days of CSV, JSON and manifest, and November's statement: CSV, JSON, workbook,
-    // the account's CSV and the manifest.
-    assert_eq!(aws.keys().await.len(), 9 + 5);
+    // Three days of CSV, JSON and manifest, November's statement (CSV, JSON, workbook, the
+    // account's CSV and the manifest), today's balance snapshot and each day's alerts.
+    let keys = aws.keys().await;
+    assert_eq!(keys.len(), 9 + 5 + 1 + 3, "{keys:#?}");
+    for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
+        let key = format!("fortiflex/alerts/dt={day}/alerts_ELAVMS0000123456_{day}.json");
+        assert!(keys.contains(&key), "{key} in {keys:#?}");
+    }
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.starts_with("fortiflex/balances/dt="))
+            .count(),
+        1
+    );
+    assert_eq!(
+        scheduled["programs"][0]["balance"]["program_type"],
+        json!("prepaid")
+    );
+    assert_eq!(
+        scheduled["programs"][0]["alerts"].as_array().unwrap().len(),
+        3
+    );
     assert_eq!(
         scheduled["programs"][0]["statements"][0]["month"],
         json!("2025-11")
@@ -186,8 +205,9 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     );
     assert_eq!(backfill["programs"][0]["range"]["points"], json!(2795.94));
     let keys = aws.keys().await;
-    // Eight daily reports, the range report and the statement of the scheduled run.
-    assert_eq!(keys.len(), 8 * 3 + 3 + 5, "{keys:#?}");
+    // Eight daily reports, the range report, and the statement, balance and alerts of the
+    // scheduled run.
+    assert_eq!(keys.len(), 8 * 3 + 3 + 5 + 1 + 3, "{keys:#?}");
     let (csv, content_type) = aws
         .object("fortiflex/daily/csv/dt=2025-11-01/consumption_ELAVMS0000123456_2025-11-01.csv")
         .await;
@@ -237,6 +257,18 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     assert_eq!(
         beats, 4,
         "scheduled, scheduler, one day, backfill; not the dry run:\n{log}"
+    );
+    // The scheduled runs' balance and alert metrics.
+    let emf = |metric: &str| {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l[metric].is_number() && l["_aws"]["CloudWatchMetrics"].is_array())
+            .count()
+    };
+    assert_eq!(
+        (emf("BalancePoints"), emf("Alerts")),
+        (2, 2),
+        "scheduled and scheduler:\n{log}"
     );
     assert!(
         !log.contains("demo-api-password"),

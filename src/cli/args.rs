@@ -59,6 +59,10 @@ pub enum Command {
     /// Asks FortiFlex for [D, D], [D+1, D+1] and [D, D+1] and says whether this tenant reads
     /// endDate as inclusive or exclusive (which FORTIFLEX_END_DATE to set)
     ProbeEndDate(ProbeArgs),
+    /// Each program's balance: burn rates, runway, grace, commitment and roll-over estimate,
+    /// from FortiFlex's balance and the stored daily reports under --out; written under
+    /// balances/
+    Balance(BalanceArgs),
     /// A month's statement per customer, in money, from the stored daily reports under --out
     /// (no FortiFlex call)
     Statement(StatementArgs),
@@ -184,6 +188,18 @@ pub struct StatementArgs {
     #[arg(long, value_name = "FILE")]
     pub customers: Option<PathBuf>,
     /// Where the daily reports are and the statement goes: a folder or s3://bucket/prefix
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct BalanceArgs {
+    #[command(flatten)]
+    pub credentials: CredentialsArg,
+    /// A postpaid program's annual commitment in points [env: COMMITMENT_POINTS]
+    #[arg(long, value_name = "POINTS")]
+    pub commitment: Option<rust_decimal::Decimal>,
+    /// Where the daily reports are and the snapshot goes: a folder or s3://bucket/prefix
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
 }

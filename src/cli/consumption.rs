@@ -6,13 +6,13 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use super::progress::CliProgress;
-use super::{ConsumptionArgs, Format, client, load_credentials, print};
+use super::{BalanceArgs, ConsumptionArgs, Format, client, load_credentials, print};
 use crate::config::Settings;
 use crate::console;
 use crate::error::{Error, Result};
-use crate::run::{Context, Request};
+use crate::run::{Context, Request, Watch};
 use crate::sink::{self, Destination, LocalDir, S3Sink};
-use crate::summary::ReportOutcome;
+use crate::summary::{ProgramOutcome, ReportOutcome};
 use crate::window::DayRange;
 
 /// The range a `consumption` invocation asks for, and its banner label.
@@ -59,6 +59,11 @@ pub(super) async fn run(
         config_filter: args.config_id,
         account_filter: args.account,
         force: args.force,
+        // Daily reports keep watch, as the scheduled run does: balance and alerts.
+        watch: args.daily.then_some(Watch {
+            commitment: args.commitment.or(settings.watch.commitment),
+            ..settings.watch
+        }),
         ..Request::default()
     };
     let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
@@ -72,6 +77,43 @@ pub(super) async fn run(
         if let Some(r) = &program.range {
             show(r, &label, args.format, args.commitment, args.all, out)?;
         }
+        watched(&program, out)?;
+    }
+    Ok(())
+}
+
+/// The balance snapshot and alerts of a run that kept watch.
+pub(super) fn watched(program: &ProgramOutcome, out: &mut impl Write) -> Result<()> {
+    if let Some(b) = &program.balance {
+        print(out, &console::watch::balance(b))?;
+        print(out, &console::watch::alerts(&program.alerts))?;
+    }
+    Ok(())
+}
+
+/// `balance`: every program's balance snapshot and its alerts, written under `balances/`.
+pub(super) async fn balance(
+    args: BalanceArgs,
+    settings: Settings,
+    now: DateTime<Utc>,
+    out: &mut (impl Write + Send),
+) -> Result<()> {
+    let credentials = load_credentials(args.credentials.credentials.as_ref())?;
+    let api = client(&settings, settings.endpoints.clone(), &credentials)?;
+    let sink = destination(&args.out).await?;
+    let request = Request {
+        watch: Some(Watch {
+            commitment: args.commitment.or(settings.watch.commitment),
+            ..settings.watch
+        }),
+        ..Request::default()
+    };
+    let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
+    let progress = CliProgress::new();
+    let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &progress).await;
+    progress.finish();
+    for program in outcome?.programs {
+        watched(&program, out)?;
     }
     Ok(())
 }

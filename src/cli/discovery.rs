@@ -11,7 +11,10 @@ use super::{
 use crate::config::Settings;
 use crate::credentials::ExposeSecret;
 use crate::error::{Error, Result};
-use crate::fortiflex::{Entitlement, EntitlementQuery, FortiFlexApi, HttpFortiFlex, PointsQuery};
+use crate::fortiflex::{
+    BalanceReading, Entitlement, EntitlementQuery, FortiFlexApi, HttpFortiFlex, PointsQuery,
+    read_balance,
+};
 use crate::listing;
 use crate::program::{Scope, discover};
 use crate::window::{self, DayRange, EndDateMode};
@@ -26,14 +29,12 @@ pub(super) async fn programs(
     let mut lines = Vec::new();
     for program in api.programs().await? {
         let declared = program.program_type.as_deref().map(str::to_ascii_lowercase);
-        let (kind, balance) = match api.program_balance(&program.serial_number).await {
-            Ok(b) => (
+        let (kind, balance) = match read_balance(&api, &program.serial_number).await {
+            Ok(BalanceReading::Prepaid(b)) => (
                 declared.unwrap_or_else(|| "prepaid".into()),
                 b.or(program.point_balance),
             ),
-            Err(Error::FortiFlex(e)) if e.message.to_ascii_lowercase().contains("prepaid") => {
-                (declared.unwrap_or_else(|| "postpaid".into()), None)
-            }
+            Ok(BalanceReading::Postpaid) => (declared.unwrap_or_else(|| "postpaid".into()), None),
             Err(e) => {
                 tracing::warn!(program = %program.serial_number, error = %e, "no balance");
                 (

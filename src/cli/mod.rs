@@ -42,6 +42,9 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
         Command::Consumption(args) => {
             consumption::run(args, Settings::from_env()?, Utc::now(), out).await
         }
+        Command::Balance(args) => {
+            consumption::balance(args, Settings::from_env()?, Utc::now(), out).await
+        }
         Command::Statement(args) => {
             statement::run(args, Settings::from_env()?, Utc::now(), out).await
         }

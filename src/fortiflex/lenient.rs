@@ -79,6 +79,15 @@ pub(super) fn lenient_shared<'de, D: Deserializer<'de>>(
     }))
 }
 
+/// `tokenStatus`: whether it says `NOTUSED` (any case); anything else, or nothing, is used.
+pub(super) fn not_used<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match d.deserialize_any(Lenient)? {
+        Some(Scalar::Borrowed(s)) => s.trim().eq_ignore_ascii_case("NOTUSED"),
+        Some(Scalar::Text(s)) => s.trim().eq_ignore_ascii_case("NOTUSED"),
+        _ => false,
+    })
+}
+
 /// A date sent as `2025-01-10`, `2025-01-10T00:00:00` or `2025-01-10 00:00:00`; anything
 /// else is no date (it is only ever shown, never computed with).
 pub(super) fn lenient_day<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {

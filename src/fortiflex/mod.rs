@@ -127,6 +127,14 @@ pub struct Entitlement {
     pub start_date: Option<NaiveDate>,
     #[serde(default, deserialize_with = "lenient::lenient_day")]
     pub end_date: Option<NaiveDate>,
+    /// `tokenStatus` is `NOTUSED`: the licence was never applied to a device. The token
+    /// itself is never read.
+    #[serde(
+        default,
+        rename = "tokenStatus",
+        deserialize_with = "lenient::not_used"
+    )]
+    pub token_unused: bool,
 }
 
 /// One row of `entitlements/points`: an entitlement's total for the whole requested range.
@@ -202,4 +210,25 @@ pub trait FortiFlexApi: Send + Sync {
         query: &EntitlementQuery,
     ) -> impl Future<Output = Result<Vec<Entitlement>>> + Send;
     fn points(&self, query: &PointsQuery) -> impl Future<Output = Result<Vec<PointsRow>>> + Send;
+}
+
+/// What `programs/points` says about a program: prepaid with its balance, or postpaid (it
+/// answers an error whose message says the balance is only valid for prepaid programs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalanceReading {
+    Prepaid(Option<Decimal>),
+    Postpaid,
+}
+
+/// Reads `program`'s balance, telling a postpaid program's refusal from a real failure.
+pub async fn read_balance(api: &impl FortiFlexApi, program: &str) -> Result<BalanceReading> {
+    match api.program_balance(program).await {
+        Ok(b) => Ok(BalanceReading::Prepaid(b)),
+        Err(crate::error::Error::FortiFlex(e))
+            if e.message.to_ascii_lowercase().contains("prepaid") =>
+        {
+            Ok(BalanceReading::Postpaid)
+        }
+        Err(e) => Err(e),
+    }
 }

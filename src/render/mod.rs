@@ -157,8 +157,16 @@ pub fn write_csv(report: &Report, out: impl std::io::Write) -> Result<()> {
     w.flush().map_err(|e| rendering("CSV", e))
 }
 
-/// A decimal written into JSON with its exact text (`107.20`, not `107.2`).
-pub(crate) struct Exact(pub Decimal);
+/// A decimal written into JSON with its exact text (`107.20`, not `107.2`), and read back
+/// from it without a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exact(pub Decimal);
+
+impl<'de> serde::Deserialize<'de> for Exact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::fortiflex::exact_points(d).map(Exact)
+    }
+}
 
 impl Serialize for Exact {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -6,6 +6,7 @@ mod counted;
 pub mod plan;
 mod program_run;
 mod statements;
+mod watch;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -53,6 +54,26 @@ pub struct Request {
     /// After the daily reports, rewrite the statements of the months they touch (and of the
     /// month before, so a closed month turns `final`): the scheduled run's job.
     pub statements: bool,
+    /// After the daily reports, snapshot the balance and judge the alerts of the days written.
+    pub watch: Option<Watch>,
+}
+
+/// The settings of balance and alerts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    /// `low_runway` below this many days.
+    pub low_runway_days: i64,
+    /// A postpaid program's annual commitment in points.
+    pub commitment: Option<rust_decimal::Decimal>,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Watch {
+            low_runway_days: 30,
+            commitment: None,
+        }
+    }
 }
 
 /// The run's clock, settings and limits.
@@ -155,7 +176,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
     );
 
     let mut programs = Vec::with_capacity(plans.len());
-    for p in plans {
+    for p in &plans {
         let runner = ProgramRun {
             api: &api,
             sink,
@@ -166,11 +187,34 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
             catalog: Catalog::default(),
             scope: &p.scope,
         };
-        programs.push(runner.run(&p).await?);
+        programs.push(runner.run(p).await?);
     }
-    // Statements last: a bad customers file must not cost the day's reports.
+    // Balance, alerts and statements last: none of them may cost the day's reports. A bad
+    // customers file fails the run after the balance and alerts are written (their customer
+    // ids then fall back to account ids).
+    let customers = if request.dry_run || !(request.statements || request.watch.is_some()) {
+        Ok(None)
+    } else {
+        statements::customers(sink).await
+    };
+    let mut programs: Vec<_> = match request.watch.filter(|_| !request.dry_run) {
+        Some(settings) => {
+            let mut done = Vec::with_capacity(programs.len());
+            for ((mut program, watched), plan) in programs.into_iter().zip(&plans) {
+                let known = customers.as_ref().ok().and_then(Option::as_ref);
+                let scope = &plan.scope;
+                let (snapshot, alerts) =
+                    watch::watch(&api, sink, scope, watched, known, &settings, ctx).await?;
+                program.balance = Some(snapshot);
+                program.alerts = alerts;
+                done.push(program);
+            }
+            done
+        }
+        None => programs.into_iter().map(|(p, _)| p).collect(),
+    };
     if request.statements && !request.dry_run && !request.daily.is_empty() {
-        let customers = statements::customers(sink).await?;
+        let customers = customers?;
         for program in &mut programs {
             program.statements =
                 statements::publish(sink, program, &request.daily, customers.as_ref(), ctx).await?;
@@ -331,7 +375,11 @@ async fn plan_program(
         fetches,
         checks.len() as u64,
         range_accounts.len() as u64 + config_range,
-    );
+    ) + if request.watch.is_some() && !request.dry_run {
+        watch::calls(&scope)
+    } else {
+        0
+    };
     Ok(ProgramPlan {
         scope,
         days,

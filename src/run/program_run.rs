@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use super::counted::Counted;
 use super::plan::DayPlan;
 use super::{Context, PlannedDay, ProgramPlan, Request, daily_spec};
+use crate::alerts::Consumer;
 use crate::archive;
 use crate::error::{Error, Result};
 use crate::fortiflex::{EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow};
@@ -22,6 +23,9 @@ use crate::report::{Catalog, Report, ReportKind, ReportSpec, build};
 use crate::sink::Sink;
 use crate::summary::{Period, PreviousOutcome, ProgramOutcome, ReportOutcome, Status};
 use crate::window::DayRange;
+
+/// A day a run fetched and wrote, with what its alerts judge.
+pub(super) type Watched = (NaiveDate, Vec<Consumer>);
 
 /// Points rows of one day (or the stored sum of several) per account, per serial.
 type Sums = BTreeMap<AccountId, BTreeMap<String, Decimal>>;
@@ -49,8 +53,11 @@ pub(super) struct ProgramRun<'a, A, S> {
 }
 
 impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
-    pub async fn run(mut self, plan: &ProgramPlan) -> Result<ProgramOutcome> {
+    /// The program's outcome, and the consumers of each day it fetched and wrote (when the
+    /// request watches: its alerts are judged after the balance is known).
+    pub async fn run(mut self, plan: &ProgramPlan) -> Result<(ProgramOutcome, Vec<Watched>)> {
         let scope = self.scope;
+        let mut watched = Vec::new();
         let mut entitlements = Vec::new();
         for &account in &plan.catalog_accounts {
             entitlements.extend(
@@ -95,11 +102,19 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                         daily_spec(&scope.serial, scope.account_id, *day, self.ctx.timezone),
                         rows,
                     )?;
-                    Some(
-                        self.publish(report, self.request.keep_daily_reports)
-                            .await
-                            .map_err(|e| Self::failed_day(e, *day, before))?,
-                    )
+                    let consumers = self
+                        .request
+                        .watch
+                        .is_some()
+                        .then(|| self.consumers(&report));
+                    let o = self
+                        .publish(report, self.request.keep_daily_reports)
+                        .await
+                        .map_err(|e| Self::failed_day(e, *day, before))?;
+                    if let (Some(c), Status::Written) = (consumers, o.status) {
+                        watched.push((*day, c));
+                    }
+                    Some(o)
                 }
                 DayPlan::Check => None,
             };
@@ -141,14 +156,38 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                 Some(o)
             }
         };
-        Ok(ProgramOutcome {
+        let outcome = ProgramOutcome {
             program_serial_number: scope.serial.to_string(),
             account_id: scope.account_id,
             accounts: scope.accounts.clone(),
             days,
             range,
             statements: Vec::new(),
-        })
+            balance: None,
+            alerts: Vec::new(),
+        };
+        Ok((outcome, watched))
+    }
+
+    /// What alerts judge of a daily report: each row's points, and whether the catalog
+    /// says the entitlement is ACTIVE with a licence token never used.
+    fn consumers(&self, report: &Report) -> Vec<Consumer> {
+        report
+            .rows
+            .iter()
+            .map(|r| Consumer {
+                serial_number: r.serial_number.clone(),
+                account_id: r.account_id,
+                config_id: r.config_id,
+                points: r.points,
+                token_unused: self.catalog.entitlement(&r.serial_number).is_some_and(|e| {
+                    e.token_unused
+                        && e.status
+                            .as_deref()
+                            .is_some_and(|s| s.eq_ignore_ascii_case("ACTIVE"))
+                }),
+            })
+            .collect()
     }
 
     /// `e`, naming the failed day and the days before it, which are kept.

@@ -124,7 +124,7 @@ pub(super) fn programs_points(sim: &Simulator, req: &Value) -> Handled {
         serial_number: &'static str,
         point_balance: Box<RawValue>,
     }
-    let balance = p.prepaid_points - p.consumed_before(sim.today());
+    let balance = p.balance_on(sim.today());
     Ok(ok_list(
         sim,
         "programs",
@@ -175,7 +175,7 @@ pub(super) fn entitlements_list(sim: &Simulator, req: &Value) -> Handled {
                 "accountId": by_config.get(&e.config_id).copied().unwrap_or(p.account_id), "configId": e.config_id,
                 "description": e.description, "status": e.status,
                 "startDate": format!("{}T00:00:00", e.start), "endDate": format!("{}T00:00:00", p.end),
-                "token": e.token, "tokenStatus": if e.status == "PENDING" { "NOTUSED" } else { "USED" },
+                "token": e.token, "tokenStatus": if e.status == "PENDING" || e.token_unused { "NOTUSED" } else { "USED" },
             })
         })
         .collect();

@@ -35,6 +35,10 @@ pub struct SimEntitlement {
     pub daily: Decimal,
     /// The licence token: present in `entitlements/list`, never to be reported.
     pub token: String,
+    /// Days that consume these points instead of `daily` (a spike, for the alerts).
+    pub spikes: Vec<(NaiveDate, Decimal)>,
+    /// ACTIVE and charged, but `tokenStatus` says `NOTUSED` (PENDING ones always do).
+    pub token_unused: bool,
 }
 
 /// One FortiFlex program of the simulated tenant.
@@ -48,6 +52,8 @@ pub struct SimProgram {
     pub end: NaiveDate,
     /// Prepaid points bought; the balance is this minus everything consumed so far.
     pub prepaid_points: Decimal,
+    /// Points bought later: each adds to the balance from its day on.
+    pub top_ups: Vec<(NaiveDate, Decimal)>,
     pub configs: Vec<SimConfig>,
     pub entitlements: Vec<SimEntitlement>,
 }
@@ -84,6 +90,8 @@ impl Dataset {
             start,
             daily: dec(daily),
             token: token.into(),
+            spikes: vec![],
+            token_unused: false,
         };
         let program = SimProgram {
             serial: "ELAVMS0000123456",
@@ -92,6 +100,7 @@ impl Dataset {
             start,
             end: date("2028-01-09"),
             prepaid_points: dec("500000.00"),
+            top_ups: vec![],
             configs: vec![
                 SimConfig {
                     id: 4101,
@@ -336,6 +345,18 @@ impl SimProgram {
     }
 
     /// Everything consumed before `today`.
+    /// The prepaid balance FortiFlex shows on `today`: bought, plus top-ups so far, less
+    /// every point consumed before it. It goes negative when the points run out.
+    pub fn balance_on(&self, today: NaiveDate) -> Decimal {
+        let topped: Decimal = self
+            .top_ups
+            .iter()
+            .filter(|(d, _)| *d <= today)
+            .map(|(_, p)| *p)
+            .sum();
+        self.prepaid_points + topped - self.consumed_before(today)
+    }
+
     pub fn consumed_before(&self, today: NaiveDate) -> Decimal {
         self.points(self.start, today, today)
             .iter()
@@ -365,7 +386,13 @@ pub fn points_of<'a>(
             let from = first.max(e.start);
             let to = last.min(today.pred_opt()?);
             let days = (to - from).num_days() + 1;
-            let points = e.daily * Decimal::from(days.max(0));
+            let spiked: Decimal = e
+                .spikes
+                .iter()
+                .filter(|(d, _)| *d >= from && *d <= to)
+                .map(|(_, p)| *p - e.daily)
+                .sum();
+            let points = e.daily * Decimal::from(days.max(0)) + spiked;
             (!points.is_zero()).then_some((e, points))
         })
         .collect()

@@ -46,6 +46,8 @@ impl Dataset {
                 start,
                 daily: dec("10.00"),
                 token: format!("{:016X}", 0xC0DE_0000_0000_0000_u64 + i),
+                spikes: vec![],
+                token_unused: false,
             });
         }
         d.programs.push(SimProgram {
@@ -55,6 +57,7 @@ impl Dataset {
             start,
             end: date("2028-01-09"),
             prepaid_points: Decimal::ZERO,
+            top_ups: vec![],
             configs: vec![SimConfig {
                 id: 4201,
                 name: "Postpaid FGT-VM".into(),
@@ -71,6 +74,8 @@ impl Dataset {
                 start,
                 daily: dec("8.50"),
                 token: "D63748596A7B8C9D".into(),
+                spikes: vec![],
+                token_unused: false,
             }],
         });
         d

@@ -42,6 +42,8 @@ impl Dataset {
                 start,
                 daily: Decimal::new(100 + (i * 7_919 % 10_000) as i64, 2),
                 token: format!("{:016X}", 0x5CA1_E000_0000_0000_u64 + i),
+                spikes: vec![],
+                token_unused: false,
             });
         }
         d

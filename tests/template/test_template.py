@@ -253,6 +253,26 @@ class Alarms(unittest.TestCase):
         self.assertEqual(alarm["Threshold"], 1)
         self.assertIn("force", alarm["AlarmDescription"])
 
+    def test_low_runway_and_new_alerts_reach_a_person(self):
+        metrics_rs = (ROOT / "src/metrics.rs").read_text()
+        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
+        for metric in ("RunwayDays", "Alerts"):
+            self.assertIn(f'"{metric}"', metrics_rs)
+        (runway,) = self.watching(namespace, "RunwayDays")
+        self.assertEqual(runway["Threshold"], {"Ref": "LowRunwayDays"})
+        self.assertEqual(runway["ComparisonOperator"], "LessThanThreshold")
+        self.assertEqual(runway["Statistic"], "Minimum")
+        self.assertIn("Buy points", json.dumps(runway["AlarmDescription"]))
+        (alerts,) = self.watching(namespace, "Alerts")
+        self.assertEqual((alerts["Threshold"], alerts["Statistic"]), (1, "Sum"))
+        self.assertEqual(alerts["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
+        # The total (Function only), which the per-kind lines also feed.
+        self.assertEqual(alerts["Dimensions"], [{"Name": "Function", "Value": {"Ref": "ReportFunction"}}])
+        self.assertIn("alerts/", alerts["AlarmDescription"])
+        env = RES["ReportFunction"]["Properties"]["Environment"]["Variables"]
+        self.assertEqual(env["LOW_RUNWAY_DAYS"], {"Ref": "LowRunwayDays"})
+        self.assertEqual(env["COMMITMENT_POINTS"], {"Ref": "CommitmentPoints"})
+
 
 class Athena(unittest.TestCase):
     def test_table_over_daily_csv_with_projection(self):

@@ -1,6 +1,8 @@
 //! The console report, laid out like the partner walkthrough's: header, table sorted by
 //! points, GRAND TOTAL and the per-day average. Pure text; the CLI prints it.
 
+pub mod watch;
+
 use std::fmt::Write;
 
 use rust_decimal::Decimal;

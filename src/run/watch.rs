@@ -1,0 +1,244 @@
+//! After a run's reports: the program's balance snapshot (`balances/dt=…`) and the alerts of
+//! each day it wrote (`alerts/dt=…`), judged against what the archive holds. FortiFlex keeps
+//! no balance history, so the archive's snapshots are the history.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use rust_decimal::Decimal;
+
+use super::program_run::Watched;
+use super::{Context, Watch};
+use crate::alerts::{self, Alert, DayAlerts, DayPoints};
+use crate::archive;
+use crate::balance::{self, Inputs, ProgramType, Snapshot};
+use crate::customers::Customers;
+use crate::error::{Error, Result};
+use crate::fortiflex::{BalanceReading, FortiFlexApi, Program, read_balance};
+use crate::ids::AccountId;
+use crate::program::Scope;
+use crate::render::daily_keys;
+use crate::sink::Sink;
+use crate::window;
+
+/// FortiFlex calls for `scope`: `programs/points`, and `programs/list` (dates, type) unless
+/// discovery already asked it.
+pub(super) fn calls(scope: &Scope) -> u64 {
+    1 + u64::from(scope.listed.is_none())
+}
+/// Burn rates look this far back.
+const RATE_DAYS: u64 = 30;
+/// A previous snapshot is looked for this many days back.
+const SNAPSHOT_DAYS: u64 = 7;
+/// Stored days are read this many at a time (S3 GETs in flight).
+const READS_IN_FLIGHT: usize = 16;
+const JSON: &str = "application/json";
+
+pub fn balance_key(program: &str, day: NaiveDate) -> String {
+    format!("balances/dt={day}/balance_{program}_{day}.json")
+}
+
+pub fn alerts_key(program: &str, day: NaiveDate) -> String {
+    format!("alerts/dt={day}/alerts_{program}_{day}.json")
+}
+
+/// The balance snapshot of `scope`'s program and the alerts of each day in `watched`,
+/// both written.
+pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
+    api: &A,
+    sink: &S,
+    scope: &Scope,
+    watched: Vec<Watched>,
+    customers: Option<&Customers>,
+    settings: &Watch,
+    ctx: &Context,
+) -> Result<(Snapshot, Vec<DayAlerts>)> {
+    let serial = scope.serial.to_string();
+    let as_of = window::today(ctx.now, ctx.timezone);
+    let listed = match &scope.listed {
+        Some(p) => Some(p.clone()),
+        None => api
+            .programs()
+            .await?
+            .into_iter()
+            .find(|p| p.serial_number.eq_ignore_ascii_case(&serial)),
+    };
+    let listed = listed.as_ref();
+    let (program_type, balance) = match read_balance(api, &serial).await? {
+        BalanceReading::Prepaid(b) => (
+            declared(listed).unwrap_or(ProgramType::Prepaid),
+            b.or(listed.and_then(|p| p.point_balance)),
+        ),
+        BalanceReading::Postpaid => (ProgramType::Postpaid, None),
+    };
+    let program_start = listed.and_then(|p| day_of(&p.start_date));
+    let first = match (settings.commitment, program_start) {
+        (Some(_), Some(start)) if program_type == ProgramType::Postpaid => {
+            start.max(as_of - Days::new(366))
+        }
+        _ => as_of - Days::new(RATE_DAYS),
+    };
+    let daily = stored_totals(sink, &serial, first, as_of).await?;
+    let previous = previous_snapshot(sink, &serial, as_of).await?;
+    let snapshot = balance::snapshot(&Inputs {
+        program_serial: &serial,
+        program_type,
+        as_of,
+        balance,
+        daily: &daily,
+        previous: previous.as_ref(),
+        program_start,
+        program_end: listed.and_then(|p| day_of(&p.end_date)),
+        commitment: settings.commitment,
+    });
+    put_json(sink, &balance_key(&serial, as_of), &snapshot).await?;
+    let balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
+    tracing::info!(
+        program = %serial,
+        balance = ?snapshot.balance.map(|b| b.0),
+        runway_days = ?snapshot.runway_days,
+        "balance"
+    );
+
+    let newest = watched.iter().map(|(d, _)| *d).max();
+    let mut days = Vec::with_capacity(watched.len());
+    for (day, consumers) in watched {
+        let previous = baseline(sink, &serial, scope.account_id, day).await?;
+        let mut found = alerts::for_day(day, &consumers, &previous);
+        for a in &mut found {
+            a.customer_id = customer_of(a, &consumers, customers);
+        }
+        if Some(day) == newest {
+            found.splice(0..0, balance_alerts.iter().cloned());
+        }
+        let file = DayAlerts {
+            program_serial: serial.clone(),
+            date: day,
+            alerts: found,
+        };
+        put_json(sink, &alerts_key(&serial, day), &file).await?;
+        for a in &file.alerts {
+            tracing::warn!(program = %serial, date = %day, kind = a.kind.as_str(), "{}", a.message);
+        }
+        days.push(file);
+    }
+    if newest.is_none() && !balance_alerts.is_empty() {
+        // A balance-only run (`balance`): its alerts are shown, not filed under a report day.
+        days.push(DayAlerts {
+            program_serial: serial.clone(),
+            date: as_of,
+            alerts: balance_alerts,
+        });
+    }
+    Ok((snapshot, days))
+}
+
+fn declared(p: Option<&Program>) -> Option<ProgramType> {
+    match p?.program_type.as_deref()?.to_ascii_lowercase().as_str() {
+        "postpaid" => Some(ProgramType::Postpaid),
+        "prepaid" => Some(ProgramType::Prepaid),
+        _ => None,
+    }
+}
+
+fn day_of(text: &Option<String>) -> Option<NaiveDate> {
+    let t = text.as_deref()?.trim();
+    t.split([' ', 'T']).next()?.parse().ok()
+}
+
+/// The stored totals of the days `first..as_of` (missing days absent).
+async fn stored_totals(
+    sink: &impl Sink,
+    program: &str,
+    first: NaiveDate,
+    as_of: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, Decimal>> {
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < as_of).collect();
+    stream::iter(days)
+        .map(|day| async move {
+            let stored = archive::stored(sink, &daily_keys(program, day)).await?;
+            Ok::<_, Error>(stored.map(|s| (day, s.points)))
+        })
+        .buffered(READS_IN_FLIGHT)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await
+}
+
+/// The newest stored snapshot before `as_of`, looking back [`SNAPSHOT_DAYS`].
+async fn previous_snapshot(
+    sink: &impl Sink,
+    program: &str,
+    as_of: NaiveDate,
+) -> Result<Option<Snapshot>> {
+    for back in 1..=SNAPSHOT_DAYS {
+        let key = balance_key(program, as_of - Days::new(back));
+        if let Some(bytes) = sink.get(&key).await? {
+            return serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                Error::Storage(format!(
+                    "the stored {} is unreadable ({e}); move it aside",
+                    sink.location(&key)
+                ))
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// The points of the stored days before `day`, most recent first, at most
+/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps.
+async fn baseline(
+    sink: &impl Sink,
+    program: &str,
+    own: AccountId,
+    day: NaiveDate,
+) -> Result<Vec<DayPoints>> {
+    let mut days = Vec::new();
+    for back in 1..=(2 * alerts::BASELINE_DAYS as u64) {
+        if days.len() == alerts::BASELINE_DAYS {
+            break;
+        }
+        let keys = daily_keys(program, day - Days::new(back));
+        let Some(stored) = archive::stored(sink, &keys).await? else {
+            continue;
+        };
+        let Some(rows) = archive::listed_rows(sink, &keys, &stored).await? else {
+            continue;
+        };
+        let mut points = DayPoints::new();
+        for r in rows {
+            let entry = points
+                .entry(r.serial_number)
+                .or_insert((r.account_id.unwrap_or(own), Decimal::ZERO));
+            entry.1 += r.points;
+        }
+        days.push(points);
+    }
+    Ok(days)
+}
+
+/// The customer an entitlement alert concerns: the customers file's, else its account.
+fn customer_of(
+    alert: &Alert,
+    consumers: &[alerts::Consumer],
+    customers: Option<&Customers>,
+) -> Option<String> {
+    let serial = alert.serial_number.as_deref()?;
+    let account = alert.account_id?;
+    let config = consumers
+        .iter()
+        .find(|c| c.serial_number == serial)
+        .and_then(|c| c.config_id);
+    Some(match customers {
+        Some(c) => c.billed(serial, config, account).id.to_string(),
+        None => account.to_string(),
+    })
+}
+
+async fn put_json(sink: &impl Sink, key: &str, value: &impl serde::Serialize) -> Result<()> {
+    let mut body = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
+    body.push(b'\n');
+    sink.put(key, body, JSON).await
+}
