@@ -76,8 +76,42 @@ pub struct Consumer {
     pub token_unused: bool,
 }
 
-/// A stored day's points per serial (with the serial's account).
-pub type DayPoints = BTreeMap<String, (AccountId, Decimal)>;
+/// What the stored days before a day say per serial, folded as they are read (one map, not
+/// one per day: at 100,000 entitlements a day's map is megabytes).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Baseline {
+    /// Stored days folded in.
+    pub days: usize,
+    pub serials: BTreeMap<String, Seen>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub account_id: AccountId,
+    /// Points over every day folded in.
+    pub total: Decimal,
+    /// Points on the first day folded in: the most recent one.
+    pub last: Decimal,
+}
+
+impl Baseline {
+    /// Folds in one stored day's rows; days come most recent first.
+    pub fn add_day(&mut self, rows: impl IntoIterator<Item = (String, AccountId, Decimal)>) {
+        let first = self.days == 0;
+        for (serial, account_id, points) in rows {
+            let seen = self.serials.entry(serial).or_insert(Seen {
+                account_id,
+                total: Decimal::ZERO,
+                last: Decimal::ZERO,
+            });
+            seen.total += points;
+            if first {
+                seen.last += points;
+            }
+        }
+        self.days += 1;
+    }
+}
 
 fn alert(kind: Kind, serial: &str, account: AccountId, points: Decimal) -> Alert {
     Alert {
@@ -92,11 +126,11 @@ fn alert(kind: Kind, serial: &str, account: AccountId, points: Decimal) -> Alert
 }
 
 /// The entitlement alerts of `day`: `consumers` against `previous`, the stored days before
-/// it, most recent first (at most [`BASELINE_DAYS`]). With no stored day before it, only
-/// `idle_charged` can be judged.
-pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &[DayPoints]) -> Vec<Alert> {
+/// it (at most [`BASELINE_DAYS`]). With no stored day before it, only `idle_charged` can be
+/// judged.
+pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &Baseline) -> Vec<Alert> {
     let mut out = Vec::new();
-    let days = Decimal::from(previous.len());
+    let days = Decimal::from(previous.days);
     for c in consumers.iter().filter(|c| c.points > Decimal::ZERO) {
         let serial = c.serial_number.as_str();
         if c.token_unused {
@@ -108,14 +142,13 @@ pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &[DayPoints]) -
             );
             out.push(a);
         }
-        if previous.is_empty() {
+        if previous.days == 0 {
             continue;
         }
-        let before: Decimal = previous
-            .iter()
-            .filter_map(|d| d.get(serial))
-            .map(|(_, p)| *p)
-            .sum();
+        let before = previous
+            .serials
+            .get(serial)
+            .map_or(Decimal::ZERO, |s| s.total);
         if before.is_zero() {
             let mut a = alert(Kind::NewConsumer, serial, c.account_id, c.points);
             a.baseline = Some(Exact(Decimal::ZERO));
@@ -123,7 +156,7 @@ pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &[DayPoints]) -
                 "{serial} consumed {} points on {day} and nothing in the {} stored days before: \
                  check that the new device is expected and billed to the right customer.",
                 display2(c.points),
-                previous.len()
+                previous.days
             );
             out.push(a);
             continue;
@@ -140,7 +173,7 @@ pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &[DayPoints]) -
                  over the {} stored days before: check for a larger CPU size or service package.",
                 display2(c.points),
                 display2(mean2),
-                previous.len()
+                previous.days
             );
             out.push(a);
         }
@@ -150,18 +183,21 @@ pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &[DayPoints]) -
         .filter(|c| c.points > Decimal::ZERO)
         .map(|c| c.serial_number.as_str())
         .collect();
-    if let Some(last) = previous.first() {
-        for (serial, (account, points)) in last {
-            if *points > Decimal::ZERO && !today.contains(serial.as_str()) {
-                let mut a = alert(Kind::StoppedConsuming, serial, *account, Decimal::ZERO);
-                a.baseline = Some(Exact(*points));
-                a.message = format!(
-                    "{serial} consumed {} points on the stored day before and none on {day}: \
-                     expected if it was stopped; otherwise check the device.",
-                    display2(*points)
-                );
-                out.push(a);
-            }
+    for (serial, seen) in &previous.serials {
+        if seen.last > Decimal::ZERO && !today.contains(serial.as_str()) {
+            let mut a = alert(
+                Kind::StoppedConsuming,
+                serial,
+                seen.account_id,
+                Decimal::ZERO,
+            );
+            a.baseline = Some(Exact(seen.last));
+            a.message = format!(
+                "{serial} consumed {} points on the stored day before and none on {day}: \
+                 expected if it was stopped; otherwise check the device.",
+                display2(seen.last)
+            );
+            out.push(a);
         }
     }
     out.sort_by(|a, b| (a.kind, &a.serial_number).cmp(&(b.kind, &b.serial_number)));

@@ -20,10 +20,16 @@ fn consumer(serial: &str, points: &str) -> Consumer {
     }
 }
 
-fn day(rows: &[(&str, &str)]) -> DayPoints {
-    rows.iter()
-        .map(|(s, p)| (s.to_string(), (AccountId(2321234), dec(p))))
-        .collect()
+/// Stored days, most recent first.
+fn days(days: &[&[(&str, &str)]]) -> Baseline {
+    let mut b = Baseline::default();
+    for rows in days {
+        b.add_day(
+            rows.iter()
+                .map(|(s, p)| (s.to_string(), AccountId(2321234), dec(p))),
+        );
+    }
+    b
 }
 
 fn kinds(alerts: &[Alert]) -> Vec<(&'static str, &str)> {
@@ -35,9 +41,8 @@ fn kinds(alerts: &[Alert]) -> Vec<(&'static str, &str)> {
 
 #[test]
 fn a_spike_is_more_than_twice_the_mean_and_ten_points_above_it() {
-    let week: Vec<DayPoints> = (0..7)
-        .map(|_| day(&[("FGVMA", "100.00"), ("FGVMB", "4.00"), ("FGVMC", "100.00")]))
-        .collect();
+    let day: &[(&str, &str)] = &[("FGVMA", "100.00"), ("FGVMB", "4.00"), ("FGVMC", "100.00")];
+    let week = days(&[day; 7]);
     let today = [
         consumer("FGVMA", "200.01"), // > 2 × 100 and 100.01 above: a spike
         consumer("FGVMB", "9.00"),   // > 2 × 4 but only 5 above: noise
@@ -56,10 +61,7 @@ fn a_spike_is_more_than_twice_the_mean_and_ten_points_above_it() {
 
 #[test]
 fn new_stopped_and_idle_consumers_are_named() {
-    let previous = vec![
-        day(&[("OLD", "10.00"), ("KEEP", "5.00")]),
-        day(&[("KEEP", "5.00")]),
-    ];
+    let previous = days(&[&[("OLD", "10.00"), ("KEEP", "5.00")], &[("KEEP", "5.00")]]);
     let mut idle = consumer("IDLE", "3.00");
     idle.token_unused = true;
     let today = [consumer("KEEP", "5.00"), consumer("NEW", "7.50"), idle];
@@ -79,7 +81,11 @@ fn new_stopped_and_idle_consumers_are_named() {
 fn without_stored_days_before_only_idle_tokens_are_judged() {
     let mut idle = consumer("IDLE", "3.00");
     idle.token_unused = true;
-    let alerts = for_day(d("2025-11-08"), &[consumer("A", "500"), idle], &[]);
+    let alerts = for_day(
+        d("2025-11-08"),
+        &[consumer("A", "500"), idle],
+        &Baseline::default(),
+    );
     assert_eq!(kinds(&alerts), vec![("idle_charged", "IDLE")]);
 }
 

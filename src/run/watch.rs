@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use super::program_run::Watched;
 use super::{Context, Watch};
-use crate::alerts::{self, Alert, DayAlerts, DayPoints};
+use crate::alerts::{self, Alert, Baseline, DayAlerts};
 use crate::archive;
 use crate::balance::{self, Inputs, ProgramType, Snapshot};
 use crate::customers::Customers;
@@ -187,16 +187,17 @@ async fn previous_snapshot(
 }
 
 /// The points of the stored days before `day`, most recent first, at most
-/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps.
+/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps. One day's rows
+/// are held at a time.
 async fn baseline(
     sink: &impl Sink,
     program: &str,
     own: AccountId,
     day: NaiveDate,
-) -> Result<Vec<DayPoints>> {
-    let mut days = Vec::new();
+) -> Result<Baseline> {
+    let mut days = Baseline::default();
     for back in 1..=(2 * alerts::BASELINE_DAYS as u64) {
-        if days.len() == alerts::BASELINE_DAYS {
+        if days.days == alerts::BASELINE_DAYS {
             break;
         }
         let keys = daily_keys(program, day - Days::new(back));
@@ -206,14 +207,10 @@ async fn baseline(
         let Some(rows) = archive::listed_rows(sink, &keys, &stored).await? else {
             continue;
         };
-        let mut points = DayPoints::new();
-        for r in rows {
-            let entry = points
-                .entry(r.serial_number)
-                .or_insert((r.account_id.unwrap_or(own), Decimal::ZERO));
-            entry.1 += r.points;
-        }
-        days.push(points);
+        days.add_day(
+            rows.into_iter()
+                .map(|r| (r.serial_number, r.account_id.unwrap_or(own), r.points)),
+        );
     }
     Ok(days)
 }
