@@ -695,7 +695,15 @@ async fn consumption_writes_to_s3_through_the_lambdas_sink() {
         text(&out.stdout)
     );
     let keys = aws.keys().await;
-    assert_eq!(keys.len(), 6, "{keys:?}");
+    // The daily and the range report, the day's alerts and today's balance snapshot.
+    assert_eq!(keys.len(), 3 + 3 + 1 + 1, "{keys:?}");
+    assert!(keys.contains(
+        &"partner-a/fortiflex/alerts/dt=2025-11-08/alerts_ELAVMS0000123456_2025-11-08.json".into()
+    ));
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("partner-a/fortiflex/balances/dt="))
+    );
     let csv_key =
         "partner-a/fortiflex/daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv";
     let (body, content_type) = aws.object(csv_key).await;
