@@ -18,6 +18,13 @@ async fn main() -> ExitCode {
         eprintln!("usage: bench-lambda OUT_DIR");
         return ExitCode::from(1);
     };
+    // `RUST_LOG=info` shows each step with its time; silent by default.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into()),
+        )
+        .init();
     let outcome = async {
         let settings = Settings::from_env()?;
         let http = http_client(settings.request_timeout)?;
