@@ -3,6 +3,8 @@
 //! manifest last. Idempotent like reports: the same stored days give the same bytes and
 //! nothing is written; a restated day gives a new revision.
 
+use std::io::Write;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
@@ -13,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::ids::{AccountId, Serial};
 use crate::render::statement::{self as bytes, StatementKeys};
 use crate::render::{FileEntry, JSON_CONTENT_TYPE, PreviousFile};
-use crate::sink::Sink;
+use crate::sink::{Sink, Staged};
 use crate::statement::{Month, Statement, build};
 
 const CSV: &str = crate::render::CSV_CONTENT_TYPE;
@@ -76,45 +78,48 @@ pub async fn publish_statement(
     let statement = build(month, &days, customers, today, restate_days);
     let keys = StatementKeys::new(program, month);
 
+    // Each file goes to a staged temporary file as soon as it is rendered, so only one is in
+    // memory at a time (at 100,000 entitlements each is tens of megabytes).
+    let n = lines(&statement);
     let mut bodies = vec![
         (
             keys.csv.clone(),
             "csv",
-            lines(&statement),
-            bytes::csv(&statement)?,
+            n,
+            stage(bytes::csv(&statement)?)?,
             CSV,
         ),
         (
             keys.json.clone(),
             "json",
-            lines(&statement),
-            bytes::json(program, timezone, &statement)?,
+            n,
+            stage(bytes::json(program, timezone, &statement)?)?,
             JSON_CONTENT_TYPE,
         ),
         (
             keys.xlsx.clone(),
             "xlsx",
-            lines(&statement),
-            crate::render::workbook::xlsx(program, &statement)?,
+            n,
+            stage(crate::render::workbook::xlsx(program, &statement)?)?,
             crate::render::XLSX_CONTENT_TYPE,
         ),
     ];
     if let Some(focus) = crate::render::focus::focus(program, month, timezone, &days, customers)? {
         let rows = bytecount_lines(&focus);
-        bodies.push((keys.focus.clone(), "focus", rows, focus, CSV));
+        bodies.push((keys.focus.clone(), "focus", rows, stage(focus)?, CSV));
     }
     for c in &statement.customers {
         bodies.push((
             keys.customer(&c.id),
             "csv",
             c.lines.len(),
-            bytes::customer_csv(&statement, c)?,
+            stage(bytes::customer_csv(&statement, c)?)?,
             CSV,
         ));
     }
     let files: Vec<FileEntry> = bodies
         .iter()
-        .map(|(key, format, rows, body, _)| FileEntry::describe(key, format, *rows, body))
+        .map(|(key, format, rows, body, _)| FileEntry::staged(key, format, *rows, body))
         .collect();
 
     let stored: Option<StoredManifest> = match sink.get(&keys.manifest).await? {
@@ -148,7 +153,7 @@ pub async fn publish_statement(
         stored.as_ref().map(|s| (s.revision, s.files.as_slice())),
     )?;
     for (key, _, _, body, content_type) in bodies {
-        sink.put(&key, body, content_type).await?;
+        sink.put_staged(&key, body, content_type).await?;
     }
     sink.put(&keys.manifest, manifest, JSON_CONTENT_TYPE)
         .await?;
@@ -157,6 +162,14 @@ pub async fn publish_statement(
         statement,
         revision,
         written: true,
+    })
+}
+
+/// `body` moved to a staged file (hashed on the way), its memory freed.
+fn stage(body: Vec<u8>) -> Result<Staged> {
+    Staged::render(|w| {
+        w.write_all(&body)
+            .map_err(|e| Error::Storage(format!("cannot stage a statement file: {e}")))
     })
 }
 
