@@ -10,9 +10,9 @@ use super::{BalanceArgs, ConsumptionArgs, Format, client, load_credentials, prin
 use crate::config::Settings;
 use crate::console;
 use crate::error::{Error, Result};
-use crate::run::{Context, Request, Watch};
+use crate::run::{Context, Request};
 use crate::sink::{self, Destination, LocalDir, S3Sink};
-use crate::summary::{ProgramOutcome, ReportOutcome};
+use crate::summary::{ProgramOutcome, ReportOutcome, RunOutcome};
 use crate::window::DayRange;
 
 /// The range a `consumption` invocation asks for, and its banner label.
@@ -45,9 +45,6 @@ pub(super) async fn run(
     out: &mut (impl Write + Send),
 ) -> Result<()> {
     let (range, label) = requested_range(&args, &settings, now)?;
-    let credentials = load_credentials(args.credentials.as_ref())?;
-    let api = client(&settings, settings.endpoints.clone(), &credentials)?;
-    let sink = destination(&args.out).await?;
     let request = Request {
         daily: if args.daily {
             range.days().collect()
@@ -60,17 +57,13 @@ pub(super) async fn run(
         account_filter: args.account,
         force: args.force,
         // Daily reports keep watch, as the scheduled run does: balance and alerts.
-        watch: args.daily.then_some(Watch {
-            commitment: args.commitment.or(settings.watch.commitment),
-            ..settings.watch
-        }),
+        watch: args
+            .daily
+            .then(|| settings.watch.with_commitment(args.commitment)),
         ..Request::default()
     };
-    let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
-    let progress = CliProgress::new();
-    let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &progress).await;
-    progress.finish();
-    for program in outcome?.programs {
+    let outcome = execute(&settings, &args.credentials, &args.out, &request, now).await?;
+    for program in outcome.programs {
         for day in &program.days {
             print(out, &format!("{}\n", console::report_line(day)))?;
         }
@@ -98,24 +91,35 @@ pub(super) async fn balance(
     now: DateTime<Utc>,
     out: &mut (impl Write + Send),
 ) -> Result<()> {
-    let credentials = load_credentials(args.credentials.credentials.as_ref())?;
-    let api = client(&settings, settings.endpoints.clone(), &credentials)?;
-    let sink = destination(&args.out).await?;
     let request = Request {
-        watch: Some(Watch {
-            commitment: args.commitment.or(settings.watch.commitment),
-            ..settings.watch
-        }),
+        watch: Some(settings.watch.with_commitment(args.commitment)),
         ..Request::default()
     };
-    let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
-    let progress = CliProgress::new();
-    let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &progress).await;
-    progress.finish();
-    for program in outcome?.programs {
+    let credentials = &args.credentials.credentials;
+    let outcome = execute(&settings, credentials, &args.out, &request, now).await?;
+    for program in outcome.programs {
         watched(&program, out)?;
     }
     Ok(())
+}
+
+/// Runs `request` with the credentials (file, else environment) into `--out`, with the
+/// progress bar.
+async fn execute(
+    settings: &Settings,
+    credentials: &Option<std::path::PathBuf>,
+    out: &std::path::Path,
+    request: &Request,
+    now: DateTime<Utc>,
+) -> Result<RunOutcome> {
+    let credentials = load_credentials(credentials.as_ref())?;
+    let api = client(settings, settings.endpoints.clone(), &credentials)?;
+    let sink = destination(out).await?;
+    let ctx = Context::new(settings, now, uuid::Uuid::new_v4().to_string());
+    let progress = CliProgress::new();
+    let outcome = crate::run::run(&api, &sink, &credentials, request, &ctx, &progress).await;
+    progress.finish();
+    outcome
 }
 
 /// A range report as the table with rates and projections, or its JSON or CSV as written.

@@ -67,6 +67,16 @@ pub struct Watch {
     pub commitment: Option<rust_decimal::Decimal>,
 }
 
+impl Watch {
+    /// These settings with `commitment` (a command-line flag) in place of the configured one.
+    pub fn with_commitment(self, commitment: Option<rust_decimal::Decimal>) -> Self {
+        Watch {
+            commitment: commitment.or(self.commitment),
+            ..self
+        }
+    }
+}
+
 impl Default for Watch {
     fn default() -> Self {
         Watch {

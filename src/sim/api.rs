@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use axum::response::Response;
 
-use super::dataset::{SimEntitlement, SimProgram, points_of};
+use super::dataset::{SimEntitlement, SimProgram};
+use super::ledger::points_of;
 use super::{Simulator, number, ok_list};
 use crate::window::EndDateMode;
 

@@ -5,6 +5,7 @@
 mod api;
 mod dataset;
 mod faults;
+mod ledger;
 mod mssp;
 mod scale;
 
