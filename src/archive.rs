@@ -11,7 +11,6 @@ use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::fortiflex::PointsRow;
-use crate::ids::AccountId;
 use crate::render::{Keys, PreviousFile};
 use crate::sink::Sink;
 use crate::statement::{StoredDay, StoredRow};
@@ -114,20 +113,6 @@ pub async fn listed_rows(
     parse_rows(sink, keys, &bytes).map(Some)
 }
 
-/// A daily report row with what a statement line shows.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DayRow {
-    serial_number: String,
-    account_id: AccountId,
-    #[serde(deserialize_with = "crate::fortiflex::exact_points")]
-    points: Decimal,
-    config_id: Option<u64>,
-    config_name: Option<String>,
-    product_type: Option<String>,
-    description: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct DayReport {
     consumption: DayConsumption,
@@ -135,7 +120,7 @@ struct DayReport {
 
 #[derive(Deserialize)]
 struct DayConsumption {
-    entitlements: Vec<DayRow>,
+    entitlements: Vec<StoredRow>,
 }
 
 /// `program`'s stored daily report of `day`, as a statement reads it: `None` when the day
@@ -170,24 +155,12 @@ pub async fn stored_day(
     }
     let r: DayReport =
         serde_json::from_slice(&bytes).map_err(|e| unreadable(sink, &keys.json, e))?;
+    drop(bytes);
     Ok(Some(StoredDay {
         date: day,
         revision: m.revision,
         manifest_sha256: crate::render::sha256_hex(&manifest),
-        rows: r
-            .consumption
-            .entitlements
-            .into_iter()
-            .map(|r| StoredRow {
-                serial_number: r.serial_number,
-                account_id: r.account_id,
-                config_id: r.config_id,
-                config_name: r.config_name,
-                product_type: r.product_type,
-                description: r.description,
-                points: r.points,
-            })
-            .collect(),
+        rows: r.consumption.entitlements,
     }))
 }
 

@@ -7,6 +7,7 @@
 //! input into a [`run::Request`] and print or return the [`summary`].
 
 pub mod alerts;
+pub mod allocator;
 pub mod archive;
 pub mod balance;
 pub mod catalog;

@@ -12,11 +12,12 @@ use serde::Deserialize;
 use crate::archive::stored_day;
 use crate::customers::Customers;
 use crate::error::{Error, Result};
-use crate::ids::{AccountId, Serial};
+use crate::ids::Serial;
+use crate::render::focus::Focus;
 use crate::render::statement::{self as bytes, StatementKeys};
 use crate::render::{FileEntry, JSON_CONTENT_TYPE, PreviousFile};
-use crate::sink::{Sink, Staged};
-use crate::statement::{Month, Statement, build};
+use crate::sink::{Sink, Staged, StagedWriter, Staging};
+use crate::statement::{Fold, Month, Statement};
 
 const CSV: &str = crate::render::CSV_CONTENT_TYPE;
 
@@ -55,45 +56,56 @@ pub async fn publish_statement(
             "{month} has no complete day yet (today is {today} in {timezone})"
         )));
     }
-    let mut days = Vec::new();
+    // One stored day at a time: folded into the statement's lines and, with a customers
+    // file, written out as FOCUS rows, then dropped (a month of 100,000-entitlement days is
+    // gigabytes of rows).
+    let mut fold = Fold::new(month);
+    let mut focus = match customers {
+        Some(c) => Some(Focus::new(program, month, timezone, c, Staging::new()?)?),
+        None => None,
+    };
     for day in month.days().take_while(|d| *d < today) {
         if let Some(d) = stored_day(sink, program, day).await? {
-            days.push(d);
+            if let Some(f) = focus.as_mut() {
+                f.day(&d)?;
+            }
+            fold.add(d, customers);
         }
     }
+    let focus = match focus {
+        Some(f) => match f.finish()? {
+            Some((staging, rows)) => Some((staging.finish()?, rows)),
+            None => None,
+        },
+        None => None,
+    };
     let per_account;
     let customers = match customers {
         Some(c) => c,
         None => {
-            let mut accounts: Vec<AccountId> = days
-                .iter()
-                .flat_map(|d| d.rows.iter().map(|r| r.account_id))
-                .collect();
-            accounts.sort_unstable();
-            accounts.dedup();
-            per_account = Customers::per_account(&accounts);
+            per_account = Customers::per_account(&fold.accounts());
             &per_account
         }
     };
-    let statement = build(month, &days, customers, today, restate_days);
+    let statement = fold.finish(customers, today, restate_days);
     let keys = StatementKeys::new(program, month);
 
-    // Each file goes to a staged temporary file as soon as it is rendered, so only one is in
-    // memory at a time (at 100,000 entitlements each is tens of megabytes).
+    // Each file goes to a staged temporary file as it is rendered, so none is held in memory
+    // (at 100,000 entitlements each is tens of megabytes).
     let n = lines(&statement);
     let mut bodies = vec![
         (
             keys.csv.clone(),
             "csv",
             n,
-            stage(bytes::csv(&statement)?)?,
+            render(|w| bytes::csv(&statement, w))?,
             CSV,
         ),
         (
             keys.json.clone(),
             "json",
             n,
-            stage(bytes::json(program, timezone, &statement)?)?,
+            render(|w| bytes::json(program, timezone, &statement, w))?,
             JSON_CONTENT_TYPE,
         ),
         (
@@ -104,16 +116,15 @@ pub async fn publish_statement(
             crate::render::XLSX_CONTENT_TYPE,
         ),
     ];
-    if let Some(focus) = crate::render::focus::focus(program, month, timezone, &days, customers)? {
-        let rows = bytecount_lines(&focus);
-        bodies.push((keys.focus.clone(), "focus", rows, stage(focus)?, CSV));
+    if let Some((focus, rows)) = focus {
+        bodies.push((keys.focus.clone(), "focus", rows, focus, CSV));
     }
     for c in &statement.customers {
         bodies.push((
             keys.customer(&c.id),
             "csv",
             c.lines.len(),
-            stage(bytes::customer_csv(&statement, c)?)?,
+            render(|w| bytes::customer_csv(&statement, c, w))?,
             CSV,
         ));
     }
@@ -167,18 +178,15 @@ pub async fn publish_statement(
 
 /// `body` moved to a staged file (hashed on the way), its memory freed.
 fn stage(body: Vec<u8>) -> Result<Staged> {
-    Staged::render(|w| {
+    render(|w| {
         w.write_all(&body)
             .map_err(|e| Error::Storage(format!("cannot stage a statement file: {e}")))
     })
 }
 
-/// Data rows of a CSV: its lines less the header.
-fn bytecount_lines(csv: &[u8]) -> usize {
-    csv.iter()
-        .filter(|b| **b == b'\n')
-        .count()
-        .saturating_sub(1)
+/// A statement file rendered straight into a staged file.
+fn render(write: impl FnOnce(&mut StagedWriter) -> Result<()>) -> Result<Staged> {
+    Staged::render(write)
 }
 
 fn lines(s: &Statement) -> usize {
@@ -188,6 +196,7 @@ fn lines(s: &Statement) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::AccountId;
     use crate::publish::{Options, publish};
     use crate::report::tests::walkthrough_day;
     use crate::sink::MemorySink;

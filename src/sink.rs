@@ -13,7 +13,7 @@ mod staged;
 #[cfg(any(test, feature = "testing"))]
 pub use memory::MemorySink;
 pub use s3::S3Sink;
-pub use staged::Staged;
+pub use staged::{Staged, StagedWriter, Staging};
 
 pub trait Sink: Send + Sync {
     /// The object at `key`, or `None` when there is none.

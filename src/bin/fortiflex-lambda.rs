@@ -16,6 +16,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    fortiflex_reporter::allocator::return_freed_memory();
     lambda_runtime::tracing::init_default_subscriber();
     let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let handler = LambdaSettings::from_env().and_then(|s| Handler::for_aws(s, &aws));

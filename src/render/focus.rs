@@ -5,6 +5,8 @@
 //! price of each day; the statement rounds per line per month, so the two agree to within
 //! half a cent per line. `InvoiceId` names the customer's statement of the month.
 
+use std::io::Write;
+
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -74,7 +76,7 @@ fn utc_midnight(day: NaiveDate, tz: Tz) -> String {
         .to_string()
 }
 
-/// The FOCUS file, or `None` when no row has a price (FOCUS is a cost file).
+/// The FOCUS file of `days`, or `None` when no row has a price (FOCUS is a cost file).
 pub fn focus(
     program: &str,
     month: Month,
@@ -82,27 +84,79 @@ pub fn focus(
     days: &[StoredDay],
     customers: &Customers,
 ) -> Result<Option<Vec<u8>>> {
-    let currency = customers.currency.as_deref().unwrap_or("USD");
-    let issuer = customers
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("FortiFlex partner of program {program}"));
-    let next_month = month.last().succ_opt().unwrap_or(month.last());
-    let (period_start, period_end) = (
-        utc_midnight(month.first(), timezone),
-        utc_midnight(next_month, timezone),
-    );
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::Any(b'\n'))
-        .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
-    w.write_record(COLUMNS).map_err(|e| rendering("FOCUS", e))?;
-    let mut ordered: Vec<&StoredDay> = days.iter().filter(|d| Month::of(d.date) == month).collect();
+    let mut ordered: Vec<&StoredDay> = days.iter().collect();
     ordered.sort_by_key(|d| d.date);
-    let mut priced = false;
+    let mut f = Focus::new(program, month, timezone, customers, Vec::new())?;
     for day in ordered {
-        let start = utc_midnight(day.date, timezone);
-        let end = utc_midnight(day.date.succ_opt().unwrap_or(day.date), timezone);
+        f.day(day)?;
+    }
+    Ok(f.finish()?.map(|(bytes, _)| bytes))
+}
+
+/// The FOCUS file written one stored day at a time into `W` (a staged file in a run), so a
+/// month of days is never held at once.
+pub struct Focus<'a, W: Write> {
+    program: &'a str,
+    month: Month,
+    timezone: Tz,
+    customers: &'a Customers,
+    currency: &'a str,
+    issuer: String,
+    period: (String, String),
+    priced: bool,
+    rows: usize,
+    out: csv::Writer<W>,
+}
+
+impl<'a, W: Write> Focus<'a, W> {
+    pub fn new(
+        program: &'a str,
+        month: Month,
+        timezone: Tz,
+        customers: &'a Customers,
+        out: W,
+    ) -> Result<Self> {
+        let issuer = customers
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("FortiFlex partner of program {program}"));
+        let next_month = month.last().succ_opt().unwrap_or(month.last());
+        let period = (
+            utc_midnight(month.first(), timezone),
+            utc_midnight(next_month, timezone),
+        );
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(out);
+        out.write_record(COLUMNS)
+            .map_err(|e| rendering("FOCUS", e))?;
+        Ok(Focus {
+            program,
+            month,
+            timezone,
+            customers,
+            currency: customers.currency.as_deref().unwrap_or("USD"),
+            issuer,
+            period,
+            priced: false,
+            rows: 0,
+            out,
+        })
+    }
+
+    /// One stored day's rows, by serial (days must come in date order; other months' are
+    /// ignored).
+    pub fn day(&mut self, day: &StoredDay) -> Result<()> {
+        if Month::of(day.date) != self.month {
+            return Ok(());
+        }
+        let (program, month, currency, customers) =
+            (self.program, self.month, self.currency, self.customers);
+        let issuer = safe_text(&self.issuer).into_owned();
+        let (period_start, period_end) = (&self.period.0, &self.period.1);
+        let start = utc_midnight(day.date, self.timezone);
+        let end = utc_midnight(day.date.succ_opt().unwrap_or(day.date), self.timezone);
         let mut rows: Vec<_> = day.rows.iter().collect();
         rows.sort_by(|a, b| a.serial_number.cmp(&b.serial_number));
         for r in rows {
@@ -110,7 +164,8 @@ pub fn focus(
             let Some(price) = who.price_per_point else {
                 continue;
             };
-            priced = true;
+            self.priced = true;
+            self.rows += 1;
             let cost = (r.points * price).normalize();
             let cost = if cost.is_zero() { Decimal::ZERO } else { cost };
             let (cost, price, points) = (cost.to_string(), price.to_string(), r.points.to_string());
@@ -126,60 +181,70 @@ pub fn focus(
                 .map(|c| format!("config-{c}"))
                 .unwrap_or_else(|| "points".into());
             let account = r.account_id.to_string();
-            w.write_record([
-                cost.as_str(),
-                program,
-                &safe_text(&issuer),
-                "Partner program",
-                currency,
-                &period_end,
-                &period_start,
-                "Usage",
-                "",
-                &safe_text(&description),
-                "Usage-Based",
-                &end,
-                &start,
-                &points,
-                "Points",
-                &cost,
-                &price,
-                &cost,
-                &invoice,
-                &safe_text(&issuer),
-                &cost,
-                &price,
-                "Standard",
-                currency,
-                &points,
-                "Points",
-                &safe_text(&issuer),
-                "Fortinet",
-                "",
-                "",
-                &r.serial_number,
-                &safe_text(r.description.as_deref().unwrap_or(&r.serial_number)),
-                &safe_text(product),
-                "Security",
-                "FortiFlex",
-                "Fortinet",
-                "Network Security",
-                &sku,
-                "Points",
-                "",
-                &sku,
-                &account,
-                &safe_text(who.name),
-                "Customer account",
-                "",
-            ])
-            .map_err(|e| rendering("FOCUS", e))?;
+            self.out
+                .write_record([
+                    cost.as_str(),
+                    program,
+                    &issuer,
+                    "Partner program",
+                    currency,
+                    period_end.as_str(),
+                    period_start.as_str(),
+                    "Usage",
+                    "",
+                    &safe_text(&description),
+                    "Usage-Based",
+                    &end,
+                    &start,
+                    &points,
+                    "Points",
+                    &cost,
+                    &price,
+                    &cost,
+                    &invoice,
+                    &issuer,
+                    &cost,
+                    &price,
+                    "Standard",
+                    currency,
+                    &points,
+                    "Points",
+                    &issuer,
+                    "Fortinet",
+                    "",
+                    "",
+                    &r.serial_number,
+                    &safe_text(r.description.as_deref().unwrap_or(&r.serial_number)),
+                    &safe_text(product),
+                    "Security",
+                    "FortiFlex",
+                    "Fortinet",
+                    "Network Security",
+                    &sku,
+                    "Points",
+                    "",
+                    &sku,
+                    &account,
+                    &safe_text(who.name),
+                    "Customer account",
+                    "",
+                ])
+                .map_err(|e| rendering("FOCUS", e))?;
         }
+        Ok(())
     }
-    if !priced {
-        return Ok(None);
+
+    /// The file and its data rows, or `None` when no row had a price.
+    pub fn finish(self) -> Result<Option<(W, usize)>> {
+        if !self.priced {
+            return Ok(None);
+        }
+        let rows = self.rows;
+        self.out
+            .into_inner()
+            .map(|w| Some((w, rows)))
+            .map_err(|e| rendering("FOCUS", e))
     }
-    w.into_inner().map(Some).map_err(|e| rendering("FOCUS", e))
 }
 
 #[cfg(test)]

@@ -308,6 +308,12 @@ pub(crate) fn to_json(value: &impl Serialize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// [`to_json`] straight into `out`.
+pub(crate) fn to_json_writer(out: &mut impl std::io::Write, value: &impl Serialize) -> Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| rendering("JSON", e))?;
+    out.write_all(b"\n").map_err(|e| rendering("JSON", e))
+}
+
 pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
 }

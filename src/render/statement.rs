@@ -2,12 +2,17 @@
 //! statement CSV and JSON, one CSV per customer (what a partner attaches to an invoice) and
 //! the manifest, written last. Pure functions.
 
+use std::io::Write;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::{Exact, FileEntry, PreviousFile, SCHEMA_VERSION, rendering, safe_text, to_json, ymd};
+use super::{
+    Exact, FileEntry, PreviousFile, SCHEMA_VERSION, rendering, safe_text, to_json, to_json_writer,
+    ymd,
+};
 use crate::error::Result;
 use crate::ids::AccountId;
 use crate::report::display2;
@@ -68,11 +73,12 @@ impl StatementKeys {
 fn lines_csv<'a>(
     s: &Statement,
     customers: impl Iterator<Item = &'a CustomerStatement>,
-) -> Result<Vec<u8>> {
+    out: &mut impl Write,
+) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .quote_style(csv::QuoteStyle::Necessary)
-        .from_writer(Vec::new());
+        .from_writer(out);
     w.write_record(COLUMNS).map_err(|e| rendering("CSV", e))?;
     let month = s.month.to_string();
     let currency = s.currency.as_deref().unwrap_or("");
@@ -103,17 +109,17 @@ fn lines_csv<'a>(
             .map_err(|e| rendering("CSV", e))?;
         }
     }
-    w.into_inner().map_err(|e| rendering("CSV", e))
+    w.flush().map_err(|e| rendering("CSV", e))
 }
 
 /// Every customer's lines, by customer id, then points descending, then serial.
-pub fn csv(s: &Statement) -> Result<Vec<u8>> {
-    lines_csv(s, s.customers.iter())
+pub fn csv(s: &Statement, out: &mut impl Write) -> Result<()> {
+    lines_csv(s, s.customers.iter(), out)
 }
 
 /// One customer's lines, same columns.
-pub fn customer_csv(s: &Statement, c: &CustomerStatement) -> Result<Vec<u8>> {
-    lines_csv(s, std::iter::once(c))
+pub fn customer_csv(s: &Statement, c: &CustomerStatement, out: &mut impl Write) -> Result<()> {
+    lines_csv(s, std::iter::once(c), out)
 }
 
 #[derive(Serialize)]
@@ -162,7 +168,16 @@ struct JsonCustomer<'a> {
     points: Exact,
     price_per_point: Option<Exact>,
     amount: Option<Money>,
-    lines: Vec<JsonLine<'a>>,
+    lines: JsonLines<'a>,
+}
+
+/// A customer's lines, serialized as they are read: no second copy of 100,000 lines.
+struct JsonLines<'a>(&'a [Line]);
+
+impl Serialize for JsonLines<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(line))
+    }
 }
 
 #[derive(Serialize)]
@@ -196,47 +211,50 @@ fn line(l: &Line) -> JsonLine<'_> {
     }
 }
 
-pub fn json(program: &str, timezone: Tz, s: &Statement) -> Result<Vec<u8>> {
+pub fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Write) -> Result<()> {
     let days_in_month = s.month.days().count();
-    to_json(&JsonStatement {
-        schema_version: SCHEMA_VERSION,
-        program_serial: program,
-        month: s.month.to_string(),
-        timezone: timezone.name(),
-        status: s.status.as_str(),
-        days_in_month,
-        days_present: days_in_month - s.missing_days.len(),
-        missing_days: s.missing_days.iter().map(|d| ymd(*d)).collect(),
-        currency: s.currency.as_deref(),
-        issuer: s.issuer.as_deref(),
-        sources: s
-            .sources
-            .iter()
-            .map(|(date, revision, sha)| Source {
-                date: ymd(*date),
-                revision: *revision,
-                manifest_sha256: sha,
-            })
-            .collect(),
-        totals: Totals {
-            points: Exact(s.points),
-            amount: s.amount.map(Money),
+    to_json_writer(
+        out,
+        &JsonStatement {
+            schema_version: SCHEMA_VERSION,
+            program_serial: program,
+            month: s.month.to_string(),
+            timezone: timezone.name(),
+            status: s.status.as_str(),
+            days_in_month,
+            days_present: days_in_month - s.missing_days.len(),
+            missing_days: s.missing_days.iter().map(|d| ymd(*d)).collect(),
+            currency: s.currency.as_deref(),
+            issuer: s.issuer.as_deref(),
+            sources: s
+                .sources
+                .iter()
+                .map(|(date, revision, sha)| Source {
+                    date: ymd(*date),
+                    revision: *revision,
+                    manifest_sha256: sha,
+                })
+                .collect(),
+            totals: Totals {
+                points: Exact(s.points),
+                amount: s.amount.map(Money),
+            },
+            customers: s
+                .customers
+                .iter()
+                .map(|c| JsonCustomer {
+                    id: &c.id,
+                    name: &c.name,
+                    accounts: &c.accounts,
+                    entitlements: c.lines.len(),
+                    points: Exact(c.points),
+                    price_per_point: c.price_per_point.map(Exact),
+                    amount: c.amount.map(Money),
+                    lines: JsonLines(&c.lines),
+                })
+                .collect(),
         },
-        customers: s
-            .customers
-            .iter()
-            .map(|c| JsonCustomer {
-                id: &c.id,
-                name: &c.name,
-                accounts: &c.accounts,
-                entitlements: c.lines.len(),
-                points: Exact(c.points),
-                price_per_point: c.price_per_point.map(Exact),
-                amount: c.amount.map(Money),
-                lines: c.lines.iter().map(line).collect(),
-            })
-            .collect(),
-    })
+    )
 }
 
 #[derive(Serialize)]

@@ -23,24 +23,9 @@ impl Staged {
     /// Runs `render` into a new temporary file (in the system's temporary folder: `/tmp` in
     /// Lambda), hashing and counting what it writes. Removed when dropped unless published.
     pub fn render(render: impl FnOnce(&mut StagedWriter) -> Result<()>) -> Result<Self> {
-        let fail = |e: io::Error| Error::Storage(format!("cannot stage a rendered file: {e}"));
-        let file = NamedTempFile::new().map_err(fail)?;
-        let mut out = BufWriter::with_capacity(
-            256 * 1024,
-            Hashing {
-                inner: file.as_file().try_clone().map_err(fail)?,
-                hasher: Sha256::new(),
-                bytes: 0,
-            },
-        );
-        render(&mut out)?;
-        let Hashing { hasher, bytes, .. } = out.into_inner().map_err(|e| fail(e.into_error()))?;
-        let sha256 = format!("{:x}", hasher.finalize());
-        Ok(Staged {
-            file,
-            sha256,
-            bytes,
-        })
+        let mut staging = Staging::new()?;
+        render(staging.writer())?;
+        staging.finish()
     }
 
     pub fn sha256(&self) -> &str {
@@ -75,6 +60,62 @@ impl Staged {
                 std::fs::copy(staged.path(), to).map(drop).map_err(fail)
             }
         }
+    }
+}
+
+/// A staged file still being written, for renderers fed piece by piece across awaits (a
+/// month's FOCUS rows, one stored day at a time); [`Staging::finish`] makes it a [`Staged`].
+pub struct Staging {
+    file: NamedTempFile,
+    out: StagedWriter,
+}
+
+fn staging_failed(e: io::Error) -> Error {
+    Error::Storage(format!("cannot stage a rendered file: {e}"))
+}
+
+impl Staging {
+    pub fn new() -> Result<Self> {
+        let file = NamedTempFile::new().map_err(staging_failed)?;
+        let out = BufWriter::with_capacity(
+            256 * 1024,
+            Hashing {
+                inner: file.as_file().try_clone().map_err(staging_failed)?,
+                hasher: Sha256::new(),
+                bytes: 0,
+            },
+        );
+        Ok(Staging { file, out })
+    }
+
+    pub fn writer(&mut self) -> &mut StagedWriter {
+        &mut self.out
+    }
+
+    pub fn finish(self) -> Result<Staged> {
+        let Hashing { hasher, bytes, .. } = self
+            .out
+            .into_inner()
+            .map_err(|e| staging_failed(e.into_error()))?;
+        Ok(Staged {
+            file: self.file,
+            sha256: format!("{:x}", hasher.finalize()),
+            bytes,
+        })
+    }
+}
+
+impl Write for Staging {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.out.write_all(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 }
 
@@ -124,5 +165,20 @@ mod tests {
         staged.persist(&to).unwrap();
         assert_eq!(std::fs::read(&to).unwrap(), body);
         assert!(!temp.exists(), "the temporary file is gone");
+    }
+
+    #[test]
+    fn a_file_staged_piece_by_piece_is_the_same_as_one_rendered_whole() {
+        let body = b"BilledCost,BillingAccountId\n0.5,ELAVMS0000123456\n".repeat(5000);
+        let mut staging = Staging::new().unwrap();
+        for piece in body.chunks(977) {
+            staging.write_all(piece).unwrap();
+        }
+        let pieces = staging.finish().unwrap();
+        assert_eq!(
+            (pieces.len(), pieces.sha256()),
+            (body.len(), sha256_hex(&body).as_str())
+        );
+        assert_eq!(pieces.read().unwrap(), body);
     }
 }

@@ -14,6 +14,7 @@ use serde_json::json;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    fortiflex_reporter::allocator::return_freed_memory();
     let Some(out) = std::env::args().nth(1) else {
         eprintln!("usage: bench-lambda OUT_DIR");
         return ExitCode::from(1);
