@@ -35,6 +35,7 @@ pub mod secrets;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod sink;
+pub mod site;
 pub mod statement;
 pub mod summary;
 pub mod window;
