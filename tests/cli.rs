@@ -419,15 +419,51 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
         .map(|e| e.token.as_str())
         .collect();
     for entry in walk(&reports) {
-        let body = std::fs::read_to_string(&entry).unwrap();
+        let bytes = std::fs::read(&entry).unwrap();
+        let body = String::from_utf8_lossy(&bytes);
         assert!(
             !tokens.iter().any(|t| body.contains(t)),
             "{} holds a licence token",
             entry.display()
         );
     }
-    let all = std::fs::read_dir(&reports).unwrap().count();
-    assert_eq!(all, 2, "only daily/ and ranges/ under the output root");
+    let mut top: Vec<String> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            "alerts",
+            "balances",
+            "config",
+            "daily",
+            "ranges",
+            "site",
+            "statements"
+        ]
+    );
+    // A month of days backfilled, billed per the sample customers file, and the site.
+    assert_eq!(walk(&reports.join("daily/manifests")).len(), 30);
+    assert!(stdout.contains("29 earlier days backfilled (29 written, the rest unchanged)."));
+    assert!(
+        stdout.contains("Statement 2025-11 (provisional, revision 1)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("BALANCE of ELAVMS0000123456"));
+    let index = std::fs::read_to_string(reports.join("site/index.html")).unwrap();
+    assert_eq!(index.matches("<tr class=\"consumer\"").count(), 10);
+    assert!(index.matches("<rect class=\"bar\"").count() >= 30);
+    for customer in ["northwind", "contoso", "fabrikam"] {
+        let page = reports.join(format!("site/month=2025-11/{customer}.html"));
+        assert!(page.exists(), "{}", page.display());
+        assert!(index.contains(&format!("month=2025-11/{customer}.html")));
+    }
+    assert!(
+        stdout.contains("The site: reports/site/index.html"),
+        "{stdout}"
+    );
 
     // A second demo finds identical bytes and writes nothing.
     let before = std::fs::read(&manifest).unwrap();

@@ -7,17 +7,27 @@ use std::net::{Ipv4Addr, SocketAddr};
 use chrono::{DateTime, Utc};
 
 use super::consumption::show;
-use super::{DemoArgs, Format, SimArgs, client};
+use super::{DemoArgs, Format, SimArgs, client, print};
 use crate::config::Settings;
 use crate::console;
 use crate::credentials::ExposeSecret;
 use crate::error::{Error, Result};
 use crate::fortiflex::Endpoints;
+use crate::fortiflex::Limits;
 use crate::progress::Silent;
-use crate::run::{Context, Request};
+use crate::report::display2;
+use crate::run::{CUSTOMERS_KEY, Context, Request};
 use crate::sim::{self, Dataset, SimOptions};
 use crate::sink::LocalDir;
+use crate::sink::Sink;
+use crate::summary::{Period, Status};
 use crate::window::{self, DayRange, EndDateMode};
+
+/// The demo's customers file (written to `<out>/config/customers.json` when none is there):
+/// the walkthrough's configurations billed to three customers, each with a price.
+const SAMPLE_CUSTOMERS: &str = include_str!("../../infra/customers.sample.json");
+/// A month of history: enough for a statement, the chart and a 30-day burn rate.
+const BACKFILL_DAYS: u64 = 30;
 
 /// Midday of `day` in `tz`: an instant safely inside that day, DST or not.
 fn noon(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
@@ -45,12 +55,25 @@ pub(super) async fn demo(
     .map_err(|e| Error::Configuration(format!("cannot start the simulator on loopback: {e}")))?;
     let credentials = sim.credentials();
     let endpoints = Endpoints::new(&sim.api_url(), &sim.auth_url())?;
+    // Our own simulator: no pacing to wait for.
     let settings = Settings {
         end_date: EndDateMode::Inclusive,
+        limits: Limits {
+            per_minute: 100_000,
+            per_hour: 1_000_000,
+        },
         ..settings
     };
     let api = client(&settings, endpoints, &credentials)?;
     let sink = LocalDir::new(&args.out);
+    if sink.get(CUSTOMERS_KEY).await?.is_none() {
+        sink.put(
+            CUSTOMERS_KEY,
+            SAMPLE_CUSTOMERS.as_bytes().to_vec(),
+            "application/json",
+        )
+        .await?;
+    }
     // The simulator's clock decides which days are complete.
     let now = today.map_or_else(Utc::now, |d| noon(d, settings.timezone));
     let _ = writeln!(
@@ -60,30 +83,73 @@ pub(super) async fn demo(
     );
     let yesterday = window::last_complete_day(now, settings.timezone);
     let request = Request {
-        daily: vec![yesterday],
+        daily: (0..BACKFILL_DAYS)
+            .filter_map(|n| yesterday.checked_sub_days(chrono::Days::new(n)))
+            .collect(),
         range: Some(DayRange::last_days(now, settings.timezone, 7)?),
         keep_daily_reports: true,
+        statements: true,
+        watch: Some(settings.watch),
+        site: true,
         ..Request::default()
     };
     let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
     let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &Silent).await?;
+    let fail = |e: std::io::Error| Error::Storage(format!("cannot print: {e}"));
     for program in &outcome.programs {
-        for day in &program.days {
+        let (latest, earlier): (Vec<_>, Vec<_>) = program
+            .days
+            .iter()
+            .partition(|d| matches!(d.period, Period::Day { date } if date == yesterday));
+        for day in latest {
             match day.report {
                 Some(_) => show(day, &yesterday.to_string(), Format::Table, None, false, out)?,
                 // Stored by an earlier demo and unchanged: not rebuilt, so just say so.
-                None => writeln!(out, "{}\n", console::report_line(day))
-                    .map_err(|e| Error::Storage(format!("cannot print: {e}")))?,
+                None => writeln!(out, "{}\n", console::report_line(day)).map_err(fail)?,
             }
         }
         if let Some(r) = &program.range {
             show(r, "LAST 7 DAYS", Format::Table, None, false, out)?;
         }
+        let written = earlier
+            .iter()
+            .filter(|d| d.status == Status::Written)
+            .count();
+        writeln!(
+            out,
+            "{} earlier days backfilled ({written} written, the rest unchanged).",
+            earlier.len()
+        )
+        .map_err(fail)?;
+        for s in &program.statements {
+            let amount = s
+                .amount
+                .map(|a| format!(", amount {}", display2(a)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "Statement {} ({}, revision {}): {} points{amount}",
+                s.month,
+                s.status,
+                s.revision,
+                display2(s.points)
+            )
+            .map_err(fail)?;
+        }
+        // The newest day's alerts: the backfilled days' are in alerts/.
+        if let Some(b) = &program.balance {
+            let newest = &program.alerts[..program.alerts.len().min(1)];
+            print(out, &console::watch::balance(b))?;
+            print(out, &console::watch::alerts(newest))?;
+        }
     }
     let _ = writeln!(
         out,
-        "Reports are under {}/ (daily/ and ranges/), laid out as in S3.",
-        args.out.display()
+        "Reports are under {}/ (daily/, ranges/, statements/, balances/, alerts/), laid out as in \
+         S3, billed per {}/{CUSTOMERS_KEY}.\nThe site: {}",
+        args.out.display(),
+        args.out.display(),
+        args.out.join(crate::run::site::INDEX_KEY).display()
     );
     sim.stop().await;
     Ok(())

@@ -5,7 +5,9 @@
 mod counted;
 pub mod plan;
 mod program_run;
+pub mod site;
 mod statements;
+pub use statements::CUSTOMERS_KEY;
 mod watch;
 
 use std::collections::BTreeSet;
@@ -27,7 +29,7 @@ use crate::render;
 use crate::report::{Catalog, ReportKind, ReportSpec};
 use crate::sink::Sink;
 use crate::summary::RunOutcome;
-use crate::window::{DayRange, EndDateMode};
+use crate::window::{self, DayRange, EndDateMode};
 use counted::Counted;
 use plan::DayPlan;
 use program_run::ProgramRun;
@@ -56,6 +58,8 @@ pub struct Request {
     pub statements: bool,
     /// After the daily reports, snapshot the balance and judge the alerts of the days written.
     pub watch: Option<Watch>,
+    /// After the statements, rewrite the site (`site/index.html` and the statement pages).
+    pub site: bool,
 }
 
 /// The settings of balance and alerts.
@@ -225,9 +229,22 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
     };
     if request.statements && !request.dry_run && !request.daily.is_empty() {
         let customers = customers?;
+        let today = window::today(ctx.now, ctx.timezone);
         for program in &mut programs {
-            program.statements =
+            let (outcomes, month) =
                 statements::publish(sink, program, &request.daily, customers.as_ref(), ctx).await?;
+            program.statements = outcomes;
+            if request.site {
+                let extras = site::Extras {
+                    snapshot: program.balance.as_ref(),
+                    alerts: &program.alerts,
+                    month: month.as_ref(),
+                    restate_days: ctx.restate_days,
+                    now: ctx.now,
+                };
+                let serial = &program.program_serial_number;
+                site::publish_site(sink, serial, today, customers.as_ref(), &extras).await?;
+            }
         }
     }
     Ok(RunOutcome {

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ids::Serial;
 use crate::monthly::publish_statement;
 use crate::sink::Sink;
-use crate::statement::Month;
+use crate::statement::{Month, Statement};
 use crate::summary::{ProgramOutcome, StatementOutcome};
 use crate::window;
 
@@ -28,14 +28,15 @@ pub(super) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
 }
 
 /// Rewrites the statements of the months of `days` and of the month before the first, so a
-/// month turns `final` on the first run after its restatement window closes.
+/// month turns `final` on the first run after its restatement window closes. Also returns
+/// the newest month's statement (the site shows it as the month to date).
 pub(super) async fn publish(
     sink: &impl Sink,
     program: &ProgramOutcome,
     days: &[NaiveDate],
     customers: Option<&Customers>,
     ctx: &Context,
-) -> Result<Vec<StatementOutcome>> {
+) -> Result<(Vec<StatementOutcome>, Option<Statement>)> {
     let serial = Serial::parse(&program.program_serial_number, "program serial number")?;
     let today = window::today(ctx.now, ctx.timezone);
     let mut months: Vec<Month> = days.iter().map(|d| Month::of(*d)).collect();
@@ -49,6 +50,7 @@ pub(super) async fn publish(
     months.sort_unstable();
     months.dedup();
     let mut outcomes = Vec::with_capacity(months.len());
+    let mut newest = None;
     for month in months.into_iter().filter(|m| m.first() < today) {
         let p = publish_statement(
             sink,
@@ -78,6 +80,7 @@ pub(super) async fn publish(
             amount: p.statement.amount,
             key: p.keys.json,
         });
+        newest = Some(p.statement);
     }
-    Ok(outcomes)
+    Ok((outcomes, newest))
 }

@@ -106,9 +106,9 @@ pub fn index(site: &Site) -> String {
                 h2 { "Top entitlements, last 7 days" }
                 table.top {
                     thead { tr {
-                        th scope="col" { "#" } th scope="col" { "Serial" } th scope="col" { "Account" }
+                        th.num scope="col" { "#" } th scope="col" { "Serial" } th scope="col" { "Account" }
                         th scope="col" { "Customer" } th scope="col" { "Configuration" }
-                        th scope="col" { "Points" }
+                        th.num scope="col" { "Points" }
                     } }
                     tbody {
                         @for (i, t) in site.top.iter().enumerate() {
@@ -169,7 +169,11 @@ fn balance(s: Option<&Snapshot>) -> Markup {
 
 fn money(amount: Option<Decimal>, currency: Option<&str>) -> String {
     amount
-        .map(|a| format!("{} {}", display2(a), currency.unwrap_or("")).trim_end().to_string())
+        .map(|a| {
+            format!("{} {}", display2(a), currency.unwrap_or(""))
+                .trim_end()
+                .to_string()
+        })
         .unwrap_or_default()
 }
 
@@ -178,8 +182,8 @@ fn month_table(m: &Statement) -> Markup {
     html! {
         table.month {
             thead { tr {
-                th scope="col" { "Customer" } th scope="col" { "Entitlements" }
-                th scope="col" { "Points" } th scope="col" { "Amount" }
+                th scope="col" { "Customer" } th.num scope="col" { "Entitlements" }
+                th.num scope="col" { "Points" } th.num scope="col" { "Amount" }
             } }
             tbody {
                 @for c in &m.customers {
@@ -216,8 +220,8 @@ pub fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> St
                 table.lines {
                     thead { tr {
                         th scope="col" { "Account" } th scope="col" { "Serial" } th scope="col" { "Configuration" }
-                        th scope="col" { "Product" } th scope="col" { "Days" } th scope="col" { "Points" }
-                        th scope="col" { "Amount" }
+                        th scope="col" { "Product" } th.num scope="col" { "Days" } th.num scope="col" { "Points" }
+                        th.num scope="col" { "Amount" }
                     } }
                     tbody {
                         @for l in &c.lines {

@@ -84,7 +84,11 @@ fn top() -> Vec<TopEntitlement> {
             serial_number: format!("FGVMMLTM0000{i:04}"),
             account_id: AccountId(3300001),
             customer: "acme".into(),
-            config_name: Some(if i == 0 { FORMULA.into() } else { format!("config {i}") }),
+            config_name: Some(if i == 0 {
+                FORMULA.into()
+            } else {
+                format!("config {i}")
+            }),
             points: Decimal::from(100 - i),
         })
         .collect()
@@ -113,22 +117,40 @@ fn the_index_draws_one_bar_per_day_and_customer_and_ten_top_rows() {
     assert_eq!(html.matches("<tr class=\"consumer\"").count(), 10);
     // The chart has a title for screen readers and a data table with the exact numbers.
     assert!(html.contains("<title id=\"chart-title\">Daily points, 30 stored days from 2025-10-05 to 2025-11-03</title>"));
-    assert!(html.contains("<td class=\"num\">30.33</td>"), "globex on the last day: 1.333 + 29");
+    assert!(
+        html.contains("<td class=\"num\">30.33</td>"),
+        "globex on the last day: 1.333 + 29"
+    );
     assert!(html.contains("Days from 2025-11-02 on are provisional"));
     // Month to date: both customers, in money, linking their statement pages.
     assert!(html.contains("href=\"month=2025-11/acme.html\""));
-    assert!(html.contains("<td class=\"num\">32.49 USD</td>"), "acme: 64.98 points × 0.50");
-    assert!(!html.contains("<script"), "no script at all, hostile or ours");
-    assert!(!html.contains("src=\"http"), "nothing fetched from elsewhere");
+    assert!(
+        html.contains("<td class=\"num\">32.49 USD</td>"),
+        "acme: 64.98 points × 0.50"
+    );
+    assert!(
+        !html.contains("<script"),
+        "no script at all, hostile or ours"
+    );
+    assert!(
+        !html.contains("src=\"http"),
+        "nothing fetched from elsewhere"
+    );
 }
 
 #[test]
 fn hostile_names_show_as_text() {
     let month = november();
     let html = index_html(&month, None, &[]);
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "customer name escaped");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "customer name escaped"
+    );
     assert!(!html.contains(HOSTILE));
-    assert!(html.contains("=HYPERLINK(&quot;http://evil&quot;,&quot;x&quot;)"), "shown as typed, inert in HTML");
+    assert!(
+        html.contains("=HYPERLINK(&quot;http://evil&quot;,&quot;x&quot;)"),
+        "shown as typed, inert in HTML"
+    );
     let page = statement_page("ELAVMS0000123456", &month, &month.customers[1]);
     assert!(page.contains("EMS &lt;b&gt;bold&lt;/b&gt;"));
     assert!(!page.contains("<b>bold"));
@@ -167,7 +189,11 @@ fn the_balance_and_open_alerts_are_shown() {
     let html = index_html(&month, Some(&s), &alerts);
     assert!(html.contains("<dd>25 days</dd>"), "2500 / 100 a day");
     assert!(html.contains("<dd>2025-11-29</dd>"), "runs out on");
-    assert_eq!(html.matches("<li class=\"alert\" data-kind=\"low_runway\"").count(), 1);
+    assert_eq!(
+        html.matches("<li class=\"alert\" data-kind=\"low_runway\"")
+            .count(),
+        1
+    );
     assert!(!html.contains(HOSTILE));
 }
 
@@ -177,7 +203,10 @@ fn a_statement_page_matches_the_statement_line_for_line() {
     let acme = &month.customers[0];
     let page = statement_page("ELAVMS0000123456", &month, acme);
     assert_eq!(page.matches("<tr class=\"line\"").count(), acme.lines.len());
-    assert!(page.contains("<td class=\"num\">64.98</td>"), "3 × 21.66 points");
+    assert!(
+        page.contains("<td class=\"num\">64.98</td>"),
+        "3 × 21.66 points"
+    );
     assert!(page.contains("<td class=\"num\">32.49 USD</td>"));
     assert!(page.contains("@media print"));
 }
