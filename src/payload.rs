@@ -161,6 +161,7 @@ pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) ->
         dry_run,
         force: payload.force.unwrap_or(false),
         statements: scheduled,
+        site: scheduled,
         ..Request::default()
     })
 }

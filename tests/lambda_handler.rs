@@ -98,6 +98,9 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
             "fortiflex/alerts/dt={day}/alerts_ELAVMS0000123456_{day}.json"
         ));
     }
+    // The site: its index and the month's statement page of the one customer.
+    want.push("fortiflex/site/index.html".into());
+    want.push("fortiflex/site/month=2025-11/2321234.html".into());
     want.sort();
     assert_eq!(aws.keys().await, want);
     let statement = &first.programs[0].statements[0];
