@@ -231,10 +231,18 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
         let customers = customers?;
         let today = window::today(ctx.now, ctx.timezone);
         for program in &mut programs {
+            let serial = &program.program_serial_number;
+            // Read before the statement is built: a stored day and the month's statement are
+            // then never in memory together.
+            let history = if request.site {
+                Some(site::history(sink, serial, today, customers.as_ref()).await?)
+            } else {
+                None
+            };
             let (outcomes, month) =
                 statements::publish(sink, program, &request.daily, customers.as_ref(), ctx).await?;
             program.statements = outcomes;
-            if request.site {
+            if let Some((days, top)) = history {
                 let extras = site::Extras {
                     snapshot: program.balance.as_ref(),
                     alerts: &program.alerts,
@@ -242,8 +250,9 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
                     restate_days: ctx.restate_days,
                     now: ctx.now,
                 };
+                let history = site::History { days, top };
                 let serial = &program.program_serial_number;
-                site::publish_site(sink, serial, today, customers.as_ref(), &extras).await?;
+                site::publish_site(sink, serial, today, &history, &extras).await?;
             }
         }
     }

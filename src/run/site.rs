@@ -95,15 +95,23 @@ fn customer_of(
     }
 }
 
-/// Writes the site of `program` as of the Pacific day `today`; returns the keys written.
+/// The site's days and top consumers, as [`history`] read them.
+pub struct History {
+    pub days: Vec<DayPoints>,
+    pub top: Vec<TopEntitlement>,
+}
+
+/// Writes the site of `program` as of the Pacific day `today` from `history` (read before
+/// the month's statement is built, so a stored day and the statement are never in memory
+/// together); returns the keys written.
 pub async fn publish_site(
     sink: &impl Sink,
     program: &str,
     today: NaiveDate,
-    customers: Option<&Customers>,
+    history: &History,
     extras: &Extras<'_>,
 ) -> Result<Vec<String>> {
-    let (days, top) = history(sink, program, today, customers).await?;
+    let (days, top) = (&history.days, &history.top);
     let mut keys = Vec::new();
     if let Some(m) = extras.month {
         for c in &m.customers {
@@ -119,9 +127,9 @@ pub async fn publish_site(
     let index = site::index(&Site {
         program_serial: program,
         refreshed_at: extras.now,
-        days: &days,
+        days,
         provisional_from,
-        top: &top,
+        top,
         balance: extras.snapshot,
         month: extras.month,
         alerts: extras.alerts,
@@ -171,7 +179,8 @@ mod tests {
             restate_days: 2,
             now: Utc::now(),
         };
-        let keys = publish_site(&sink, "ELAVMS0000123456", today, None, &extras)
+        let history = History { days, top };
+        let keys = publish_site(&sink, "ELAVMS0000123456", today, &history, &extras)
             .await
             .unwrap();
         assert_eq!(keys, [INDEX_KEY]);
@@ -179,7 +188,7 @@ mod tests {
         let html = String::from_utf8(html).unwrap();
         assert_eq!(content_type, HTML);
         let bars = html.matches("<rect class=\"bar\"").count();
-        let expected: usize = days.iter().map(|d| d.by_customer.len()).sum();
+        let expected: usize = history.days.iter().map(|d| d.by_customer.len()).sum();
         assert_eq!(bars, expected);
         assert!(html.contains("Days from 2025-11-02 on are provisional"));
         assert_eq!(sink.puts().last().map(String::as_str), Some(INDEX_KEY));
