@@ -95,7 +95,6 @@ pub(super) async fn demo(
     };
     let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
     let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &Silent).await?;
-    let fail = |e: std::io::Error| Error::Storage(format!("cannot print: {e}"));
     for program in &outcome.programs {
         let (latest, earlier): (Vec<_>, Vec<_>) = program
             .days
@@ -105,7 +104,7 @@ pub(super) async fn demo(
             match day.report {
                 Some(_) => show(day, &yesterday.to_string(), Format::Table, None, false, out)?,
                 // Stored by an earlier demo and unchanged: not rebuilt, so just say so.
-                None => writeln!(out, "{}\n", console::report_line(day)).map_err(fail)?,
+                None => print(out, &format!("{}\n\n", console::report_line(day)))?,
             }
         }
         if let Some(r) = &program.range {
@@ -115,26 +114,28 @@ pub(super) async fn demo(
             .iter()
             .filter(|d| d.status == Status::Written)
             .count();
-        writeln!(
+        print(
             out,
-            "{} earlier days backfilled ({written} written, the rest unchanged).",
-            earlier.len()
-        )
-        .map_err(fail)?;
+            &format!(
+                "{} earlier days backfilled ({written} written, the rest unchanged).\n",
+                earlier.len()
+            ),
+        )?;
         for s in &program.statements {
             let amount = s
                 .amount
                 .map(|a| format!(", amount {}", display2(a)))
                 .unwrap_or_default();
-            writeln!(
+            print(
                 out,
-                "Statement {} ({}, revision {}): {} points{amount}",
-                s.month,
-                s.status,
-                s.revision,
-                display2(s.points)
-            )
-            .map_err(fail)?;
+                &format!(
+                    "Statement {} ({}, revision {}): {} points{amount}\n",
+                    s.month,
+                    s.status,
+                    s.revision,
+                    display2(s.points)
+                ),
+            )?;
         }
         // The newest day's alerts: the backfilled days' are in alerts/.
         if let Some(b) = &program.balance {

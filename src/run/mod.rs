@@ -242,7 +242,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
             let (outcomes, month) =
                 statements::publish(sink, program, &request.daily, customers.as_ref(), ctx).await?;
             program.statements = outcomes;
-            if let Some((days, top)) = history {
+            if let Some(history) = history {
                 let extras = site::Extras {
                     snapshot: program.balance.as_ref(),
                     alerts: &program.alerts,
@@ -250,7 +250,6 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
                     restate_days: ctx.restate_days,
                     now: ctx.now,
                 };
-                let history = site::History { days, top };
                 let serial = &program.program_serial_number;
                 site::publish_site(sink, serial, today, &history, &extras).await?;
             }

@@ -40,7 +40,7 @@ pub async fn history(
     program: &str,
     today: NaiveDate,
     customers: Option<&Customers>,
-) -> Result<(Vec<DayPoints>, Vec<TopEntitlement>)> {
+) -> Result<History> {
     let mut days = Vec::new();
     let mut recent: HashMap<String, TopEntitlement> = HashMap::new();
     let top_from = today - Days::new(TOP_DAYS);
@@ -80,7 +80,7 @@ pub async fn history(
             .then_with(|| a.serial_number.cmp(&b.serial_number))
     });
     top.truncate(TOP_ROWS);
-    Ok((days, top))
+    Ok(History { days, top })
 }
 
 fn customer_of(
@@ -95,7 +95,7 @@ fn customer_of(
     }
 }
 
-/// The site's days and top consumers, as [`history`] read them.
+/// The site's days and top consumers, as [`history`] reads them.
 pub struct History {
     pub days: Vec<DayPoints>,
     pub top: Vec<TopEntitlement>,
@@ -161,9 +161,10 @@ mod tests {
             .unwrap();
         }
         let today: NaiveDate = "2025-11-04".parse().unwrap();
-        let (days, top) = history(&sink, "ELAVMS0000123456", today, None)
+        let history = history(&sink, "ELAVMS0000123456", today, None)
             .await
             .unwrap();
+        let (days, top) = (&history.days, &history.top);
         assert_eq!(days.len(), 3);
         assert_eq!(days[0].date, "2025-11-01".parse::<NaiveDate>().unwrap());
         // Without a customers file each account is a customer; the day's total is the report's.
@@ -179,7 +180,6 @@ mod tests {
             restate_days: 2,
             now: Utc::now(),
         };
-        let history = History { days, top };
         let keys = publish_site(&sink, "ELAVMS0000123456", today, &history, &extras)
             .await
             .unwrap();
