@@ -8,12 +8,15 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::fortiflex::PointsRow;
 use crate::render::{Keys, PreviousFile};
 use crate::sink::Sink;
-use crate::statement::{StoredDay, StoredRow};
+use crate::statement::{DayMeta, StoredDay, StoredRow};
+
+mod stream;
 
 /// A stored report's manifest, as far as a run needs it.
 #[derive(Debug, Clone)]
@@ -67,28 +70,16 @@ pub async fn stored(sink: &impl Sink, keys: &Keys) -> Result<Option<Stored>> {
     }))
 }
 
-#[derive(Deserialize)]
-struct Report {
-    consumption: Consumption,
-}
-
-#[derive(Deserialize)]
-struct Consumption {
-    entitlements: Vec<PointsRow>,
-}
-
 /// The serial, account and exact points of every row of the stored JSON report.
 pub async fn stored_rows(sink: &impl Sink, keys: &Keys) -> Result<Vec<PointsRow>> {
-    let bytes = sink
-        .get(&keys.json)
+    let file = sink
+        .get_file(&keys.json)
         .await?
         .ok_or_else(|| unreadable(sink, &keys.json, "its manifest lists it, but it is missing"))?;
-    parse_rows(sink, keys, &bytes)
-}
-
-fn parse_rows(sink: &impl Sink, keys: &Keys, bytes: &[u8]) -> Result<Vec<PointsRow>> {
-    let r: Report = serde_json::from_slice(bytes).map_err(|e| unreadable(sink, &keys.json, e))?;
-    Ok(r.consumption.entitlements)
+    let mut rows = Vec::new();
+    stream::rows(file, |r| rows.push(points_row(r)))
+        .map_err(|e| unreadable(sink, &keys.json, e))?;
+    Ok(rows)
 }
 
 /// The rows of the stored JSON when it is the file `stored` lists (same SHA-256); `None`
@@ -99,68 +90,100 @@ pub async fn listed_rows(
     keys: &Keys,
     stored: &Stored,
 ) -> Result<Option<Vec<PointsRow>>> {
-    let Some(bytes) = sink.get(&keys.json).await? else {
-        return Ok(None);
-    };
-    let sha = crate::render::sha256_hex(&bytes);
-    if !stored
-        .files
-        .iter()
-        .any(|f| f.key == keys.json && f.sha256 == sha)
-    {
-        return Ok(None);
+    let mut rows = Vec::new();
+    let read = read_listed(sink, &keys.json, &stored.files, |r| {
+        rows.push(points_row(r))
+    });
+    Ok(matches!(read.await?, Listed::Read).then_some(rows))
+}
+
+fn points_row(r: StoredRow) -> PointsRow {
+    PointsRow {
+        serial_number: r.serial_number,
+        account_id: Some(r.account_id),
+        points: r.points,
     }
-    parse_rows(sink, keys, &bytes).map(Some)
 }
 
-#[derive(Deserialize)]
-struct DayReport {
-    consumption: DayConsumption,
+/// What [`read_listed`] found.
+pub enum Listed {
+    Missing,
+    /// A file that is not the one the manifest lists: no row was read.
+    Differs,
+    Read,
 }
 
-#[derive(Deserialize)]
-struct DayConsumption {
-    entitlements: Vec<StoredRow>,
+/// Streams the rows of the JSON at `key` to `each` when it is the file `files` lists (same
+/// SHA-256). The file is hashed before any row is read, and never held whole in memory.
+pub async fn read_listed(
+    sink: &impl Sink,
+    key: &str,
+    files: &[PreviousFile],
+    each: impl FnMut(StoredRow),
+) -> Result<Listed> {
+    use std::io::{Seek, copy};
+    let Some(mut file) = sink.get_file(key).await? else {
+        return Ok(Listed::Missing);
+    };
+    let mut hasher = Sha256::new();
+    copy(&mut file, &mut hasher).map_err(|e| unreadable(sink, key, e))?;
+    let sha = format!("{:x}", hasher.finalize());
+    if !files.iter().any(|f| f.key == key && f.sha256 == sha) {
+        return Ok(Listed::Differs);
+    }
+    file.rewind().map_err(|e| unreadable(sink, key, e))?;
+    stream::rows(file, each).map_err(|e| unreadable(sink, key, e))?;
+    Ok(Listed::Read)
 }
 
-/// `program`'s stored daily report of `day`, as a statement reads it: `None` when the day
-/// is not stored. A report that no longer matches its manifest is an error naming it, never
-/// a silently short month.
-pub async fn stored_day(
+/// `program`'s stored daily report of `day`, its rows given to `each` one at a time as the
+/// file is read (see [`stream`]); `None` when the day is not stored. The file is checked
+/// against its manifest before any row is read: a report that no longer matches is an error
+/// naming it, never a silently short month.
+pub async fn read_stored_day(
     sink: &impl Sink,
     program: &str,
     day: NaiveDate,
-) -> Result<Option<StoredDay>> {
+    each: impl FnMut(StoredRow),
+) -> Result<Option<DayMeta>> {
     let keys = crate::render::daily_keys(program, day);
     let Some(manifest) = sink.get(&keys.manifest).await? else {
         return Ok(None);
     };
     let m: Manifest =
         serde_json::from_slice(&manifest).map_err(|e| unreadable(sink, &keys.manifest, e))?;
-    let bytes = sink
-        .get(&keys.json)
-        .await?
-        .ok_or_else(|| unreadable(sink, &keys.json, "its manifest lists it, but it is missing"))?;
-    let sha = crate::render::sha256_hex(&bytes);
-    if !m
-        .files
-        .iter()
-        .any(|f| f.key == keys.json && f.sha256 == sha)
-    {
-        return Err(unreadable(
-            sink,
-            &keys.json,
-            "it does not match its manifest; run that day again",
-        ));
+    match read_listed(sink, &keys.json, &m.files, each).await? {
+        Listed::Read => {}
+        Listed::Missing => {
+            let why = "its manifest lists it, but it is missing";
+            return Err(unreadable(sink, &keys.json, why));
+        }
+        Listed::Differs => {
+            let why = "it does not match its manifest; run that day again";
+            return Err(unreadable(sink, &keys.json, why));
+        }
     }
-    let r: DayReport =
-        serde_json::from_slice(&bytes).map_err(|e| unreadable(sink, &keys.json, e))?;
-    drop(bytes);
-    Ok(Some(StoredDay {
+    Ok(Some(DayMeta {
         date: day,
         revision: m.revision,
         manifest_sha256: crate::render::sha256_hex(&manifest),
-        rows: r.consumption.entitlements,
+    }))
+}
+
+/// [`read_stored_day`] with the rows collected: for readers that need a whole day (FOCUS
+/// orders a day's rows by serial).
+pub async fn stored_day(
+    sink: &impl Sink,
+    program: &str,
+    day: NaiveDate,
+) -> Result<Option<StoredDay>> {
+    let mut rows = Vec::new();
+    let meta = read_stored_day(sink, program, day, |r| rows.push(r)).await?;
+    Ok(meta.map(|m| StoredDay {
+        date: m.date,
+        revision: m.revision,
+        manifest_sha256: m.manifest_sha256,
+        rows,
     }))
 }
 

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use crate::archive::stored_day;
+use crate::archive::{read_stored_day, stored_day};
 use crate::customers::Customers;
 use crate::error::{Error, Result};
 use crate::ids::Serial;
@@ -65,11 +65,20 @@ pub async fn publish_statement(
         None => None,
     };
     for day in month.days().take_while(|d| *d < today) {
-        if let Some(d) = stored_day(sink, program, day).await? {
-            if let Some(f) = focus.as_mut() {
-                f.day(&d)?;
+        match focus.as_mut() {
+            // FOCUS orders a day's rows by serial, so it takes the day whole.
+            Some(f) => {
+                if let Some(d) = stored_day(sink, program, day).await? {
+                    f.day(&d)?;
+                    fold.add(d, customers);
+                }
             }
-            fold.add(d, customers);
+            None => {
+                let read = read_stored_day(sink, program, day, |r| fold.add_row(r, customers));
+                if let Some(meta) = read.await? {
+                    fold.add_source(meta);
+                }
+            }
         }
     }
     let focus = match focus {

@@ -131,18 +131,23 @@ pub fn build(
     points: Vec<PointsRow>,
     catalog: &Catalog,
 ) -> Result<Report> {
-    let mut seen = HashSet::new();
+    // Borrowed serials, dropped before the rows are built: no copy of 100,000 strings.
+    let mut seen = HashSet::with_capacity(points.len());
+    if let Some(twice) = points
+        .iter()
+        .find(|p| !seen.insert(p.serial_number.as_str()))
+    {
+        return Err(ApiError::new(
+            "entitlements/points",
+            None,
+            None,
+            format!("reply lists serial {} twice", twice.serial_number),
+        )
+        .into());
+    }
+    drop(seen);
     let mut rows = Vec::with_capacity(points.len());
     for p in points {
-        if !seen.insert(p.serial_number.clone()) {
-            return Err(ApiError::new(
-                "entitlements/points",
-                None,
-                None,
-                format!("reply lists serial {} twice", p.serial_number),
-            )
-            .into());
-        }
         let ent = catalog.entitlement(&p.serial_number);
         let config_id = ent.and_then(|e| e.config_id);
         let config = config_id.and_then(|id| catalog.config(id));
@@ -160,7 +165,9 @@ pub fn build(
             serial_number: p.serial_number,
         });
     }
-    rows.sort_by(|a, b| {
+    // Serials are unique by now, so the order is total and an unstable sort (no buffer of
+    // half the rows) gives the same rows as a stable one.
+    rows.sort_unstable_by(|a, b| {
         b.points
             .cmp(&a.points)
             .then_with(|| a.serial_number.cmp(&b.serial_number))

@@ -35,8 +35,30 @@ pub trait Sink: Send + Sync {
     ) -> impl Future<Output = Result<()>> + Send {
         async move { self.put(key, staged.read()?, content_type).await }
     }
+    /// The object at `key` as a file to read from its start, or `None` when there is none:
+    /// for objects too big to hold (a stored day at 100,000 entitlements is 30 MB). By default
+    /// `get` spilled to a temporary file; the local folder opens its own file and S3 streams
+    /// the body to a temporary file (Lambda's `/tmp`).
+    fn get_file(&self, key: &str) -> impl Future<Output = Result<Option<std::fs::File>>> + Send {
+        async move {
+            match self.get(key).await? {
+                Some(bytes) => spill(&bytes).map(Some),
+                None => Ok(None),
+            }
+        }
+    }
     /// Where `key` lives, for people (`reports/daily/...`, `s3://bucket/prefix/daily/...`).
     fn location(&self, key: &str) -> String;
+}
+
+/// `bytes` in an unnamed temporary file, rewound.
+fn spill(bytes: &[u8]) -> Result<std::fs::File> {
+    use std::io::{Seek, Write};
+    let fail = |e: std::io::Error| Error::Storage(format!("cannot spill to a temporary file: {e}"));
+    let mut file = tempfile::tempfile().map_err(fail)?;
+    file.write_all(bytes).map_err(fail)?;
+    file.rewind().map_err(fail)?;
+    Ok(file)
 }
 
 /// Rejects keys that could leave the output root. Keys are built from validated serials,
@@ -80,6 +102,18 @@ impl Sink for LocalDir {
         let path = self.path(key)?;
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Storage(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
+    async fn get_file(&self, key: &str) -> Result<Option<std::fs::File>> {
+        let path = self.path(key)?;
+        match std::fs::File::open(&path) {
+            Ok(file) => Ok(Some(file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::Storage(format!(
                 "cannot read {}: {e}",
@@ -157,6 +191,13 @@ impl Sink for Destination {
         match self {
             Destination::Local(s) => s.get(key).await,
             Destination::S3(s) => s.get(key).await,
+        }
+    }
+
+    async fn get_file(&self, key: &str) -> Result<Option<std::fs::File>> {
+        match self {
+            Destination::Local(s) => s.get_file(key).await,
+            Destination::S3(s) => s.get_file(key).await,
         }
     }
 

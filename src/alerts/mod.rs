@@ -97,18 +97,27 @@ pub struct Seen {
 impl Baseline {
     /// Folds in one stored day's rows; days come most recent first.
     pub fn add_day(&mut self, rows: impl IntoIterator<Item = (String, AccountId, Decimal)>) {
-        let first = self.days == 0;
         for (serial, account_id, points) in rows {
-            let seen = self.serials.entry(serial).or_insert(Seen {
-                account_id,
-                total: Decimal::ZERO,
-                last: Decimal::ZERO,
-            });
-            seen.total += points;
-            if first {
-                seen.last += points;
-            }
+            self.add_row(serial, account_id, points);
         }
+        self.end_day();
+    }
+
+    /// Folds in one row of the day being read; [`Baseline::end_day`] closes the day.
+    pub fn add_row(&mut self, serial: String, account_id: AccountId, points: Decimal) {
+        let first = self.days == 0;
+        let seen = self.serials.entry(serial).or_insert(Seen {
+            account_id,
+            total: Decimal::ZERO,
+            last: Decimal::ZERO,
+        });
+        seen.total += points;
+        if first {
+            seen.last += points;
+        }
+    }
+
+    pub fn end_day(&mut self) {
         self.days += 1;
     }
 }

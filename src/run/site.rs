@@ -8,12 +8,12 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::alerts::DayAlerts;
-use crate::archive::stored_day;
+use crate::archive::read_stored_day;
 use crate::balance::Snapshot;
 use crate::customers::Customers;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ids::AccountId;
-use crate::sink::Sink;
+use crate::sink::{Sink, Staged};
 use crate::site::{self, DayPoints, Site, TopEntitlement};
 use crate::statement::Statement;
 
@@ -46,11 +46,8 @@ pub async fn history(
     let top_from = today - Days::new(TOP_DAYS);
     for n in (1..=CHART_DAYS).rev() {
         let date = today - Days::new(n);
-        let Some(day) = stored_day(sink, program, date).await? else {
-            continue;
-        };
         let mut by_customer: HashMap<String, Decimal> = HashMap::new();
-        for r in day.rows {
+        let read = read_stored_day(sink, program, date, |r| {
             let customer = customer_of(customers, &r.serial_number, r.config_id, r.account_id);
             *by_customer.entry(customer.clone()).or_default() += r.points;
             if date >= top_from {
@@ -68,6 +65,9 @@ pub async fn history(
                 t.customer = customer;
                 t.config_name = r.config_name.or(t.config_name.take());
             }
+        });
+        if read.await?.is_none() {
+            continue;
         }
         let mut by_customer: Vec<(String, Decimal)> = by_customer.into_iter().collect();
         by_customer.sort();
@@ -116,8 +116,11 @@ pub async fn publish_site(
     if let Some(m) = extras.month {
         for c in &m.customers {
             let key = format!("site/month={}/{}.html", m.month, c.id);
-            let page = site::statement_page(program, m, c);
-            sink.put(&key, page.into_bytes(), HTML).await?;
+            let page = Staged::render(|w| {
+                site::write_statement_page(program, m, c, w)
+                    .map_err(|e| Error::Storage(format!("cannot stage {key}: {e}")))
+            })?;
+            sink.put_staged(&key, page, HTML).await?;
             keys.push(key);
         }
     }

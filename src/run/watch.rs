@@ -16,7 +16,6 @@ use crate::balance::{self, Inputs, ProgramType, Snapshot};
 use crate::customers::Customers;
 use crate::error::{Error, Result};
 use crate::fortiflex::{BalanceReading, FortiFlexApi, Program, read_balance};
-use crate::ids::AccountId;
 use crate::program::Scope;
 use crate::render::daily_keys;
 use crate::sink::Sink;
@@ -104,7 +103,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     let newest = watched.iter().map(|(d, _)| *d).max();
     let mut days = Vec::with_capacity(watched.len());
     for (day, consumers) in watched {
-        let previous = baseline(sink, &serial, scope.account_id, day).await?;
+        let previous = baseline(sink, &serial, day).await?;
         let mut found = alerts::for_day(day, &consumers, &previous);
         for a in &mut found {
             a.customer_id = customer_of(a, &consumers, customers);
@@ -187,14 +186,9 @@ async fn previous_snapshot(
 }
 
 /// The points of the stored days before `day`, most recent first, at most
-/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps. One day's rows
-/// are held at a time.
-async fn baseline(
-    sink: &impl Sink,
-    program: &str,
-    own: AccountId,
-    day: NaiveDate,
-) -> Result<Baseline> {
+/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps. Each stored day
+/// streams into the baseline a row at a time.
+async fn baseline(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Baseline> {
     let mut days = Baseline::default();
     for back in 1..=(2 * alerts::BASELINE_DAYS as u64) {
         if days.days == alerts::BASELINE_DAYS {
@@ -204,13 +198,13 @@ async fn baseline(
         let Some(stored) = archive::stored(sink, &keys).await? else {
             continue;
         };
-        let Some(rows) = archive::listed_rows(sink, &keys, &stored).await? else {
-            continue;
-        };
-        days.add_day(
-            rows.into_iter()
-                .map(|r| (r.serial_number, r.account_id.unwrap_or(own), r.points)),
-        );
+        // Streamed into the baseline: a stored day is never held whole.
+        let read = archive::read_listed(sink, &keys.json, &stored.files, |r| {
+            days.add_row(r.serial_number, r.account_id, r.points)
+        });
+        if matches!(read.await?, archive::Listed::Read) {
+            days.end_day();
+        }
     }
     Ok(days)
 }

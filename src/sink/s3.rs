@@ -101,35 +101,30 @@ where
 
 impl Sink for S3Sink {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let object_key = self.object_key(key)?;
-        let reply = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(&object_key)
-            .send()
-            .await;
-        let reply = match reply {
-            Ok(r) => r,
-            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
-                return Ok(None);
-            }
-            Err(e) => {
-                return Err(Error::Storage(format!(
-                    "cannot read {}: {}",
-                    self.location(key),
-                    cause(&e)
-                )));
-            }
+        let Some(body) = self.body(key).await? else {
+            return Ok(None);
         };
-        let body = reply.body.collect().await.map_err(|e| {
-            Error::Storage(format!(
-                "reading {} broke off: {}",
-                self.location(key),
-                DisplayErrorContext(e)
-            ))
-        })?;
-        Ok(Some(body.into_bytes().to_vec()))
+        let body = body.collect().await.map_err(|e| self.broke_off(key, e))?;
+        // One copy only when the body came in several chunks.
+        Ok(Some(Vec::from(body.into_bytes())))
+    }
+
+    /// Streamed chunk by chunk to an unnamed temporary file: a 30 MB stored day is never
+    /// held in memory.
+    async fn get_file(&self, key: &str) -> Result<Option<std::fs::File>> {
+        use std::io::{Seek, Write};
+        let Some(mut body) = self.body(key).await? else {
+            return Ok(None);
+        };
+        let spill = |e: std::io::Error| {
+            Error::Storage(format!("cannot spill {} to /tmp: {e}", self.location(key)))
+        };
+        let mut file = tempfile::tempfile().map_err(spill)?;
+        while let Some(chunk) = body.try_next().await.map_err(|e| self.broke_off(key, e))? {
+            file.write_all(&chunk).map_err(spill)?;
+        }
+        file.rewind().map_err(spill)?;
+        Ok(Some(file))
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &'static str) -> Result<()> {
@@ -161,6 +156,37 @@ impl Sink for S3Sink {
 }
 
 impl S3Sink {
+    /// The body of the object at `key`, or `None` when there is none.
+    async fn body(&self, key: &str) -> Result<Option<ByteStream>> {
+        let object_key = self.object_key(key)?;
+        let reply = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .send()
+            .await;
+        match reply {
+            Ok(r) => Ok(Some(r.body)),
+            Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
+                Ok(None)
+            }
+            Err(e) => Err(Error::Storage(format!(
+                "cannot read {}: {}",
+                self.location(key),
+                cause(&e)
+            ))),
+        }
+    }
+
+    fn broke_off(&self, key: &str, e: impl std::error::Error) -> Error {
+        Error::Storage(format!(
+            "reading {} broke off: {}",
+            self.location(key),
+            DisplayErrorContext(e)
+        ))
+    }
+
     async fn upload(&self, key: &str, body: ByteStream, content_type: &'static str) -> Result<()> {
         let object_key = self.object_key(key)?;
         self.client

@@ -202,8 +202,49 @@ fn month_table(m: &Statement) -> Markup {
     }
 }
 
+/// Marks where a statement page's lines go: an HTML comment, which no escaped value can
+/// contain, so splitting the rendered frame at it is exact.
+const LINES_HERE: &str = "<!--lines-->";
+
 /// `site/month=YYYY-MM/<customer>.html`: the customer's statement, line for line as its CSV.
 pub fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> String {
+    let mut out = Vec::new();
+    write_statement_page(program, m, c, &mut out).expect("writing to memory cannot fail");
+    String::from_utf8(out).expect("maud writes UTF-8")
+}
+
+/// [`statement_page`] written to `out` a line at a time: a customer with 100,000 serials has a
+/// 25 MB page, which is never held whole (the frame around the lines is rendered once, each
+/// line on its own).
+pub fn write_statement_page(
+    program: &str,
+    m: &Statement,
+    c: &CustomerStatement,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let currency = m.currency.as_deref();
+    let frame = statement_frame(program, m, c);
+    let (head, tail) = frame
+        .split_once(LINES_HERE)
+        .expect("the statement frame has a place for its lines");
+    out.write_all(head.as_bytes())?;
+    for l in &c.lines {
+        let line = html! {
+            tr.line {
+                td { (l.account_id) } td { (l.serial_number) }
+                td { (l.config_name.as_deref().unwrap_or("")) }
+                td { (l.product_type.as_deref().unwrap_or("")) }
+                td.num { (l.days_billed) } td.num { (crate::report::points_text(l.points)) }
+                td.num { (money(l.amount, currency)) }
+            }
+        };
+        out.write_all(line.into_string().as_bytes())?;
+    }
+    out.write_all(tail.as_bytes())
+}
+
+/// The statement page without its lines: [`LINES_HERE`] stands where they go.
+fn statement_frame(program: &str, m: &Statement, c: &CustomerStatement) -> String {
     let currency = m.currency.as_deref();
     let title = format!("Statement {} {}: {}", program, m.month, c.name);
     page(
@@ -223,17 +264,7 @@ pub fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> St
                         th scope="col" { "Product" } th.num scope="col" { "Days" } th.num scope="col" { "Points" }
                         th.num scope="col" { "Amount" }
                     } }
-                    tbody {
-                        @for l in &c.lines {
-                            tr.line {
-                                td { (l.account_id) } td { (l.serial_number) }
-                                td { (l.config_name.as_deref().unwrap_or("")) }
-                                td { (l.product_type.as_deref().unwrap_or("")) }
-                                td.num { (l.days_billed) } td.num { (crate::report::points_text(l.points)) }
-                                td.num { (money(l.amount, currency)) }
-                            }
-                        }
-                    }
+                    tbody { (PreEscaped(LINES_HERE)) }
                     tfoot { tr {
                         th scope="row" colspan="5" { "Total" } td.num { (display2(c.points)) }
                         td.num { (money(c.amount, currency)) }

@@ -61,6 +61,14 @@ pub struct StoredDay {
     pub rows: Vec<StoredRow>,
 }
 
+/// A stored day besides its rows: its date and its manifest's revision and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayMeta {
+    pub date: NaiveDate,
+    pub revision: u64,
+    pub manifest_sha256: String,
+}
+
 /// A daily report row with what a statement line shows, parsed straight from the stored JSON.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,8 +79,16 @@ pub struct StoredRow {
     pub config_name: Option<String>,
     pub product_type: Option<String>,
     pub description: Option<String>,
-    #[serde(deserialize_with = "crate::fortiflex::exact_points")]
+    #[serde(deserialize_with = "stored_points")]
     pub points: Decimal,
+}
+
+/// A stored row's `points`: the number's exact digits, never routed through a float. Stored
+/// days are read as a stream, from which a number's text cannot be borrowed: it is boxed.
+fn stored_points<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Decimal, D::Error> {
+    let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+    crate::fortiflex::parse_decimal(raw.get())
+        .ok_or_else(|| serde::de::Error::custom("points is not a decimal number"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +176,8 @@ pub struct Fold {
     /// Customer ids as lines are keyed by them (an index, not a string per line).
     customer_ids: Vec<String>,
     customer_index: HashMap<String, u32>,
+    /// Without a customers file, each account's customer index (no id text per row).
+    account_customer: HashMap<AccountId, u32>,
     /// (customer index, serial) -> index in `lines`, whose own serials `finish` fills in:
     /// a small table entry per line, not a whole line per bucket.
     index: HashMap<(u32, String), u32>,
@@ -173,6 +191,7 @@ impl Fold {
             sources: Vec::new(),
             customer_ids: Vec::new(),
             customer_index: HashMap::new(),
+            account_customer: HashMap::new(),
             index: HashMap::new(),
             lines: Vec::new(),
         }
@@ -184,61 +203,81 @@ impl Fold {
         if Month::of(day.date) != self.month {
             return;
         }
-        self.sources
-            .push((day.date, day.revision, day.manifest_sha256));
-        let mut account_text;
         for r in day.rows {
-            let who = match customers {
-                Some(c) => c.billed(&r.serial_number, r.config_id, r.account_id).id,
+            self.add_row(r, customers);
+        }
+        self.add_source(DayMeta {
+            date: day.date,
+            revision: day.revision,
+            manifest_sha256: day.manifest_sha256,
+        });
+    }
+
+    /// Adds one row of a stored day of the month as the day is read, so the day's rows are
+    /// never held together; [`Fold::add_source`] then records the day.
+    pub fn add_row(&mut self, r: StoredRow, customers: Option<&Customers>) {
+        let customer = match customers {
+            Some(c) => self.customer(c.billed(&r.serial_number, r.config_id, r.account_id).id),
+            None => match self.account_customer.get(&r.account_id) {
+                Some(&i) => i,
                 None => {
-                    account_text = r.account_id.to_string();
-                    &account_text
-                }
-            };
-            let customer = match self.customer_index.get(who) {
-                Some(i) => *i,
-                None => {
-                    let i = self.customer_ids.len() as u32;
-                    self.customer_ids.push(who.to_string());
-                    self.customer_index.insert(who.to_string(), i);
+                    let i = self.customer(&r.account_id.to_string());
+                    self.account_customer.insert(r.account_id, i);
                     i
                 }
-            };
-            let lines = &mut self.lines;
-            let at = *self
-                .index
-                .entry((customer, r.serial_number))
-                .or_insert_with(|| {
-                    lines.push(Line {
-                        account_id: r.account_id,
-                        serial_number: String::new(),
-                        config_id: None,
-                        config_name: None,
-                        product_type: None,
-                        description: None,
-                        days_billed: 0,
-                        points: Decimal::ZERO,
-                        amount: None,
-                    });
-                    (lines.len() - 1) as u32
+            },
+        };
+        let lines = &mut self.lines;
+        let at = *self
+            .index
+            .entry((customer, r.serial_number))
+            .or_insert_with(|| {
+                lines.push(Line {
+                    account_id: r.account_id,
+                    serial_number: String::new(),
+                    config_id: None,
+                    config_name: None,
+                    product_type: None,
+                    description: None,
+                    days_billed: 0,
+                    points: Decimal::ZERO,
+                    amount: None,
                 });
-            let line = &mut self.lines[at as usize];
-            line.account_id = r.account_id;
-            line.config_id = r.config_id.or(line.config_id);
-            if r.config_name.is_some() {
-                line.config_name = r.config_name;
-            }
-            if r.product_type.is_some() {
-                line.product_type = r.product_type;
-            }
-            if r.description.is_some() {
-                line.description = r.description;
-            }
-            line.points += r.points;
-            if r.points > Decimal::ZERO {
-                line.days_billed += 1;
-            }
+                (lines.len() - 1) as u32
+            });
+        let line = &mut self.lines[at as usize];
+        line.account_id = r.account_id;
+        line.config_id = r.config_id.or(line.config_id);
+        if r.config_name.is_some() {
+            line.config_name = r.config_name;
         }
+        if r.product_type.is_some() {
+            line.product_type = r.product_type;
+        }
+        if r.description.is_some() {
+            line.description = r.description;
+        }
+        line.points += r.points;
+        if r.points > Decimal::ZERO {
+            line.days_billed += 1;
+        }
+    }
+
+    /// Records a day whose rows were added: the statement names its sources.
+    pub fn add_source(&mut self, day: DayMeta) {
+        self.sources
+            .push((day.date, day.revision, day.manifest_sha256));
+    }
+
+    /// The index of customer `id`, added when new.
+    fn customer(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.customer_index.get(id) {
+            return i;
+        }
+        let i = self.customer_ids.len() as u32;
+        self.customer_ids.push(id.to_string());
+        self.customer_index.insert(id.to_string(), i);
+        i
     }
 
     /// The accounts seen, sorted: what [`Customers::per_account`] needs without a file.
@@ -286,8 +325,15 @@ impl Fold {
             lines[at as usize].serial_number = serial;
             owner[at as usize] = customer;
         }
+        // Each customer's lines sized up front: a 100,000-line customer grown by doubling
+        // would hold 1.5 copies of its lines at the last step.
+        let mut counts = vec![0usize; self.customer_ids.len()];
+        for &customer in &owner {
+            counts[customer as usize] += 1;
+        }
         for (mut line, customer) in lines.into_iter().zip(owner) {
             let id = &self.customer_ids[customer as usize];
+            let count = counts[customer as usize];
             let c = by_customer.entry(id.clone()).or_insert_with(|| {
                 let who = customers.billed(&line.serial_number, line.config_id, line.account_id);
                 CustomerStatement {
@@ -306,12 +352,16 @@ impl Fold {
             if !c.accounts.contains(&line.account_id) {
                 c.accounts.push(line.account_id);
             }
+            if c.lines.capacity() == 0 {
+                c.lines.reserve_exact(count);
+            }
             c.lines.push(line);
         }
         let mut statement_customers: Vec<CustomerStatement> = by_customer.into_values().collect();
         for c in &mut statement_customers {
             c.accounts.sort_unstable();
-            c.lines.sort_by(|a, b| {
+            // A customer's serials are unique, so the order is total: no stable sort's buffer.
+            c.lines.sort_unstable_by(|a, b| {
                 b.points
                     .cmp(&a.points)
                     .then_with(|| a.serial_number.cmp(&b.serial_number))
