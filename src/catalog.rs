@@ -67,6 +67,19 @@ impl Catalog {
         self.entitlements.get(serial)
     }
 
+    /// Serials ACTIVE with a licence token never used: charged, they are `idle_charged`.
+    pub fn idle(&self) -> impl Iterator<Item = &str> {
+        self.entitlements
+            .iter()
+            .filter(|(_, e)| {
+                e.token_unused
+                    && e.status
+                        .as_deref()
+                        .is_some_and(|s| s.eq_ignore_ascii_case("ACTIVE"))
+            })
+            .map(|(serial, _)| serial.as_str())
+    }
+
     pub fn config(&self, id: u64) -> Option<&Described> {
         self.configs.get(&id)
     }

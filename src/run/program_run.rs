@@ -10,7 +10,6 @@ use rust_decimal::Decimal;
 use super::counted::Counted;
 use super::plan::DayPlan;
 use super::{Context, PlannedDay, ProgramPlan, Request, daily_spec};
-use crate::alerts::Consumer;
 use crate::archive;
 use crate::error::{Error, Result};
 use crate::fortiflex::{EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow};
@@ -24,8 +23,14 @@ use crate::sink::Sink;
 use crate::summary::{Period, PreviousOutcome, ProgramOutcome, ReportOutcome, Status};
 use crate::window::DayRange;
 
-/// A day a run fetched and wrote, with what its alerts judge.
-pub(super) type Watched = (NaiveDate, Vec<Consumer>);
+/// What the watch judges once the reports are written: the days written, read back from the
+/// archive one at a time (a 100,000-row day is not carried through the run), and the serials
+/// the catalog lists ACTIVE with a licence token never used.
+#[derive(Debug, Default)]
+pub(super) struct Watched {
+    pub days: Vec<NaiveDate>,
+    pub idle: BTreeSet<String>,
+}
 
 /// Points rows of one day (or the stored sum of several) per account, per serial.
 type Sums = BTreeMap<AccountId, BTreeMap<String, Decimal>>;
@@ -55,9 +60,9 @@ pub(super) struct ProgramRun<'a, A, S> {
 impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
     /// The program's outcome, and the consumers of each day it fetched and wrote (when the
     /// request watches: its alerts are judged after the balance is known).
-    pub async fn run(mut self, plan: &ProgramPlan) -> Result<(ProgramOutcome, Vec<Watched>)> {
+    pub async fn run(mut self, plan: &ProgramPlan) -> Result<(ProgramOutcome, Watched)> {
         let scope = self.scope;
-        let mut watched = Vec::new();
+        let mut watched = Watched::default();
         let mut entitlements = Vec::new();
         for &account in &plan.catalog_accounts {
             entitlements.extend(
@@ -72,6 +77,9 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             );
         }
         self.catalog = Catalog::new(entitlements, scope.configs.clone());
+        if self.request.watch.is_some() {
+            watched.idle = self.catalog.idle().map(str::to_string).collect();
+        }
 
         let mut done: BTreeMap<NaiveDate, ReportOutcome> = BTreeMap::new();
         let mut order = Vec::with_capacity(plan.days.len());
@@ -102,17 +110,12 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                         daily_spec(&scope.serial, scope.account_id, *day, self.ctx.timezone),
                         rows,
                     )?;
-                    let consumers = self
-                        .request
-                        .watch
-                        .is_some()
-                        .then(|| self.consumers(&report));
                     let o = self
                         .publish(report, self.request.keep_daily_reports)
                         .await
                         .map_err(|e| Self::failed_day(e, *day, before))?;
-                    if let (Some(c), Status::Written) = (consumers, o.status) {
-                        watched.push((*day, c));
+                    if self.request.watch.is_some() && o.status == Status::Written {
+                        watched.days.push(*day);
                     }
                     Some(o)
                 }
@@ -167,27 +170,6 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             alerts: Vec::new(),
         };
         Ok((outcome, watched))
-    }
-
-    /// What alerts judge of a daily report: each row's points, and whether the catalog
-    /// says the entitlement is ACTIVE with a licence token never used.
-    fn consumers(&self, report: &Report) -> Vec<Consumer> {
-        report
-            .rows
-            .iter()
-            .map(|r| Consumer {
-                serial_number: r.serial_number.clone(),
-                account_id: r.account_id,
-                config_id: r.config_id,
-                points: r.points,
-                token_unused: self.catalog.entitlement(&r.serial_number).is_some_and(|e| {
-                    e.token_unused
-                        && e.status
-                            .as_deref()
-                            .is_some_and(|s| s.eq_ignore_ascii_case("ACTIVE"))
-                }),
-            })
-            .collect()
     }
 
     /// `e`, naming the failed day and the days before it, which are kept.

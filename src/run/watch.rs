@@ -2,7 +2,7 @@
 //! each day it wrote (`alerts/dt=…`), judged against what the archive holds. FortiFlex keeps
 //! no balance history, so the archive's snapshots are the history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{Days, NaiveDate};
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 
 use super::program_run::Watched;
 use super::{Context, Watch};
+use crate::alerts::Consumer;
 use crate::alerts::{self, Alert, Baseline, DayAlerts};
 use crate::archive;
 use crate::balance::{self, Inputs, ProgramType, Snapshot};
@@ -48,7 +49,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     api: &A,
     sink: &S,
     scope: &Scope,
-    watched: Vec<Watched>,
+    watched: Watched,
     customers: Option<&Customers>,
     settings: &Watch,
     ctx: &Context,
@@ -100,9 +101,10 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
         "balance"
     );
 
-    let newest = watched.iter().map(|(d, _)| *d).max();
-    let mut days = Vec::with_capacity(watched.len());
-    for (day, consumers) in watched {
+    let newest = watched.days.iter().max().copied();
+    let mut days = Vec::with_capacity(watched.days.len());
+    for &day in &watched.days {
+        let consumers = consumers(sink, &serial, day, &watched.idle).await?;
         let previous = baseline(sink, &serial, day).await?;
         let mut found = alerts::for_day(day, &consumers, &previous);
         for a in &mut found {
@@ -183,6 +185,34 @@ async fn previous_snapshot(
         }
     }
     Ok(None)
+}
+
+/// The consumers of a day this run wrote, read back from the archive: only rows with
+/// points, the only ones alerts judge.
+async fn consumers(
+    sink: &impl Sink,
+    program: &str,
+    day: NaiveDate,
+    idle: &BTreeSet<String>,
+) -> Result<Vec<Consumer>> {
+    let mut out = Vec::new();
+    let read = archive::read_stored_day(sink, program, day, |r| {
+        if r.points > Decimal::ZERO {
+            out.push(Consumer {
+                token_unused: idle.contains(&r.serial_number),
+                serial_number: r.serial_number,
+                account_id: r.account_id,
+                config_id: r.config_id,
+                points: r.points,
+            });
+        }
+    });
+    match read.await? {
+        Some(_) => Ok(out),
+        None => Err(Error::Storage(format!(
+            "the report of {day} was written by this run but is not in the archive"
+        ))),
+    }
 }
 
 /// The points of the stored days before `day`, most recent first, at most
