@@ -82,7 +82,7 @@ fn lines_csv<'a>(
     w.write_record(COLUMNS).map_err(|e| rendering("CSV", e))?;
     let month = s.month.to_string();
     let currency = s.currency.as_deref().unwrap_or("");
-    let text = |o: &Option<String>| o.as_deref().map(safe_text).unwrap_or_default().into_owned();
+    let text = |o: Option<&str>| o.map(safe_text).unwrap_or_default().into_owned();
     for c in customers {
         let price = c.price_per_point.map(|p| p.to_string()).unwrap_or_default();
         for l in &c.lines {
@@ -93,9 +93,9 @@ fn lines_csv<'a>(
                 &l.account_id.to_string(),
                 &safe_text(&l.serial_number),
                 &l.config_id.map(|c| c.to_string()).unwrap_or_default(),
-                &text(&l.config_name),
-                &text(&l.product_type),
-                &text(&l.description),
+                &text(l.config_name.as_deref()),
+                &text(l.product_type.as_deref()),
+                &text(l.description.as_deref()),
                 &l.days_billed.to_string(),
                 &crate::report::points_text(l.points),
                 &price,

@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::customers::Customers;
 use crate::error::{Error, Result};
+use crate::fortiflex::Text;
 use crate::ids::AccountId;
 
 /// A calendar month, `YYYY-MM`.
@@ -113,8 +114,9 @@ pub struct Line {
     pub account_id: AccountId,
     pub serial_number: String,
     pub config_id: Option<u64>,
-    pub config_name: Option<String>,
-    pub product_type: Option<String>,
+    /// Shared by every line of the configuration (a few hundred names, 100,000 lines).
+    pub config_name: Option<Text>,
+    pub product_type: Option<Text>,
     pub description: Option<String>,
     /// Days with points above zero.
     pub days_billed: u32,
@@ -182,6 +184,24 @@ pub struct Fold {
     /// a small table entry per line, not a whole line per bucket.
     index: HashMap<(u32, String), u32>,
     lines: Vec<Line>,
+    /// Config names and product types, one allocation each for all the lines.
+    names: HashMap<String, Text>,
+}
+
+/// Sets `field` to `text`, shared through `names`.
+fn intern(names: &mut HashMap<String, Text>, field: &mut Option<Text>, text: String) {
+    if field.as_deref() == Some(text.as_str()) {
+        return;
+    }
+    let shared = match names.get(&text) {
+        Some(t) => t.clone(),
+        None => {
+            let t = Text::from(text.as_str());
+            names.insert(text, t.clone());
+            t
+        }
+    };
+    *field = Some(shared);
 }
 
 impl Fold {
@@ -194,6 +214,7 @@ impl Fold {
             account_customer: HashMap::new(),
             index: HashMap::new(),
             lines: Vec::new(),
+            names: HashMap::new(),
         }
     }
 
@@ -248,11 +269,11 @@ impl Fold {
         let line = &mut self.lines[at as usize];
         line.account_id = r.account_id;
         line.config_id = r.config_id.or(line.config_id);
-        if r.config_name.is_some() {
-            line.config_name = r.config_name;
+        if let Some(name) = r.config_name {
+            intern(&mut self.names, &mut line.config_name, name);
         }
-        if r.product_type.is_some() {
-            line.product_type = r.product_type;
+        if let Some(product) = r.product_type {
+            intern(&mut self.names, &mut line.product_type, product);
         }
         if r.description.is_some() {
             line.description = r.description;
@@ -325,17 +346,11 @@ impl Fold {
             lines[at as usize].serial_number = serial;
             owner[at as usize] = customer;
         }
-        // Each customer's lines sized up front: a 100,000-line customer grown by doubling
-        // would hold 1.5 copies of its lines at the last step.
-        let mut counts = vec![0usize; self.customer_ids.len()];
-        for &customer in &owner {
-            counts[customer as usize] += 1;
-        }
-        for (mut line, customer) in lines.into_iter().zip(owner) {
+        for (customer, mut group) in group::by_owner(lines, owner) {
             let id = &self.customer_ids[customer as usize];
-            let count = counts[customer as usize];
             let c = by_customer.entry(id.clone()).or_insert_with(|| {
-                let who = customers.billed(&line.serial_number, line.config_id, line.account_id);
+                let first = &group[0];
+                let who = customers.billed(&first.serial_number, first.config_id, first.account_id);
                 CustomerStatement {
                     id: id.clone(),
                     name: who.name.to_string(),
@@ -346,16 +361,15 @@ impl Fold {
                     lines: Vec::new(),
                 }
             });
-            line.amount = c.price_per_point.map(|p| money(line.points * p));
-            c.points += line.points;
-            c.amount = c.amount.zip(line.amount).map(|(a, b)| a + b);
-            if !c.accounts.contains(&line.account_id) {
-                c.accounts.push(line.account_id);
+            for line in &mut group {
+                line.amount = c.price_per_point.map(|p| money(line.points * p));
+                c.points += line.points;
+                c.amount = c.amount.zip(line.amount).map(|(a, b)| a + b);
+                if !c.accounts.contains(&line.account_id) {
+                    c.accounts.push(line.account_id);
+                }
             }
-            if c.lines.capacity() == 0 {
-                c.lines.reserve_exact(count);
-            }
-            c.lines.push(line);
+            c.lines = group;
         }
         let mut statement_customers: Vec<CustomerStatement> = by_customer.into_values().collect();
         for c in &mut statement_customers {
@@ -393,5 +407,6 @@ pub fn money(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 
+mod group;
 #[cfg(test)]
 mod tests;
