@@ -94,7 +94,7 @@ pub async fn listed_rows(
     let read = read_listed(sink, &keys.json, &stored.files, |r| {
         rows.push(points_row(r))
     });
-    Ok(matches!(read.await?, Listed::Read).then_some(rows))
+    Ok(matches!(read.await?, Checked::Read).then_some(rows))
 }
 
 fn points_row(r: StoredRow) -> PointsRow {
@@ -106,7 +106,7 @@ fn points_row(r: StoredRow) -> PointsRow {
 }
 
 /// What [`read_listed`] found.
-pub enum Listed {
+pub enum Checked {
     Missing,
     /// A file that is not the one the manifest lists: no row was read.
     Differs,
@@ -120,20 +120,20 @@ pub async fn read_listed(
     key: &str,
     files: &[PreviousFile],
     each: impl FnMut(StoredRow),
-) -> Result<Listed> {
+) -> Result<Checked> {
     use std::io::{Seek, copy};
     let Some(mut file) = sink.get_file(key).await? else {
-        return Ok(Listed::Missing);
+        return Ok(Checked::Missing);
     };
     let mut hasher = Sha256::new();
     copy(&mut file, &mut hasher).map_err(|e| unreadable(sink, key, e))?;
     let sha = format!("{:x}", hasher.finalize());
     if !files.iter().any(|f| f.key == key && f.sha256 == sha) {
-        return Ok(Listed::Differs);
+        return Ok(Checked::Differs);
     }
     file.rewind().map_err(|e| unreadable(sink, key, e))?;
     stream::rows(file, each).map_err(|e| unreadable(sink, key, e))?;
-    Ok(Listed::Read)
+    Ok(Checked::Read)
 }
 
 /// `program`'s stored daily report of `day`, its rows given to `each` one at a time as the
@@ -153,12 +153,12 @@ pub async fn read_stored_day(
     let m: Manifest =
         serde_json::from_slice(&manifest).map_err(|e| unreadable(sink, &keys.manifest, e))?;
     match read_listed(sink, &keys.json, &m.files, each).await? {
-        Listed::Read => {}
-        Listed::Missing => {
+        Checked::Read => {}
+        Checked::Missing => {
             let why = "its manifest lists it, but it is missing";
             return Err(unreadable(sink, &keys.json, why));
         }
-        Listed::Differs => {
+        Checked::Differs => {
             let why = "it does not match its manifest; run that day again";
             return Err(unreadable(sink, &keys.json, why));
         }

@@ -2,21 +2,17 @@
 //! installs) loads the pages the demo and a run write, and the test reads the DOM it built
 //! and keeps a screenshot under `target/tmp/`.
 
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use fortiflex_reporter::fortiflex::{
-    Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
-};
 use fortiflex_reporter::progress::Silent;
-use fortiflex_reporter::run::{CUSTOMERS_KEY, Context, Request, Watch, run};
+use fortiflex_reporter::run::{CUSTOMERS_KEY, Request, Watch, run};
 use fortiflex_reporter::sim::{self, Dataset, SimOptions};
 use fortiflex_reporter::sink::LocalDir;
-use fortiflex_reporter::window::{EndDateMode, PACIFIC};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");
 
@@ -151,24 +147,8 @@ async fn hostile_names_show_as_text_in_chromium() {
         ..Request::default()
     };
     let now: DateTime<Utc> = "2025-11-09T20:00:00Z".parse().unwrap();
-    let ctx = Context {
-        now,
-        run_id: "run-1".into(),
-        timezone: PACIFIC,
-        end_date: EndDateMode::Inclusive,
-        restate_days: 2,
-        retention_days: 90,
-        limits: Limits::default(),
-        calls_this_hour: 0,
-        time_left: None,
-    };
-    let api = HttpFortiFlex::new(
-        http_client(Duration::from_secs(10)).unwrap(),
-        Endpoints::new(&sim.api_url(), &sim.auth_url()).unwrap(),
-        &creds,
-        Arc::new(Pacer::new(Limits::default())),
-        RetryPolicy::default(),
-    );
+    let ctx = support::run_context(now);
+    let api = support::sim_api(&sim, &creds);
     run(
         &api,
         &LocalDir::new(dir.path()),

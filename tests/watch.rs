@@ -1,21 +1,18 @@
 //! Balance snapshots and alerts over real HTTP (the simulator) and real files (a local
 //! folder): runway, grace, spikes, idle licences and a postpaid commitment.
 
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fortiflex_reporter::credentials::{Credentials, Secret};
-use fortiflex_reporter::fortiflex::{
-    Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
-};
 use fortiflex_reporter::progress::Silent;
-use fortiflex_reporter::run::{Context, Request, Watch, run};
+use fortiflex_reporter::run::{Request, Watch, run};
 use fortiflex_reporter::sim::{self, Dataset, PARTNER, POSTPAID_PROGRAM, RunningSim, SimOptions};
 use fortiflex_reporter::sink::LocalDir;
 use fortiflex_reporter::summary::RunOutcome;
-use fortiflex_reporter::window::{DayRange, EndDateMode, PACIFIC};
+use fortiflex_reporter::window::DayRange;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -64,24 +61,8 @@ async fn week(
         ..Request::default()
     };
     let now: DateTime<Utc> = format!("{today}T20:00:00Z").parse().unwrap();
-    let ctx = Context {
-        now,
-        run_id: "run-1".into(),
-        timezone: PACIFIC,
-        end_date: EndDateMode::Inclusive,
-        restate_days: 2,
-        retention_days: 90,
-        limits: Limits::default(),
-        calls_this_hour: 0,
-        time_left: None,
-    };
-    let api = HttpFortiFlex::new(
-        http_client(Duration::from_secs(10)).unwrap(),
-        Endpoints::new(&sim.api_url(), &sim.auth_url()).unwrap(),
-        creds,
-        Arc::new(Pacer::new(Limits::default())),
-        RetryPolicy::default(),
-    );
+    let ctx = support::run_context(now);
+    let api = support::sim_api(sim, creds);
     run(&api, &LocalDir::new(dir), creds, &request, &ctx, &Silent)
         .await
         .unwrap()

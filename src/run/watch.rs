@@ -232,7 +232,7 @@ async fn baseline(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Bas
         let read = archive::read_listed(sink, &keys.json, &stored.files, |r| {
             days.add_row(r.serial_number, r.account_id, r.points)
         });
-        if matches!(read.await?, archive::Listed::Read) {
+        if matches!(read.await?, archive::Checked::Read) {
             days.end_day();
         }
     }

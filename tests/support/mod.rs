@@ -12,9 +12,17 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
+use chrono::{DateTime, Utc};
+use fortiflex_reporter::fortiflex::{
+    Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
+};
+use fortiflex_reporter::run::Context;
 use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
+use fortiflex_reporter::window::{EndDateMode, PACIFIC};
 
 pub const REGION: &str = "us-east-1";
 
@@ -297,4 +305,34 @@ pub fn daily_keys(day: &str) -> [String; 3] {
         format!("fortiflex/daily/json/dt={day}/{name}.json"),
         format!("fortiflex/daily/manifests/dt={day}/{name}.manifest.json"),
     ]
+}
+
+/// A run's context at `now` as the library's defaults set it: Pacific days, `endDate`
+/// inclusive, 2 restated days, 90 days of FortiFlex retention.
+pub fn run_context(now: DateTime<Utc>) -> Context {
+    Context {
+        now,
+        run_id: "run-1".into(),
+        timezone: PACIFIC,
+        end_date: EndDateMode::Inclusive,
+        restate_days: 2,
+        retention_days: 90,
+        limits: Limits::default(),
+        calls_this_hour: 0,
+        time_left: None,
+    }
+}
+
+/// The real HTTP client, pointed at `sim`.
+pub fn sim_api(
+    sim: &RunningSim,
+    creds: &fortiflex_reporter::credentials::Credentials,
+) -> HttpFortiFlex {
+    HttpFortiFlex::new(
+        http_client(Duration::from_secs(10)).unwrap(),
+        Endpoints::new(&sim.api_url(), &sim.auth_url()).unwrap(),
+        creds,
+        Arc::new(Pacer::new(Limits::default())),
+        RetryPolicy::default(),
+    )
 }
