@@ -1,6 +1,8 @@
 //! A whole MSSP program over real HTTP: the walkthrough's devices spread over the partner's
 //! and two customer accounts, a second (postpaid) program, FortiFlex's retention.
 
+mod support;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +22,7 @@ use fortiflex_reporter::sim::{
 };
 use fortiflex_reporter::sink::{MemorySink, Sink};
 use fortiflex_reporter::summary::{RunOutcome, Status};
-use fortiflex_reporter::window::{DayRange, EndDateMode, PACIFIC};
+use fortiflex_reporter::window::DayRange;
 use serde_json::{Value, json};
 
 const PROGRAM: &str = "ELAVMS0000123456";
@@ -48,17 +50,7 @@ async fn mssp(extra: u32) -> RunningSim {
 }
 
 fn ctx(now: &str) -> Context {
-    Context {
-        now: at(now),
-        run_id: "run-1".into(),
-        timezone: PACIFIC,
-        end_date: EndDateMode::Inclusive,
-        restate_days: 2,
-        retention_days: 90,
-        limits: Limits::default(),
-        calls_this_hour: 0,
-        time_left: None,
-    }
+    support::run_context(at(now))
 }
 
 async fn run_as(
