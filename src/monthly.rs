@@ -207,7 +207,7 @@ mod tests {
     use super::*;
     use crate::ids::AccountId;
     use crate::publish::{Options, publish};
-    use crate::report::tests::walkthrough_day;
+    use crate::report::tests::store_walkthrough;
     use crate::sink::MemorySink;
     use crate::window::PACIFIC;
 
@@ -215,24 +215,10 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    async fn store(sink: &MemorySink, days: &[&str]) {
-        for d in days {
-            publish(
-                sink,
-                &walkthrough_day(d),
-                "run",
-                Utc::now(),
-                Options::default(),
-            )
-            .await
-            .unwrap();
-        }
-    }
-
     #[tokio::test]
     async fn a_statement_is_written_once_and_revised_when_a_day_is_added() {
         let sink = MemorySink::new();
-        store(&sink, &["2025-11-01", "2025-11-02"]).await;
+        store_walkthrough(&sink, &["2025-11-01", "2025-11-02"]).await;
         let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
         let month = Month::parse("2025-11").unwrap();
         let customers = Customers::parse(
@@ -284,7 +270,7 @@ mod tests {
 
         let again = run("2025-11-03").await;
         assert!(!again.written, "the same stored days write nothing");
-        store(&sink, &["2025-11-03"]).await;
+        store_walkthrough(&sink, &["2025-11-03"]).await;
         let third = run("2025-11-04").await;
         assert!(third.written);
         assert_eq!(third.revision, 2);
@@ -302,7 +288,7 @@ mod tests {
     async fn a_restated_day_gives_a_new_revision_built_from_its_new_revision() {
         use crate::report::tests::{catalog, request, rows, spec};
         let sink = MemorySink::new();
-        store(&sink, &["2025-11-01", "2025-11-02"]).await;
+        store_walkthrough(&sink, &["2025-11-01", "2025-11-02"]).await;
         let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
         let month = Month::parse("2025-11").unwrap();
         let statement = |sink| {

@@ -424,11 +424,7 @@ async fn hostile_text_is_escaped_and_reads_back_in_python() {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_succeeded(&out);
     let read: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         read.len(),

@@ -46,11 +46,7 @@ fn browse(page: &Path, extra: &[String]) -> String {
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_succeeded(&out);
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -69,11 +65,7 @@ fn the_demo_page_renders_its_chart_and_top_consumers_in_chromium() {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::assert_succeeded(&out);
     let index = dir.path().join("reports/site/index.html");
     let dom = rendered(&index);
     // One bar per day and customer: 30 backfilled days, each with the sample file's three

@@ -95,7 +95,9 @@ pub struct Seen {
 }
 
 impl Baseline {
-    /// Folds in one stored day's rows; days come most recent first.
+    /// Folds in one stored day's rows; days come most recent first. Runs stream a day
+    /// through [`Baseline::add_row`] instead.
+    #[cfg(test)]
     pub fn add_day(&mut self, rows: impl IntoIterator<Item = (String, AccountId, Decimal)>) {
         for (serial, account_id, points) in rows {
             self.add_row(serial, account_id, points);

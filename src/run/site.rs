@@ -145,24 +145,13 @@ pub async fn publish_site(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::publish::{Options, publish};
-    use crate::report::tests::walkthrough_day;
+    use crate::report::tests::store_walkthrough;
     use crate::sink::MemorySink;
 
     #[tokio::test]
     async fn the_site_sums_stored_days_per_customer_and_writes_the_index_last() {
         let sink = MemorySink::new();
-        for d in ["2025-11-01", "2025-11-02", "2025-11-03"] {
-            publish(
-                &sink,
-                &walkthrough_day(d),
-                "run",
-                Utc::now(),
-                Options::default(),
-            )
-            .await
-            .unwrap();
-        }
+        store_walkthrough(&sink, &["2025-11-01", "2025-11-02", "2025-11-03"]).await;
         let today: NaiveDate = "2025-11-04".parse().unwrap();
         let history = history(&sink, "ELAVMS0000123456", today, None)
             .await

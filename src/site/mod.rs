@@ -206,15 +206,17 @@ fn month_table(m: &Statement) -> Markup {
 /// contain, so splitting the rendered frame at it is exact.
 const LINES_HERE: &str = "<!--lines-->";
 
-/// `site/month=YYYY-MM/<customer>.html`: the customer's statement, line for line as its CSV.
+/// `site/month=YYYY-MM/<customer>.html` in memory, for tests; runs stream it with
+/// [`write_statement_page`].
+#[cfg(test)]
 pub fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> String {
     let mut out = Vec::new();
     write_statement_page(program, m, c, &mut out).expect("writing to memory cannot fail");
     String::from_utf8(out).expect("maud writes UTF-8")
 }
 
-/// [`statement_page`] written to `out` a line at a time: a customer with 100,000 serials has a
-/// 25 MB page, which is never held whole (the frame around the lines is rendered once, each
+/// `site/month=YYYY-MM/<customer>.html`: the customer's statement, line for line as its CSV,
+/// written to `out` a line at a time: a customer with 100,000 serials has a 25 MB page, which is never held whole (the frame around the lines is rendered once, each
 /// line on its own).
 pub fn write_statement_page(
     program: &str,

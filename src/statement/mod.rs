@@ -175,8 +175,7 @@ pub fn build(
 pub struct Fold {
     month: Month,
     sources: Vec<(NaiveDate, u64, String)>,
-    /// Customer ids as lines are keyed by them (an index, not a string per line).
-    customer_ids: Vec<String>,
+    /// Customer ids and the index lines are keyed by (not a string per line).
     customer_index: HashMap<String, u32>,
     /// Without a customers file, each account's customer index (no id text per row).
     account_customer: HashMap<AccountId, u32>,
@@ -209,7 +208,6 @@ impl Fold {
         Fold {
             month,
             sources: Vec::new(),
-            customer_ids: Vec::new(),
             customer_index: HashMap::new(),
             account_customer: HashMap::new(),
             index: HashMap::new(),
@@ -295,8 +293,7 @@ impl Fold {
         if let Some(&i) = self.customer_index.get(id) {
             return i;
         }
-        let i = self.customer_ids.len() as u32;
-        self.customer_ids.push(id.to_string());
+        let i = self.customer_index.len() as u32;
         self.customer_index.insert(id.to_string(), i);
         i
     }
@@ -340,6 +337,10 @@ impl Fold {
                 (c.id.clone(), s)
             })
             .collect();
+        let mut customer_ids = vec![String::new(); self.customer_index.len()];
+        for (id, i) in self.customer_index {
+            customer_ids[i as usize] = id;
+        }
         let mut lines = self.lines;
         let mut owner = vec![0u32; lines.len()];
         for ((customer, serial), at) in self.index {
@@ -347,7 +348,7 @@ impl Fold {
             owner[at as usize] = customer;
         }
         for (customer, mut group) in group::by_owner(lines, owner) {
-            let id = &self.customer_ids[customer as usize];
+            let id = &customer_ids[customer as usize];
             let c = by_customer.entry(id.clone()).or_insert_with(|| {
                 let first = &group[0];
                 let who = customers.billed(&first.serial_number, first.config_id, first.account_id);

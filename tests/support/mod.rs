@@ -336,3 +336,12 @@ pub fn sim_api(
         RetryPolicy::default(),
     )
 }
+
+/// Fails with the process's stderr unless it exited 0.
+pub fn assert_succeeded(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
