@@ -20,6 +20,7 @@ pub mod error;
 pub mod fortiflex;
 pub mod handler;
 pub mod ids;
+pub mod json_rows;
 pub mod listing;
 pub mod metrics;
 pub mod monthly;

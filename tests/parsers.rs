@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::archive;
 use fortiflex_reporter::credentials::Credentials;
-use fortiflex_reporter::fortiflex::{PointsRow, Program, parse_error_reply, parse_list};
+use fortiflex_reporter::fortiflex::{
+    PointsRow, Program, ReplyReader, parse_error_reply, parse_list,
+};
 use fortiflex_reporter::payload::{Payload, plan};
 use fortiflex_reporter::render::Keys;
 use fortiflex_reporter::sink::{MemorySink, Sink};
@@ -115,6 +117,39 @@ proptest! {
         }
     }
 
+    /// A reply read as its chunks arrive answers what a reading of the whole JSON value
+    /// answers: the rows of the first list key present (or of a bare array), or an error,
+    /// with FortiFlex's code when its `status` is not 0.
+    #[test]
+    fn fortiflex_replies_read_in_pieces_answer_as_the_whole_value(
+        v in json(),
+        rows in prop::collection::vec((0u32..1000, "[0-9]{1,4}\\.[0-9]{2}"), 0..8),
+        status in prop_oneof![Just(None), Just(Some(0)), Just(Some(-10))],
+        piece in 1usize..40,
+    ) {
+        let mut v = v;
+        if let (Value::Object(m), false) = (&mut v, rows.is_empty()) {
+            let list = rows.iter().map(|(s, p)| serde_json::json!({
+                "serialNumber": format!("FGVM{s:04}"), "points": p.parse::<f64>().unwrap(),
+            }));
+            m.insert("entitlements".into(), Value::Array(list.collect()));
+            if let Some(code) = status {
+                m.insert("status".into(), Value::from(code));
+            }
+        }
+        let body = v.to_string();
+        let keys = &["entitlements", "vms"];
+        let whole = parse_list::<PointsRow>("entitlements/points", 200, body.as_bytes(), keys);
+        let mut reader = ReplyReader::<PointsRow>::new("entitlements/points", 200, keys);
+        let pieces = body
+            .as_bytes()
+            .chunks(piece)
+            .try_for_each(|c| reader.feed(c))
+            .and_then(|()| reader.finish());
+        prop_assert_eq!(&pieces, &whole);
+        prop_assert_eq!(whole.map_err(|e| e.code), reference(&v, keys).map_err(|e| e.0));
+    }
+
     #[test]
     fn stored_manifests_and_reports_are_read_or_refused(
         m in json(),
@@ -123,5 +158,31 @@ proptest! {
     ) {
         read_back(m.to_string().into_bytes(), r.to_string().into_bytes());
         read_back(bytes.clone(), bytes);
+    }
+}
+
+/// The reply's meaning, read from the whole value: rows, or an error and its code.
+#[derive(Debug, PartialEq)]
+struct Refused(Option<i64>);
+
+fn reference(v: &Value, keys: &[&str]) -> Result<Vec<PointsRow>, Refused> {
+    let rows = |list: &Vec<Value>| {
+        list.iter()
+            .map(|r| serde_json::from_str(&r.to_string()).map_err(|_| Refused(None)))
+            .collect()
+    };
+    match v {
+        Value::Array(list) => rows(list),
+        Value::Object(m) => {
+            if let Some(code) = m.get("status").and_then(Value::as_i64).filter(|c| *c != 0) {
+                return Err(Refused(Some(code)));
+            }
+            match keys.iter().find_map(|k| m.get(*k)) {
+                Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::Array(list)) => rows(list),
+                _ => Err(Refused(None)),
+            }
+        }
+        _ => Err(Refused(None)),
     }
 }

@@ -103,7 +103,7 @@ impl HttpFortiFlex {
         Ok(access)
     }
 
-    /// One paced POST: the status, the body (size-capped) and any `Retry-After`.
+    /// One paced POST: the status, the whole body (size-capped) and any `Retry-After`.
     async fn post(
         &self,
         call: &str,
@@ -111,6 +111,26 @@ impl HttpFortiFlex {
         token: Option<&Secret>,
         body: &impl Serialize,
     ) -> std::result::Result<(StatusCode, Vec<u8>, Option<Duration>), Failure> {
+        let (status, retry_after, bytes) = self
+            .exchange(call, url, token, body, |_, expected| {
+                // Sized once: growing a 30 MB reply by doubling copies it twice.
+                Vec::with_capacity(expected.min(MAX_REPLY_BYTES))
+            })
+            .await?;
+        Ok((status, bytes, retry_after))
+    }
+
+    /// One paced POST whose body goes, chunk by chunk as it arrives, to the [`Body`] that
+    /// `open` makes once the status and the announced length are known. The turn is held
+    /// until the body is in: FortiFlex counts a call until it has answered.
+    async fn exchange<B: Body>(
+        &self,
+        call: &str,
+        url: &Url,
+        token: Option<&Secret>,
+        body: &impl Serialize,
+        open: impl FnOnce(StatusCode, usize) -> B,
+    ) -> std::result::Result<(StatusCode, Option<Duration>, B), Failure> {
         let _turn = self.pacer.turn().await;
         let mut request = self.http.post(url.clone()).json(body);
         if let Some(t) = token {
@@ -136,22 +156,21 @@ impl HttpFortiFlex {
                 .into(),
             )
         };
-        if reply
-            .content_length()
-            .is_some_and(|n| n > MAX_REPLY_BYTES as u64)
-        {
+        let expected = reply.content_length().unwrap_or(0);
+        if expected > MAX_REPLY_BYTES as u64 {
             return Err(too_big());
         }
-        // Sized once from Content-Length: growing a 30 MB reply by doubling copies it twice.
-        let expected = reply.content_length().unwrap_or(0) as usize;
-        let mut bytes = Vec::with_capacity(expected.min(MAX_REPLY_BYTES));
+        let mut into = open(status, expected as usize);
+        let mut seen = 0;
         while let Some(chunk) = reply.chunk().await.map_err(transient)? {
-            if bytes.len() + chunk.len() > MAX_REPLY_BYTES {
+            seen += chunk.len();
+            if seen > MAX_REPLY_BYTES {
                 return Err(too_big());
             }
-            bytes.extend_from_slice(&chunk);
+            into.feed(&chunk)
+                .map_err(|e| judge(status, e, retry_after))?;
         }
-        Ok((status, bytes, retry_after))
+        Ok((status, retry_after, into))
     }
 
     async fn login(&self) -> std::result::Result<Token, Failure> {
@@ -237,6 +256,8 @@ impl HttpFortiFlex {
         }
     }
 
+    /// One try of a call. A successful reply's rows are parsed as its chunks arrive; an
+    /// error reply is read whole (it is small) for its status and message.
     async fn try_call<T: DeserializeOwned>(
         &self,
         call: &str,
@@ -245,24 +266,65 @@ impl HttpFortiFlex {
         keys: &[&str],
     ) -> std::result::Result<Vec<T>, Failure> {
         let token = self.access_token().await.map_err(Failure::Fatal)?;
-        let (status, bytes, retry_after) = self.post(call, url, Some(&token), body).await?;
-        let e = if status.is_success() {
-            match parse::parse_list(call, status.as_u16(), &bytes, keys) {
+        let open = |status: StatusCode, _| {
+            if status.is_success() {
+                Reply::Rows(Box::new(parse::ReplyReader::new(
+                    call,
+                    status.as_u16(),
+                    keys,
+                )))
+            } else {
+                Reply::Error(Vec::new())
+            }
+        };
+        let (status, retry_after, reply) =
+            self.exchange(call, url, Some(&token), body, open).await?;
+        let e = match reply {
+            Reply::Rows(reader) => match reader.finish() {
                 Ok(rows) => return Ok(rows),
                 Err(e) => e,
-            }
-        } else {
-            parse::parse_error_reply(call, status.as_u16(), &bytes)
-        };
-        Err(
-            if status == StatusCode::UNAUTHORIZED || e.code == Some(-1) {
-                Failure::TokenRefused
-            } else if retry::transient(e.http_status, e.code) {
-                Failure::Transient(e.into(), retry_after)
-            } else {
-                Failure::Fatal(e.into())
             },
-        )
+            Reply::Error(bytes) => parse::parse_error_reply(call, status.as_u16(), &bytes),
+        };
+        Err(judge(status, e, retry_after))
+    }
+}
+
+/// Where a reply's body goes as it arrives.
+trait Body {
+    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<(), ApiError>;
+}
+
+impl Body for Vec<u8> {
+    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<(), ApiError> {
+        self.extend_from_slice(chunk);
+        Ok(())
+    }
+}
+
+/// A call's reply: rows parsed as they arrive, or an error reply kept whole.
+enum Reply<'k, T> {
+    Rows(Box<parse::ReplyReader<'k, T>>),
+    Error(Vec<u8>),
+}
+
+impl<T: DeserializeOwned> Body for Reply<'_, T> {
+    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<(), ApiError> {
+        match self {
+            Reply::Rows(reader) => reader.feed(chunk),
+            Reply::Error(bytes) => bytes.feed(chunk),
+        }
+    }
+}
+
+/// What a FortiFlex error means for the call: log in again, try again later, or give up.
+fn judge(status: StatusCode, e: ApiError, retry_after: Option<Duration>) -> Failure {
+    if status == StatusCode::UNAUTHORIZED || e.code == Some(-1) {
+        Failure::TokenRefused
+    } else if retry::transient(e.http_status, e.code) {
+        Failure::Transient(e.into(), retry_after)
+    } else {
+        Failure::Fatal(e.into())
     }
 }
 

@@ -45,6 +45,24 @@ pub(super) fn lenient_decimal<'de, D: Deserializer<'de>>(
     Ok(raw.and_then(|r| parse_decimal(r.get())))
 }
 
+/// An entitlement's `status`: one of a few words, so every row that has a known one shares
+/// a single allocation instead of holding its own (100,000 of them at scale).
+pub(super) fn lenient_status<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<super::Text>, D::Error> {
+    static KNOWN: std::sync::LazyLock<[super::Text; 4]> = std::sync::LazyLock::new(|| {
+        ["ACTIVE", "STOPPED", "PENDING", "EXPIRED"].map(super::Text::from)
+    });
+    Ok(d.deserialize_any(Lenient)?.map(|v| match v {
+        Scalar::Borrowed(s) => KNOWN
+            .iter()
+            .find(|k| ***k == *s)
+            .cloned()
+            .unwrap_or_else(|| super::Text::from(s)),
+        other => shared(other),
+    }))
+}
+
 /// An id (a plain number or an [`AccountId`](crate::ids::AccountId)) that may come as a
 /// number or a numeric string; anything else is no id.
 pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
@@ -71,12 +89,16 @@ pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Str
 pub(super) fn lenient_shared<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<super::Text>, D::Error> {
-    Ok(d.deserialize_any(Lenient)?.map(|v| match v {
+    Ok(d.deserialize_any(Lenient)?.map(shared))
+}
+
+fn shared(v: Scalar<'_>) -> super::Text {
+    match v {
         // Straight from the reply into the shared allocation: one copy, not two.
         Scalar::Borrowed(s) => super::Text::from(s),
         Scalar::Unsigned(n) => super::Text::from(n.to_string()),
         Scalar::Text(s) | Scalar::Other(s) => super::Text::from(s),
-    }))
+    }
 }
 
 /// `tokenStatus`: whether it says `NOTUSED` (any case); anything else, or nothing, is used.

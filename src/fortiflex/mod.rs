@@ -18,7 +18,7 @@ pub use endpoints::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints};
 pub use http::{HttpFortiFlex, MAX_REPLY_BYTES, http_client};
 pub use lenient::{exact_decimal as exact_points, parse_decimal};
 pub use pace::{Limits, Pacer};
-pub use parse::{parse_error_reply, parse_list};
+pub use parse::{ReplyReader, parse_error_reply, parse_list};
 pub use retry::RetryPolicy;
 
 use crate::error::Result;
@@ -121,7 +121,7 @@ pub struct Entitlement {
     pub config_id: Option<u64>,
     #[serde(default, deserialize_with = "lenient::lenient_shared")]
     pub description: Option<Text>,
-    #[serde(default, deserialize_with = "lenient::lenient_shared")]
+    #[serde(default, deserialize_with = "lenient::lenient_status")]
     pub status: Option<Text>,
     #[serde(default, deserialize_with = "lenient::lenient_day")]
     pub start_date: Option<NaiveDate>,

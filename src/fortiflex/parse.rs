@@ -2,114 +2,180 @@
 //! spellings, numbers as strings) and strictly where a guess could misreport money.
 
 use std::collections::HashMap;
-use std::marker::PhantomData;
 
-use serde::Deserializer;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::lenient::value_text;
 use crate::error::ApiError;
+use crate::json_rows::{Malformed, RowScanner, Target};
 
 /// Rows of a successful (2xx) reply: under the first of `keys` present, or a bare array.
 /// A reply with no list, or with an integer `status` other than 0, is an error: reporting a
 /// day as empty because the shape was unexpected would silently lose billing data.
-///
-/// One pass straight into typed rows; only a reply that pass rejects is read again, slowly,
-/// to say exactly what is wrong with it.
 pub fn parse_list<T: DeserializeOwned>(
     call: &str,
     http_status: u16,
     body: &[u8],
     keys: &[&str],
 ) -> Result<Vec<T>, ApiError> {
-    match one_pass(body, keys) {
-        Ok(Reply {
-            status,
-            message,
-            rows,
-        }) => match status.filter(|c| *c != 0) {
-            Some(code) => Err(ApiError::new(
-                call,
-                Some(http_status),
-                Some(code),
-                message.unwrap_or_else(|| "no message".into()),
-            )),
-            None => rows.ok_or_else(|| no_list(call, http_status, keys)),
-        },
-        Err(_) => diagnose(call, http_status, body, keys),
-    }
+    let mut reader = ReplyReader::new(call, http_status, keys);
+    reader.feed(body)?;
+    reader.finish()
 }
 
-/// A reply read in one pass: its `status` and `message`, and the rows under the first of
-/// the keys present (`Some(vec![])` for a `null` list).
-struct Reply<T> {
-    status: Option<i64>,
-    message: Option<String>,
-    rows: Option<Vec<T>>,
+/// A successful reply read as it arrives: each row is parsed into `T` as soon as its last
+/// byte is in, so the body is never held whole (24 MB at 100,000 entitlements). What is not
+/// a row — `status`, `message`, which lists are there — is judged once the reply is
+/// complete, from the small rest of it, so a reply's status still outranks its rows.
+pub struct ReplyReader<'k, T> {
+    call: &'k str,
+    http_status: u16,
+    keys: &'k [&'k str],
+    scan: RowScanner<'k>,
+    /// Rows per list: one per key, then the bare array.
+    lists: Vec<Vec<T>>,
+    /// The first row that is not a `T`: its list, its index and why.
+    bad_row: Option<(usize, usize, serde_json::Error)>,
+    /// The reply's first bytes, quoted when it is not JSON at all (a gateway's page).
+    head: Vec<u8>,
+    bytes: usize,
 }
 
-fn one_pass<T: DeserializeOwned>(body: &[u8], keys: &[&str]) -> serde_json::Result<Reply<T>> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let reply =
-        serde::de::DeserializeSeed::deserialize(ReplySeed::<T>(keys, PhantomData), &mut de)?;
-    de.end()?;
-    Ok(reply)
-}
+const HEAD: usize = 160;
 
-struct ReplySeed<'k, T>(&'k [&'k str], PhantomData<T>);
-
-impl<'de, T: DeserializeOwned> serde::de::DeserializeSeed<'de> for ReplySeed<'_, T> {
-    type Value = Reply<T>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Reply<T>, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de, T: DeserializeOwned> serde::de::Visitor<'de> for ReplySeed<'_, T> {
-    type Value = Reply<T>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a FortiFlex reply object or a bare array of rows")
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Reply<T>, A::Error> {
-        let mut rows = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        while let Some(row) = seq.next_element()? {
-            rows.push(row);
+impl<'k, T: DeserializeOwned> ReplyReader<'k, T> {
+    pub fn new(call: &'k str, http_status: u16, keys: &'k [&'k str]) -> Self {
+        ReplyReader {
+            call,
+            http_status,
+            keys,
+            scan: RowScanner::new(Target::Reply(keys)),
+            lists: (0..=keys.len()).map(|_| Vec::new()).collect(),
+            bad_row: None,
+            head: Vec::new(),
+            bytes: 0,
         }
-        Ok(Reply {
-            status: None,
-            message: None,
-            rows: Some(rows),
-        })
     }
 
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Reply<T>, A::Error> {
-        let (mut status, mut message) = (None, None);
-        // The rows found so far, and the rank of their key in `keys` (lower wins).
-        let mut found: Option<(usize, Vec<T>)> = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "status" {
-                status = map.next_value::<Value>()?.as_i64();
-            } else if key == "message" {
-                message = value_text(&map.next_value::<Value>()?);
-            } else if let Some(rank) = self.0.iter().position(|k| *k == key) {
-                let rows = map.next_value::<Option<Vec<T>>>()?.unwrap_or_default();
-                if found.as_ref().is_none_or(|(r, _)| rank < *r) {
-                    found = Some((rank, rows));
-                }
-            } else {
-                map.next_value::<serde::de::IgnoredAny>()?;
+    /// The next chunk of the body. A reply that cannot be JSON fails here, before the rest
+    /// of it is downloaded.
+    pub fn feed(&mut self, chunk: &[u8]) -> Result<(), ApiError> {
+        let room = HEAD.saturating_sub(self.head.len()).min(chunk.len());
+        self.head.extend_from_slice(&chunk[..room]);
+        self.bytes += chunk.len();
+        let (lists, bad_row) = (&mut self.lists, &mut self.bad_row);
+        let fed = self.scan.feed(chunk, &mut |row| {
+            if bad_row.as_ref().is_some_and(|(l, _, _)| *l == row.list) {
+                return;
             }
-        }
-        Ok(Reply {
-            status,
-            message,
-            rows: found.map(|(_, rows)| rows),
-        })
+            match serde_json::from_slice(row.json) {
+                Ok(r) => lists[row.list].push(r),
+                Err(e) => *bad_row = Some((row.list, row.index, e)),
+            }
+        });
+        fed.map_err(|e| self.broken(&e))
     }
+
+    /// The rows of the list the reply answers with, once the whole body is in.
+    pub fn finish(mut self) -> Result<Vec<T>, ApiError> {
+        let scanned = self.scan.finish().map_err(|e| self.broken(&e))?;
+        let list = read_rest(
+            self.call,
+            self.http_status,
+            &scanned.skeleton,
+            self.bytes,
+            self.keys,
+        )?;
+        if let Some((l, index, e)) = self.bad_row.take().filter(|(l, _, _)| *l == list) {
+            let whose = self
+                .keys
+                .get(l)
+                .map_or_else(|| "reply rows".to_string(), |k| format!("rows under '{k}'"));
+            return Err(self.fail(format!("{whose} are malformed: row {index}: {e}")));
+        }
+        let mut rows = std::mem::take(&mut self.lists[list]);
+        // The list grew by doubling: up to half of it is room no row will use. (A big
+        // allocation is its own mapping, so this shrinks it in place, without a copy.)
+        rows.shrink_to_fit();
+        Ok(rows)
+    }
+
+    fn fail(&self, message: String) -> ApiError {
+        ApiError::new(self.call, Some(self.http_status), None, message)
+    }
+
+    /// What to say about a reply that is not one balanced JSON value.
+    fn broken(&self, e: &Malformed) -> ApiError {
+        let head = String::from_utf8_lossy(&self.head);
+        if !head.trim_start().starts_with(['{', '[']) {
+            return self.fail(format!("reply is not a JSON object: {}", snippet(&head)));
+        }
+        // A cut-off list may hold licence tokens: only where it broke is told.
+        let what = if e.ended_early() {
+            "EOF while parsing".to_string()
+        } else {
+            e.to_string()
+        };
+        self.fail(format!("malformed JSON, {what} ({} bytes)", self.bytes))
+    }
+}
+
+/// The reply without its rows: its `status` and `message`, and which list it answers with
+/// (an index into `keys`, or `keys.len()` for a bare array).
+fn read_rest(
+    call: &str,
+    http_status: u16,
+    rest: &[u8],
+    bytes: usize,
+    keys: &[&str],
+) -> Result<usize, ApiError> {
+    let fail = |msg: String| ApiError::new(call, Some(http_status), None, msg);
+    let text = std::str::from_utf8(rest).map_err(|_| fail("reply is not UTF-8 text".into()))?;
+    if text.trim_start().starts_with('[') {
+        return Ok(keys.len());
+    }
+    let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
+        fail(if text.trim_start().starts_with('{') {
+            // The position would be in the reply without its rows: only the cause is told.
+            format!("malformed JSON, {} ({bytes} bytes)", cause(&e))
+        } else {
+            format!("reply is not a JSON object: {}", snippet(text))
+        })
+    })?;
+    let code = fields
+        .get("status")
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        .and_then(|v| v.as_i64());
+    if let Some(code) = code.filter(|c| *c != 0) {
+        let message = fields
+            .get("message")
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .and_then(|v| value_text(&v))
+            .unwrap_or_else(|| "no message".into());
+        return Err(ApiError::new(call, Some(http_status), Some(code), message));
+    }
+    for (list, key) in keys.iter().enumerate() {
+        if let Some(raw) = fields.get(*key) {
+            let raw = raw.get().trim();
+            return if raw.starts_with('[') || raw == "null" {
+                Ok(list)
+            } else {
+                Err(fail(format!(
+                    "rows under '{key}' are malformed: not a list"
+                )))
+            };
+        }
+    }
+    Err(no_list(call, http_status, keys))
+}
+
+/// serde_json's message without its "at line L column C".
+fn cause(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    text.strip_suffix(&position).unwrap_or(&text).to_string()
 }
 
 fn no_list(call: &str, http_status: u16, keys: &[&str]) -> ApiError {
@@ -125,49 +191,6 @@ fn no_list(call: &str, http_status: u16, keys: &[&str]) -> ApiError {
                 .join(" or ")
         ),
     )
-}
-
-/// The slow, careful reading of a reply the one pass rejected: which part is wrong.
-fn diagnose<T: DeserializeOwned>(
-    call: &str,
-    http_status: u16,
-    body: &[u8],
-    keys: &[&str],
-) -> Result<Vec<T>, ApiError> {
-    let fail = |msg: String| ApiError::new(call, Some(http_status), None, msg);
-    let text = std::str::from_utf8(body).map_err(|_| fail("reply is not UTF-8 text".into()))?;
-    if text.trim_start().starts_with('[') {
-        return serde_json::from_str(text)
-            .map_err(|e| fail(format!("reply rows are malformed: {e}")));
-    }
-    let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(text).map_err(|e| {
-        fail(format!(
-            "reply is not a JSON object: {}",
-            snippet_or_position(text, &e)
-        ))
-    })?;
-    let code = fields
-        .get("status")
-        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-        .and_then(|v| v.as_i64());
-    if let Some(code) = code.filter(|c| *c != 0) {
-        let message = fields
-            .get("message")
-            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-            .and_then(|v| value_text(&v))
-            .unwrap_or_else(|| "no message".into());
-        return Err(ApiError::new(call, Some(http_status), Some(code), message));
-    }
-    for key in keys {
-        if let Some(raw) = fields.get(*key) {
-            if raw.get() == "null" {
-                return Ok(Vec::new());
-            }
-            return serde_json::from_str(raw.get())
-                .map_err(|e| fail(format!("rows under '{key}' are malformed: {e}")));
-        }
-    }
-    Err(no_list(call, http_status, keys))
 }
 
 /// An error reply (HTTP >= 400), read for FortiFlex's `status` and `message` or the OAuth
@@ -289,6 +312,48 @@ mod tests {
         assert!(!e.message.contains("TOKEN-SECRET"), "{e}");
         let e = parse_error_reply("entitlements/list", 500, cut.as_bytes());
         assert!(!e.message.contains("TOKEN-SECRET"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_row_is_named_and_the_status_still_comes_first() {
+        let e = points(r#"{"entitlements":[{"serialNumber":"A","points":1},{"points":2}]}"#)
+            .unwrap_err();
+        assert!(
+            e.message
+                .starts_with("rows under 'entitlements' are malformed: row 1: missing field"),
+            "{e}"
+        );
+        let e = points(r#"[{"serialNumber":"A","points":1}, 7]"#).unwrap_err();
+        assert!(
+            e.message.starts_with("reply rows are malformed: row 1:"),
+            "{e}"
+        );
+        let e =
+            points(r#"{"entitlements":[{"points":2}],"status":-10,"message":"Busy"}"#).unwrap_err();
+        assert_eq!((e.code, e.message.as_str()), (Some(-10), "Busy"));
+        // A bad row under a key that is not the answer does not matter.
+        let rows = points(r#"{"vms":[1],"entitlements":[{"serialNumber":"A","points":1}]}"#);
+        assert_eq!(rows.unwrap().len(), 1);
+        let e = points(r#"{"entitlements":{"serialNumber":"A"}}"#).unwrap_err();
+        assert!(
+            e.message
+                .contains("'entitlements' are malformed: not a list"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_broken_reply_fails_as_soon_as_it_cannot_be_json() {
+        let mut reader = ReplyReader::<PointsRow>::new("entitlements/points", 200, &["vms"]);
+        reader
+            .feed(br#"{"vms":[{"serialNumber":"A","points":1}]}"#)
+            .unwrap();
+        let e = reader.feed(b"}").unwrap_err();
+        assert!(
+            e.message
+                .starts_with("malformed JSON, more after the value at byte 41"),
+            "{e}"
+        );
     }
 
     #[test]
