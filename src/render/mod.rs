@@ -16,10 +16,12 @@ use crate::ids::AccountId;
 use crate::report::{Report, ReportKind, ReportSpec, points_text, write_points};
 
 pub mod focus;
+mod json;
 mod manifest;
 pub mod statement;
 pub mod workbook;
 
+pub use json::{json, write_json};
 pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest, same_files};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -195,46 +197,6 @@ struct AccountJson {
     points: Exact,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct JsonRow<'a> {
-    serial_number: &'a str,
-    account_id: AccountId,
-    points: Exact,
-    config_id: Option<u64>,
-    config_name: Option<&'a str>,
-    product_type: Option<&'a str>,
-    description: Option<&'a str>,
-    status: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Consumption<'a> {
-    entitlements: Rows<'a>,
-    status: i32,
-    message: &'static str,
-    error: Option<()>,
-}
-
-/// The contract's JSON: a superset of the partner toolkit's report file.
-#[derive(Serialize)]
-struct JsonReport<'a> {
-    schema_version: u32,
-    program_serial: &'a str,
-    account_id: AccountId,
-    start_date: String,
-    end_date: String,
-    timezone: &'a str,
-    days_back: u32,
-    serial_filter: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    config_filter: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_filter: Option<AccountId>,
-    totals: Totals,
-    consumption: Consumption<'a>,
-}
-
 pub(crate) fn totals(report: &Report) -> Totals {
     Totals {
         entitlements: report.rows.len(),
@@ -248,57 +210,6 @@ pub(crate) fn totals(report: &Report) -> Totals {
                 points: Exact(a.points),
             })
             .collect(),
-    }
-}
-
-pub fn json(report: &Report) -> Result<Vec<u8>> {
-    // About 330 bytes a pretty-printed row.
-    let mut out = Vec::with_capacity(1024 + report.rows.len() * 352);
-    write_json(report, &mut out)?;
-    Ok(out)
-}
-
-/// The contract's JSON, written to `out` as it is serialized.
-pub fn write_json(report: &Report, mut out: impl std::io::Write) -> Result<()> {
-    let spec = &report.spec;
-    let doc = JsonReport {
-        schema_version: SCHEMA_VERSION,
-        program_serial: &spec.program_serial,
-        account_id: spec.account_id,
-        start_date: ymd(spec.range.start()),
-        end_date: ymd(spec.range.end()),
-        timezone: spec.timezone.name(),
-        days_back: spec.range.len_days(),
-        serial_filter: spec.serial_filter.as_deref(),
-        config_filter: spec.config_filter,
-        account_filter: spec.account_filter,
-        totals: totals(report),
-        consumption: Consumption {
-            entitlements: Rows(&report.rows),
-            status: 0,
-            message: "Request processed successfully.",
-            error: None,
-        },
-    };
-    serde_json::to_writer_pretty(&mut out, &doc).map_err(|e| rendering("JSON", e))?;
-    out.write_all(b"\n").map_err(|e| rendering("JSON", e))
-}
-
-/// The rows serialized one at a time, never collected into a second list.
-struct Rows<'a>(&'a [crate::report::Row]);
-
-impl Serialize for Rows<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|r| JsonRow {
-            serial_number: &r.serial_number,
-            account_id: r.account_id,
-            points: Exact(r.points),
-            config_id: r.config_id,
-            config_name: r.config_name.as_deref(),
-            product_type: r.product_type.as_deref(),
-            description: r.description.as_deref(),
-            status: r.status.as_deref(),
-        }))
     }
 }
 
