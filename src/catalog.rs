@@ -24,6 +24,25 @@ pub struct Described {
     pub product_type: Option<Text>,
 }
 
+/// See [`Catalog::in_serial_order`].
+pub struct Cursor<'a> {
+    /// The entitlements not passed yet.
+    rest: &'a [Entitlement],
+}
+
+impl<'a> Cursor<'a> {
+    /// The listing of `serial`, which must not be below any serial sought before.
+    pub fn seek(&mut self, serial: &str) -> Option<&'a Entitlement> {
+        let passed = self
+            .rest
+            .iter()
+            .take_while(|e| e.serial_number.as_str() < serial)
+            .count();
+        self.rest = &self.rest[passed..];
+        self.rest.first().filter(|e| e.serial_number == serial)
+    }
+}
+
 impl Catalog {
     /// A serial listed twice keeps its last listing.
     pub fn new(mut entitlements: Vec<Entitlement>, configs: Vec<Config>) -> Self {
@@ -54,6 +73,14 @@ impl Catalog {
             .binary_search_by(|e| e.serial_number.as_str().cmp(serial))
             .ok()
             .map(|i| &self.entitlements[i])
+    }
+
+    /// A walk through the entitlements for serials asked in ascending order: a join in one
+    /// pass where a report's rows are sorted by serial.
+    pub fn in_serial_order(&self) -> Cursor<'_> {
+        Cursor {
+            rest: &self.entitlements,
+        }
     }
 
     /// Serials ACTIVE with a licence token never used: charged, they are `idle_charged`.
@@ -113,5 +140,17 @@ mod tests {
             500usize.div_ceil(7) - 1,
             "42 is listed used last"
         );
+        let mut walk = catalog.in_serial_order();
+        assert!(walk.seek("FGVM").is_none(), "before the first");
+        for i in (3..500).step_by(50) {
+            let e = walk.seek(&format!("FGVM{i:08}")).unwrap();
+            assert_eq!(e.description.as_deref(), Some(format!("n{i}").as_str()));
+            assert!(
+                walk.seek(&format!("FGVM{i:08}x")).is_none(),
+                "between two serials"
+            );
+        }
+        assert!(walk.seek("FGVM00000499").is_some());
+        assert!(walk.seek("ZZ").is_none(), "past the last");
     }
 }
