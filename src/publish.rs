@@ -88,8 +88,7 @@ pub async fn publish(
 ) -> Result<Published> {
     let keys = render::keys(&report.spec);
     // Rendered to disk, not memory: hashes first, bytes moved or streamed only if needed.
-    let csv = Staged::render(|w| render::write_csv(report, w))?;
-    let json = Staged::render(|w| render::write_json(report, w))?;
+    let (csv, json) = Staged::render_pair(|c, j| render::write_csv_and_json(report, c, j))?;
     let rows = report.rows.len();
     let files = vec![
         FileEntry::staged(&keys.csv, "csv", rows, &csv),

@@ -55,9 +55,60 @@ pub fn json(report: &Report) -> Result<Vec<u8>> {
 }
 
 /// The contract's JSON, written to `out` a row at a time.
-pub fn write_json(report: &Report, mut out: impl Write) -> Result<()> {
+fn write_json(report: &Report, out: impl Write) -> Result<()> {
+    let mut json = JsonRows::new(report, out)?;
+    report.rows.iter().try_for_each(|r| json.row(r))?;
+    json.finish()
+}
+
+/// The contract's JSON a row at a time: the frame up to the rows on creation, the rest of
+/// it on [`JsonRows::finish`].
+pub(super) struct JsonRows<W: Write> {
+    out: W,
+    frame: Vec<u8>,
+    /// Where the rows go in `frame`.
+    at: usize,
+    rows: RowWriter,
+    written: usize,
+}
+
+impl<W: Write> JsonRows<W> {
+    pub(super) fn new(report: &Report, mut out: W) -> Result<Self> {
+        let frame = serde_json::to_vec_pretty(&frame(report)).map_err(|e| rendering("JSON", e))?;
+        let at = memchr::memmem::rfind(&frame, ROWS_HERE_JSON)
+            .ok_or_else(|| rendering("JSON", "the frame has no place for the rows"))?;
+        write(&mut out, &frame[..at])?;
+        Ok(JsonRows {
+            out,
+            frame,
+            at,
+            rows: RowWriter::default(),
+            written: 0,
+        })
+    }
+
+    pub(super) fn row(&mut self, r: &Row) -> Result<()> {
+        let first = self.written == 0;
+        self.written += 1;
+        write(&mut self.out, self.rows.row(r, first))
+    }
+
+    pub(super) fn finish(mut self) -> Result<()> {
+        let close: &[u8] = if self.written == 0 { b"[]" } else { b"\n    ]" };
+        write(&mut self.out, close)?;
+        write(&mut self.out, &self.frame[self.at + ROWS_HERE_JSON.len()..])?;
+        write(&mut self.out, b"\n")?;
+        self.out.flush().map_err(|e| rendering("JSON", e))
+    }
+}
+
+fn write(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    out.write_all(bytes).map_err(|e| rendering("JSON", e))
+}
+
+fn frame(report: &Report) -> JsonReport<'_> {
     let spec = &report.spec;
-    let doc = JsonReport {
+    JsonReport {
         schema_version: SCHEMA_VERSION,
         program_serial: &spec.program_serial,
         account_id: spec.account_id,
@@ -75,24 +126,7 @@ pub fn write_json(report: &Report, mut out: impl Write) -> Result<()> {
             message: "Request processed successfully.",
             error: None,
         },
-    };
-    let frame = serde_json::to_vec_pretty(&doc).map_err(|e| rendering("JSON", e))?;
-    let at = memchr::memmem::rfind(&frame, ROWS_HERE_JSON)
-        .ok_or_else(|| rendering("JSON", "the frame has no place for the rows"))?;
-    let write =
-        |out: &mut dyn Write, bytes: &[u8]| out.write_all(bytes).map_err(|e| rendering("JSON", e));
-    write(&mut out, &frame[..at])?;
-    if report.rows.is_empty() {
-        write(&mut out, b"[]")?;
-    } else {
-        let mut rows = RowWriter::default();
-        for (i, r) in report.rows.iter().enumerate() {
-            write(&mut out, rows.row(r, i == 0))?;
-        }
-        write(&mut out, b"\n    ]")?;
     }
-    write(&mut out, &frame[at + ROWS_HERE_JSON.len()..])?;
-    write(&mut out, b"\n")
 }
 
 /// One row at a time into a buffer reused for every row.

@@ -28,6 +28,15 @@ impl Staged {
         staging.finish()
     }
 
+    /// [`Staged::render`] for two files written in one pass (a report's CSV and JSON).
+    pub fn render_pair(
+        render: impl FnOnce(&mut StagedWriter, &mut StagedWriter) -> Result<()>,
+    ) -> Result<(Self, Self)> {
+        let (mut a, mut b) = (Staging::new()?, Staging::new()?);
+        render(a.writer(), b.writer())?;
+        Ok((a.finish()?, b.finish()?))
+    }
+
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
