@@ -9,6 +9,16 @@
 //! refuses what is unbalanced, cut off or followed by more than whitespace; serde_json
 //! judges the rest, rows and skeleton alike.
 
+/// A row parsed from its slice, its UTF-8 checked once for the whole row: from bytes,
+/// serde_json checks each string on its own, a call per field. Text that is not UTF-8 is
+/// left to serde_json, whose error says where.
+pub fn parse<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> serde_json::Result<T> {
+    match std::str::from_utf8(json) {
+        Ok(text) => serde_json::from_str(text),
+        Err(_) => serde_json::from_slice(json),
+    }
+}
+
 /// Which arrays hold the rows.
 #[derive(Debug, Clone, Copy)]
 pub enum Target<'k> {

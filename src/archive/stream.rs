@@ -31,7 +31,7 @@ pub fn rows(mut reader: impl Read, mut each: impl FnMut(StoredRow)) -> serde_jso
         }
         scan.feed(&chunk[..n], &mut |row| {
             if failed.is_none() {
-                match serde_json::from_slice(row.json) {
+                match crate::json_rows::parse(row.json) {
                     Ok(r) => each(r),
                     Err(e) => failed = Some(e),
                 }

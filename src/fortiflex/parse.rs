@@ -70,7 +70,7 @@ impl<'k, T: DeserializeOwned> ReplyReader<'k, T> {
             if bad_row.as_ref().is_some_and(|(l, _, _)| *l == row.list) {
                 return;
             }
-            match serde_json::from_slice(row.json) {
+            match crate::json_rows::parse(row.json) {
                 Ok(r) => lists[row.list].push(r),
                 Err(e) => *bad_row = Some((row.list, row.index, e)),
             }

@@ -110,3 +110,13 @@ fn unbalanced_cut_off_or_trailing_text_is_refused_with_its_place() {
     assert_eq!((mismatched.why, mismatched.at), ("mismatched brackets", 18));
     assert!(!refused(r#"{"a": 1} {"#).ended_early());
 }
+
+#[test]
+fn rows_that_are_not_utf8_get_serde_jsons_error() {
+    let bad: serde_json::Result<String> = parse(b"\"caf\xe9\"");
+    assert!(bad.unwrap_err().to_string().contains("invalid unicode"));
+    assert_eq!(
+        parse::<String>("\"caf\u{e9}\"".as_bytes()).unwrap(),
+        "caf\u{e9}"
+    );
+}
