@@ -56,6 +56,17 @@ impl Malformed {
 
 const ENDS_EARLY: &str = "the text ends early";
 
+/// The bytes that matter inside a row being cut out: where strings and nesting change.
+const INSIDE_A_ROW: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 5 {
+        t[b"\"{}[]"[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// A finished scan: the text without its rows, and whether any rows array was there.
 #[derive(Debug)]
 pub struct Scanned {
@@ -229,6 +240,16 @@ impl<'k> RowScanner<'k> {
                     }
                 }
                 continue;
+            }
+            if let Some((_, false)) = self.row {
+                // Inside a row only strings and brackets matter: skip to the next one.
+                match buf[pos..]
+                    .iter()
+                    .position(|b| INSIDE_A_ROW[usize::from(*b)])
+                {
+                    Some(n) => pos += n,
+                    None => break,
+                }
             }
             let b = buf[pos];
             if let Some((start, true)) = self.row {
