@@ -84,7 +84,7 @@ build-check: build venv-sam
 
 # A benchmark, never part of `make test`: tests/bench/run.py prints one table.
 bench: build
-	$(CARGO) build --release --features bench --bin fortiflex-report --bin fortiflex-lambda --bin bench-lambda
+	$(CARGO) build --release --features bench --bin fortiflex-report --bin fortiflex-lambda --bin bench-lambda --bin bench-floor
 	$(SYSTEM_PYTHON) tests/bench/run.py
 
 build-cli:

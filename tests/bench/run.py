@@ -8,7 +8,9 @@ measures, per process (wait4's rusage: CPU, wall, peak RSS), medians of several 
     (`bench-lambda`, the handler with a local folder for the bucket);
   - the Lambda binary's cold start: process start to its first `GET .../invocation/next`
     on a stand-in runtime API (this machine's architecture, not arm64);
-  - the arm64 artefact `make build` leaves.
+  - the arm64 artefact `make build` leaves;
+  - the floor under the CLI's report (`bench-floor`): the two big replies received and read
+    as untyped JSON, and as many bytes as the report's CSV and JSON written and hashed.
 Prints one Markdown table with the goals of issue 12 beside the numbers.
 """
 
@@ -29,6 +31,9 @@ TARGET = os.path.join(ROOT, "target")
 CLI = os.path.join(TARGET, "release", "fortiflex-report")
 LAMBDA_RUN = os.path.join(TARGET, "release", "bench-lambda")
 LAMBDA_BIN = os.path.join(TARGET, "release", "fortiflex-lambda")
+FLOOR = os.path.join(TARGET, "release", "bench-floor")
+# The walkthrough partner's account: the scale tenant's entitlements are all in it.
+ACCOUNT = "2321234"
 ARTEFACT = os.path.join(TARGET, "lambda", "fortiflex-lambda", "bootstrap")
 ENTITLEMENTS = int(os.environ.get("BENCH_ENTITLEMENTS", "100000"))
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -63,6 +68,21 @@ def medians(cmd_for_run, env, runs=RUNS):
         finally:
             shutil.rmtree(out, ignore_errors=True)
     return tuple(statistics.median(s[i] for s in samples) for i in range(3))
+
+
+def report_bytes(env):
+    """The bytes of one CLI report's CSV and JSON: what the floor writes."""
+    out = tempfile.mkdtemp(prefix="fortiflex-bench-")
+    try:
+        measured([CLI, "consumption", "--days", "7", "--out", out], env)
+        return sum(
+            os.path.getsize(os.path.join(folder, name))
+            for folder, _, names in os.walk(out)
+            for name in names
+            if name.endswith((".csv", ".json")) and not name.endswith(".manifest.json")
+        )
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def start_simulator():
@@ -138,13 +158,15 @@ def cold_start_ms(runs=10):
 
 
 def main():
-    for path in (CLI, LAMBDA_RUN, LAMBDA_BIN):
+    for path in (CLI, LAMBDA_RUN, LAMBDA_BIN, FLOOR):
         if not os.path.exists(path):
             sys.exit(f"{path} is missing: run `make bench`, which builds it")
     sim, env = start_simulator()
     try:
         cli = medians(lambda out: [CLI, "consumption", "--days", "7", "--out", out], env)
         lam = medians(lambda out: [LAMBDA_RUN, out], env)
+        written = report_bytes(env)
+        floor = medians(lambda out: [FLOOR, ACCOUNT, str(written)], env)
     finally:
         sim.kill()
         sim.wait()
@@ -160,6 +182,8 @@ def main():
     print("|---|---|---|---|---|---|")
     print(f"| CLI: 7-day report, CSV + JSON + manifest | {cli[0]:.2f} | {cli[1]:.2f} | {cli[2]:.0f} "
           f"| CPU ≤ 0.16 s, peak ≤ 50 MiB | {ok(cli[0], 0.16)}, {ok(cli[2], 50)} |")
+    print(f"| floor under it: replies read untyped, {written / 1e6:.0f} MB written and hashed "
+          f"| {floor[0]:.2f} | {floor[1]:.2f} | {floor[2]:.0f} | | no report costs less |")
     print(f"| Lambda: scheduled run (3 days), in process | {lam[0]:.2f} | {lam[1]:.2f} | {lam[2]:.0f} "
           f"| peak ≤ 64 MiB | {ok(lam[2], 64)} |")
     print(f"| Lambda: cold start to first event request | | {cold / 1000:.3f} | | ≤ 0.030 s | {ok(cold, 30)} |")
