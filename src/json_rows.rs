@@ -67,11 +67,12 @@ const INSIDE_A_ROW: [bool; 256] = {
     t
 };
 
-/// A finished scan: the text without its rows, and whether any rows array was there.
+/// A finished scan: the text without its rows, and the list of each rows array it held, in
+/// order (a list named twice shows twice).
 #[derive(Debug)]
 pub struct Scanned {
     pub skeleton: Vec<u8>,
-    pub found_rows: bool,
+    pub arrays: Vec<usize>,
 }
 
 pub struct RowScanner<'k> {
@@ -96,7 +97,7 @@ pub struct RowScanner<'k> {
     skeleton: Vec<u8>,
     /// `buf` is copied into the skeleton up to here; `None` inside a rows array.
     copied: Option<usize>,
-    found_rows: bool,
+    arrays: Vec<usize>,
 }
 
 struct Frame {
@@ -124,7 +125,7 @@ impl<'k> RowScanner<'k> {
             done: false,
             skeleton: Vec::new(),
             copied: Some(0),
-            found_rows: false,
+            arrays: Vec::new(),
         }
     }
 
@@ -153,7 +154,7 @@ impl<'k> RowScanner<'k> {
         }
         Ok(Scanned {
             skeleton: std::mem::take(&mut self.skeleton),
-            found_rows: self.found_rows,
+            arrays: std::mem::take(&mut self.arrays),
         })
     }
 
@@ -315,8 +316,8 @@ impl<'k> RowScanner<'k> {
                 },
             }
         };
-        if list.is_some() {
-            self.found_rows = true;
+        if let Some(l) = list {
+            self.arrays.push(l);
             self.index = 0;
             if let Some(c) = self.copied.take() {
                 self.skeleton.extend_from_slice(&buf[c..=pos]);

@@ -43,8 +43,10 @@ pub fn rows(mut reader: impl Read, mut each: impl FnMut(StoredRow)) -> serde_jso
         }
     }
     let scanned = scan.finish().map_err(|e| malformed(&e.to_string()))?;
-    if !scanned.found_rows {
-        return Err(malformed("no consumption.entitlements"));
+    match scanned.arrays.len() {
+        0 => return Err(malformed("no consumption.entitlements")),
+        1 => {}
+        _ => return Err(malformed("consumption.entitlements twice")),
     }
     Ok(())
 }
@@ -140,5 +142,7 @@ mod tests {
         let e = serials(truncated).unwrap_err();
         assert!(e.to_string().contains("ends early"), "{e}");
         assert!(serials(r#"{"consumption": {"entitlements": []}]}"#).is_err());
+        let twice = r#"{"consumption": {"entitlements": [], "entitlements": []}}"#;
+        assert!(serials(twice).unwrap_err().to_string().contains("twice"));
     }
 }

@@ -88,6 +88,11 @@ impl<'k, T: DeserializeOwned> ReplyReader<'k, T> {
             self.bytes,
             self.keys,
         )?;
+        if scanned.arrays.iter().filter(|l| **l == list).count() > 1 {
+            // Two lists under one key: which one FortiFlex meant is a guess.
+            let key = self.keys.get(list).copied().unwrap_or("rows");
+            return Err(self.fail(format!("reply has '{key}' twice")));
+        }
         if let Some((l, index, e)) = self.bad_row.take().filter(|(l, _, _)| *l == list) {
             let whose = self
                 .keys
@@ -334,6 +339,8 @@ mod tests {
         // A bad row under a key that is not the answer does not matter.
         let rows = points(r#"{"vms":[1],"entitlements":[{"serialNumber":"A","points":1}]}"#);
         assert_eq!(rows.unwrap().len(), 1);
+        let e = points(r#"{"entitlements":[],"status":0,"entitlements":[]}"#).unwrap_err();
+        assert_eq!(e.message, "reply has 'entitlements' twice");
         let e = points(r#"{"entitlements":{"serialNumber":"A"}}"#).unwrap_err();
         assert!(
             e.message
