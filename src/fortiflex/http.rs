@@ -14,7 +14,7 @@ use tokio::sync::Mutex;
 
 use super::endpoints::Endpoints;
 use super::pace::Pacer;
-use super::retry::{self, RetryPolicy};
+use super::retry::{self, Failure, Next, Retries, RetryPolicy};
 use super::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program, parse,
 };
@@ -42,16 +42,6 @@ struct Token {
 
 /// The most a FortiFlex reply may hold; a bigger one is refused rather than buffered.
 pub const MAX_REPLY_BYTES: usize = 32 * 1024 * 1024;
-
-/// How one try ended, when it did not end well.
-enum Failure {
-    /// Worth another try after a wait (`Retry-After`, if the server gave one).
-    Transient(Error, Option<Duration>),
-    /// FortiFlex refused the token: log in again, once.
-    TokenRefused,
-    /// Final: a validation error, a refused login, a reply of the wrong shape.
-    Fatal(Error),
-}
 
 /// FortiFlex over HTTPS for one API user: paced, retried, one token at a time.
 pub struct HttpFortiFlex {
@@ -325,74 +315,6 @@ fn judge(status: StatusCode, e: ApiError, retry_after: Option<Duration>) -> Fail
         Failure::Transient(e.into(), retry_after)
     } else {
         Failure::Fatal(e.into())
-    }
-}
-
-#[derive(Debug, PartialEq, Eq)]
-enum Next {
-    Retry,
-    Relogin,
-}
-
-/// One call's retry state: failures so far, time waited, whether it already logged in again.
-struct Retries<'a> {
-    call: &'a str,
-    policy: &'a RetryPolicy,
-    started: Instant,
-    failures: u32,
-    waited: Duration,
-    relogged: bool,
-}
-
-impl<'a> Retries<'a> {
-    fn new(call: &'a str, policy: &'a RetryPolicy) -> Self {
-        Retries {
-            call,
-            policy,
-            started: Instant::now(),
-            failures: 0,
-            waited: Duration::ZERO,
-            relogged: false,
-        }
-    }
-
-    /// After a failed try: wait and say how to try again, or give up with the error. A
-    /// refused token earns one fresh login; a second refusal is an `Authentication` error.
-    async fn after(&mut self, failure: Failure) -> Result<Next> {
-        let call = self.call;
-        match failure {
-            Failure::Fatal(e) => Err(e),
-            Failure::TokenRefused if !self.relogged => {
-                self.relogged = true;
-                tracing::warn!(call, "FortiFlex refused the token; logging in again");
-                Ok(Next::Relogin)
-            }
-            Failure::TokenRefused => Err(Error::Authentication(format!(
-                "FortiFlex refused a fresh token for {call}: Invalid security token."
-            ))),
-            Failure::Transient(e, retry_after) => {
-                self.failures += 1;
-                let delay = self.policy.delay(self.failures, retry_after);
-                if self.failures >= self.policy.attempts || self.waited + delay > self.policy.budget
-                {
-                    return Err(e.during(format!(
-                        "{call} failed {} time(s) in {} s, giving up",
-                        self.failures,
-                        self.started.elapsed().as_secs()
-                    )));
-                }
-                tracing::warn!(
-                    call,
-                    attempt = self.failures,
-                    retry_in_ms = delay.as_millis() as u64,
-                    error = %e,
-                    "FortiFlex call failed; retrying"
-                );
-                tokio::time::sleep(delay).await;
-                self.waited += delay;
-                Ok(Next::Retry)
-            }
-        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! Which FortiFlex failures are worth another try, and how long to wait before it: bounded
 //! in count and in total waiting, exponential with jitter, a server's `Retry-After` honoured.
+//! [`Retries`] keeps one call's tries against the policy.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -49,6 +52,84 @@ pub const RATE_LIMIT_CODES: [i64; 3] = [-10, -11, -12];
 pub fn transient(http_status: Option<u16>, code: Option<i64>) -> bool {
     code.is_some_and(|c| RATE_LIMIT_CODES.contains(&c))
         || http_status.is_some_and(|s| s == 429 || (500..600).contains(&s))
+}
+
+/// How one try ended, when it did not end well.
+pub(super) enum Failure {
+    /// Worth another try after a wait (`Retry-After`, if the server gave one).
+    Transient(Error, Option<Duration>),
+    /// FortiFlex refused the token: log in again, once.
+    TokenRefused,
+    /// Final: a validation error, a refused login, a reply of the wrong shape.
+    Fatal(Error),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Next {
+    Retry,
+    Relogin,
+}
+
+/// One call's retry state: failures so far, time waited, whether it already logged in again.
+pub(super) struct Retries<'a> {
+    call: &'a str,
+    policy: &'a RetryPolicy,
+    started: Instant,
+    failures: u32,
+    waited: Duration,
+    relogged: bool,
+}
+
+impl<'a> Retries<'a> {
+    pub(super) fn new(call: &'a str, policy: &'a RetryPolicy) -> Self {
+        Retries {
+            call,
+            policy,
+            started: Instant::now(),
+            failures: 0,
+            waited: Duration::ZERO,
+            relogged: false,
+        }
+    }
+
+    /// After a failed try: wait and say how to try again, or give up with the error. A
+    /// refused token earns one fresh login; a second refusal is an `Authentication` error.
+    pub(super) async fn after(&mut self, failure: Failure) -> Result<Next> {
+        let call = self.call;
+        match failure {
+            Failure::Fatal(e) => Err(e),
+            Failure::TokenRefused if !self.relogged => {
+                self.relogged = true;
+                tracing::warn!(call, "FortiFlex refused the token; logging in again");
+                Ok(Next::Relogin)
+            }
+            Failure::TokenRefused => Err(Error::Authentication(format!(
+                "FortiFlex refused a fresh token for {call}: Invalid security token."
+            ))),
+            Failure::Transient(e, retry_after) => {
+                self.failures += 1;
+                let delay = self.policy.delay(self.failures, retry_after);
+                if self.failures >= self.policy.attempts || self.waited + delay > self.policy.budget
+                {
+                    return Err(e.during(format!(
+                        "{call} failed {} time(s) in {} s, giving up",
+                        self.failures,
+                        self.started.elapsed().as_secs()
+                    )));
+                }
+                tracing::warn!(
+                    call,
+                    attempt = self.failures,
+                    retry_in_ms = delay.as_millis() as u64,
+                    error = %e,
+                    "FortiFlex call failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                self.waited += delay;
+                Ok(Next::Retry)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
