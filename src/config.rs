@@ -6,13 +6,15 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 
-use crate::credentials::{Credentials, Secret};
+use crate::adapters::credentials::{Credentials, Secret};
+use crate::adapters::fortiflex::{
+    DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy,
+};
+use crate::adapters::storage::s3::{check_bucket, check_prefix};
+use crate::domain::ids::AccountId;
+use crate::domain::window::{EndDateMode, PACIFIC, parse_timezone};
 use crate::error::{Error, Result};
-use crate::fortiflex::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy};
-use crate::ids::AccountId;
-use crate::run::Watch;
-use crate::sink::s3::{check_bucket, check_prefix};
-use crate::window::{EndDateMode, PACIFIC, parse_timezone};
+use crate::pipeline::{Context, Watch};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -98,9 +100,30 @@ pub fn flag(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool
 
 /// A positive number of points (`COMMITMENT_POINTS`, `--commitment`).
 pub fn parse_points(text: &str) -> Result<rust_decimal::Decimal> {
-    crate::fortiflex::parse_decimal(text)
+    crate::adapters::fortiflex::parse_decimal(text)
         .filter(|d| *d > rust_decimal::Decimal::ZERO)
         .ok_or_else(|| Error::Configuration(format!("{text:?} is not a positive number of points")))
+}
+
+impl Settings {
+    /// The run context these settings give at `now`: the pipeline never reads settings.
+    pub fn context(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        run_id: impl Into<String>,
+    ) -> Context {
+        Context {
+            now,
+            run_id: run_id.into(),
+            timezone: self.timezone,
+            end_date: self.end_date,
+            restate_days: self.restate_days,
+            retention_days: self.retention_days,
+            limits: self.limits,
+            calls_this_hour: 0,
+            time_left: None,
+        }
+    }
 }
 
 impl Settings {

@@ -5,7 +5,7 @@
 use std::fmt;
 
 /// Every failure the reporter can end with. Messages name the problem and never carry a
-/// secret (passwords and tokens are held in [`crate::credentials::Secret`]).
+/// secret (passwords and tokens are held in [`crate::adapters::credentials::Secret`]).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The caller asked for something impossible: a bad date, a range backwards, a day that is

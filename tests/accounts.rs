@@ -8,21 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fortiflex_reporter::credentials::Credentials;
-use fortiflex_reporter::fortiflex::{
+use fortiflex_reporter::adapters::credentials::Credentials;
+use fortiflex_reporter::adapters::fortiflex::{
     Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
 };
-use fortiflex_reporter::ids::AccountId;
-use fortiflex_reporter::progress::Silent;
-use fortiflex_reporter::report::points_text;
-use fortiflex_reporter::run::{Context, Request, run};
+use fortiflex_reporter::adapters::storage::{MemorySink, Sink};
+use fortiflex_reporter::domain::ids::AccountId;
+use fortiflex_reporter::domain::report::points_text;
+use fortiflex_reporter::domain::window::DayRange;
+use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
+use fortiflex_reporter::pipeline::progress::Silent;
+use fortiflex_reporter::pipeline::{Context, Request, run};
 use fortiflex_reporter::sim::{
     self, CUSTOMER_A, CUSTOMER_B, Dataset, Fault, FaultKind, PARTNER, POSTPAID_PROGRAM, RunningSim,
     SimOptions,
 };
-use fortiflex_reporter::sink::{MemorySink, Sink};
-use fortiflex_reporter::summary::{RunOutcome, Status};
-use fortiflex_reporter::window::DayRange;
 use serde_json::{Value, json};
 
 const PROGRAM: &str = "ELAVMS0000123456";

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use chrono::NaiveDate;
+use fortiflex_reporter::domain::window::EndDateMode;
 use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
-use fortiflex_reporter::window::EndDateMode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");
 

@@ -8,12 +8,12 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use fortiflex_reporter::adapters::secrets::SecretsManager;
+use fortiflex_reporter::adapters::storage::{S3Sink, Sink};
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::handler::Handler;
-use fortiflex_reporter::secrets::SecretsManager;
+use fortiflex_reporter::lambda::handler::Handler;
+use fortiflex_reporter::pipeline::outcome::{RunOutcome as Summary, Status};
 use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RowShape, RunningSim};
-use fortiflex_reporter::sink::{S3Sink, Sink};
-use fortiflex_reporter::summary::{RunOutcome as Summary, Status};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
@@ -210,7 +210,7 @@ async fn a_day_with_no_consumption_is_reported_empty() {
     assert_eq!(
         (
             day.entitlements,
-            fortiflex_reporter::report::points_text(day.points)
+            fortiflex_reporter::domain::report::points_text(day.points)
         ),
         (0, "0.00".into())
     );
@@ -331,7 +331,8 @@ async fn a_failed_manifest_write_keeps_the_previous_manifest_and_the_next_run_co
     let s3 = |bucket: &str| S3Sink::from_sdk(&aws.config, bucket, "fortiflex", true).unwrap();
     let settings = settings(&aws, &sim);
     let broken = Handler::new(
-        fortiflex_reporter::fortiflex::http_client(settings.settings.request_timeout).unwrap(),
+        fortiflex_reporter::adapters::fortiflex::http_client(settings.settings.request_timeout)
+            .unwrap(),
         settings.settings.clone(),
         SecretsManager::new(aws.secrets.clone(), &aws.secret_id),
         ManifestElsewhere {
@@ -364,7 +365,7 @@ async fn a_failed_manifest_write_keeps_the_previous_manifest_and_the_next_run_co
     let csv = aws.object(&day_keys()[0]).await.0;
     assert_eq!(
         m["files"][0]["sha256"],
-        json!(fortiflex_reporter::render::sha256_hex(&csv))
+        json!(fortiflex_reporter::contract::sha256_hex(&csv))
     );
     assert_eq!(m["totals"]["points"], json!(400.22));
 }

@@ -6,21 +6,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use fortiflex_reporter::credentials::{Credentials, Secret};
-use fortiflex_reporter::fortiflex::{
+use fortiflex_reporter::adapters::credentials::{Credentials, Secret};
+use fortiflex_reporter::adapters::fortiflex::{
     Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, Limits, Pacer, PointsQuery,
     RetryPolicy, http_client,
 };
-use fortiflex_reporter::ids::AccountId;
-use fortiflex_reporter::ids::Serial;
-use fortiflex_reporter::program::discover;
-use fortiflex_reporter::progress::Silent;
-use fortiflex_reporter::report::{Report, points_text};
-use fortiflex_reporter::run::{Context, Request, run};
+use fortiflex_reporter::adapters::storage::{LocalDir, MemorySink};
+use fortiflex_reporter::domain::ids::AccountId;
+use fortiflex_reporter::domain::ids::Serial;
+use fortiflex_reporter::domain::report::{Report, points_text};
+use fortiflex_reporter::domain::window::{DayRange, EndDateMode, PACIFIC};
+use fortiflex_reporter::pipeline::discovery::discover;
+use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
+use fortiflex_reporter::pipeline::progress::Silent;
+use fortiflex_reporter::pipeline::{Context, Request, run};
 use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
-use fortiflex_reporter::sink::{LocalDir, MemorySink};
-use fortiflex_reporter::summary::{RunOutcome, Status};
-use fortiflex_reporter::window::{DayRange, EndDateMode, PACIFIC};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -175,7 +175,7 @@ fn ctx(end_date: EndDateMode) -> Context {
 
 async fn run_on(
     sim: &RunningSim,
-    sink: &impl fortiflex_reporter::sink::Sink,
+    sink: &impl fortiflex_reporter::adapters::storage::Sink,
     request: Request,
     ctx: &Context,
 ) -> fortiflex_reporter::Result<RunOutcome> {

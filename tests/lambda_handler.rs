@@ -6,12 +6,12 @@ mod support;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use fortiflex_reporter::adapters::secrets::SecretsManager;
+use fortiflex_reporter::adapters::storage::S3Sink;
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::handler::Handler;
-use fortiflex_reporter::secrets::SecretsManager;
+use fortiflex_reporter::lambda::handler::Handler;
+use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
 use fortiflex_reporter::sim::{Dataset, RunningSim};
-use fortiflex_reporter::sink::S3Sink;
-use fortiflex_reporter::summary::{RunOutcome, Status};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
@@ -140,7 +140,7 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     );
     assert_eq!(
         m["files"][0]["sha256"].as_str().unwrap(),
-        fortiflex_reporter::render::sha256_hex(&golden("demo_daily.csv"))
+        fortiflex_reporter::contract::sha256_hex(&golden("demo_daily.csv"))
     );
     let day = serde_json::to_value(&first.programs[0].days[0]).unwrap();
     assert_eq!(day["points"], json!(399.42));

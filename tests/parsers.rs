@@ -3,15 +3,15 @@
 //! answer a value or a typed error, never panic (a release Lambda aborts on panic).
 
 use chrono::{DateTime, Utc};
-use fortiflex_reporter::archive;
-use fortiflex_reporter::credentials::Credentials;
-use fortiflex_reporter::fortiflex::{
+use fortiflex_reporter::adapters::credentials::Credentials;
+use fortiflex_reporter::adapters::fortiflex::{
     PointsRow, Program, ReplyReader, parse_error_reply, parse_list,
 };
-use fortiflex_reporter::payload::{Payload, plan};
-use fortiflex_reporter::render::Keys;
-use fortiflex_reporter::sink::{MemorySink, Sink};
-use fortiflex_reporter::window::PACIFIC;
+use fortiflex_reporter::adapters::storage::{MemorySink, Sink};
+use fortiflex_reporter::contract::Keys;
+use fortiflex_reporter::domain::window::PACIFIC;
+use fortiflex_reporter::lambda::payload::{Payload, plan};
+use fortiflex_reporter::pipeline::archive;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 

@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use fortiflex_reporter::progress::Silent;
-use fortiflex_reporter::run::{CUSTOMERS_KEY, Request, Watch, run};
+use fortiflex_reporter::adapters::storage::LocalDir;
+use fortiflex_reporter::pipeline::progress::Silent;
+use fortiflex_reporter::pipeline::{CUSTOMERS_KEY, Request, Watch, run};
 use fortiflex_reporter::sim::{self, Dataset, SimOptions};
-use fortiflex_reporter::sink::LocalDir;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");
 

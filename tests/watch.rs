@@ -6,13 +6,13 @@ mod support;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use fortiflex_reporter::credentials::{Credentials, Secret};
-use fortiflex_reporter::progress::Silent;
-use fortiflex_reporter::run::{Request, Watch, run};
+use fortiflex_reporter::adapters::credentials::{Credentials, Secret};
+use fortiflex_reporter::adapters::storage::LocalDir;
+use fortiflex_reporter::domain::window::DayRange;
+use fortiflex_reporter::pipeline::outcome::RunOutcome;
+use fortiflex_reporter::pipeline::progress::Silent;
+use fortiflex_reporter::pipeline::{Request, Watch, run};
 use fortiflex_reporter::sim::{self, Dataset, PARTNER, POSTPAID_PROGRAM, RunningSim, SimOptions};
-use fortiflex_reporter::sink::LocalDir;
-use fortiflex_reporter::summary::RunOutcome;
-use fortiflex_reporter::window::DayRange;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 

@@ -9,14 +9,14 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use chrono::Utc;
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::handler::Handler;
-use fortiflex_reporter::metrics;
+use fortiflex_reporter::lambda::handler::Handler;
+use fortiflex_reporter::lambda::metrics;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    fortiflex_reporter::allocator::return_freed_memory();
+    fortiflex_reporter::adapters::allocator::return_freed_memory();
     lambda_runtime::tracing::init_default_subscriber();
     let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let handler = LambdaSettings::from_env().and_then(|s| Handler::for_aws(s, &aws));

@@ -7,7 +7,7 @@ use fortiflex_reporter::cli::{self, Cli};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    fortiflex_reporter::allocator::return_freed_memory();
+    fortiflex_reporter::adapters::allocator::return_freed_memory();
     let args = match Cli::try_parse() {
         Ok(args) => args,
         Err(e) => {

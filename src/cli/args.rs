@@ -6,10 +6,10 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use super::EXIT_CODES;
+use crate::domain::ids::{AccountId, Serial};
+use crate::domain::statement::Month;
+use crate::domain::window::{EndDateMode, parse_date};
 use crate::error::Error;
-use crate::ids::{AccountId, Serial};
-use crate::statement::Month;
-use crate::window::{EndDateMode, parse_date};
 
 /// What a value parser says: the problem alone, since clap names the flag.
 fn problem(e: Error) -> String {

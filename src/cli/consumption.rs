@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 
 use super::progress::CliProgress;
 use super::{BalanceArgs, ConsumptionArgs, Format, client, load_credentials, print};
+use crate::adapters::storage::{self, Destination, LocalDir, S3Sink};
+use crate::cli::console;
 use crate::config::Settings;
-use crate::console;
+use crate::domain::window::DayRange;
 use crate::error::{Error, Result};
-use crate::run::{Context, Request};
-use crate::sink::{self, Destination, LocalDir, S3Sink};
-use crate::summary::{ProgramOutcome, ReportOutcome, RunOutcome};
-use crate::window::DayRange;
+use crate::pipeline::Request;
+use crate::pipeline::outcome::{ProgramOutcome, ReportOutcome, RunOutcome};
 
 /// The range a `consumption` invocation asks for, and its banner label.
 fn requested_range(
@@ -115,9 +115,9 @@ async fn execute(
     let credentials = load_credentials(credentials.as_ref())?;
     let api = client(settings, settings.endpoints.clone(), &credentials)?;
     let sink = destination(out).await?;
-    let ctx = Context::new(settings, now, uuid::Uuid::new_v4().to_string());
+    let ctx = settings.context(now, uuid::Uuid::new_v4().to_string());
     let progress = CliProgress::new();
-    let outcome = crate::run::run(&api, &sink, &credentials, request, &ctx, &progress).await;
+    let outcome = crate::pipeline::run(&api, &sink, &credentials, request, &ctx, &progress).await;
     progress.finish();
     outcome
 }
@@ -144,8 +144,8 @@ pub(super) fn show(
             }
             t
         }
-        Format::Json => String::from_utf8_lossy(&crate::render::json(report)?).into_owned(),
-        Format::Csv => String::from_utf8_lossy(&crate::render::csv(report)?).into_owned(),
+        Format::Json => String::from_utf8_lossy(&crate::contract::json(report)?).into_owned(),
+        Format::Csv => String::from_utf8_lossy(&crate::contract::csv(report)?).into_owned(),
     };
     print(out, &text)
 }
@@ -153,7 +153,7 @@ pub(super) fn show(
 /// `--out`: a local folder, or an S3 prefix through the Lambda's S3 sink.
 pub(super) async fn destination(out: &std::path::Path) -> Result<Destination> {
     let text = out.to_string_lossy();
-    let Some((bucket, prefix)) = sink::s3_url(&text) else {
+    let Some((bucket, prefix)) = storage::s3_url(&text) else {
         return Ok(Destination::Local(LocalDir::new(out)));
     };
     let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())

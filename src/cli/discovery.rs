@@ -8,16 +8,16 @@ use chrono::{DateTime, Utc};
 use super::{
     CredentialsArg, EntitlementsArgs, ProbeArgs, ProgramsArgs, client, load_credentials, print,
 };
-use crate::config::Settings;
-use crate::credentials::ExposeSecret;
-use crate::error::{Error, Result};
-use crate::fortiflex::{
+use crate::adapters::credentials::ExposeSecret;
+use crate::adapters::fortiflex::{
     BalanceReading, Entitlement, EntitlementQuery, FortiFlexApi, HttpFortiFlex, PointsQuery,
     read_balance,
 };
-use crate::listing;
-use crate::program::{Scope, discover};
-use crate::window::{self, DayRange, EndDateMode};
+use crate::cli::listing;
+use crate::config::Settings;
+use crate::domain::window::{self, DayRange, EndDateMode};
+use crate::error::{Error, Result};
+use crate::pipeline::discovery::{Scope, discover};
 
 pub(super) async fn programs(
     args: ProgramsArgs,
@@ -207,7 +207,7 @@ pub(super) async fn probe_end_date(
             &format!(
                 "startDate {start}  endDate {end}  ->  {} entitlement(s), {} points\n",
                 rows.len(),
-                crate::report::points_text(total)
+                crate::domain::report::points_text(total)
             ),
         )?;
     }

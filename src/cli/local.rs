@@ -8,20 +8,20 @@ use chrono::{DateTime, Utc};
 
 use super::consumption::show;
 use super::{DemoArgs, Format, SimArgs, client, print};
+use crate::adapters::credentials::ExposeSecret;
+use crate::adapters::fortiflex::Endpoints;
+use crate::adapters::fortiflex::Limits;
+use crate::adapters::storage::LocalDir;
+use crate::adapters::storage::Sink;
+use crate::cli::console;
 use crate::config::Settings;
-use crate::console;
-use crate::credentials::ExposeSecret;
+use crate::domain::report::display2;
+use crate::domain::window::{self, DayRange, EndDateMode};
 use crate::error::{Error, Result};
-use crate::fortiflex::Endpoints;
-use crate::fortiflex::Limits;
-use crate::progress::Silent;
-use crate::report::display2;
-use crate::run::{CUSTOMERS_KEY, Context, Request};
+use crate::pipeline::outcome::{Period, Status};
+use crate::pipeline::progress::Silent;
+use crate::pipeline::{CUSTOMERS_KEY, Request};
 use crate::sim::{self, Dataset, SimOptions};
-use crate::sink::LocalDir;
-use crate::sink::Sink;
-use crate::summary::{Period, Status};
-use crate::window::{self, DayRange, EndDateMode};
 
 /// The demo's customers file (written to `<out>/config/customers.json` when none is there):
 /// the walkthrough's configurations billed to three customers, each with a price.
@@ -93,8 +93,8 @@ pub(super) async fn demo(
         site: true,
         ..Request::default()
     };
-    let ctx = Context::new(&settings, now, uuid::Uuid::new_v4().to_string());
-    let outcome = crate::run::run(&api, &sink, &credentials, &request, &ctx, &Silent).await?;
+    let ctx = settings.context(now, uuid::Uuid::new_v4().to_string());
+    let outcome = crate::pipeline::run(&api, &sink, &credentials, &request, &ctx, &Silent).await?;
     for program in &outcome.programs {
         let (latest, earlier): (Vec<_>, Vec<_>) = program
             .days
@@ -150,7 +150,7 @@ pub(super) async fn demo(
          S3, billed per {}/{CUSTOMERS_KEY}.\nThe site: {}",
         args.out.display(),
         args.out.display(),
-        args.out.join(crate::run::site::INDEX_KEY).display()
+        args.out.join(crate::pipeline::site::INDEX_KEY).display()
     );
     sim.stop().await;
     Ok(())

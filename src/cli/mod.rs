@@ -2,8 +2,10 @@
 //! and prints the outcome; the binary only parses, sets up logging and calls [`run`].
 
 mod args;
+pub mod console;
 mod consumption;
 mod discovery;
+pub mod listing;
 #[cfg(feature = "sim")]
 mod local;
 mod progress;
@@ -17,10 +19,10 @@ use chrono::Utc;
 
 pub use args::*;
 
+use crate::adapters::credentials::Credentials;
+use crate::adapters::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};
 use crate::config::Settings;
-use crate::credentials::Credentials;
 use crate::error::{Error, Result};
-use crate::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};
 
 const EXIT_CODES: &str = "\
 Exit codes:

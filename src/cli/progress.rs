@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::progress::Progress;
-use crate::summary::ReportOutcome;
+use crate::pipeline::outcome::ReportOutcome;
+use crate::pipeline::progress::Progress;
 
 /// Runs planned at fewer calls than this take seconds: no progress lines.
 const PLAIN_FROM: u64 = 50;
@@ -77,7 +77,7 @@ impl Progress for CliProgress {
     }
 
     fn report(&self, program: &str, o: &ReportOutcome) {
-        let line = format!("{program} {}", crate::console::report_line(o));
+        let line = format!("{program} {}", crate::cli::console::report_line(o));
         match &self.bar {
             Some(bar) => bar.println(line),
             None if self.planned.load(Ordering::SeqCst) >= PLAIN_FROM => eprintln!("{line}"),

@@ -8,13 +8,13 @@ use chrono::{DateTime, Utc};
 
 use super::consumption::destination;
 use super::{StatementArgs, print};
+use crate::adapters::storage::Sink;
 use crate::config::Settings;
-use crate::customers::Customers;
+use crate::domain::customers::Customers;
+use crate::domain::report::{display2, points_text};
+use crate::domain::window;
 use crate::error::{Error, Result};
-use crate::monthly::{Published, publish_statement};
-use crate::report::{display2, points_text};
-use crate::sink::Sink;
-use crate::window;
+use crate::pipeline::statements::{Published, publish_statement};
 
 pub async fn run(
     args: StatementArgs,

@@ -11,7 +11,7 @@ use axum::response::Response;
 use super::dataset::{SimEntitlement, SimProgram};
 use super::ledger::points_of;
 use super::{Simulator, number, ok_list};
-use crate::window::EndDateMode;
+use crate::domain::window::EndDateMode;
 
 pub(super) type Handled = Result<Response, String>;
 

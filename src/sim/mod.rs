@@ -32,9 +32,9 @@ pub use dataset::{Dataset, SimConfig, SimEntitlement, SimProgram};
 pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
 pub use mssp::{CUSTOMER_A, CUSTOMER_B, PARTNER, POSTPAID_PROGRAM};
 
-use crate::credentials::{Credentials, Secret};
-use crate::report::points_text;
-use crate::window::{self, EndDateMode, PACIFIC};
+use crate::adapters::credentials::{Credentials, Secret};
+use crate::domain::report::points_text;
+use crate::domain::window::{self, EndDateMode, PACIFIC};
 
 pub const TOKEN_PATH: &str = "/api/v1/oauth/token/";
 pub const API_PATH: &str = "/ES/api/fortiflex/v2/";

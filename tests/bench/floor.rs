@@ -7,10 +7,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
+use fortiflex_reporter::adapters::credentials::ExposeSecret;
+use fortiflex_reporter::adapters::fortiflex::http_client;
+use fortiflex_reporter::adapters::storage::Staged;
 use fortiflex_reporter::config::{Settings, credentials_from_env};
-use fortiflex_reporter::credentials::ExposeSecret;
-use fortiflex_reporter::fortiflex::http_client;
-use fortiflex_reporter::sink::Staged;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
@@ -18,7 +18,7 @@ type Failure = Box<dyn std::error::Error>;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    fortiflex_reporter::allocator::return_freed_memory();
+    fortiflex_reporter::adapters::allocator::return_freed_memory();
     let (Some(account), Some(bytes)) = (std::env::args().nth(1), std::env::args().nth(2)) else {
         eprintln!("usage: bench-floor ACCOUNT_ID BYTES_TO_WRITE");
         return ExitCode::from(1);

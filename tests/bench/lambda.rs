@@ -6,15 +6,15 @@
 use std::process::ExitCode;
 
 use chrono::Utc;
+use fortiflex_reporter::adapters::fortiflex::http_client;
+use fortiflex_reporter::adapters::storage::LocalDir;
 use fortiflex_reporter::config::{Settings, credentials_from_env};
-use fortiflex_reporter::fortiflex::http_client;
-use fortiflex_reporter::handler::Handler;
-use fortiflex_reporter::sink::LocalDir;
+use fortiflex_reporter::lambda::handler::Handler;
 use serde_json::json;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    fortiflex_reporter::allocator::return_freed_memory();
+    fortiflex_reporter::adapters::allocator::return_freed_memory();
     let Some(out) = std::env::args().nth(1) else {
         eprintln!("usage: bench-lambda OUT_DIR");
         return ExitCode::from(1);

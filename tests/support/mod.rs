@@ -17,12 +17,12 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use chrono::{DateTime, Utc};
-use fortiflex_reporter::fortiflex::{
+use fortiflex_reporter::adapters::fortiflex::{
     Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
 };
-use fortiflex_reporter::run::Context;
+use fortiflex_reporter::domain::window::{EndDateMode, PACIFIC};
+use fortiflex_reporter::pipeline::Context;
 use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
-use fortiflex_reporter::window::{EndDateMode, PACIFIC};
 
 pub const REGION: &str = "us-east-1";
 
@@ -326,7 +326,7 @@ pub fn run_context(now: DateTime<Utc>) -> Context {
 /// The real HTTP client, pointed at `sim`.
 pub fn sim_api(
     sim: &RunningSim,
-    creds: &fortiflex_reporter::credentials::Credentials,
+    creds: &fortiflex_reporter::adapters::credentials::Credentials,
 ) -> HttpFortiFlex {
     HttpFortiFlex::new(
         http_client(Duration::from_secs(10)).unwrap(),

@@ -1,0 +1,9 @@
+//! The outside world behind small traits: FortiFlex (`FortiFlexApi`), storage (`Sink`),
+//! secrets (`CredentialSource`), each port beside its adapters.
+
+pub mod allocator;
+pub mod credentials;
+pub mod fortiflex;
+pub mod json_rows;
+pub mod secrets;
+pub mod storage;

@@ -1,0 +1,268 @@
+//! The month as a FinOps FOCUS 1.2 cost and usage file, for FinOps tools: one row per
+//! entitlement and Pacific day, written only when a price is set. The partner is the provider
+//! and invoice issuer (it sells the service to its customer), Fortinet the publisher and
+//! service provider; a customer's account is the sub account. Costs are the exact points ×
+//! price of each day; the statement rounds per line per month, so the two agree to within
+//! half a cent per line. `InvoiceId` names the customer's statement of the month.
+
+use std::io::Write;
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+
+use super::{rendering, safe_text};
+use crate::domain::customers::Customers;
+use crate::domain::statement::{Month, StoredDay};
+use crate::error::Result;
+
+/// The FOCUS columns written, in order.
+pub const COLUMNS: [&str; 45] = [
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingAccountType",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingCurrency",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "ServiceProviderName",
+    "ServiceSubcategory",
+    "SkuId",
+    "SkuMeter",
+    "SkuPriceDetails",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "SubAccountType",
+    "Tags",
+];
+
+/// A Pacific midnight as FOCUS wants it: UTC, ISO 8601 with `Z`.
+fn utc_midnight(day: NaiveDate, tz: Tz) -> String {
+    let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    tz.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(local)
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// The FOCUS file of `days`, or `None` when no row has a price (FOCUS is a cost file).
+pub fn focus(
+    program: &str,
+    month: Month,
+    timezone: Tz,
+    days: &[StoredDay],
+    customers: &Customers,
+) -> Result<Option<Vec<u8>>> {
+    let mut ordered: Vec<&StoredDay> = days.iter().collect();
+    ordered.sort_by_key(|d| d.date);
+    let mut f = Focus::new(program, month, timezone, customers, Vec::new())?;
+    for day in ordered {
+        f.day(day)?;
+    }
+    Ok(f.finish()?.map(|(bytes, _)| bytes))
+}
+
+/// The FOCUS file written one stored day at a time into `W` (a staged file in a run), so a
+/// month of days is never held at once.
+pub struct Focus<'a, W: Write> {
+    program: &'a str,
+    month: Month,
+    timezone: Tz,
+    customers: &'a Customers,
+    currency: &'a str,
+    issuer: String,
+    period: (String, String),
+    priced: bool,
+    rows: usize,
+    out: csv::Writer<W>,
+}
+
+impl<'a, W: Write> Focus<'a, W> {
+    pub fn new(
+        program: &'a str,
+        month: Month,
+        timezone: Tz,
+        customers: &'a Customers,
+        out: W,
+    ) -> Result<Self> {
+        let issuer = customers
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("FortiFlex partner of program {program}"));
+        let next_month = month.last().succ_opt().unwrap_or(month.last());
+        let period = (
+            utc_midnight(month.first(), timezone),
+            utc_midnight(next_month, timezone),
+        );
+        let mut out = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::Any(b'\n'))
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(out);
+        out.write_record(COLUMNS)
+            .map_err(|e| rendering("FOCUS", e))?;
+        Ok(Focus {
+            program,
+            month,
+            timezone,
+            customers,
+            currency: customers.currency.as_deref().unwrap_or("USD"),
+            issuer,
+            period,
+            priced: false,
+            rows: 0,
+            out,
+        })
+    }
+
+    /// One stored day's rows, by serial (days must come in date order; other months' are
+    /// ignored).
+    pub fn day(&mut self, day: &StoredDay) -> Result<()> {
+        if Month::of(day.date) != self.month {
+            return Ok(());
+        }
+        let (program, month, currency, customers) =
+            (self.program, self.month, self.currency, self.customers);
+        let issuer = safe_text(&self.issuer).into_owned();
+        let (period_start, period_end) = (&self.period.0, &self.period.1);
+        let start = utc_midnight(day.date, self.timezone);
+        let end = utc_midnight(day.date.succ_opt().unwrap_or(day.date), self.timezone);
+        let mut rows: Vec<_> = day.rows.iter().collect();
+        rows.sort_by(|a, b| a.serial_number.cmp(&b.serial_number));
+        for r in rows {
+            let who = customers.billed(&r.serial_number, r.config_id, r.account_id);
+            let Some(price) = who.price_per_point else {
+                continue;
+            };
+            self.priced = true;
+            self.rows += 1;
+            let cost = (r.points * price).normalize();
+            let cost = if cost.is_zero() { Decimal::ZERO } else { cost };
+            let (cost, price, points) = (cost.to_string(), price.to_string(), r.points.to_string());
+            let product = r.product_type.as_deref().unwrap_or("FortiFlex entitlement");
+            // The statement is the customer's (provisional) invoice: one id per customer and month.
+            let invoice = format!("{program}-{month}-{}", who.id);
+            let description = format!(
+                "FortiFlex points, {}",
+                r.config_name.as_deref().unwrap_or(product)
+            );
+            let sku = r
+                .config_id
+                .map(|c| format!("config-{c}"))
+                .unwrap_or_else(|| "points".into());
+            let account = r.account_id.to_string();
+            self.out
+                .write_record([
+                    cost.as_str(),
+                    program,
+                    &issuer,
+                    "Partner program",
+                    currency,
+                    period_end.as_str(),
+                    period_start.as_str(),
+                    "Usage",
+                    "",
+                    &safe_text(&description),
+                    "Usage-Based",
+                    &end,
+                    &start,
+                    &points,
+                    "Points",
+                    &cost,
+                    &price,
+                    &cost,
+                    &invoice,
+                    &issuer,
+                    &cost,
+                    &price,
+                    "Standard",
+                    currency,
+                    &points,
+                    "Points",
+                    &issuer,
+                    "Fortinet",
+                    "",
+                    "",
+                    &r.serial_number,
+                    &safe_text(r.description.as_deref().unwrap_or(&r.serial_number)),
+                    &safe_text(product),
+                    "Security",
+                    "FortiFlex",
+                    "Fortinet",
+                    "Network Security",
+                    &sku,
+                    "Points",
+                    "",
+                    &sku,
+                    &account,
+                    &safe_text(who.name),
+                    "Customer account",
+                    "",
+                ])
+                .map_err(|e| rendering("FOCUS", e))?;
+        }
+        Ok(())
+    }
+
+    /// The file and its data rows, or `None` when no row had a price.
+    pub fn finish(self) -> Result<Option<(W, usize)>> {
+        if !self.priced {
+            return Ok(None);
+        }
+        let rows = self.rows;
+        self.out
+            .into_inner()
+            .map(|w| Some((w, rows)))
+            .map_err(|e| rendering("FOCUS", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::window::PACIFIC;
+
+    #[test]
+    fn pacific_days_are_utc_periods_across_daylight_saving() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            utc_midnight(d("2025-11-01"), PACIFIC),
+            "2025-11-01T07:00:00Z"
+        );
+        // 2 November 2025: clocks go back; the day after starts at 08:00 UTC.
+        assert_eq!(
+            utc_midnight(d("2025-11-03"), PACIFIC),
+            "2025-11-03T08:00:00Z"
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! A statement's bytes, as the contract's "Monthly statements" defines them: keys, the
+//! statement CSV and JSON, one CSV per customer (what a partner attaches to an invoice) and
+//! the manifest, written last. Pure functions.
+
+use std::io::Write;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::{
+    Exact, FileEntry, PreviousFile, SCHEMA_VERSION, rendering, safe_text, to_json, to_json_writer,
+    ymd,
+};
+use crate::domain::ids::AccountId;
+use crate::domain::report::display2;
+use crate::domain::statement::{CustomerStatement, Line, Month, Statement};
+use crate::error::Result;
+
+/// The statement CSV's header, in contract order.
+pub const COLUMNS: [&str; 14] = [
+    "month",
+    "customer_id",
+    "customer_name",
+    "account_id",
+    "serial_number",
+    "config_id",
+    "config_name",
+    "product_type",
+    "description",
+    "days_billed",
+    "points",
+    "price_per_point",
+    "currency",
+    "amount",
+];
+
+/// Keys of one month's statement, relative to the prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementKeys {
+    pub csv: String,
+    pub json: String,
+    pub xlsx: String,
+    /// Written only when a price is set.
+    pub focus: String,
+    pub manifest: String,
+    folder: String,
+    stem: String,
+}
+
+impl StatementKeys {
+    pub fn new(program: &str, month: Month) -> Self {
+        let folder = format!("statements/month={month}");
+        let stem = format!("{program}_{month}");
+        StatementKeys {
+            csv: format!("{folder}/statement_{stem}.csv"),
+            json: format!("{folder}/statement_{stem}.json"),
+            xlsx: format!("{folder}/statement_{stem}.xlsx"),
+            focus: format!("{folder}/focus_{stem}.csv"),
+            manifest: format!("{folder}/statement_{stem}.manifest.json"),
+            folder,
+            stem,
+        }
+    }
+
+    /// The customer's own CSV. Customer ids are `[a-z0-9_-]`, safe in a key.
+    pub fn customer(&self, id: &str) -> String {
+        format!("{}/customers/{id}_{}.csv", self.folder, self.stem)
+    }
+}
+
+fn lines_csv<'a>(
+    s: &Statement,
+    customers: impl Iterator<Item = &'a CustomerStatement>,
+    out: &mut impl Write,
+) -> Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out);
+    w.write_record(COLUMNS).map_err(|e| rendering("CSV", e))?;
+    let month = s.month.to_string();
+    let currency = s.currency.as_deref().unwrap_or("");
+    let text = |o: Option<&str>| o.map(safe_text).unwrap_or_default().into_owned();
+    for c in customers {
+        let price = c.price_per_point.map(|p| p.to_string()).unwrap_or_default();
+        for l in &c.lines {
+            w.write_record([
+                month.as_str(),
+                &c.id,
+                &safe_text(&c.name),
+                &l.account_id.to_string(),
+                &safe_text(&l.serial_number),
+                &l.config_id.map(|c| c.to_string()).unwrap_or_default(),
+                &text(l.config_name.as_deref()),
+                &text(l.product_type.as_deref()),
+                &text(l.description.as_deref()),
+                &l.days_billed.to_string(),
+                &crate::domain::report::points_text(l.points),
+                &price,
+                if c.price_per_point.is_some() {
+                    currency
+                } else {
+                    ""
+                },
+                &l.amount.map(display2).unwrap_or_default(),
+            ])
+            .map_err(|e| rendering("CSV", e))?;
+        }
+    }
+    w.flush().map_err(|e| rendering("CSV", e))
+}
+
+/// Every customer's lines, by customer id, then points descending, then serial.
+pub fn csv(s: &Statement, out: &mut impl Write) -> Result<()> {
+    lines_csv(s, s.customers.iter(), out)
+}
+
+/// One customer's lines, same columns.
+pub fn customer_csv(s: &Statement, c: &CustomerStatement, out: &mut impl Write) -> Result<()> {
+    lines_csv(s, std::iter::once(c), out)
+}
+
+#[derive(Serialize)]
+struct Source<'a> {
+    date: String,
+    revision: u64,
+    manifest_sha256: &'a str,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    points: Exact,
+    amount: Option<Money>,
+}
+
+/// An amount written as a JSON number with two places.
+struct Money(Decimal);
+
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serde_json::value::RawValue::from_string(display2(self.0))
+            .map_err(serde::ser::Error::custom)?
+            .serialize(s)
+    }
+}
+
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    account_id: AccountId,
+    serial_number: &'a str,
+    config_id: Option<u64>,
+    config_name: Option<&'a str>,
+    product_type: Option<&'a str>,
+    description: Option<&'a str>,
+    days_billed: u32,
+    points: Exact,
+    amount: Option<Money>,
+}
+
+#[derive(Serialize)]
+struct JsonCustomer<'a> {
+    id: &'a str,
+    name: &'a str,
+    accounts: &'a [AccountId],
+    entitlements: usize,
+    points: Exact,
+    price_per_point: Option<Exact>,
+    amount: Option<Money>,
+    lines: JsonLines<'a>,
+}
+
+/// A customer's lines, serialized as they are read: no second copy of 100,000 lines.
+struct JsonLines<'a>(&'a [Line]);
+
+impl Serialize for JsonLines<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(line))
+    }
+}
+
+#[derive(Serialize)]
+struct JsonStatement<'a> {
+    schema_version: u32,
+    program_serial: &'a str,
+    month: String,
+    timezone: &'a str,
+    status: &'static str,
+    days_in_month: usize,
+    days_present: usize,
+    missing_days: Vec<String>,
+    currency: Option<&'a str>,
+    issuer: Option<&'a str>,
+    sources: Vec<Source<'a>>,
+    totals: Totals,
+    customers: Vec<JsonCustomer<'a>>,
+}
+
+fn line(l: &Line) -> JsonLine<'_> {
+    JsonLine {
+        account_id: l.account_id,
+        serial_number: &l.serial_number,
+        config_id: l.config_id,
+        config_name: l.config_name.as_deref(),
+        product_type: l.product_type.as_deref(),
+        description: l.description.as_deref(),
+        days_billed: l.days_billed,
+        points: Exact(l.points),
+        amount: l.amount.map(Money),
+    }
+}
+
+pub fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Write) -> Result<()> {
+    let days_in_month = s.month.days().count();
+    to_json_writer(
+        out,
+        &JsonStatement {
+            schema_version: SCHEMA_VERSION,
+            program_serial: program,
+            month: s.month.to_string(),
+            timezone: timezone.name(),
+            status: s.status.as_str(),
+            days_in_month,
+            days_present: days_in_month - s.missing_days.len(),
+            missing_days: s.missing_days.iter().map(|d| ymd(*d)).collect(),
+            currency: s.currency.as_deref(),
+            issuer: s.issuer.as_deref(),
+            sources: s
+                .sources
+                .iter()
+                .map(|(date, revision, sha)| Source {
+                    date: ymd(*date),
+                    revision: *revision,
+                    manifest_sha256: sha,
+                })
+                .collect(),
+            totals: Totals {
+                points: Exact(s.points),
+                amount: s.amount.map(Money),
+            },
+            customers: s
+                .customers
+                .iter()
+                .map(|c| JsonCustomer {
+                    id: &c.id,
+                    name: &c.name,
+                    accounts: &c.accounts,
+                    entitlements: c.lines.len(),
+                    points: Exact(c.points),
+                    price_per_point: c.price_per_point.map(Exact),
+                    amount: c.amount.map(Money),
+                    lines: JsonLines(&c.lines),
+                })
+                .collect(),
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    schema_version: u32,
+    report: &'static str,
+    program_serial: &'a str,
+    month: String,
+    status: &'static str,
+    run_id: &'a str,
+    generated_at: String,
+    revision: u64,
+    tool_version: &'static str,
+    files: &'a [FileEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous: Option<PreviousStatement<'a>>,
+}
+
+#[derive(Serialize)]
+struct PreviousStatement<'a> {
+    revision: u64,
+    files: &'a [PreviousFile],
+}
+
+/// The statement's manifest: its files with SHA-256, and the revision it replaces.
+pub fn manifest(
+    program: &str,
+    s: &Statement,
+    files: &[FileEntry],
+    run_id: &str,
+    now: DateTime<Utc>,
+    revision: u64,
+    previous: Option<(u64, &[PreviousFile])>,
+) -> Result<Vec<u8>> {
+    to_json(&Manifest {
+        schema_version: SCHEMA_VERSION,
+        report: "statement",
+        program_serial: program,
+        month: s.month.to_string(),
+        status: s.status.as_str(),
+        run_id,
+        generated_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        revision,
+        tool_version: env!("CARGO_PKG_VERSION"),
+        files,
+        previous: previous.map(|(revision, files)| PreviousStatement { revision, files }),
+    })
+}

@@ -1,0 +1,342 @@
+//! The customers file: which customer each row is billed to, and at what price. A row goes to
+//! the customer naming its serial, else its config, else its account; a row nobody claims goes
+//! to `unassigned`, never dropped. Validated whole before anything is built, with errors that
+//! name the field (`customers[1].price_per_point`), so a typo never reaches an invoice.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::domain::ids::{AccountId, Serial};
+use crate::error::{Error, Result};
+
+/// The customer of rows nobody claims.
+pub const UNASSIGNED: &str = "unassigned";
+
+/// A validated customers file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customers {
+    pub currency: Option<String>,
+    pub issuer: Option<String>,
+    pub customers: Vec<Customer>,
+    by_serial: HashMap<String, usize>,
+    by_config: HashMap<u64, usize>,
+    by_account: HashMap<AccountId, usize>,
+    /// The price of `unassigned` rows: the file's own price.
+    default_price: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// 1 to 64 of `[a-z0-9_-]`: it becomes part of object keys.
+    pub id: String,
+    pub name: String,
+    pub accounts: Vec<AccountId>,
+    pub configs: Vec<u64>,
+    pub serials: Vec<String>,
+    /// The customer's own price, else the file's; `None`: no amounts.
+    pub price_per_point: Option<Decimal>,
+}
+
+/// Who a row is billed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Billed<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub price_per_point: Option<Decimal>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    currency: Option<String>,
+    price_per_point: Option<Value>,
+    issuer: Option<String>,
+    customers: Vec<RawCustomer>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCustomer {
+    id: String,
+    name: String,
+    #[serde(default)]
+    accounts: Vec<u64>,
+    #[serde(default)]
+    configs: Vec<u64>,
+    #[serde(default)]
+    serials: Vec<String>,
+    price_per_point: Option<Value>,
+}
+
+impl Customers {
+    /// Parses and validates a customers file; `origin` (a path or an object key) names it.
+    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+        let bad = |msg: String| Error::Customers(format!("{origin}: {msg}"));
+        let raw: RawFile = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let currency = match raw.currency {
+            Some(c) if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) => Some(c),
+            Some(c) => {
+                return Err(bad(format!(
+                    "currency {c:?} is not a three-letter code like USD"
+                )));
+            }
+            None => None,
+        };
+        let default_price = price(raw.price_per_point.as_ref(), "price_per_point").map_err(bad)?;
+        let mut file = Customers {
+            currency,
+            issuer: raw.issuer.filter(|i| !i.trim().is_empty()),
+            customers: Vec::with_capacity(raw.customers.len()),
+            by_serial: HashMap::new(),
+            by_config: HashMap::new(),
+            by_account: HashMap::new(),
+            default_price,
+        };
+        for (i, c) in raw.customers.into_iter().enumerate() {
+            let field = |f: &str| format!("customers[{i}].{f}");
+            if !valid_id(&c.id) || c.id == UNASSIGNED {
+                return Err(bad(format!(
+                    "{} {:?} must be 1 to 64 of a-z, 0-9, _ and - (and not {UNASSIGNED:?})",
+                    field("id"),
+                    c.id
+                )));
+            }
+            if let Some(other) = file.customers.iter().find(|o| o.id == c.id) {
+                return Err(bad(format!(
+                    "{} {:?} is given twice",
+                    field("id"),
+                    other.id
+                )));
+            }
+            if c.name.trim().is_empty() {
+                return Err(bad(format!("{} is empty", field("name"))));
+            }
+            let own_price =
+                price(c.price_per_point.as_ref(), &field("price_per_point")).map_err(bad)?;
+            let serials = c
+                .serials
+                .iter()
+                .map(|s| Serial::parse(s, &field("serials")).map(|s| s.to_string()))
+                .collect::<Result<Vec<_>>>()
+                .map_err(|e| bad(e.to_string()))?;
+            let accounts: Vec<AccountId> = c.accounts.into_iter().map(AccountId).collect();
+            let index = file.customers.len();
+            let claim = |what: &str, taken: Option<&usize>| match taken {
+                Some(&o) => Err(bad(format!(
+                    "{what} is claimed by both {:?} and {:?}",
+                    file.customers[o].id, c.id
+                ))),
+                None => Ok(()),
+            };
+            for s in &serials {
+                claim(&format!("serial {s}"), file.by_serial.get(s))?;
+            }
+            for k in &c.configs {
+                claim(&format!("config {k}"), file.by_config.get(k))?;
+            }
+            for a in &accounts {
+                claim(&format!("account {a}"), file.by_account.get(a))?;
+            }
+            file.by_serial
+                .extend(serials.iter().map(|s| (s.clone(), index)));
+            file.by_config.extend(c.configs.iter().map(|k| (*k, index)));
+            file.by_account.extend(accounts.iter().map(|a| (*a, index)));
+            file.customers.push(Customer {
+                id: c.id,
+                name: c.name,
+                accounts,
+                configs: c.configs,
+                serials,
+                price_per_point: own_price.or(default_price),
+            });
+        }
+        Ok(file)
+    }
+
+    /// Without a file: one customer per account, named and identified by the account id,
+    /// with no price.
+    pub fn per_account(accounts: &[AccountId]) -> Self {
+        let customers: Vec<Customer> = accounts
+            .iter()
+            .map(|a| Customer {
+                id: a.to_string(),
+                name: a.to_string(),
+                accounts: vec![*a],
+                configs: vec![],
+                serials: vec![],
+                price_per_point: None,
+            })
+            .collect();
+        Customers {
+            currency: None,
+            issuer: None,
+            by_serial: HashMap::new(),
+            by_config: HashMap::new(),
+            by_account: accounts.iter().enumerate().map(|(i, a)| (*a, i)).collect(),
+            customers,
+            default_price: None,
+        }
+    }
+
+    /// The customer a row is billed to: by serial, else config, else account, else
+    /// `unassigned` (at the file's price).
+    pub fn billed(&self, serial: &str, config: Option<u64>, account: AccountId) -> Billed<'_> {
+        let index = self
+            .by_serial
+            .get(serial)
+            .or_else(|| config.and_then(|c| self.by_config.get(&c)))
+            .or_else(|| self.by_account.get(&account));
+        match index.map(|&i| &self.customers[i]) {
+            Some(c) => Billed {
+                id: &c.id,
+                name: &c.name,
+                price_per_point: c.price_per_point,
+            },
+            None => Billed {
+                id: UNASSIGNED,
+                name: "Unassigned",
+                price_per_point: self.default_price,
+            },
+        }
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// A price: a decimal string (or number) of zero or more, exact.
+fn price(v: Option<&Value>, field: &str) -> std::result::Result<Option<Decimal>, String> {
+    let text = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(s)) => s.trim().to_string(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(other) => return Err(format!("{field} must be a decimal string, not {other}")),
+    };
+    match Decimal::from_str_exact(&text).or_else(|_| Decimal::from_str(&text)) {
+        Ok(d) if !d.is_sign_negative() => Ok(Some(d)),
+        _ => Err(format!(
+            "{field} {text:?} is not a price (a decimal of zero or more)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The contract's example file.
+    pub const EXAMPLE: &str = r#"{
+      "currency": "USD",
+      "price_per_point": "0.50",
+      "issuer": "Example MSSP Ltd",
+      "customers": [
+        {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"},
+        {"id": "globex", "name": "Globex, \"Intl\"", "accounts": [3300002]},
+        {"id": "lab", "name": "Partner lab", "serials": ["FZVMMLTM00000689"], "configs": [4105]}
+      ]
+    }"#;
+
+    fn dec(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn rows_go_to_the_serial_then_the_config_then_the_account() {
+        let c = Customers::parse(EXAMPLE, "customers.json").unwrap();
+        assert_eq!(c.currency.as_deref(), Some("USD"));
+        let acme = c.billed("FGVMMLTM00000993", Some(4102), AccountId(3300001));
+        assert_eq!((acme.id, acme.price_per_point), ("acme", Some(dec("0.55"))));
+        let globex = c.billed("FCTEMS0000000001", Some(4104), AccountId(3300002));
+        assert_eq!(
+            (globex.id, globex.price_per_point),
+            ("globex", Some(dec("0.50")))
+        );
+        // The serial wins over the account it sits in.
+        assert_eq!(
+            c.billed("FZVMMLTM00000689", None, AccountId(3300001)).id,
+            "lab"
+        );
+        assert_eq!(
+            c.billed("FAZVMLTM0000001", Some(4105), AccountId(2321234))
+                .id,
+            "lab"
+        );
+        let nobody = c.billed("FMVMMLTM00000582", Some(4101), AccountId(2321234));
+        assert_eq!(
+            (nobody.id, nobody.price_per_point),
+            (UNASSIGNED, Some(dec("0.50")))
+        );
+    }
+
+    #[test]
+    fn without_a_file_each_account_is_a_customer_without_a_price() {
+        let c = Customers::per_account(&[AccountId(2321234), AccountId(3300001)]);
+        let b = c.billed("X", Some(1), AccountId(3300001));
+        assert_eq!(
+            (b.id, b.name, b.price_per_point),
+            ("3300001", "3300001", None)
+        );
+        assert_eq!(c.billed("X", None, AccountId(9)).id, UNASSIGNED);
+    }
+
+    #[test]
+    fn a_bad_file_names_the_field() {
+        let cases = [
+            (
+                r#"{"customers": [{"id": "Acme", "name": "A"}]}"#,
+                "customers[0].id",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]}"#,
+                "given twice",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": "A", "price_per_point": "0,55"}]}"#,
+                "customers[0].price_per_point \"0,55\"",
+            ),
+            (
+                r#"{"price_per_point": "-1", "customers": []}"#,
+                "price_per_point \"-1\"",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": "A", "accounts": [7]}, {"id": "b", "name": "B", "accounts": [7]}]}"#,
+                "account 7 is claimed by both \"a\" and \"b\"",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": "A", "configs": [4]}, {"id": "b", "name": "B", "configs": [4]}]}"#,
+                "config 4 is claimed by both",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": "A", "serials": ["../x"]}]}"#,
+                "customers[0].serials",
+            ),
+            (r#"{"currency": "usd", "customers": []}"#, "currency"),
+            (
+                r#"{"customers": [{"id": "unassigned", "name": "U"}]}"#,
+                "customers[0].id",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": "A", "acounts": [1]}]}"#,
+                "unknown field `acounts`",
+            ),
+            (
+                r#"{"customers": [{"id": "a", "name": " "}]}"#,
+                "customers[0].name is empty",
+            ),
+            ("not json", "customers.json"),
+        ];
+        for (text, expected) in cases {
+            let err = Customers::parse(text, "customers.json").unwrap_err();
+            assert_eq!(err.kind(), "Customers", "{text}");
+            assert!(err.to_string().contains(expected), "{text}: {err}");
+        }
+    }
+}

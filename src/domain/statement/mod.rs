@@ -1,0 +1,413 @@
+//! A month's statement per customer, in money, from the stored daily reports: pure, no I/O.
+//! Built from what was stored, never from the API, so it reaches back past FortiFlex's 90
+//! days and always equals the sum of the daily reports. Each line's amount is rounded half
+//! away from zero to cents; every total is a sum of line amounts, so an invoice adds up.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, Days, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Deserialize;
+
+use crate::adapters::fortiflex::Text;
+use crate::domain::customers::Customers;
+use crate::domain::ids::AccountId;
+use crate::error::{Error, Result};
+
+/// A calendar month, `YYYY-MM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Month(NaiveDate);
+
+impl Month {
+    pub fn parse(text: &str) -> Result<Self> {
+        NaiveDate::parse_from_str(&format!("{}-01", text.trim()), "%Y-%m-%d")
+            .ok()
+            .filter(|_| text.trim().len() == 7)
+            .map(Month)
+            .ok_or_else(|| Error::InvalidRequest(format!("month must be YYYY-MM, not {text:?}")))
+    }
+
+    pub fn of(day: NaiveDate) -> Self {
+        Month(day.with_day(1).unwrap_or(day))
+    }
+
+    pub fn first(self) -> NaiveDate {
+        self.0
+    }
+
+    pub fn last(self) -> NaiveDate {
+        self.0
+            .checked_add_months(chrono::Months::new(1))
+            .and_then(|d| d.pred_opt())
+            .unwrap_or(self.0)
+    }
+
+    pub fn days(self) -> impl Iterator<Item = NaiveDate> {
+        self.0.iter_days().take_while(move |d| *d <= self.last())
+    }
+}
+
+impl std::fmt::Display for Month {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.format("%Y-%m"))
+    }
+}
+
+/// One stored daily report, as read back from the archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDay {
+    pub date: NaiveDate,
+    pub revision: u64,
+    pub manifest_sha256: String,
+    pub rows: Vec<StoredRow>,
+}
+
+/// A stored day besides its rows: its date and its manifest's revision and SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayMeta {
+    pub date: NaiveDate,
+    pub revision: u64,
+    pub manifest_sha256: String,
+}
+
+/// A daily report row with what a statement line shows, parsed straight from the stored JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredRow {
+    pub serial_number: String,
+    pub account_id: AccountId,
+    pub config_id: Option<u64>,
+    pub config_name: Option<String>,
+    pub product_type: Option<String>,
+    pub description: Option<String>,
+    #[serde(deserialize_with = "stored_points")]
+    pub points: Decimal,
+}
+
+/// A stored row's `points`: the number's exact digits, never routed through a float. Stored
+/// days are read as a stream, from which a number's text cannot be borrowed: it is boxed.
+fn stored_points<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Decimal, D::Error> {
+    let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+    crate::adapters::fortiflex::parse_decimal(raw.get())
+        .ok_or_else(|| serde::de::Error::custom("points is not a decimal number"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every day stored and the month past restatement.
+    Final,
+    Provisional,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Final => "final",
+            Status::Provisional => "provisional",
+        }
+    }
+}
+
+/// One customer × serial: what one invoice line says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub account_id: AccountId,
+    pub serial_number: String,
+    pub config_id: Option<u64>,
+    /// Shared by every line of the configuration (a few hundred names, 100,000 lines).
+    pub config_name: Option<Text>,
+    pub product_type: Option<Text>,
+    pub description: Option<String>,
+    /// Days with points above zero.
+    pub days_billed: u32,
+    pub points: Decimal,
+    pub amount: Option<Decimal>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerStatement {
+    pub id: String,
+    pub name: String,
+    pub accounts: Vec<AccountId>,
+    pub price_per_point: Option<Decimal>,
+    pub points: Decimal,
+    /// The sum of the lines' amounts; `None` without a price.
+    pub amount: Option<Decimal>,
+    pub lines: Vec<Line>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub month: Month,
+    pub status: Status,
+    pub missing_days: Vec<NaiveDate>,
+    /// The stored days it was built from: date, revision and manifest SHA-256.
+    pub sources: Vec<(NaiveDate, u64, String)>,
+    pub currency: Option<String>,
+    pub issuer: Option<String>,
+    pub points: Decimal,
+    pub amount: Option<Decimal>,
+    pub customers: Vec<CustomerStatement>,
+}
+
+/// The statement of `month` from its stored `days` (other months' days are ignored), as of
+/// the Pacific day `today`: `final` once every day is stored and the month ended more than
+/// `restate_days` days ago.
+pub fn build(
+    month: Month,
+    days: &[StoredDay],
+    customers: &Customers,
+    today: NaiveDate,
+    restate_days: u32,
+) -> Statement {
+    let mut ordered: Vec<&StoredDay> = days.iter().collect();
+    ordered.sort_by_key(|d| d.date);
+    let mut fold = Fold::new(month);
+    for day in ordered {
+        fold.add(day.clone(), Some(customers));
+    }
+    fold.finish(customers, today, restate_days)
+}
+
+/// A statement built one stored day at a time, so a month of 100,000-entitlement days is
+/// never in memory at once: each day folds into one line per customer × serial and is
+/// dropped. Days must come in date order (later days' names win).
+pub struct Fold {
+    month: Month,
+    sources: Vec<(NaiveDate, u64, String)>,
+    /// Customer ids and the index lines are keyed by (not a string per line).
+    customer_index: HashMap<String, u32>,
+    /// Without a customers file, each account's customer index (no id text per row).
+    account_customer: HashMap<AccountId, u32>,
+    /// (customer index, serial) -> index in `lines`, whose own serials `finish` fills in:
+    /// a small table entry per line, not a whole line per bucket.
+    index: HashMap<(u32, String), u32>,
+    lines: Vec<Line>,
+    /// Config names and product types, one allocation each for all the lines.
+    names: HashMap<String, Text>,
+}
+
+/// Sets `field` to `text`, shared through `names`.
+fn intern(names: &mut HashMap<String, Text>, field: &mut Option<Text>, text: String) {
+    if field.as_deref() == Some(text.as_str()) {
+        return;
+    }
+    let shared = match names.get(&text) {
+        Some(t) => t.clone(),
+        None => {
+            let t = Text::from(text.as_str());
+            names.insert(text, t.clone());
+            t
+        }
+    };
+    *field = Some(shared);
+}
+
+impl Fold {
+    pub fn new(month: Month) -> Self {
+        Fold {
+            month,
+            sources: Vec::new(),
+            customer_index: HashMap::new(),
+            account_customer: HashMap::new(),
+            index: HashMap::new(),
+            lines: Vec::new(),
+            names: HashMap::new(),
+        }
+    }
+
+    /// Adds a stored day (ignored unless in the month). `customers`: the customers file,
+    /// else each account is its own customer (as [`Customers::per_account`] bills).
+    pub fn add(&mut self, day: StoredDay, customers: Option<&Customers>) {
+        if Month::of(day.date) != self.month {
+            return;
+        }
+        for r in day.rows {
+            self.add_row(r, customers);
+        }
+        self.add_source(DayMeta {
+            date: day.date,
+            revision: day.revision,
+            manifest_sha256: day.manifest_sha256,
+        });
+    }
+
+    /// Adds one row of a stored day of the month as the day is read, so the day's rows are
+    /// never held together; [`Fold::add_source`] then records the day.
+    pub fn add_row(&mut self, r: StoredRow, customers: Option<&Customers>) {
+        let customer = match customers {
+            Some(c) => self.customer(c.billed(&r.serial_number, r.config_id, r.account_id).id),
+            None => match self.account_customer.get(&r.account_id) {
+                Some(&i) => i,
+                None => {
+                    let i = self.customer(&r.account_id.to_string());
+                    self.account_customer.insert(r.account_id, i);
+                    i
+                }
+            },
+        };
+        let lines = &mut self.lines;
+        let at = *self
+            .index
+            .entry((customer, r.serial_number))
+            .or_insert_with(|| {
+                lines.push(Line {
+                    account_id: r.account_id,
+                    serial_number: String::new(),
+                    config_id: None,
+                    config_name: None,
+                    product_type: None,
+                    description: None,
+                    days_billed: 0,
+                    points: Decimal::ZERO,
+                    amount: None,
+                });
+                (lines.len() - 1) as u32
+            });
+        let line = &mut self.lines[at as usize];
+        line.account_id = r.account_id;
+        line.config_id = r.config_id.or(line.config_id);
+        if let Some(name) = r.config_name {
+            intern(&mut self.names, &mut line.config_name, name);
+        }
+        if let Some(product) = r.product_type {
+            intern(&mut self.names, &mut line.product_type, product);
+        }
+        if r.description.is_some() {
+            line.description = r.description;
+        }
+        line.points += r.points;
+        if r.points > Decimal::ZERO {
+            line.days_billed += 1;
+        }
+    }
+
+    /// Records a day whose rows were added: the statement names its sources.
+    pub fn add_source(&mut self, day: DayMeta) {
+        self.sources
+            .push((day.date, day.revision, day.manifest_sha256));
+    }
+
+    /// The index of customer `id`, added when new.
+    fn customer(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.customer_index.get(id) {
+            return i;
+        }
+        let i = self.customer_index.len() as u32;
+        self.customer_index.insert(id.to_string(), i);
+        i
+    }
+
+    /// The accounts seen, sorted: what [`Customers::per_account`] needs without a file.
+    pub fn accounts(&self) -> Vec<AccountId> {
+        let mut accounts: Vec<AccountId> = self.lines.iter().map(|l| l.account_id).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        accounts
+    }
+
+    /// The statement as of the Pacific day `today`, billed per `customers`.
+    pub fn finish(self, customers: &Customers, today: NaiveDate, restate_days: u32) -> Statement {
+        let month = self.month;
+        let present: BTreeSet<NaiveDate> = self.sources.iter().map(|s| s.0).collect();
+        let missing_days: Vec<NaiveDate> = month.days().filter(|d| !present.contains(d)).collect();
+        let settled = month
+            .last()
+            .checked_add_days(Days::new(u64::from(restate_days)))
+            .is_some_and(|d| today > d);
+        let status = if missing_days.is_empty() && settled {
+            Status::Final
+        } else {
+            Status::Provisional
+        };
+
+        let mut by_customer: BTreeMap<String, CustomerStatement> = customers
+            .customers
+            .iter()
+            .map(|c| {
+                let s = CustomerStatement {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    accounts: Vec::new(),
+                    price_per_point: c.price_per_point,
+                    points: Decimal::ZERO,
+                    amount: c.price_per_point.map(|_| Decimal::ZERO),
+                    lines: Vec::new(),
+                };
+                (c.id.clone(), s)
+            })
+            .collect();
+        let mut customer_ids = vec![String::new(); self.customer_index.len()];
+        for (id, i) in self.customer_index {
+            customer_ids[i as usize] = id;
+        }
+        let mut lines = self.lines;
+        let mut owner = vec![0u32; lines.len()];
+        for ((customer, serial), at) in self.index {
+            lines[at as usize].serial_number = serial;
+            owner[at as usize] = customer;
+        }
+        for (customer, mut group) in group::by_owner(lines, owner) {
+            let id = &customer_ids[customer as usize];
+            let c = by_customer.entry(id.clone()).or_insert_with(|| {
+                let first = &group[0];
+                let who = customers.billed(&first.serial_number, first.config_id, first.account_id);
+                CustomerStatement {
+                    id: id.clone(),
+                    name: who.name.to_string(),
+                    accounts: Vec::new(),
+                    price_per_point: who.price_per_point,
+                    points: Decimal::ZERO,
+                    amount: who.price_per_point.map(|_| Decimal::ZERO),
+                    lines: Vec::new(),
+                }
+            });
+            for line in &mut group {
+                line.amount = c.price_per_point.map(|p| money(line.points * p));
+                c.points += line.points;
+                c.amount = c.amount.zip(line.amount).map(|(a, b)| a + b);
+                if !c.accounts.contains(&line.account_id) {
+                    c.accounts.push(line.account_id);
+                }
+            }
+            c.lines = group;
+        }
+        let mut statement_customers: Vec<CustomerStatement> = by_customer.into_values().collect();
+        for c in &mut statement_customers {
+            c.accounts.sort_unstable();
+            // A customer's serials are unique, so the order is total: no stable sort's buffer.
+            c.lines.sort_unstable_by(|a, b| {
+                b.points
+                    .cmp(&a.points)
+                    .then_with(|| a.serial_number.cmp(&b.serial_number))
+            });
+        }
+        let points = statement_customers.iter().map(|c| c.points).sum();
+        let priced: Vec<Decimal> = statement_customers
+            .iter()
+            .filter_map(|c| c.amount)
+            .collect();
+        let mut sources = self.sources;
+        sources.sort_by_key(|s| s.0);
+        Statement {
+            month,
+            status,
+            missing_days,
+            sources,
+            currency: customers.currency.clone(),
+            issuer: customers.issuer.clone(),
+            points,
+            amount: (!priced.is_empty()).then(|| priced.iter().sum()),
+            customers: statement_customers,
+        }
+    }
+}
+
+/// An amount in cents: half away from zero, as invoices round.
+pub fn money(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+}
+
+mod group;
+#[cfg(test)]
+mod tests;

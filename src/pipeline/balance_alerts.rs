@@ -1,0 +1,265 @@
+//! After a run's reports: the program's balance snapshot (`balances/dt=…`) and the alerts of
+//! each day it wrote (`alerts/dt=…`), judged against what the archive holds. FortiFlex keeps
+//! no balance history, so the archive's snapshots are the history.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Days, NaiveDate};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use rust_decimal::Decimal;
+
+use super::program::Watched;
+use super::request::{Context, Watch};
+use crate::adapters::fortiflex::{BalanceReading, FortiFlexApi, Program, read_balance};
+use crate::adapters::storage::Sink;
+use crate::contract::daily_keys;
+use crate::domain::alerts::Consumer;
+use crate::domain::alerts::{self, Alert, Baseline, DayAlerts};
+use crate::domain::balance::{self, Inputs, ProgramType, Snapshot};
+use crate::domain::customers::Customers;
+use crate::domain::window;
+use crate::error::{Error, Result};
+use crate::pipeline::archive;
+use crate::pipeline::discovery::Scope;
+
+/// FortiFlex calls for `scope`: `programs/points`, and `programs/list` (dates, type) unless
+/// discovery already asked it.
+pub(super) fn calls(scope: &Scope) -> u64 {
+    1 + u64::from(scope.listed.is_none())
+}
+/// Burn rates look this far back.
+const RATE_DAYS: u64 = 30;
+/// A previous snapshot is looked for this many days back.
+const SNAPSHOT_DAYS: u64 = 7;
+/// Stored days are read this many at a time (S3 GETs in flight).
+const READS_IN_FLIGHT: usize = 16;
+const JSON: &str = "application/json";
+
+pub fn balance_key(program: &str, day: NaiveDate) -> String {
+    format!("balances/dt={day}/balance_{program}_{day}.json")
+}
+
+pub fn alerts_key(program: &str, day: NaiveDate) -> String {
+    format!("alerts/dt={day}/alerts_{program}_{day}.json")
+}
+
+/// The balance snapshot of `scope`'s program and the alerts of each day in `watched`,
+/// both written.
+pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
+    api: &A,
+    sink: &S,
+    scope: &Scope,
+    watched: Watched,
+    customers: Option<&Customers>,
+    settings: &Watch,
+    ctx: &Context,
+) -> Result<(Snapshot, Vec<DayAlerts>)> {
+    let serial = scope.serial.to_string();
+    let as_of = window::today(ctx.now, ctx.timezone);
+    let listed = match &scope.listed {
+        Some(p) => Some(p.clone()),
+        None => api
+            .programs()
+            .await?
+            .into_iter()
+            .find(|p| p.serial_number.eq_ignore_ascii_case(&serial)),
+    };
+    let listed = listed.as_ref();
+    let (program_type, balance) = match read_balance(api, &serial).await? {
+        BalanceReading::Prepaid(b) => (
+            declared(listed).unwrap_or(ProgramType::Prepaid),
+            b.or(listed.and_then(|p| p.point_balance)),
+        ),
+        BalanceReading::Postpaid => (ProgramType::Postpaid, None),
+    };
+    let program_start = listed.and_then(|p| day_of(&p.start_date));
+    let first = match (settings.commitment, program_start) {
+        (Some(_), Some(start)) if program_type == ProgramType::Postpaid => {
+            start.max(as_of - Days::new(366))
+        }
+        _ => as_of - Days::new(RATE_DAYS),
+    };
+    let daily = stored_totals(sink, &serial, first, as_of).await?;
+    let previous = previous_snapshot(sink, &serial, as_of).await?;
+    let snapshot = balance::snapshot(&Inputs {
+        program_serial: &serial,
+        program_type,
+        as_of,
+        balance,
+        daily: &daily,
+        previous: previous.as_ref(),
+        program_start,
+        program_end: listed.and_then(|p| day_of(&p.end_date)),
+        commitment: settings.commitment,
+    });
+    put_json(sink, &balance_key(&serial, as_of), &snapshot).await?;
+    let balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
+    tracing::info!(
+        program = %serial,
+        balance = ?snapshot.balance.map(|b| b.0),
+        runway_days = ?snapshot.runway_days,
+        "balance"
+    );
+
+    let newest = watched.days.iter().max().copied();
+    let mut days = Vec::with_capacity(watched.days.len());
+    for &day in &watched.days {
+        let consumers = consumers(sink, &serial, day, &watched.idle).await?;
+        let previous = baseline(sink, &serial, day).await?;
+        let mut found = alerts::for_day(day, &consumers, &previous);
+        for a in &mut found {
+            a.customer_id = customer_of(a, &consumers, customers);
+        }
+        if Some(day) == newest {
+            found.splice(0..0, balance_alerts.iter().cloned());
+        }
+        let file = DayAlerts {
+            program_serial: serial.clone(),
+            date: day,
+            alerts: found,
+        };
+        put_json(sink, &alerts_key(&serial, day), &file).await?;
+        for a in &file.alerts {
+            tracing::warn!(program = %serial, date = %day, kind = a.kind.as_str(), "{}", a.message);
+        }
+        days.push(file);
+    }
+    if newest.is_none() && !balance_alerts.is_empty() {
+        // A balance-only run (`balance`): its alerts are shown, not filed under a report day.
+        days.push(DayAlerts {
+            program_serial: serial.clone(),
+            date: as_of,
+            alerts: balance_alerts,
+        });
+    }
+    Ok((snapshot, days))
+}
+
+fn declared(p: Option<&Program>) -> Option<ProgramType> {
+    match p?.program_type.as_deref()?.to_ascii_lowercase().as_str() {
+        "postpaid" => Some(ProgramType::Postpaid),
+        "prepaid" => Some(ProgramType::Prepaid),
+        _ => None,
+    }
+}
+
+fn day_of(text: &Option<String>) -> Option<NaiveDate> {
+    let t = text.as_deref()?.trim();
+    t.split([' ', 'T']).next()?.parse().ok()
+}
+
+/// The stored totals of the days `first..as_of` (missing days absent).
+async fn stored_totals(
+    sink: &impl Sink,
+    program: &str,
+    first: NaiveDate,
+    as_of: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, Decimal>> {
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < as_of).collect();
+    stream::iter(days)
+        .map(|day| async move {
+            let stored = archive::stored(sink, &daily_keys(program, day)).await?;
+            Ok::<_, Error>(stored.map(|s| (day, s.points)))
+        })
+        .buffered(READS_IN_FLIGHT)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await
+}
+
+/// The newest stored snapshot before `as_of`, looking back [`SNAPSHOT_DAYS`].
+async fn previous_snapshot(
+    sink: &impl Sink,
+    program: &str,
+    as_of: NaiveDate,
+) -> Result<Option<Snapshot>> {
+    for back in 1..=SNAPSHOT_DAYS {
+        let key = balance_key(program, as_of - Days::new(back));
+        if let Some(bytes) = sink.get(&key).await? {
+            return serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                Error::Storage(format!(
+                    "the stored {} is unreadable ({e}); move it aside",
+                    sink.location(&key)
+                ))
+            });
+        }
+    }
+    Ok(None)
+}
+
+/// The consumers of a day this run wrote, read back from the archive: only rows with
+/// points, the only ones alerts judge.
+async fn consumers(
+    sink: &impl Sink,
+    program: &str,
+    day: NaiveDate,
+    idle: &BTreeSet<String>,
+) -> Result<Vec<Consumer>> {
+    let mut out = Vec::new();
+    let read = archive::read_stored_day(sink, program, day, |r| {
+        if r.points > Decimal::ZERO {
+            out.push(Consumer {
+                token_unused: idle.contains(&r.serial_number),
+                serial_number: r.serial_number,
+                account_id: r.account_id,
+                config_id: r.config_id,
+                points: r.points,
+            });
+        }
+    });
+    match read.await? {
+        Some(_) => Ok(out),
+        None => Err(Error::Storage(format!(
+            "the report of {day} was written by this run but is not in the archive"
+        ))),
+    }
+}
+
+/// The points of the stored days before `day`, most recent first, at most
+/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps. Each stored day
+/// streams into the baseline a row at a time.
+async fn baseline(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Baseline> {
+    let mut days = Baseline::default();
+    for back in 1..=(2 * alerts::BASELINE_DAYS as u64) {
+        if days.days == alerts::BASELINE_DAYS {
+            break;
+        }
+        let keys = daily_keys(program, day - Days::new(back));
+        let Some(stored) = archive::stored(sink, &keys).await? else {
+            continue;
+        };
+        // Streamed into the baseline: a stored day is never held whole.
+        let read = archive::read_listed(sink, &keys.json, &stored.files, |r| {
+            days.add_row(r.serial_number, r.account_id, r.points)
+        });
+        if matches!(read.await?, archive::Checked::Read) {
+            days.end_day();
+        }
+    }
+    Ok(days)
+}
+
+/// The customer an entitlement alert concerns: the customers file's, else its account.
+fn customer_of(
+    alert: &Alert,
+    consumers: &[alerts::Consumer],
+    customers: Option<&Customers>,
+) -> Option<String> {
+    let serial = alert.serial_number.as_deref()?;
+    let account = alert.account_id?;
+    let config = consumers
+        .iter()
+        .find(|c| c.serial_number == serial)
+        .and_then(|c| c.config_id);
+    Some(match customers {
+        Some(c) => c.billed(serial, config, account).id.to_string(),
+        None => account.to_string(),
+    })
+}
+
+async fn put_json(sink: &impl Sink, key: &str, value: &impl serde::Serialize) -> Result<()> {
+    let mut body = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
+    body.push(b'\n');
+    sink.put(key, body, JSON).await
+}

@@ -1,0 +1,370 @@
+//! Writing a report: data files first, manifest last, and nothing at all when the data is
+//! byte-identical to what the current manifest lists. A changed day gets `revision` + 1 and
+//! a `previous` block; a re-pull that would empty an account the stored report had rows for
+//! is refused unless forced, since FortiFlex answers "nothing" for days it no longer holds.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::adapters::storage::{Sink, Staged};
+use crate::contract::{
+    self, CSV_CONTENT_TYPE, FileEntry, JSON_CONTENT_TYPE, Keys, Previous, RunInfo,
+};
+use crate::domain::ids::AccountId;
+use crate::domain::report::Report;
+use crate::error::Result;
+use crate::pipeline::archive::{self, Stored};
+
+/// What publishing did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The data files and then the manifest were written.
+    Written,
+    /// The current manifest already lists these exact bytes: nothing was written.
+    Unchanged,
+    /// The stored report was kept and nothing written; the reason says why.
+    Kept(String),
+}
+
+/// The totals of the revision a restatement replaced (or a refused re-pull left in place).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousTotals {
+    pub revision: u64,
+    pub entitlements: usize,
+    pub points: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub keys: Keys,
+    pub outcome: Outcome,
+    /// The revision now current: the new one, or the unchanged or kept one.
+    pub revision: u64,
+    /// For a restatement, what revision - 1 held.
+    pub previous: Option<PreviousTotals>,
+}
+
+impl Published {
+    /// The keys this run wrote, in write order (none when unchanged or kept).
+    pub fn written(&self) -> Vec<&str> {
+        match self.outcome {
+            Outcome::Written => vec![&self.keys.csv, &self.keys.json, &self.keys.manifest],
+            Outcome::Unchanged | Outcome::Kept(_) => vec![],
+        }
+    }
+}
+
+/// How far publishing may go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Replace a stored report even by one that lost an account's rows.
+    pub force: bool,
+}
+
+/// Accounts with rows in `stored` that have none in `report`.
+fn emptied_accounts(
+    stored: &[crate::adapters::fortiflex::PointsRow],
+    report: &Report,
+) -> Vec<AccountId> {
+    let mut before: BTreeMap<AccountId, usize> = BTreeMap::new();
+    for r in stored {
+        *before
+            .entry(r.account_id.unwrap_or(report.spec.account_id))
+            .or_default() += 1;
+    }
+    let now = report.account_totals();
+    before
+        .into_keys()
+        .filter(|a| !now.iter().any(|t| t.account_id == *a && t.entitlements > 0))
+        .collect()
+}
+
+/// Renders `report` and writes it through `sink`. `run_id` and `now` only reach the manifest.
+pub async fn publish(
+    sink: &impl Sink,
+    report: &Report,
+    run_id: &str,
+    now: DateTime<Utc>,
+    options: Options,
+) -> Result<Published> {
+    let keys = contract::keys(&report.spec);
+    // Rendered to disk, not memory: hashes first, bytes moved or streamed only if needed.
+    let (csv, json) = Staged::render_pair(|c, j| contract::write_csv_and_json(report, c, j))?;
+    let rows = report.rows.len();
+    let files = vec![
+        FileEntry::staged(&keys.csv, "csv", rows, &csv),
+        FileEntry::staged(&keys.json, "json", rows, &json),
+    ];
+
+    let current = archive::stored(sink, &keys).await?;
+    let previous = current.as_ref().map(|c: &Stored| PreviousTotals {
+        revision: c.revision,
+        entitlements: c.entitlements,
+        points: c.points,
+    });
+    if let Some(cur) = &current {
+        if contract::same_files(&cur.files, &files) {
+            return Ok(Published {
+                keys,
+                outcome: Outcome::Unchanged,
+                revision: cur.revision,
+                previous: None,
+            });
+        }
+        if !options.force && cur.entitlements > 0 {
+            let emptied = emptied_accounts(&archive::stored_rows(sink, &keys).await?, report);
+            if !emptied.is_empty() {
+                let why = if report.rows.is_empty() {
+                    format!(
+                        "the stored report has {} row(s) and FortiFlex now answers none",
+                        cur.entitlements
+                    )
+                } else {
+                    let list: Vec<String> = emptied.iter().map(AccountId::to_string).collect();
+                    format!(
+                        "account(s) {} had rows in the stored report and have none now",
+                        list.join(", ")
+                    )
+                };
+                return Ok(Published {
+                    keys,
+                    outcome: Outcome::Kept(format!(
+                        "{why}; revision {} kept (force replaces it)",
+                        cur.revision
+                    )),
+                    revision: cur.revision,
+                    previous,
+                });
+            }
+        }
+    }
+    let revision = current.as_ref().map_or(1, |c| c.revision + 1);
+    let manifest = contract::manifest(
+        report,
+        &files,
+        &RunInfo {
+            run_id: run_id.into(),
+            generated_at: now,
+            revision,
+            previous: current.map(|c| Previous {
+                revision: c.revision,
+                totals: c.totals,
+                files: c.files,
+            }),
+        },
+    )?;
+    sink.put_staged(&keys.csv, csv, CSV_CONTENT_TYPE).await?;
+    sink.put_staged(&keys.json, json, JSON_CONTENT_TYPE).await?;
+    sink.put(&keys.manifest, manifest, JSON_CONTENT_TYPE)
+        .await?;
+    Ok(Published {
+        keys,
+        outcome: Outcome::Written,
+        revision,
+        previous,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::storage::MemorySink;
+    use crate::domain::report::{Report, build};
+    use crate::testutil::{WALKTHROUGH_DAY, catalog, dec, request, rows, spec, walkthrough_day};
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2025-11-09T14:05:07Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    /// The walkthrough's 2025-11-08, published by `run_id`.
+    async fn publish_day(sink: &MemorySink, run_id: &str) -> Result<Published> {
+        publish(
+            sink,
+            &walkthrough_day("2025-11-08"),
+            run_id,
+            now(),
+            Options::default(),
+        )
+        .await
+    }
+
+    fn restated(day: &str) -> Report {
+        let s = spec(day);
+        let q = request(&s);
+        build(
+            s,
+            q,
+            vec![AccountId(2321234)],
+            rows(&[
+                ("FMVMMLTM00000582", "107.20"),
+                ("FGVMMLTM00000993", "22.00"),
+            ]),
+            &catalog(),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn writes_data_first_and_manifest_last() {
+        let sink = MemorySink::new();
+        let r = walkthrough_day("2025-11-08");
+        let p = publish(&sink, &r, "run-1", now(), Options::default())
+            .await
+            .unwrap();
+        assert_eq!((p.outcome.clone(), p.revision), (Outcome::Written, 1));
+        assert_eq!(
+            sink.puts(),
+            vec![
+                p.keys.csv.clone(),
+                p.keys.json.clone(),
+                p.keys.manifest.clone()
+            ]
+        );
+        assert_eq!(
+            sink.object(&p.keys.csv).unwrap().1,
+            "text/csv; charset=utf-8"
+        );
+        assert_eq!(sink.object(&p.keys.manifest).unwrap().1, "application/json");
+    }
+
+    #[tokio::test]
+    async fn an_identical_rerun_writes_nothing_and_a_restatement_bumps_the_revision() {
+        let sink = MemorySink::new();
+        publish_day(&sink, "run-1").await.unwrap();
+        let again = publish_day(&sink, "run-2").await.unwrap();
+        assert_eq!((again.outcome, again.revision), (Outcome::Unchanged, 1));
+        assert_eq!(sink.puts().len(), 3);
+
+        let changed = restated("2025-11-08");
+        assert_eq!(changed.total, dec("129.20"));
+        let p = publish(&sink, &changed, "run-3", now(), Options::default())
+            .await
+            .unwrap();
+        assert_eq!((p.outcome.clone(), p.revision), (Outcome::Written, 2));
+        let m: serde_json::Value =
+            serde_json::from_slice(&sink.object(&p.keys.manifest).unwrap().0).unwrap();
+        assert_eq!(
+            (m["revision"].as_u64(), m["run_id"].as_str()),
+            (Some(2), Some("run-3"))
+        );
+        assert_eq!(
+            p.previous,
+            Some(PreviousTotals {
+                revision: 1,
+                entitlements: 13,
+                points: dec("399.42")
+            })
+        );
+        assert_eq!(m["previous"]["revision"], 1);
+        assert_eq!(m["previous"]["totals"]["points"], serde_json::json!(399.42));
+        assert_eq!(m["previous"]["files"].as_array().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_empty_re_pull_never_replaces_a_stored_report_unless_forced() {
+        let sink = MemorySink::new();
+        let stored = publish_day(&sink, "run-1").await.unwrap();
+        let before = sink.object(&stored.keys.csv).unwrap().0;
+        let s = spec("2025-11-08");
+        let q = request(&s);
+        let empty = build(s, q, vec![AccountId(2321234)], vec![], &catalog()).unwrap();
+        let p = publish(&sink, &empty, "run-2", now(), Options::default())
+            .await
+            .unwrap();
+        let Outcome::Kept(why) = &p.outcome else {
+            panic!("{:?}", p.outcome)
+        };
+        assert!(
+            why.contains("13 row(s) and FortiFlex now answers none"),
+            "{why}"
+        );
+        assert_eq!(p.revision, 1);
+        assert_eq!(sink.puts().len(), 3, "nothing written");
+        assert_eq!(sink.object(&stored.keys.csv).unwrap().0, before);
+
+        // One account of several losing its rows is refused too.
+        let mut points = rows(&WALKTHROUGH_DAY);
+        points[0].account_id = Some(AccountId(3300001));
+        let s = spec("2025-11-09");
+        let q = request(&s);
+        let two = build(
+            s.clone(),
+            q.clone(),
+            vec![AccountId(2321234), AccountId(3300001)],
+            points,
+            &catalog(),
+        )
+        .unwrap();
+        publish(&sink, &two, "run-3", now(), Options::default())
+            .await
+            .unwrap();
+        let one = build(
+            s,
+            q,
+            vec![AccountId(2321234), AccountId(3300001)],
+            rows(&WALKTHROUGH_DAY[1..]),
+            &catalog(),
+        )
+        .unwrap();
+        let p = publish(&sink, &one, "run-4", now(), Options::default())
+            .await
+            .unwrap();
+        assert!(
+            matches!(&p.outcome, Outcome::Kept(w) if w.contains("account(s) 3300001")),
+            "{:?}",
+            p.outcome
+        );
+
+        let forced = publish(&sink, &empty, "run-5", now(), Options { force: true })
+            .await
+            .unwrap();
+        assert_eq!((forced.outcome, forced.revision), (Outcome::Written, 2));
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_the_previous_manifest() {
+        let sink = MemorySink::new();
+        let first = publish_day(&sink, "run-1").await.unwrap();
+        let before = sink.object(&first.keys.manifest).unwrap().0;
+        sink.fail_puts_ending_with(Some(".json"));
+        let err = publish(
+            &sink,
+            &restated("2025-11-08"),
+            "run-2",
+            now(),
+            Options::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "Storage");
+        assert_eq!(sink.object(&first.keys.manifest).unwrap().0, before);
+        // The next run completes the day.
+        sink.fail_puts_ending_with(None);
+        let p = publish(
+            &sink,
+            &restated("2025-11-08"),
+            "run-3",
+            now(),
+            Options::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((p.outcome, p.revision), (Outcome::Written, 2));
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_manifest_is_an_error_not_an_overwrite() {
+        let sink = MemorySink::new();
+        let keys = contract::keys(&spec("2025-11-08"));
+        sink.put(&keys.manifest, b"{not json".to_vec(), "application/json")
+            .await
+            .unwrap();
+        let err = publish_day(&sink, "run-1").await.unwrap_err();
+        assert!(err.to_string().contains("unreadable"), "{err}");
+        assert_eq!(sink.puts(), vec![keys.manifest]);
+    }
+}

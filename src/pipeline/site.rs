@@ -1,0 +1,188 @@
+//! The site from the archive: the last 90 stored days summed per customer (a day at a time,
+//! so a 100,000-entitlement day is dropped once added), the top consumers of the last 7,
+//! then the pages ([`crate::contract::site`]) written statement pages first and `site/index.html` last.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use crate::adapters::storage::{Sink, Staged};
+use crate::contract::site::{self, DayPoints, Site, TopEntitlement};
+use crate::domain::alerts::DayAlerts;
+use crate::domain::balance::Snapshot;
+use crate::domain::customers::Customers;
+use crate::domain::ids::AccountId;
+use crate::domain::statement::Statement;
+use crate::error::{Error, Result};
+use crate::pipeline::archive::read_stored_day;
+
+pub const INDEX_KEY: &str = "site/index.html";
+const HTML: &str = "text/html; charset=utf-8";
+/// Days of history the chart shows: FortiFlex's own window, which the archive outlives.
+pub const CHART_DAYS: u64 = 90;
+const TOP_DAYS: u64 = 7;
+const TOP_ROWS: usize = 10;
+
+/// What the site shows besides the stored days.
+pub struct Extras<'a> {
+    pub snapshot: Option<&'a Snapshot>,
+    pub alerts: &'a [DayAlerts],
+    /// The month-to-date statement, whose customers get a page each.
+    pub month: Option<&'a Statement>,
+    pub restate_days: u32,
+    pub now: DateTime<Utc>,
+}
+
+/// The chart's days and the top consumers, from the stored days before `today`.
+pub async fn history(
+    sink: &impl Sink,
+    program: &str,
+    today: NaiveDate,
+    customers: Option<&Customers>,
+) -> Result<History> {
+    let mut days = Vec::new();
+    let mut recent: HashMap<String, TopEntitlement> = HashMap::new();
+    let top_from = today - Days::new(TOP_DAYS);
+    for n in (1..=CHART_DAYS).rev() {
+        let date = today - Days::new(n);
+        let mut by_customer: HashMap<String, Decimal> = HashMap::new();
+        let read = read_stored_day(sink, program, date, |r| {
+            let customer = customer_of(customers, &r.serial_number, r.config_id, r.account_id);
+            *by_customer.entry(customer.clone()).or_default() += r.points;
+            if date >= top_from {
+                let t = recent
+                    .entry(r.serial_number.clone())
+                    .or_insert_with(|| TopEntitlement {
+                        serial_number: r.serial_number,
+                        account_id: r.account_id,
+                        customer: customer.clone(),
+                        config_name: None,
+                        points: Decimal::ZERO,
+                    });
+                t.points += r.points;
+                t.account_id = r.account_id;
+                t.customer = customer;
+                t.config_name = r.config_name.or(t.config_name.take());
+            }
+        });
+        if read.await?.is_none() {
+            continue;
+        }
+        let mut by_customer: Vec<(String, Decimal)> = by_customer.into_iter().collect();
+        by_customer.sort();
+        days.push(DayPoints { date, by_customer });
+    }
+    let mut top: Vec<TopEntitlement> = recent.into_values().collect();
+    top.sort_by(|a, b| {
+        b.points
+            .cmp(&a.points)
+            .then_with(|| a.serial_number.cmp(&b.serial_number))
+    });
+    top.truncate(TOP_ROWS);
+    Ok(History { days, top })
+}
+
+fn customer_of(
+    customers: Option<&Customers>,
+    serial: &str,
+    config: Option<u64>,
+    account: AccountId,
+) -> String {
+    match customers {
+        Some(c) => c.billed(serial, config, account).id.to_string(),
+        None => account.to_string(),
+    }
+}
+
+/// The site's days and top consumers, as [`history`] reads them.
+pub struct History {
+    pub days: Vec<DayPoints>,
+    pub top: Vec<TopEntitlement>,
+}
+
+/// Writes the site of `program` as of the Pacific day `today` from `history` (read before
+/// the month's statement is built, so a stored day and the statement are never in memory
+/// together); returns the keys written.
+pub async fn publish_site(
+    sink: &impl Sink,
+    program: &str,
+    today: NaiveDate,
+    history: &History,
+    extras: &Extras<'_>,
+) -> Result<Vec<String>> {
+    let (days, top) = (&history.days, &history.top);
+    let mut keys = Vec::new();
+    if let Some(m) = extras.month {
+        for c in &m.customers {
+            let key = format!("site/month={}/{}.html", m.month, c.id);
+            let page = Staged::render(|w| {
+                site::write_statement_page(program, m, c, w)
+                    .map_err(|e| Error::Storage(format!("cannot stage {key}: {e}")))
+            })?;
+            sink.put_staged(&key, page, HTML).await?;
+            keys.push(key);
+        }
+    }
+    let provisional_from = (extras.restate_days > 0)
+        .then(|| today.checked_sub_days(Days::new(u64::from(extras.restate_days))))
+        .flatten();
+    let index = site::index(&Site {
+        program_serial: program,
+        refreshed_at: extras.now,
+        days,
+        provisional_from,
+        top,
+        balance: extras.snapshot,
+        month: extras.month,
+        alerts: extras.alerts,
+    });
+    sink.put(INDEX_KEY, index.into_bytes(), HTML).await?;
+    keys.push(INDEX_KEY.to_string());
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::storage::MemorySink;
+    use crate::testutil::store_walkthrough;
+
+    #[tokio::test]
+    async fn the_site_sums_stored_days_per_customer_and_writes_the_index_last() {
+        let sink = MemorySink::new();
+        store_walkthrough(&sink, &["2025-11-01", "2025-11-02", "2025-11-03"]).await;
+        let today: NaiveDate = "2025-11-04".parse().unwrap();
+        let history = history(&sink, "ELAVMS0000123456", today, None)
+            .await
+            .unwrap();
+        let (days, top) = (&history.days, &history.top);
+        assert_eq!(days.len(), 3);
+        assert_eq!(days[0].date, "2025-11-01".parse::<NaiveDate>().unwrap());
+        // Without a customers file each account is a customer; the day's total is the report's.
+        assert_eq!(days[0].total().to_string(), "399.42");
+        assert_eq!(top.len(), 10);
+        assert_eq!(top[0].serial_number, "FMVMMLTM00000582");
+        assert_eq!(top[0].points.to_string(), "321.60", "3 × 107.20");
+
+        let extras = Extras {
+            snapshot: None,
+            alerts: &[],
+            month: None,
+            restate_days: 2,
+            now: Utc::now(),
+        };
+        let keys = publish_site(&sink, "ELAVMS0000123456", today, &history, &extras)
+            .await
+            .unwrap();
+        assert_eq!(keys, [INDEX_KEY]);
+        let (html, content_type) = sink.object(INDEX_KEY).unwrap();
+        let html = String::from_utf8(html).unwrap();
+        assert_eq!(content_type, HTML);
+        let bars = html.matches("<rect class=\"bar\"").count();
+        let expected: usize = history.days.iter().map(|d| d.by_customer.len()).sum();
+        assert_eq!(bars, expected);
+        assert!(html.contains("Days from 2025-11-02 on are provisional"));
+        assert_eq!(sink.puts().last().map(String::as_str), Some(INDEX_KEY));
+    }
+}

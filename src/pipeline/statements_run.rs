@@ -1,0 +1,86 @@
+//! The scheduled run's last step: the statements of the months its days touch, from what is
+//! now stored, with the customers file kept beside the reports (`config/customers.json`).
+
+use chrono::{Days, NaiveDate};
+
+use super::request::Context;
+use crate::adapters::storage::Sink;
+use crate::domain::customers::Customers;
+use crate::domain::ids::Serial;
+use crate::domain::statement::{Month, Statement};
+use crate::domain::window;
+use crate::error::{Error, Result};
+use crate::pipeline::outcome::{ProgramOutcome, StatementOutcome};
+use crate::pipeline::statements::publish_statement;
+
+/// Where the Lambda finds the customers file, relative to the prefix.
+pub const CUSTOMERS_KEY: &str = "config/customers.json";
+
+/// The customers file under the prefix, validated; `None` when there is none.
+pub(super) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
+    let Some(bytes) = sink.get(CUSTOMERS_KEY).await? else {
+        return Ok(None);
+    };
+    let origin = sink.location(CUSTOMERS_KEY);
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::Customers(format!("{origin}: not UTF-8 text")))?;
+    Customers::parse(&text, &origin).map(Some)
+}
+
+/// Rewrites the statements of the months of `days` and of the month before the first, so a
+/// month turns `final` on the first run after its restatement window closes. Also returns
+/// the newest month's statement (the site shows it as the month to date).
+pub(super) async fn publish(
+    sink: &impl Sink,
+    program: &ProgramOutcome,
+    days: &[NaiveDate],
+    customers: Option<&Customers>,
+    ctx: &Context,
+) -> Result<(Vec<StatementOutcome>, Option<Statement>)> {
+    let serial = Serial::parse(&program.program_serial_number, "program serial number")?;
+    let today = window::today(ctx.now, ctx.timezone);
+    let mut months: Vec<Month> = days.iter().map(|d| Month::of(*d)).collect();
+    if let Some(before) = days
+        .iter()
+        .min()
+        .and_then(|d| d.checked_sub_days(Days::new(1)))
+    {
+        months.push(Month::of(before));
+    }
+    months.sort_unstable();
+    months.dedup();
+    let mut outcomes = Vec::with_capacity(months.len());
+    let mut newest = None;
+    for month in months.into_iter().filter(|m| m.first() < today) {
+        let p = publish_statement(
+            sink,
+            &serial,
+            month,
+            customers,
+            ctx.timezone,
+            today,
+            ctx.restate_days,
+            &ctx.run_id,
+            ctx.now,
+        )
+        .await?;
+        tracing::info!(
+            month = %month,
+            status = p.statement.status.as_str(),
+            revision = p.revision,
+            written = p.written,
+            "statement"
+        );
+        outcomes.push(StatementOutcome {
+            month: month.to_string(),
+            status: p.statement.status.as_str(),
+            revision: p.revision,
+            written: p.written,
+            points: p.statement.points,
+            amount: p.statement.amount,
+            key: p.keys.json,
+        });
+        newest = Some(p.statement);
+    }
+    Ok((outcomes, newest))
+}
