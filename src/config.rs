@@ -100,7 +100,7 @@ pub fn flag(lookup: &impl Fn(&str) -> Option<String>, name: &str) -> Result<bool
 
 /// A positive number of points (`COMMITMENT_POINTS`, `--commitment`).
 pub fn parse_points(text: &str) -> Result<rust_decimal::Decimal> {
-    crate::adapters::fortiflex::parse_decimal(text)
+    crate::domain::money::parse_decimal(text)
         .filter(|d| *d > rust_decimal::Decimal::ZERO)
         .ok_or_else(|| Error::Configuration(format!("{text:?} is not a positive number of points")))
 }

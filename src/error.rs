@@ -78,23 +78,6 @@ impl Error {
     }
 }
 
-/// What the Lambda runtime reports: `errorType` is the stable kind, `errorMessage` the
-/// message (which never holds a secret).
-impl From<&Error> for lambda_runtime::Diagnostic {
-    fn from(e: &Error) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.kind().to_string(),
-            error_message: e.to_string(),
-        }
-    }
-}
-
-impl From<Error> for lambda_runtime::Diagnostic {
-    fn from(e: Error) -> Self {
-        (&e).into()
-    }
-}
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A failed FortiFlex call: which call, and what FortiFlex said (HTTP status, its integer

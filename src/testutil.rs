@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 
-use crate::adapters::fortiflex::{Config, Entitlement, ProductType};
-use crate::adapters::fortiflex::{PointsQuery, PointsRow};
 use crate::domain::ids::{AccountId, Serial};
+use crate::domain::records::{Config, Entitlement, ProductType};
+use crate::domain::records::{PointsQuery, PointsRow};
 use crate::domain::report::{Catalog, Report, ReportKind, ReportSpec, build};
 use crate::domain::window::{DayRange, PACIFIC, parse_date};
 

@@ -14,7 +14,7 @@ use fortiflex_reporter::adapters::fortiflex::{
 };
 use fortiflex_reporter::adapters::storage::{MemorySink, Sink};
 use fortiflex_reporter::domain::ids::AccountId;
-use fortiflex_reporter::domain::report::points_text;
+use fortiflex_reporter::domain::money::points_text;
 use fortiflex_reporter::domain::window::DayRange;
 use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
 use fortiflex_reporter::pipeline::progress::Silent;

@@ -210,7 +210,7 @@ async fn a_day_with_no_consumption_is_reported_empty() {
     assert_eq!(
         (
             day.entitlements,
-            fortiflex_reporter::domain::report::points_text(day.points)
+            fortiflex_reporter::domain::money::points_text(day.points)
         ),
         (0, "0.00".into())
     );

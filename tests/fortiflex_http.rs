@@ -14,7 +14,8 @@ use fortiflex_reporter::adapters::fortiflex::{
 use fortiflex_reporter::adapters::storage::{LocalDir, MemorySink};
 use fortiflex_reporter::domain::ids::AccountId;
 use fortiflex_reporter::domain::ids::Serial;
-use fortiflex_reporter::domain::report::{Report, points_text};
+use fortiflex_reporter::domain::money::points_text;
+use fortiflex_reporter::domain::report::Report;
 use fortiflex_reporter::domain::window::{DayRange, EndDateMode, PACIFIC};
 use fortiflex_reporter::pipeline::discovery::discover;
 use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};

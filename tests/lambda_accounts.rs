@@ -10,7 +10,7 @@ use fortiflex_reporter::adapters::fortiflex::Limits;
 use fortiflex_reporter::adapters::secrets::SecretsManager;
 use fortiflex_reporter::adapters::storage::S3Sink;
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::domain::report::points_text;
+use fortiflex_reporter::domain::money::points_text;
 use fortiflex_reporter::lambda::handler::Handler;
 use fortiflex_reporter::lambda::metrics::emf_lines;
 use fortiflex_reporter::pipeline::outcome::Status;

@@ -207,7 +207,7 @@ pub(super) async fn probe_end_date(
             &format!(
                 "startDate {start}  endDate {end}  ->  {} entitlement(s), {} points\n",
                 rows.len(),
-                crate::domain::report::points_text(total)
+                crate::domain::money::points_text(total)
             ),
         )?;
     }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use rust_decimal::Decimal;
 
 use crate::adapters::fortiflex::{Entitlement, Program};
-use crate::domain::report::display2;
+use crate::domain::money::display2;
 use crate::pipeline::discovery::Scope;
 
 /// A program with what `programs/points` told about it.

@@ -15,7 +15,7 @@ use crate::adapters::storage::LocalDir;
 use crate::adapters::storage::Sink;
 use crate::cli::console;
 use crate::config::Settings;
-use crate::domain::report::display2;
+use crate::domain::money::display2;
 use crate::domain::window::{self, DayRange, EndDateMode};
 use crate::error::{Error, Result};
 use crate::pipeline::outcome::{Period, Status};

@@ -11,7 +11,7 @@ use super::{StatementArgs, print};
 use crate::adapters::storage::Sink;
 use crate::config::Settings;
 use crate::domain::customers::Customers;
-use crate::domain::report::{display2, points_text};
+use crate::domain::money::{display2, points_text};
 use crate::domain::window;
 use crate::error::{Error, Result};
 use crate::pipeline::statements::{Published, publish_statement};

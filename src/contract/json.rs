@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use super::{SCHEMA_VERSION, Totals, rendering, totals, ymd};
 use crate::domain::ids::AccountId;
-use crate::domain::report::{Report, Row, write_points};
+use crate::domain::money::write_points;
+use crate::domain::report::{Report, Row};
 use crate::error::Result;
 
 /// The contract's JSON: a superset of the partner toolkit's report file.
@@ -192,7 +193,7 @@ fn string(out: &mut Vec<u8>, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::Exact;
+    use crate::domain::money::Exact;
     use crate::testutil::walkthrough_day;
 
     /// The rows as serde_json renders them: what the hand-written rows must equal.

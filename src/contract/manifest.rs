@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::{SCHEMA_VERSION, Totals, sha256_hex, to_json, totals, ymd};
-use crate::adapters::fortiflex::PointsQuery;
 use crate::domain::ids::AccountId;
+use crate::domain::records::PointsQuery;
 use crate::domain::report::Report;
 use crate::error::Result;
 
@@ -29,22 +29,6 @@ impl FileEntry {
             rows,
             bytes: body.len(),
             sha256: sha256_hex(body),
-        }
-    }
-
-    /// A file rendered to disk, hashed as it was written.
-    pub fn staged(
-        key: &str,
-        format: &str,
-        rows: usize,
-        staged: &crate::adapters::storage::Staged,
-    ) -> Self {
-        FileEntry {
-            key: key.into(),
-            format: format.into(),
-            rows,
-            bytes: staged.len(),
-            sha256: staged.sha256().into(),
         }
     }
 }

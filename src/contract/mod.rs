@@ -6,13 +6,11 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use serde::Serialize;
-use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use rust_decimal::Decimal;
-
 use crate::domain::ids::AccountId;
-use crate::domain::report::{Report, ReportKind, ReportSpec, points_text, write_points};
+use crate::domain::money::{Exact, write_points};
+use crate::domain::report::{Report, ReportKind, ReportSpec};
 use crate::error::{Error, Result};
 
 pub mod focus;
@@ -205,25 +203,6 @@ impl<'a, W: std::io::Write> CsvRows<'a, W> {
 
     fn finish(mut self) -> Result<()> {
         self.w.flush().map_err(|e| rendering("CSV", e))
-    }
-}
-
-/// A decimal written into JSON with its exact text (`107.20`, not `107.2`), and read back
-/// from it without a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Exact(pub Decimal);
-
-impl<'de> serde::Deserialize<'de> for Exact {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::adapters::fortiflex::exact_points(d).map(Exact)
-    }
-}
-
-impl Serialize for Exact {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        RawValue::from_string(points_text(self.0))
-            .map_err(serde::ser::Error::custom)?
-            .serialize(s)
     }
 }
 

@@ -10,11 +10,11 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{
-    Exact, FileEntry, PreviousFile, SCHEMA_VERSION, rendering, safe_text, to_json, to_json_writer,
-    ymd,
+    FileEntry, PreviousFile, SCHEMA_VERSION, rendering, safe_text, to_json, to_json_writer, ymd,
 };
 use crate::domain::ids::AccountId;
-use crate::domain::report::display2;
+use crate::domain::money::Exact;
+use crate::domain::money::display2;
 use crate::domain::statement::{CustomerStatement, Line, Month, Statement};
 use crate::error::Result;
 
@@ -97,7 +97,7 @@ fn lines_csv<'a>(
                 &text(l.product_type.as_deref()),
                 &text(l.description.as_deref()),
                 &l.days_billed.to_string(),
-                &crate::domain::report::points_text(l.points),
+                &crate::domain::money::points_text(l.points),
                 &price,
                 if c.price_per_point.is_some() {
                     currency

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use crate::adapters::fortiflex::{Config, Entitlement, Text};
+use crate::domain::records::{Config, Entitlement, Text};
 
 /// Entitlements and configs of a program, indexed for the join. Fetched once per run and
 /// shared by every day of a backfill.

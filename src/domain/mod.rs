@@ -6,6 +6,8 @@ pub mod balance;
 pub mod catalog;
 pub mod customers;
 pub mod ids;
+pub mod money;
+pub mod records;
 pub mod report;
 pub mod statement;
 pub mod window;

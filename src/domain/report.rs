@@ -2,14 +2,12 @@
 //! entitlement list (config, description, status) and the config list (name, product type),
 //! sorted as the contract says, and totalled exactly.
 
-use std::fmt::Write as _;
-
 use chrono_tz::Tz;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 
-use crate::adapters::fortiflex::{PointsQuery, PointsRow};
 pub use crate::domain::catalog::Catalog;
 use crate::domain::ids::{AccountId, Serial};
+use crate::domain::records::{PointsQuery, PointsRow};
 use crate::domain::window::DayRange;
 use crate::error::{ApiError, Result};
 
@@ -44,7 +42,7 @@ pub struct ReportSpec {
     pub account_filter: Option<AccountId>,
 }
 
-pub use crate::adapters::fortiflex::Text;
+pub use crate::domain::records::Text;
 
 /// One entitlement's consumption over the report's range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,31 +191,6 @@ pub fn build(
         rows,
         total,
     })
-}
-
-/// Decimal text as the contract writes it: at least two places, never an exponent, no
-/// negative zero, otherwise exactly the digits FortiFlex sent.
-pub fn points_text(d: Decimal) -> String {
-    let mut s = String::new();
-    write_points(&mut s, d);
-    s
-}
-
-/// [`points_text`] appended to `out`, for renderers that reuse one buffer per cell.
-pub fn write_points(out: &mut String, d: Decimal) {
-    let mut d = d;
-    if d.is_zero() {
-        d.set_sign_positive(true);
-    }
-    if d.scale() < 2 {
-        d.rescale(2);
-    }
-    let _ = write!(out, "{d}");
-}
-
-/// A value rounded to two places for people to read (half away from zero).
-pub fn display2(d: Decimal) -> String {
-    points_text(d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
 }
 
 #[cfg(test)]

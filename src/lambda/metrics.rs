@@ -57,7 +57,7 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
         let Period::Day { date } = &day.period else {
             continue;
         };
-        let points: Value = serde_json::from_str(&crate::domain::report::points_text(day.points))
+        let points: Value = serde_json::from_str(&crate::domain::money::points_text(day.points))
             .unwrap_or(Value::Null);
         lines.push(line(
             function,
@@ -114,7 +114,7 @@ fn watched(function: &str, now: DateTime<Utc>, program: &ProgramOutcome, lines: 
     if let Some(balance) = b.balance {
         metrics.push(("BalancePoints", "None"));
         values["BalancePoints"] =
-            serde_json::from_str(&crate::domain::report::points_text(balance.0))
+            serde_json::from_str(&crate::domain::money::points_text(balance.0))
                 .unwrap_or(Value::Null);
     }
     if let Some(days) = b.runway_days {

@@ -8,7 +8,6 @@ use chrono::{Days, NaiveDate};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use rust_decimal::Decimal;
 
-use super::program::Watched;
 use super::request::{Context, Watch};
 use crate::adapters::fortiflex::{BalanceReading, FortiFlexApi, Program, read_balance};
 use crate::adapters::storage::Sink;
@@ -21,6 +20,15 @@ use crate::domain::window;
 use crate::error::{Error, Result};
 use crate::pipeline::archive;
 use crate::pipeline::discovery::Scope;
+
+/// What the watch judges once the reports are written: the days written, read back from the
+/// archive one at a time (a 100,000-row day is not carried through the run), and the serials
+/// the catalog lists ACTIVE with a licence token never used.
+#[derive(Debug, Default)]
+pub(crate) struct Watched {
+    pub days: Vec<NaiveDate>,
+    pub idle: BTreeSet<String>,
+}
 
 /// FortiFlex calls for `scope`: `programs/points`, and `programs/list` (dates, type) unless
 /// discovery already asked it.

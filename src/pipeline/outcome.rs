@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
-use crate::contract::Exact;
 use crate::domain::ids::AccountId;
+use crate::domain::money::Exact;
 use crate::domain::report::Report;
 
 /// Decimals as JSON numbers with their exact text (`399.42`, never `399.4200001`).

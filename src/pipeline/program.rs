@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
+use super::balance_alerts::Watched;
 use super::metered::Counted;
 use super::plan::DayPlan;
 use super::program_plan::{PlannedDay, ProgramPlan, daily_spec};
@@ -23,15 +24,6 @@ use crate::pipeline::discovery::Scope;
 use crate::pipeline::outcome::{Period, PreviousOutcome, ProgramOutcome, ReportOutcome, Status};
 use crate::pipeline::progress::Progress;
 use crate::pipeline::publish::{self, Outcome, Published};
-
-/// What the watch judges once the reports are written: the days written, read back from the
-/// archive one at a time (a 100,000-row day is not carried through the run), and the serials
-/// the catalog lists ACTIVE with a licence token never used.
-#[derive(Debug, Default)]
-pub(super) struct Watched {
-    pub days: Vec<NaiveDate>,
-    pub idle: BTreeSet<String>,
-}
 
 /// Points rows of one day (or the stored sum of several) per account, per serial.
 type Sums = BTreeMap<AccountId, BTreeMap<String, Decimal>>;

@@ -37,7 +37,7 @@ impl Progress for Logged {
             program,
             period = %o.period.label(),
             rows = o.entitlements,
-            points = %crate::domain::report::points_text(o.points),
+            points = %crate::domain::money::points_text(o.points),
             status = o.status.as_str(),
             revision = o.revision,
             note = o.note.as_deref(),

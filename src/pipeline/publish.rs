@@ -9,9 +9,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::adapters::storage::{Sink, Staged};
-use crate::contract::{
-    self, CSV_CONTENT_TYPE, FileEntry, JSON_CONTENT_TYPE, Keys, Previous, RunInfo,
-};
+use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Keys, Previous, RunInfo};
 use crate::domain::ids::AccountId;
 use crate::domain::report::Report;
 use crate::error::Result;
@@ -94,8 +92,8 @@ pub async fn publish(
     let (csv, json) = Staged::render_pair(|c, j| contract::write_csv_and_json(report, c, j))?;
     let rows = report.rows.len();
     let files = vec![
-        FileEntry::staged(&keys.csv, "csv", rows, &csv),
-        FileEntry::staged(&keys.json, "json", rows, &json),
+        csv.entry(&keys.csv, "csv", rows),
+        json.entry(&keys.json, "json", rows),
     ];
 
     let current = archive::stored(sink, &keys).await?;

@@ -139,7 +139,7 @@ pub async fn publish_statement(
     }
     let files: Vec<FileEntry> = bodies
         .iter()
-        .map(|(key, format, rows, body, _)| FileEntry::staged(key, format, *rows, body))
+        .map(|(key, format, rows, body, _)| body.entry(key, format, *rows))
         .collect();
 
     let stored: Option<StoredManifest> = match sink.get(&keys.manifest).await? {

@@ -10,7 +10,8 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-use super::mssp::PARTNER;
+/// The walkthrough's partner account: its program's own account.
+pub const PARTNER: u64 = 2321234;
 
 #[derive(Debug, Clone)]
 pub struct SimConfig {

@@ -28,12 +28,12 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use dataset::{Dataset, SimConfig, SimEntitlement, SimProgram};
+pub use dataset::{Dataset, PARTNER, SimConfig, SimEntitlement, SimProgram};
 pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
-pub use mssp::{CUSTOMER_A, CUSTOMER_B, PARTNER, POSTPAID_PROGRAM};
+pub use mssp::{CUSTOMER_A, CUSTOMER_B, POSTPAID_PROGRAM};
 
 use crate::adapters::credentials::{Credentials, Secret};
-use crate::domain::report::points_text;
+use crate::domain::money::points_text;
 use crate::domain::window::{self, EndDateMode, PACIFIC};
 
 pub const TOKEN_PATH: &str = "/api/v1/oauth/token/";

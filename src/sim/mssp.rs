@@ -3,10 +3,9 @@
 
 use rust_decimal::Decimal;
 
-use super::dataset::{Dataset, SimConfig, SimEntitlement, SimProgram, date, dec};
+use super::dataset::{Dataset, PARTNER, SimConfig, SimEntitlement, SimProgram, date, dec};
 
-/// The walkthrough's partner account and the MSSP mode's customer accounts.
-pub const PARTNER: u64 = 2321234;
+/// The MSSP mode's customer accounts (the partner's own is the walkthrough's, [`PARTNER`]).
 pub const CUSTOMER_A: u64 = 3300001;
 pub const CUSTOMER_B: u64 = 3300002;
 pub const POSTPAID_PROGRAM: &str = "ELAVMS0000654321";

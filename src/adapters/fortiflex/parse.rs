@@ -7,8 +7,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::lenient::value_text;
 use crate::adapters::json_rows::{Malformed, RowScanner, Target};
+use crate::domain::records::value_text;
 use crate::error::ApiError;
 
 /// Rows of a successful (2xx) reply: under the first of `keys` present, or a bare array.

@@ -10,6 +10,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 use tempfile::NamedTempFile;
 
+use crate::contract::FileEntry;
 use crate::error::{Error, Result};
 
 #[derive(Debug)]
@@ -35,6 +36,17 @@ impl Staged {
         let (mut a, mut b) = (Staging::new()?, Staging::new()?);
         render(a.writer(), b.writer())?;
         Ok((a.finish()?, b.finish()?))
+    }
+
+    /// This file as its manifest lists it, hashed as it was written.
+    pub fn entry(&self, key: &str, format: &str, rows: usize) -> FileEntry {
+        FileEntry {
+            key: key.into(),
+            format: format.into(),
+            rows,
+            bytes: self.len(),
+            sha256: self.sha256().into(),
+        }
     }
 
     pub fn sha256(&self) -> &str {

@@ -7,7 +7,8 @@ use std::fmt::Write;
 
 use rust_decimal::Decimal;
 
-use crate::domain::report::{Report, display2, points_text};
+use crate::domain::money::{display2, points_text};
+use crate::domain::report::Report;
 use crate::pipeline::outcome::{ReportOutcome, Status};
 
 const WIDTH: usize = 96;

@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::domain::alerts::DayAlerts;
 use crate::domain::balance::{ProgramType, Snapshot};
-use crate::domain::report::display2;
+use crate::domain::money::display2;
 
 /// A few lines: balance, burn rates, runway or grace, commitment, roll-over.
 pub fn balance(s: &Snapshot) -> String {
@@ -21,7 +21,7 @@ pub fn balance(s: &Snapshot) -> String {
     if let Some(b) = s.balance {
         let _ = writeln!(o, "Balance:           {} points", display2(b.0));
     }
-    let rate = |r: Option<crate::contract::Exact>, days| match r {
+    let rate = |r: Option<crate::domain::money::Exact>, days| match r {
         Some(r) => format!("{} points/day over {days} stored day(s)", display2(r.0)),
         None => "no stored days".into(),
     };

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 
-use crate::domain::report::display2;
+use crate::domain::money::display2;
 
 /// One stored day's points per customer id (customers without points that day left out).
 #[derive(Debug, Clone, PartialEq)]

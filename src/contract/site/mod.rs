@@ -13,7 +13,7 @@ use rust_decimal::Decimal;
 use crate::domain::alerts::DayAlerts;
 use crate::domain::balance::Snapshot;
 use crate::domain::ids::AccountId;
-use crate::domain::report::display2;
+use crate::domain::money::display2;
 use crate::domain::statement::{CustomerStatement, Statement};
 pub use chart::DayPoints;
 
@@ -236,7 +236,7 @@ pub fn write_statement_page(
                 td { (l.account_id) } td { (l.serial_number) }
                 td { (l.config_name.as_deref().unwrap_or("")) }
                 td { (l.product_type.as_deref().unwrap_or("")) }
-                td.num { (l.days_billed) } td.num { (crate::domain::report::points_text(l.points)) }
+                td.num { (l.days_billed) } td.num { (crate::domain::money::points_text(l.points)) }
                 td.num { (money(l.amount, currency)) }
             }
         };

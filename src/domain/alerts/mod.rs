@@ -8,10 +8,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::Exact;
 use crate::domain::balance::Snapshot;
 use crate::domain::ids::AccountId;
-use crate::domain::report::display2;
+use crate::domain::money::Exact;
+use crate::domain::money::display2;
 
 /// A spike is more than this many times the serial's mean of the previous stored days…
 const SPIKE_FACTOR: u32 = 2;

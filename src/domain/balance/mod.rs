@@ -9,7 +9,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::contract::Exact;
+use crate::domain::money::Exact;
 
 /// Days of grace after the balance turns negative, before FortiCloud may suspend (seed 004).
 pub const GRACE_DAYS: u64 = 90;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::money::points_text;
 use crate::testutil::*;
 
 #[test]
@@ -108,20 +109,4 @@ fn rows_keep_their_own_account_and_accounts_total_in_contract_order() {
         r.accounts,
         [2321234, 3300001, 3300002, 3300003].map(AccountId)
     );
-}
-
-#[test]
-fn number_text_is_exact_with_two_places_at_least() {
-    assert_eq!(points_text(dec("750.4")), "750.40");
-    assert_eq!(points_text(dec("750.40")), "750.40");
-    assert_eq!(points_text(dec("12")), "12.00");
-    assert_eq!(points_text(dec("0.125")), "0.125");
-    assert_eq!(points_text(dec("-0")), "0.00");
-    assert_eq!(
-        points_text(Decimal::from_scientific("1.5e-9").unwrap()),
-        "0.0000000015"
-    );
-    assert_eq!(display2(dec("2795.94") / dec("7")), "399.42");
-    assert_eq!(display2(dec("135.03") / dec("7")), "19.29");
-    assert_eq!(display2(dec("0.005")), "0.01");
 }

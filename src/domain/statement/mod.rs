@@ -9,9 +9,9 @@ use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Deserialize;
 
-use crate::adapters::fortiflex::Text;
 use crate::domain::customers::Customers;
 use crate::domain::ids::AccountId;
+use crate::domain::records::Text;
 use crate::error::{Error, Result};
 
 /// A calendar month, `YYYY-MM`.
@@ -88,7 +88,7 @@ pub struct StoredRow {
 /// days are read as a stream, from which a number's text cannot be borrowed: it is boxed.
 fn stored_points<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Decimal, D::Error> {
     let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
-    crate::adapters::fortiflex::parse_decimal(raw.get())
+    crate::domain::money::parse_decimal(raw.get())
         .ok_or_else(|| serde::de::Error::custom("points is not a decimal number"))
 }
 

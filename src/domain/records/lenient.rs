@@ -4,39 +4,13 @@
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::{Config, ProductType};
 use crate::domain::ids::AccountId;
-
-/// Exact decimal text to [`Decimal`], keeping its scale (`750.40` stays `750.40`).
-/// Accepts JSON numbers, numeric strings and exponent notation; rejects everything else.
-pub fn parse_decimal(text: &str) -> Option<Decimal> {
-    let t = text.trim();
-    let t = t
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or(t)
-        .trim();
-    if t.is_empty() {
-        return None;
-    }
-    if t.contains(['e', 'E']) {
-        Decimal::from_scientific(t).ok()
-    } else {
-        Decimal::from_str_exact(t).ok()
-    }
-}
-
-/// `points`: the exact text FortiFlex sent, never routed through a float. Borrowed from the
-/// reply (replies are parsed from a byte slice), so a row costs no copy of its number.
-pub fn exact_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Decimal, D::Error> {
-    let raw = <&'de RawValue>::deserialize(d)?;
-    parse_decimal(raw.get()).ok_or_else(|| D::Error::custom("points is not a decimal number"))
-}
+use crate::domain::money::parse_decimal;
 
 pub(super) fn lenient_decimal<'de, D: Deserializer<'de>>(
     d: D,
@@ -213,7 +187,7 @@ pub(super) fn value_u64(v: &Value) -> Option<u64> {
     }
 }
 
-pub(super) fn value_text(v: &Value) -> Option<String> {
+pub(crate) fn value_text(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
