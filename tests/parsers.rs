@@ -8,7 +8,7 @@ use fortiflex_reporter::adapters::fortiflex::{
     PointsRow, Program, ReplyReader, parse_error_reply, parse_list,
 };
 use fortiflex_reporter::adapters::storage::{MemorySink, Sink};
-use fortiflex_reporter::contract::Keys;
+use fortiflex_reporter::contract::keys::Keys;
 use fortiflex_reporter::domain::window::PACIFIC;
 use fortiflex_reporter::lambda::payload::{Payload, plan};
 use fortiflex_reporter::pipeline::archive;

@@ -10,8 +10,9 @@ use std::process::Command;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use fortiflex_reporter::adapters::storage::LocalDir;
+use fortiflex_reporter::contract::keys::CUSTOMERS as CUSTOMERS_KEY;
 use fortiflex_reporter::pipeline::progress::Silent;
-use fortiflex_reporter::pipeline::{CUSTOMERS_KEY, Request, Watch, run};
+use fortiflex_reporter::pipeline::{Request, Watch, run};
 use fortiflex_reporter::sim::{self, Dataset, SimOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");

@@ -15,12 +15,13 @@ use crate::adapters::storage::LocalDir;
 use crate::adapters::storage::Sink;
 use crate::cli::console;
 use crate::config::Settings;
+use crate::contract::keys::CUSTOMERS as CUSTOMERS_KEY;
 use crate::domain::money::display2;
 use crate::domain::window::{self, DayRange, EndDateMode};
 use crate::error::{Error, Result};
+use crate::pipeline::Request;
 use crate::pipeline::outcome::{Period, Status};
 use crate::pipeline::progress::Silent;
-use crate::pipeline::{CUSTOMERS_KEY, Request};
 use crate::sim::{self, Dataset, SimOptions};
 
 /// The demo's customers file (written to `<out>/config/customers.json` when none is there):
@@ -150,7 +151,7 @@ pub(super) async fn demo(
          S3, billed per {}/{CUSTOMERS_KEY}.\nThe site: {}",
         args.out.display(),
         args.out.display(),
-        args.out.join(crate::pipeline::site::INDEX_KEY).display()
+        args.out.join(crate::contract::keys::SITE_INDEX).display()
     );
     sim.stop().await;
     Ok(())

@@ -132,13 +132,14 @@ pub fn manifest(report: &Report, files: &[FileEntry], run: &RunInfo) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{csv, json, keys};
+    use crate::contract::keys::report_keys;
+    use crate::contract::{csv, json};
     use crate::testutil::walkthrough_day;
 
     #[test]
     fn manifest_lists_files_and_run() {
         let r = walkthrough_day("2025-11-08");
-        let k = keys(&r.spec);
+        let k = report_keys(&r.spec);
         let files = vec![
             FileEntry::describe(&k.csv, "csv", 13, &csv(&r).unwrap()),
             FileEntry::describe(&k.json, "json", 13, &json(&r).unwrap()),

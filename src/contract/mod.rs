@@ -10,11 +10,12 @@ use sha2::{Digest, Sha256};
 
 use crate::domain::ids::AccountId;
 use crate::domain::money::{Exact, write_points};
-use crate::domain::report::{Report, ReportKind, ReportSpec};
+use crate::domain::report::{Report, ReportSpec};
 use crate::error::{Error, Result};
 
 pub mod focus;
 mod json;
+pub mod keys;
 mod manifest;
 pub mod site;
 pub mod statement;
@@ -43,55 +44,6 @@ pub const CSV_COLUMNS: [&str; 11] = [
     "status",
     "points",
 ];
-
-/// Keys of one report's three objects, relative to the prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keys {
-    pub csv: String,
-    pub json: String,
-    pub manifest: String,
-}
-
-/// The keys of `program`'s daily report of `day`: what statements read back.
-pub fn daily_keys(program: &str, day: NaiveDate) -> Keys {
-    let day = ymd(day);
-    let name = format!("consumption_{program}_{day}");
-    Keys {
-        csv: format!("daily/csv/dt={day}/{name}.csv"),
-        json: format!("daily/json/dt={day}/{name}.json"),
-        manifest: format!("daily/manifests/dt={day}/{name}.manifest.json"),
-    }
-}
-
-pub fn keys(spec: &ReportSpec) -> Keys {
-    let program = &spec.program_serial;
-    match spec.kind {
-        ReportKind::Daily => daily_keys(program, spec.range.start()),
-        ReportKind::Range => {
-            let mut serial = spec
-                .serial_filter
-                .as_deref()
-                .map(|s| format!("_{s}"))
-                .unwrap_or_default();
-            if let Some(c) = spec.config_filter {
-                serial.push_str(&format!("_config-{c}"));
-            }
-            if let Some(a) = spec.account_filter {
-                serial.push_str(&format!("_account-{a}"));
-            }
-            let stem = format!(
-                "ranges/consumption_{program}_{}_{}{serial}",
-                ymd(spec.range.start()),
-                ymd(spec.range.end())
-            );
-            Keys {
-                csv: format!("{stem}.csv"),
-                json: format!("{stem}.json"),
-                manifest: format!("{stem}.manifest.json"),
-            }
-        }
-    }
-}
 
 pub(crate) fn ymd(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
@@ -311,36 +263,6 @@ mod tests {
         let (a, b) = (walkthrough_day("2025-11-08"), walkthrough_day("2025-11-08"));
         assert_eq!(sha256_hex(&csv(&a).unwrap()), sha256_hex(&csv(&b).unwrap()));
         assert_eq!(json(&a).unwrap(), json(&b).unwrap());
-    }
-
-    #[test]
-    fn keys_follow_the_contract() {
-        let s = spec("2025-11-08");
-        assert_eq!(
-            keys(&s),
-            Keys {
-                csv: "daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv".into(),
-                json: "daily/json/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.json".into(),
-                manifest: "daily/manifests/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.manifest.json".into(),
-            }
-        );
-        let mut r = s.clone();
-        r.kind = ReportKind::Range;
-        r.range = crate::domain::window::DayRange::new(
-            crate::domain::window::parse_date("2025-11-02").unwrap(),
-            crate::domain::window::parse_date("2025-11-08").unwrap(),
-        )
-        .unwrap();
-        assert_eq!(
-            keys(&r).csv,
-            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.csv"
-        );
-        r.serial_filter =
-            Some(crate::domain::ids::Serial::parse("FGT71FTK22000471", "serial").unwrap());
-        assert_eq!(
-            keys(&r).manifest,
-            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08_FGT71FTK22000471.manifest.json"
-        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::{
 use crate::domain::ids::AccountId;
 use crate::domain::money::Exact;
 use crate::domain::money::display2;
-use crate::domain::statement::{CustomerStatement, Line, Month, Statement};
+use crate::domain::statement::{CustomerStatement, Line, Statement};
 use crate::error::Result;
 
 /// The statement CSV's header, in contract order.
@@ -35,40 +35,6 @@ pub const COLUMNS: [&str; 14] = [
     "currency",
     "amount",
 ];
-
-/// Keys of one month's statement, relative to the prefix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementKeys {
-    pub csv: String,
-    pub json: String,
-    pub xlsx: String,
-    /// Written only when a price is set.
-    pub focus: String,
-    pub manifest: String,
-    folder: String,
-    stem: String,
-}
-
-impl StatementKeys {
-    pub fn new(program: &str, month: Month) -> Self {
-        let folder = format!("statements/month={month}");
-        let stem = format!("{program}_{month}");
-        StatementKeys {
-            csv: format!("{folder}/statement_{stem}.csv"),
-            json: format!("{folder}/statement_{stem}.json"),
-            xlsx: format!("{folder}/statement_{stem}.xlsx"),
-            focus: format!("{folder}/focus_{stem}.csv"),
-            manifest: format!("{folder}/statement_{stem}.manifest.json"),
-            folder,
-            stem,
-        }
-    }
-
-    /// The customer's own CSV. Customer ids are `[a-z0-9_-]`, safe in a key.
-    pub fn customer(&self, id: &str) -> String {
-        format!("{}/customers/{id}_{}.csv", self.folder, self.stem)
-    }
-}
 
 fn lines_csv<'a>(
     s: &Statement,

@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::request::{Context, Watch};
 use crate::adapters::fortiflex::{BalanceReading, FortiFlexApi, Program, read_balance};
 use crate::adapters::storage::Sink;
-use crate::contract::daily_keys;
+use crate::contract::keys::{self, daily_keys};
 use crate::domain::alerts::Consumer;
 use crate::domain::alerts::{self, Alert, Baseline, DayAlerts};
 use crate::domain::balance::{self, Inputs, ProgramType, Snapshot};
@@ -42,14 +42,6 @@ const SNAPSHOT_DAYS: u64 = 7;
 /// Stored days are read this many at a time (S3 GETs in flight).
 const READS_IN_FLIGHT: usize = 16;
 const JSON: &str = "application/json";
-
-pub fn balance_key(program: &str, day: NaiveDate) -> String {
-    format!("balances/dt={day}/balance_{program}_{day}.json")
-}
-
-pub fn alerts_key(program: &str, day: NaiveDate) -> String {
-    format!("alerts/dt={day}/alerts_{program}_{day}.json")
-}
 
 /// The balance snapshot of `scope`'s program and the alerts of each day in `watched`,
 /// both written.
@@ -100,7 +92,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
         program_end: listed.and_then(|p| day_of(&p.end_date)),
         commitment: settings.commitment,
     });
-    put_json(sink, &balance_key(&serial, as_of), &snapshot).await?;
+    put_json(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
     let balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
     tracing::info!(
         program = %serial,
@@ -126,7 +118,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
             date: day,
             alerts: found,
         };
-        put_json(sink, &alerts_key(&serial, day), &file).await?;
+        put_json(sink, &keys::alerts_key(&serial, day), &file).await?;
         for a in &file.alerts {
             tracing::warn!(program = %serial, date = %day, kind = a.kind.as_str(), "{}", a.message);
         }
@@ -182,7 +174,7 @@ async fn previous_snapshot(
     as_of: NaiveDate,
 ) -> Result<Option<Snapshot>> {
     for back in 1..=SNAPSHOT_DAYS {
-        let key = balance_key(program, as_of - Days::new(back));
+        let key = keys::balance_key(program, as_of - Days::new(back));
         if let Some(bytes) = sink.get(&key).await? {
             return serde_json::from_slice(&bytes).map(Some).map_err(|e| {
                 Error::Storage(format!(

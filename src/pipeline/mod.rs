@@ -19,4 +19,3 @@ pub mod statements_run;
 
 pub use request::{Context, Request, Watch};
 pub use run::run;
-pub use statements_run::CUSTOMERS_KEY;

@@ -14,7 +14,7 @@ use super::program_plan::{PlannedDay, ProgramPlan, daily_spec};
 use super::request::{Context, Request};
 use crate::adapters::fortiflex::{EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow};
 use crate::adapters::storage::Sink;
-use crate::contract;
+use crate::contract::keys;
 use crate::domain::ids::{AccountId, Serial};
 use crate::domain::report::{Catalog, Report, ReportKind, ReportSpec, build};
 use crate::domain::window::DayRange;
@@ -313,7 +313,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
     }
 
     async fn publish(&self, report: Report, keep: bool) -> Result<ReportOutcome> {
-        let keys = contract::keys(&report.spec);
+        let keys = keys::report_keys(&report.spec);
         let locations = [&keys.csv, &keys.json, &keys.manifest]
             .iter()
             .map(|k| self.sink.location(k))
@@ -396,7 +396,7 @@ fn as_stored(
     scope: &Scope,
     tz: Tz,
 ) -> ReportOutcome {
-    let keys = contract::keys(&daily_spec(&scope.serial, scope.account_id, day, tz));
+    let keys = keys::report_keys(&daily_spec(&scope.serial, scope.account_id, day, tz));
     ReportOutcome {
         period: Period::Day { date: day },
         entitlements: stored.map_or(0, |s| s.entitlements),

@@ -12,7 +12,7 @@ use super::request::{Context, Request};
 use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::PointsRow;
 use crate::adapters::storage::Sink;
-use crate::contract;
+use crate::contract::keys;
 use crate::domain::ids::{AccountId, Serial};
 use crate::domain::report::{ReportKind, ReportSpec};
 use crate::domain::window::DayRange;
@@ -51,7 +51,7 @@ pub(crate) async fn refuse_forgotten_days(
     };
     let mut missing = Vec::new();
     for &day in request.daily.iter().filter(|d| **d < oldest) {
-        let keys = contract::keys(&daily_spec(&program, AccountId(0), day, ctx.timezone));
+        let keys = keys::report_keys(&daily_spec(&program, AccountId(0), day, ctx.timezone));
         if archive::stored(sink, &keys).await?.is_none() {
             missing.push(day);
         }
@@ -74,7 +74,7 @@ pub(crate) async fn plan_program(
     let mut days = Vec::with_capacity(request.daily.len());
     let mut missing = Vec::new();
     for &day in &request.daily {
-        let keys = contract::keys(&daily_spec(
+        let keys = keys::report_keys(&daily_spec(
             &scope.serial,
             scope.account_id,
             day,

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
 use crate::adapters::storage::{Sink, Staged};
-use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Keys, Previous, RunInfo};
+use crate::contract::keys::{self, Keys};
+use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Previous, RunInfo};
 use crate::domain::ids::AccountId;
 use crate::domain::report::Report;
 use crate::error::Result;
@@ -87,7 +88,7 @@ pub async fn publish(
     now: DateTime<Utc>,
     options: Options,
 ) -> Result<Published> {
-    let keys = contract::keys(&report.spec);
+    let keys = keys::report_keys(&report.spec);
     // Rendered to disk, not memory: hashes first, bytes moved or streamed only if needed.
     let (csv, json) = Staged::render_pair(|c, j| contract::write_csv_and_json(report, c, j))?;
     let rows = report.rows.len();
@@ -357,7 +358,7 @@ mod tests {
     #[tokio::test]
     async fn an_unreadable_manifest_is_an_error_not_an_overwrite() {
         let sink = MemorySink::new();
-        let keys = contract::keys(&spec("2025-11-08"));
+        let keys = keys::report_keys(&spec("2025-11-08"));
         sink.put(&keys.manifest, b"{not json".to_vec(), "application/json")
             .await
             .unwrap();

@@ -8,6 +8,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::adapters::storage::{Sink, Staged};
+use crate::contract::keys;
 use crate::contract::site::{self, DayPoints, Site, TopEntitlement};
 use crate::domain::alerts::DayAlerts;
 use crate::domain::balance::Snapshot;
@@ -17,7 +18,6 @@ use crate::domain::statement::Statement;
 use crate::error::{Error, Result};
 use crate::pipeline::archive::read_stored_day;
 
-pub const INDEX_KEY: &str = "site/index.html";
 const HTML: &str = "text/html; charset=utf-8";
 /// Days of history the chart shows: FortiFlex's own window, which the archive outlives.
 pub const CHART_DAYS: u64 = 90;
@@ -112,16 +112,16 @@ pub async fn publish_site(
     extras: &Extras<'_>,
 ) -> Result<Vec<String>> {
     let (days, top) = (&history.days, &history.top);
-    let mut keys = Vec::new();
+    let mut written = Vec::new();
     if let Some(m) = extras.month {
         for c in &m.customers {
-            let key = format!("site/month={}/{}.html", m.month, c.id);
+            let key = keys::site_statement_page(m.month, &c.id);
             let page = Staged::render(|w| {
                 site::write_statement_page(program, m, c, w)
                     .map_err(|e| Error::Storage(format!("cannot stage {key}: {e}")))
             })?;
             sink.put_staged(&key, page, HTML).await?;
-            keys.push(key);
+            written.push(key);
         }
     }
     let provisional_from = (extras.restate_days > 0)
@@ -137,9 +137,9 @@ pub async fn publish_site(
         month: extras.month,
         alerts: extras.alerts,
     });
-    sink.put(INDEX_KEY, index.into_bytes(), HTML).await?;
-    keys.push(INDEX_KEY.to_string());
-    Ok(keys)
+    sink.put(keys::SITE_INDEX, index.into_bytes(), HTML).await?;
+    written.push(keys::SITE_INDEX.to_string());
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -172,17 +172,20 @@ mod tests {
             restate_days: 2,
             now: Utc::now(),
         };
-        let keys = publish_site(&sink, "ELAVMS0000123456", today, &history, &extras)
+        let written = publish_site(&sink, "ELAVMS0000123456", today, &history, &extras)
             .await
             .unwrap();
-        assert_eq!(keys, [INDEX_KEY]);
-        let (html, content_type) = sink.object(INDEX_KEY).unwrap();
+        assert_eq!(written, [keys::SITE_INDEX]);
+        let (html, content_type) = sink.object(keys::SITE_INDEX).unwrap();
         let html = String::from_utf8(html).unwrap();
         assert_eq!(content_type, HTML);
         let bars = html.matches("<rect class=\"bar\"").count();
         let expected: usize = history.days.iter().map(|d| d.by_customer.len()).sum();
         assert_eq!(bars, expected);
         assert!(html.contains("Days from 2025-11-02 on are provisional"));
-        assert_eq!(sink.puts().last().map(String::as_str), Some(INDEX_KEY));
+        assert_eq!(
+            sink.puts().last().map(String::as_str),
+            Some(keys::SITE_INDEX)
+        );
     }
 }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::adapters::storage::{Sink, Staged, StagedWriter, Staging};
 use crate::contract::focus::Focus;
-use crate::contract::statement::{self as bytes, StatementKeys};
+use crate::contract::keys::StatementKeys;
+use crate::contract::statement as bytes;
 use crate::contract::{FileEntry, JSON_CONTENT_TYPE, PreviousFile};
 use crate::domain::customers::Customers;
 use crate::domain::ids::Serial;

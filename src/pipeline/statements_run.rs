@@ -5,6 +5,7 @@ use chrono::{Days, NaiveDate};
 
 use super::request::Context;
 use crate::adapters::storage::Sink;
+use crate::contract::keys;
 use crate::domain::customers::Customers;
 use crate::domain::ids::Serial;
 use crate::domain::statement::{Month, Statement};
@@ -13,15 +14,12 @@ use crate::error::{Error, Result};
 use crate::pipeline::outcome::{ProgramOutcome, StatementOutcome};
 use crate::pipeline::statements::publish_statement;
 
-/// Where the Lambda finds the customers file, relative to the prefix.
-pub const CUSTOMERS_KEY: &str = "config/customers.json";
-
 /// The customers file under the prefix, validated; `None` when there is none.
 pub(super) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
-    let Some(bytes) = sink.get(CUSTOMERS_KEY).await? else {
+    let Some(bytes) = sink.get(keys::CUSTOMERS).await? else {
         return Ok(None);
     };
-    let origin = sink.location(CUSTOMERS_KEY);
+    let origin = sink.location(keys::CUSTOMERS);
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::Customers(format!("{origin}: not UTF-8 text")))?;
     Customers::parse(&text, &origin).map(Some)

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 
 use crate::adapters::fortiflex::PointsRow;
 use crate::adapters::storage::Sink;
-use crate::contract::{Keys, PreviousFile};
+use crate::contract::PreviousFile;
+use crate::contract::keys::{self, Keys};
 use crate::domain::statement::{DayMeta, StoredDay, StoredRow};
 use crate::error::{Error, Result};
 
@@ -146,7 +147,7 @@ pub async fn read_stored_day(
     day: NaiveDate,
     each: impl FnMut(StoredRow),
 ) -> Result<Option<DayMeta>> {
-    let keys = crate::contract::daily_keys(program, day);
+    let keys = keys::daily_keys(program, day);
     let Some(manifest) = sink.get(&keys.manifest).await? else {
         return Ok(None);
     };
@@ -200,7 +201,7 @@ mod tests {
     async fn reads_back_what_publish_wrote() {
         let sink = MemorySink::new();
         let r = walkthrough_day("2025-11-08");
-        let keys = contract::keys(&r.spec);
+        let keys = keys::report_keys(&r.spec);
         assert!(stored(&sink, &keys).await.unwrap().is_none());
         publish(&sink, &r, "run-1", chrono::Utc::now(), Options::default())
             .await
@@ -241,7 +242,7 @@ mod tests {
             .unwrap();
         let d = stored_day(&sink, &program, day).await.unwrap().unwrap();
         assert_eq!((d.date, d.revision, d.rows.len()), (day, 1, 13));
-        let keys = contract::keys(&r.spec);
+        let keys = keys::report_keys(&r.spec);
         let manifest = sink.object(&keys.manifest).unwrap().0;
         assert_eq!(d.manifest_sha256, contract::sha256_hex(&manifest));
         let total: Decimal = d.rows.iter().map(|r| r.points).sum();

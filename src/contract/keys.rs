@@ -1,0 +1,157 @@
+//! Every object key the reporter reads or writes, relative to the output root (an S3 prefix
+//! or a local folder), in the order of `docs/output-contract.md`, "Keys". Nothing else in
+//! the crate spells a key: a layout change is made here, once.
+
+use chrono::NaiveDate;
+
+use super::ymd;
+use crate::domain::report::{ReportKind, ReportSpec};
+use crate::domain::statement::Month;
+
+/// Keys of one report's three objects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    pub csv: String,
+    pub json: String,
+    pub manifest: String,
+}
+
+/// `daily/{csv,json,manifests}/dt=YYYY-MM-DD/consumption_<PROGRAM>_YYYY-MM-DD.*`: the
+/// daily report of `program` and `day`, what statements, the site and alerts read back.
+pub fn daily_keys(program: &str, day: NaiveDate) -> Keys {
+    let day = ymd(day);
+    let name = format!("consumption_{program}_{day}");
+    Keys {
+        csv: format!("daily/csv/dt={day}/{name}.csv"),
+        json: format!("daily/json/dt={day}/{name}.json"),
+        manifest: format!("daily/manifests/dt={day}/{name}.manifest.json"),
+    }
+}
+
+/// The keys of the report `spec` describes: a daily report's, or
+/// `ranges/consumption_<PROGRAM>_<START>_<END>[_<SERIAL>][_config-<ID>][_account-<ID>].*`.
+pub fn report_keys(spec: &ReportSpec) -> Keys {
+    let program = &spec.program_serial;
+    match spec.kind {
+        ReportKind::Daily => daily_keys(program, spec.range.start()),
+        ReportKind::Range => {
+            let mut serial = spec
+                .serial_filter
+                .as_deref()
+                .map(|s| format!("_{s}"))
+                .unwrap_or_default();
+            if let Some(c) = spec.config_filter {
+                serial.push_str(&format!("_config-{c}"));
+            }
+            if let Some(a) = spec.account_filter {
+                serial.push_str(&format!("_account-{a}"));
+            }
+            let stem = format!(
+                "ranges/consumption_{program}_{}_{}{serial}",
+                ymd(spec.range.start()),
+                ymd(spec.range.end())
+            );
+            Keys {
+                csv: format!("{stem}.csv"),
+                json: format!("{stem}.json"),
+                manifest: format!("{stem}.manifest.json"),
+            }
+        }
+    }
+}
+
+/// Keys of one month's statement, under `statements/month=YYYY-MM/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementKeys {
+    pub csv: String,
+    pub json: String,
+    pub xlsx: String,
+    /// Written only when a price is set.
+    pub focus: String,
+    pub manifest: String,
+    folder: String,
+    stem: String,
+}
+
+impl StatementKeys {
+    pub fn new(program: &str, month: Month) -> Self {
+        let folder = format!("statements/month={month}");
+        let stem = format!("{program}_{month}");
+        StatementKeys {
+            csv: format!("{folder}/statement_{stem}.csv"),
+            json: format!("{folder}/statement_{stem}.json"),
+            xlsx: format!("{folder}/statement_{stem}.xlsx"),
+            focus: format!("{folder}/focus_{stem}.csv"),
+            manifest: format!("{folder}/statement_{stem}.manifest.json"),
+            folder,
+            stem,
+        }
+    }
+
+    /// The customer's own CSV. Customer ids are `[a-z0-9_-]`, safe in a key.
+    pub fn customer(&self, id: &str) -> String {
+        format!("{}/customers/{id}_{}.csv", self.folder, self.stem)
+    }
+}
+
+/// `balances/dt=YYYY-MM-DD/balance_<PROGRAM>_YYYY-MM-DD.json`: the day's balance snapshot.
+pub fn balance_key(program: &str, day: NaiveDate) -> String {
+    format!("balances/dt={day}/balance_{program}_{day}.json")
+}
+
+/// `alerts/dt=YYYY-MM-DD/alerts_<PROGRAM>_YYYY-MM-DD.json`: the day's alerts.
+pub fn alerts_key(program: &str, day: NaiveDate) -> String {
+    format!("alerts/dt={day}/alerts_{program}_{day}.json")
+}
+
+/// The site's front page.
+pub const SITE_INDEX: &str = "site/index.html";
+
+/// `site/month=YYYY-MM/<customer>.html`: a customer's statement page.
+pub fn site_statement_page(month: Month, customer: &str) -> String {
+    format!("site/{}", site_statement_link(month, customer))
+}
+
+/// A statement page's address relative to the front page.
+pub fn site_statement_link(month: Month, customer: &str) -> String {
+    format!("month={month}/{customer}.html")
+}
+
+/// The customers file the scheduled run reads.
+pub const CUSTOMERS: &str = "config/customers.json";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::spec;
+
+    #[test]
+    fn keys_follow_the_contract() {
+        let s = spec("2025-11-08");
+        assert_eq!(
+            report_keys(&s),
+            Keys {
+                csv: "daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv".into(),
+                json: "daily/json/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.json".into(),
+                manifest: "daily/manifests/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.manifest.json".into(),
+            }
+        );
+        let mut r = s.clone();
+        r.kind = ReportKind::Range;
+        r.range = crate::domain::window::DayRange::new(
+            crate::domain::window::parse_date("2025-11-02").unwrap(),
+            crate::domain::window::parse_date("2025-11-08").unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            report_keys(&r).csv,
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.csv"
+        );
+        r.serial_filter =
+            Some(crate::domain::ids::Serial::parse("FGT71FTK22000471", "serial").unwrap());
+        assert_eq!(
+            report_keys(&r).manifest,
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08_FGT71FTK22000471.manifest.json"
+        );
+    }
+}
