@@ -12,9 +12,8 @@ use crate::adapters::storage::Sink;
 use crate::config::Settings;
 use crate::domain::customers::Customers;
 use crate::domain::money::{display2, points_text};
-use crate::domain::window;
 use crate::error::{Error, Result};
-use crate::pipeline::statements::{Published, publish_statement};
+use crate::pipeline::statements::{Published, StatementJob, publish_statement};
 
 pub async fn run(
     args: StatementArgs,
@@ -32,20 +31,9 @@ pub async fn run(
         }
     };
     let sink = destination(&args.out).await?;
-    let today = window::today(now, settings.timezone);
-    let run_id = uuid::Uuid::new_v4().to_string();
-    let published = publish_statement(
-        &sink,
-        &args.program,
-        args.month,
-        customers.as_ref(),
-        settings.timezone,
-        today,
-        settings.restate_days,
-        &run_id,
-        now,
-    )
-    .await?;
+    let ctx = settings.context(now, uuid::Uuid::new_v4().to_string());
+    let job = StatementJob::new(&args.program, args.month, customers.as_ref(), &ctx);
+    let published = publish_statement(&sink, &job).await?;
     print(out, &table(&published, &sink.location(&published.keys.csv)))
 }
 

@@ -15,7 +15,6 @@ pub mod request;
 pub mod run;
 pub mod site;
 pub mod statements;
-pub mod statements_run;
 
 pub use request::{Context, Request, Watch};
 pub use run::run;

@@ -1,13 +1,15 @@
-//! Writing a report: data files first, manifest last, and nothing at all when the data is
-//! byte-identical to what the current manifest lists. A changed day gets `revision` + 1 and
-//! a `previous` block; a re-pull that would empty an account the stored report had rows for
-//! is refused unless forced, since FortiFlex answers "nothing" for days it no longer holds.
+//! Writing a report as one revision ([`Revision`]): data files first, manifest last, and
+//! nothing at all when the data is byte-identical to what the current manifest lists. A
+//! changed day gets `revision` + 1 and a `previous` block; a re-pull that would empty an
+//! account the stored report had rows for is refused unless forced, since FortiFlex answers
+//! "nothing" for days it no longer holds.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
+use super::archive::revision::{Guard, Revision, StagedFile, Written};
 use crate::adapters::storage::{Sink, Staged};
 use crate::contract::keys::{self, Keys};
 use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Previous, RunInfo};
@@ -80,7 +82,46 @@ fn emptied_accounts(
         .collect()
 }
 
-/// Renders `report` and writes it through `sink`. `run_id` and `now` only reach the manifest.
+/// Refuses a re-pull that left an account with no rows the stored report had, unless forced:
+/// FortiFlex answers "nothing" for days it no longer holds.
+struct KeepAccounts<'a, S> {
+    sink: &'a S,
+    keys: &'a Keys,
+    report: &'a Report,
+    force: bool,
+}
+
+impl<S: Sink> Guard<Stored> for KeepAccounts<'_, S> {
+    async fn refuse(&self, stored: &Stored) -> Result<Option<String>> {
+        if self.force || stored.entitlements == 0 {
+            return Ok(None);
+        }
+        let rows = archive::stored_rows(self.sink, self.keys).await?;
+        let emptied = emptied_accounts(&rows, self.report);
+        if emptied.is_empty() {
+            return Ok(None);
+        }
+        let why = if self.report.rows.is_empty() {
+            format!(
+                "the stored report has {} row(s) and FortiFlex now answers none",
+                stored.entitlements
+            )
+        } else {
+            let list: Vec<String> = emptied.iter().map(AccountId::to_string).collect();
+            format!(
+                "account(s) {} had rows in the stored report and have none now",
+                list.join(", ")
+            )
+        };
+        Ok(Some(format!(
+            "{why}; revision {} kept (force replaces it)",
+            stored.revision
+        )))
+    }
+}
+
+/// Renders `report` and writes it through `sink` as one revision ([`Revision`]). `run_id`
+/// and `now` only reach the manifest.
 pub async fn publish(
     sink: &impl Sink,
     report: &Report,
@@ -92,76 +133,56 @@ pub async fn publish(
     // Rendered to disk, not memory: hashes first, bytes moved or streamed only if needed.
     let (csv, json) = Staged::render_pair(|c, j| contract::write_csv_and_json(report, c, j))?;
     let rows = report.rows.len();
-    let files = vec![
-        csv.entry(&keys.csv, "csv", rows),
-        json.entry(&keys.json, "json", rows),
-    ];
-
+    let file = |key: &str, format, body, content_type| StagedFile {
+        key: key.to_string(),
+        format,
+        rows,
+        body,
+        content_type,
+    };
+    let revision = Revision {
+        manifest_key: &keys.manifest,
+        files: vec![
+            file(&keys.csv, "csv", csv, CSV_CONTENT_TYPE),
+            file(&keys.json, "json", json, JSON_CONTENT_TYPE),
+        ],
+    };
     let current = archive::stored(sink, &keys).await?;
     let previous = current.as_ref().map(|c: &Stored| PreviousTotals {
         revision: c.revision,
         entitlements: c.entitlements,
         points: c.points,
     });
-    if let Some(cur) = &current {
-        if contract::same_files(&cur.files, &files) {
-            return Ok(Published {
-                keys,
-                outcome: Outcome::Unchanged,
-                revision: cur.revision,
-                previous: None,
-            });
-        }
-        if !options.force && cur.entitlements > 0 {
-            let emptied = emptied_accounts(&archive::stored_rows(sink, &keys).await?, report);
-            if !emptied.is_empty() {
-                let why = if report.rows.is_empty() {
-                    format!(
-                        "the stored report has {} row(s) and FortiFlex now answers none",
-                        cur.entitlements
-                    )
-                } else {
-                    let list: Vec<String> = emptied.iter().map(AccountId::to_string).collect();
-                    format!(
-                        "account(s) {} had rows in the stored report and have none now",
-                        list.join(", ")
-                    )
-                };
-                return Ok(Published {
-                    keys,
-                    outcome: Outcome::Kept(format!(
-                        "{why}; revision {} kept (force replaces it)",
-                        cur.revision
-                    )),
-                    revision: cur.revision,
-                    previous,
-                });
-            }
-        }
-    }
-    let revision = current.as_ref().map_or(1, |c| c.revision + 1);
-    let manifest = contract::manifest(
+    let guard = KeepAccounts {
+        sink,
+        keys: &keys,
         report,
-        &files,
-        &RunInfo {
-            run_id: run_id.into(),
-            generated_at: now,
-            revision,
-            previous: current.map(|c| Previous {
-                revision: c.revision,
-                totals: c.totals,
-                files: c.files,
-            }),
-        },
-    )?;
-    sink.put_staged(&keys.csv, csv, CSV_CONTENT_TYPE).await?;
-    sink.put_staged(&keys.json, json, JSON_CONTENT_TYPE).await?;
-    sink.put(&keys.manifest, manifest, JSON_CONTENT_TYPE)
+        force: options.force,
+    };
+    let written = revision
+        .write(sink, current, &guard, |files, revision, current| {
+            let run = RunInfo {
+                run_id: run_id.into(),
+                generated_at: now,
+                revision,
+                previous: current.map(|c| Previous {
+                    revision: c.revision,
+                    totals: c.totals,
+                    files: c.files,
+                }),
+            };
+            contract::manifest(report, files, &run)
+        })
         .await?;
+    let (outcome, previous) = match &written {
+        Written::Written(_) => (Outcome::Written, previous),
+        Written::Unchanged(_) => (Outcome::Unchanged, None),
+        Written::Kept(_, why) => (Outcome::Kept(why.clone()), previous),
+    };
     Ok(Published {
+        revision: written.revision(),
         keys,
-        outcome: Outcome::Written,
-        revision,
+        outcome,
         previous,
     })
 }

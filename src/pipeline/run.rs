@@ -11,7 +11,7 @@ use super::plan::{self};
 use super::program::ProgramRun;
 use super::program_plan::{plan_program, refuse_forgotten_days};
 use super::request::{Context, MAX_DAYS, Request};
-use super::{balance_alerts as watch, site, statements_run as statements};
+use super::{balance_alerts as watch, site, statements};
 use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::FortiFlexApi;
 use crate::adapters::storage::Sink;
@@ -122,7 +122,8 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
                 None
             };
             let (outcomes, month) =
-                statements::publish(sink, program, &request.daily, customers.as_ref(), ctx).await?;
+                statements::publish_months(sink, program, &request.daily, customers.as_ref(), ctx)
+                    .await?;
             program.statements = outcomes;
             if let Some(history) = history {
                 let extras = site::Extras {

@@ -17,7 +17,10 @@ use crate::contract::keys::{self, Keys};
 use crate::domain::statement::{DayMeta, StoredDay, StoredRow};
 use crate::error::{Error, Result};
 
+pub(crate) mod revision;
 mod stream;
+
+use revision::{Listed, read_manifest};
 
 /// A stored report's manifest, as far as a run needs it.
 #[derive(Debug, Clone)]
@@ -45,19 +48,23 @@ struct Totals<'a> {
 }
 
 fn unreadable(sink: &impl Sink, key: &str, why: impl std::fmt::Display) -> Error {
-    Error::Storage(format!(
-        "the stored {} is unreadable ({why}); move it aside to rewrite the report",
-        sink.location(key)
-    ))
+    revision::unreadable(sink, key, "report", why)
+}
+
+impl Listed for Stored {
+    fn revision(&self) -> u64 {
+        self.revision
+    }
+    fn files(&self) -> &[PreviousFile] {
+        &self.files
+    }
 }
 
 /// The current manifest of the report at `keys`, or `None` when nothing is stored.
 pub async fn stored(sink: &impl Sink, keys: &Keys) -> Result<Option<Stored>> {
-    let Some(bytes) = sink.get(&keys.manifest).await? else {
+    let Some(m) = read_manifest::<Manifest>(sink, &keys.manifest, "report").await? else {
         return Ok(None);
     };
-    let m: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| unreadable(sink, &keys.manifest, e))?;
     let t: Totals =
         serde_json::from_str(m.totals.get()).map_err(|e| unreadable(sink, &keys.manifest, e))?;
     let points = Decimal::from_str(t.points.get())

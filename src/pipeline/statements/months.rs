@@ -3,7 +3,7 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::request::Context;
+use super::{StatementJob, publish_statement};
 use crate::adapters::storage::Sink;
 use crate::contract::keys;
 use crate::domain::customers::Customers;
@@ -12,10 +12,10 @@ use crate::domain::statement::{Month, Statement};
 use crate::domain::window;
 use crate::error::{Error, Result};
 use crate::pipeline::outcome::{ProgramOutcome, StatementOutcome};
-use crate::pipeline::statements::publish_statement;
+use crate::pipeline::request::Context;
 
 /// The customers file under the prefix, validated; `None` when there is none.
-pub(super) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
+pub(crate) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
     let Some(bytes) = sink.get(keys::CUSTOMERS).await? else {
         return Ok(None);
     };
@@ -28,7 +28,7 @@ pub(super) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
 /// Rewrites the statements of the months of `days` and of the month before the first, so a
 /// month turns `final` on the first run after its restatement window closes. Also returns
 /// the newest month's statement (the site shows it as the month to date).
-pub(super) async fn publish(
+pub(crate) async fn publish_months(
     sink: &impl Sink,
     program: &ProgramOutcome,
     days: &[NaiveDate],
@@ -50,18 +50,8 @@ pub(super) async fn publish(
     let mut outcomes = Vec::with_capacity(months.len());
     let mut newest = None;
     for month in months.into_iter().filter(|m| m.first() < today) {
-        let p = publish_statement(
-            sink,
-            &serial,
-            month,
-            customers,
-            ctx.timezone,
-            today,
-            ctx.restate_days,
-            &ctx.run_id,
-            ctx.now,
-        )
-        .await?;
+        let job = StatementJob::new(&serial, month, customers, ctx);
+        let p = publish_statement(sink, &job).await?;
         tracing::info!(
             month = %month,
             status = p.statement.status.as_str(),

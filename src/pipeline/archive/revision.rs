@@ -1,0 +1,130 @@
+//! The one revisioned write, for daily reports, range reports and statements alike: the
+//! files are staged (rendered to disk and hashed), compared with what the stored manifest
+//! lists, and only when they differ written, data files first and the manifest last, as
+//! `revision` + 1 naming the revision it replaces. A consumer that sees a manifest may read
+//! every file it lists; a write that breaks off leaves the previous manifest in place.
+
+use std::future::Future;
+
+use serde::de::DeserializeOwned;
+
+use crate::adapters::storage::{Sink, Staged};
+use crate::contract::{FileEntry, JSON_CONTENT_TYPE, PreviousFile, same_files};
+use crate::error::{Error, Result};
+
+/// One file of a revision, staged.
+pub(crate) struct StagedFile {
+    pub(crate) key: String,
+    /// The manifest's `format` (`csv`, `json`, `xlsx`, `focus`).
+    pub(crate) format: &'static str,
+    pub(crate) rows: usize,
+    pub(crate) body: Staged,
+    pub(crate) content_type: &'static str,
+}
+
+/// What a stored manifest says of its revision, whatever else it holds.
+pub(crate) trait Listed {
+    fn revision(&self) -> u64;
+    fn files(&self) -> &[PreviousFile];
+}
+
+/// Whether the stored revision may be replaced; `Some(why)` keeps it. Daily reports refuse
+/// a re-pull that lost an account's rows; statements replace freely (`()`).
+pub(crate) trait Guard<M> {
+    fn refuse(&self, stored: &M) -> impl Future<Output = Result<Option<String>>> + Send;
+}
+
+impl<M: Sync> Guard<M> for () {
+    async fn refuse(&self, _: &M) -> Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+/// A revision to write: the manifest's key and the files it will list, in write order.
+pub(crate) struct Revision<'a> {
+    pub(crate) manifest_key: &'a str,
+    pub(crate) files: Vec<StagedFile>,
+}
+
+/// What the write did, and the revision now current.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// The data files and then the manifest were written.
+    Written(u64),
+    /// The stored manifest already lists these exact bytes: nothing was written.
+    Unchanged(u64),
+    /// The guard kept the stored revision, nothing was written; the reason says why.
+    Kept(u64, String),
+}
+
+impl Written {
+    pub(crate) fn revision(&self) -> u64 {
+        match self {
+            Written::Written(r) | Written::Unchanged(r) | Written::Kept(r, _) => *r,
+        }
+    }
+}
+
+impl Revision<'_> {
+    /// Writes this revision over `stored` (the manifest now at `manifest_key`, read with
+    /// [`read_manifest`]). `manifest` renders the new manifest from the files, the new
+    /// revision number and the stored manifest it replaces.
+    pub(crate) async fn write<S: Sink, M: Listed + Sync>(
+        self,
+        sink: &S,
+        stored: Option<M>,
+        guard: &impl Guard<M>,
+        manifest: impl FnOnce(&[FileEntry], u64, Option<M>) -> Result<Vec<u8>>,
+    ) -> Result<Written> {
+        let entries: Vec<FileEntry> = self
+            .files
+            .iter()
+            .map(|f| f.body.entry(&f.key, f.format, f.rows))
+            .collect();
+        if let Some(s) = &stored {
+            if same_files(s.files(), &entries) {
+                return Ok(Written::Unchanged(s.revision()));
+            }
+            if let Some(why) = guard.refuse(s).await? {
+                return Ok(Written::Kept(s.revision(), why));
+            }
+        }
+        let revision = stored.as_ref().map_or(1, |s| s.revision() + 1);
+        let manifest = manifest(&entries, revision, stored)?;
+        for f in self.files {
+            sink.put_staged(&f.key, f.body, f.content_type).await?;
+        }
+        sink.put(self.manifest_key, manifest, JSON_CONTENT_TYPE)
+            .await?;
+        Ok(Written::Written(revision))
+    }
+}
+
+/// The manifest at `key` as `M`, or `None` when there is none. One that cannot be read is
+/// an error naming it, never a reason to overwrite it: `what` ("report", "statement") says
+/// what moving it aside lets the next run rewrite.
+pub(crate) async fn read_manifest<M: DeserializeOwned>(
+    sink: &impl Sink,
+    key: &str,
+    what: &str,
+) -> Result<Option<M>> {
+    let Some(bytes) = sink.get(key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| unreadable(sink, key, what, e))
+}
+
+/// The error for a stored object that cannot be read.
+pub(crate) fn unreadable(
+    sink: &impl Sink,
+    key: &str,
+    what: &str,
+    why: impl std::fmt::Display,
+) -> Error {
+    Error::Storage(format!(
+        "the stored {} is unreadable ({why}); move it aside to rewrite the {what}",
+        sink.location(key)
+    ))
+}

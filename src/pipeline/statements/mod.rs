@@ -1,0 +1,255 @@
+//! Monthly statements from the archive, no FortiFlex call: read the month's stored daily
+//! reports, build the statement ([`crate::domain::statement`]), and publish its files with the
+//! manifest last. Idempotent like reports: the same stored days give the same bytes and
+//! nothing is written; a restated day gives a new revision.
+
+use std::io::Write;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+
+use super::archive::revision::{Listed, Revision, StagedFile, Written, read_manifest};
+use super::archive::{read_stored_day, stored_day};
+use super::request::Context;
+use crate::adapters::storage::{Sink, Staged, StagedWriter, Staging};
+use crate::contract::focus::Focus;
+use crate::contract::keys::StatementKeys;
+use crate::contract::statement as bytes;
+use crate::contract::{JSON_CONTENT_TYPE, PreviousFile};
+use crate::domain::customers::Customers;
+use crate::domain::ids::Serial;
+use crate::domain::statement::{Fold, Month, Statement};
+use crate::domain::window;
+use crate::error::{Error, Result};
+
+mod months;
+pub(crate) use months::{customers, publish_months};
+
+const CSV: &str = crate::contract::CSV_CONTENT_TYPE;
+
+/// What one statement run did.
+#[derive(Debug)]
+pub struct Published {
+    pub keys: StatementKeys,
+    pub statement: Statement,
+    pub revision: u64,
+    /// False when the stored statement already had these exact bytes.
+    pub written: bool,
+}
+
+/// One month's statement to build and publish.
+#[derive(Debug, Clone, Copy)]
+pub struct StatementJob<'a> {
+    pub program: &'a Serial,
+    pub month: Month,
+    /// The customers file; `None`: one customer per account, no amounts.
+    pub customers: Option<&'a Customers>,
+    /// The Pacific day it is built on: the days before it count.
+    pub today: NaiveDate,
+    pub timezone: Tz,
+    pub restate_days: u32,
+    pub run_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> StatementJob<'a> {
+    /// The job for `month` as of the run's clock.
+    pub fn new(
+        program: &'a Serial,
+        month: Month,
+        customers: Option<&'a Customers>,
+        ctx: &'a Context,
+    ) -> Self {
+        StatementJob {
+            program,
+            month,
+            customers,
+            today: window::today(ctx.now, ctx.timezone),
+            timezone: ctx.timezone,
+            restate_days: ctx.restate_days,
+            run_id: &ctx.run_id,
+            now: ctx.now,
+        }
+    }
+}
+
+/// A stored statement manifest, as far as the next revision needs it.
+#[derive(Deserialize)]
+struct StoredManifest {
+    revision: u64,
+    files: Vec<PreviousFile>,
+}
+
+impl Listed for StoredManifest {
+    fn revision(&self) -> u64 {
+        self.revision
+    }
+    fn files(&self) -> &[PreviousFile] {
+        &self.files
+    }
+}
+
+/// Builds and publishes the statement `job` names from what `sink` holds, as one revision
+/// ([`Revision`]).
+pub async fn publish_statement(sink: &impl Sink, job: &StatementJob<'_>) -> Result<Published> {
+    let StatementJob {
+        program,
+        month,
+        today,
+        timezone,
+        run_id,
+        now,
+        ..
+    } = *job;
+    if month.first() >= today {
+        return Err(Error::InvalidRequest(format!(
+            "{month} has no complete day yet (today is {today} in {timezone})"
+        )));
+    }
+    let (statement, focus) = build(sink, job).await?;
+    let keys = StatementKeys::new(program, month);
+    let files = render_files(&statement, focus, &keys, job)?;
+    let stored: Option<StoredManifest> = read_manifest(sink, &keys.manifest, "statement").await?;
+    let written = Revision {
+        manifest_key: &keys.manifest,
+        files,
+    }
+    .write(sink, stored, &(), |files, revision, stored| {
+        let previous = stored.as_ref().map(|s| (s.revision, s.files.as_slice()));
+        bytes::manifest(program, &statement, files, run_id, now, revision, previous)
+    })
+    .await?;
+    Ok(Published {
+        keys,
+        revision: written.revision(),
+        written: matches!(written, Written::Written(_)),
+        statement,
+    })
+}
+
+/// The month's statement from the stored days before `job.today`. One stored day at a time:
+/// folded into the statement's lines and, with a customers file, written out as FOCUS rows,
+/// then dropped (a month of 100,000-entitlement days is gigabytes of rows).
+async fn build(
+    sink: &impl Sink,
+    job: &StatementJob<'_>,
+) -> Result<(Statement, Option<(Staged, usize)>)> {
+    let StatementJob {
+        program,
+        month,
+        customers,
+        today,
+        timezone,
+        restate_days,
+        ..
+    } = *job;
+    let mut fold = Fold::new(month);
+    let mut focus = match customers {
+        Some(c) => Some(Focus::new(program, month, timezone, c, Staging::new()?)?),
+        None => None,
+    };
+    for day in month.days().take_while(|d| *d < today) {
+        match focus.as_mut() {
+            // FOCUS orders a day's rows by serial, so it takes the day whole.
+            Some(f) => {
+                if let Some(d) = stored_day(sink, program, day).await? {
+                    f.day(&d)?;
+                    fold.add(d, customers);
+                }
+            }
+            None => {
+                let read = read_stored_day(sink, program, day, |r| fold.add_row(r, customers));
+                if let Some(meta) = read.await? {
+                    fold.add_source(meta);
+                }
+            }
+        }
+    }
+    let focus = match focus {
+        Some(f) => match f.finish()? {
+            Some((staging, rows)) => Some((staging.finish()?, rows)),
+            None => None,
+        },
+        None => None,
+    };
+    let per_account;
+    let customers = match customers {
+        Some(c) => c,
+        None => {
+            per_account = Customers::per_account(&fold.accounts());
+            &per_account
+        }
+    };
+    Ok((fold.finish(customers, today, restate_days), focus))
+}
+
+/// The statement's files, in write order: CSV, JSON, workbook, FOCUS (with a price), one CSV
+/// per customer. Each goes to a staged temporary file as it is rendered, so none is held in
+/// memory (at 100,000 entitlements each is tens of megabytes).
+fn render_files(
+    statement: &Statement,
+    focus: Option<(Staged, usize)>,
+    keys: &StatementKeys,
+    job: &StatementJob<'_>,
+) -> Result<Vec<StagedFile>> {
+    let n = lines(statement);
+    let file = |key: &str, format, rows, body, content_type| StagedFile {
+        key: key.to_string(),
+        format,
+        rows,
+        body,
+        content_type,
+    };
+    let mut files = vec![
+        file(
+            &keys.csv,
+            "csv",
+            n,
+            render(|w| bytes::csv(statement, w))?,
+            CSV,
+        ),
+        file(
+            &keys.json,
+            "json",
+            n,
+            render(|w| bytes::json(job.program, job.timezone, statement, w))?,
+            JSON_CONTENT_TYPE,
+        ),
+        file(
+            &keys.xlsx,
+            "xlsx",
+            n,
+            stage(crate::contract::workbook::xlsx(job.program, statement)?)?,
+            crate::contract::XLSX_CONTENT_TYPE,
+        ),
+    ];
+    if let Some((focus, rows)) = focus {
+        files.push(file(&keys.focus, "focus", rows, focus, CSV));
+    }
+    for c in &statement.customers {
+        let body = render(|w| bytes::customer_csv(statement, c, w))?;
+        files.push(file(&keys.customer(&c.id), "csv", c.lines.len(), body, CSV));
+    }
+    Ok(files)
+}
+
+/// `body` moved to a staged file (hashed on the way), its memory freed.
+fn stage(body: Vec<u8>) -> Result<Staged> {
+    render(|w| {
+        w.write_all(&body)
+            .map_err(|e| Error::Storage(format!("cannot stage a statement file: {e}")))
+    })
+}
+
+/// A statement file rendered straight into a staged file.
+fn render(write: impl FnOnce(&mut StagedWriter) -> Result<()>) -> Result<Staged> {
+    Staged::render(write)
+}
+
+fn lines(s: &Statement) -> usize {
+    s.customers.iter().map(|c| c.lines.len()).sum()
+}
+
+#[cfg(test)]
+mod tests;
