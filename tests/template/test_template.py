@@ -117,7 +117,7 @@ class Schedule(unittest.TestCase):
     def test_input_carries_the_scheduled_time_in_a_payload_the_handler_accepts(self):
         payload = json.loads(self.props["Target"]["Input"])
         self.assertEqual(payload, {"scheduled_time": "<aws.scheduler.scheduled-time>"})
-        self.assertIn('pub scheduled_time: Option<String>', (ROOT / "src/payload.rs").read_text())
+        self.assertIn('pub scheduled_time: Option<String>', (ROOT / "src/lambda/payload.rs").read_text())
 
     def test_retries_then_a_dead_letter_queue(self):
         target = self.props["Target"]
@@ -235,7 +235,7 @@ class Alarms(unittest.TestCase):
         })
 
     def test_heartbeat_on_the_metric_the_function_emits(self):
-        metrics_rs = (ROOT / "src/metrics.rs").read_text()
+        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
         namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
         (beat,) = self.watching(namespace, "SuccessfulRuns")
         self.assertIn('"SuccessfulRuns"', metrics_rs)
@@ -246,7 +246,7 @@ class Alarms(unittest.TestCase):
         self.assertEqual(beat["Dimensions"], [{"Name": "Function", "Value": {"Ref": "ReportFunction"}}])
 
     def test_a_refused_re_pull_reaches_a_person(self):
-        metrics_rs = (ROOT / "src/metrics.rs").read_text()
+        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
         namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
         self.assertIn('"RefusedRepulls"', metrics_rs)
         (alarm,) = self.watching(namespace, "RefusedRepulls")
@@ -255,7 +255,7 @@ class Alarms(unittest.TestCase):
         self.assertIn("force", alarm["AlarmDescription"])
 
     def test_low_runway_and_new_alerts_reach_a_person(self):
-        metrics_rs = (ROOT / "src/metrics.rs").read_text()
+        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
         namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
         for metric in ("RunwayDays", "Alerts"):
             self.assertIn(f'"{metric}"', metrics_rs)
@@ -309,7 +309,7 @@ class Athena(unittest.TestCase):
         contract = ["month", "customer_id", "customer_name", "account_id", "serial_number", "config_id",
                     "config_name", "product_type", "description", "days_billed", "points",
                     "price_per_point", "currency", "amount"]
-        src = (ROOT / "src/render/statement.rs").read_text()
+        src = (ROOT / "src/contract/statement.rs").read_text()
         self.assertIn(",\n".join(f'    "{c}"' for c in contract), src)
         names = [c["Name"] for c in table["StorageDescriptor"]["Columns"]]
         self.assertEqual(names, ["statement_month"] + contract[1:])

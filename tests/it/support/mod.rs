@@ -261,19 +261,26 @@ impl Aws {
 
 pub const CREDENTIALS: &str = r#"{"fortiflex": {"api_username": "demo-api-user", "api_password": "demo-api-password", "program_serial_number": "ELAVMS0000123456"}}"#;
 
-/// The simulator with its clock at 2025-11-21 (the tests' runs happen around it) and
-/// FortiFlex's 90 days of history.
+/// The simulator on a free loopback port: the one way the tests start it.
+pub async fn start_sim(data: Dataset, opts: SimOptions) -> RunningSim {
+    sim::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data, opts)
+        .await
+        .unwrap()
+}
+
+/// The simulator serving `data` with its clock at `today` (`YYYY-MM-DD`) and FortiFlex's 90
+/// days of history.
+pub async fn simulator_at(data: Dataset, today: &str) -> RunningSim {
+    let opts = SimOptions {
+        today: Some(chrono::NaiveDate::parse_from_str(today, "%Y-%m-%d").unwrap()),
+        ..SimOptions::default()
+    };
+    start_sim(data, opts).await
+}
+
+/// The simulator with its clock at 2025-11-21 (the tests' runs happen around it).
 pub async fn simulator(data: Dataset) -> RunningSim {
-    sim::start(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        data,
-        SimOptions {
-            today: chrono::NaiveDate::from_ymd_opt(2025, 11, 21),
-            ..SimOptions::default()
-        },
-    )
-    .await
-    .unwrap()
+    simulator_at(data, "2025-11-21").await
 }
 
 /// The Lambda's environment for `aws`'s bucket and secret and `sim`.

@@ -1,9 +1,7 @@
 //! Balance snapshots and alerts over real HTTP (the simulator) and real files (a local
 //! folder): runway, grace, spikes, idle licences and a postpaid commitment.
 
-mod support;
-
-use std::net::{Ipv4Addr, SocketAddr};
+use crate::support;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fortiflex_reporter::adapters::credentials::{Credentials, Secret};
@@ -12,7 +10,7 @@ use fortiflex_reporter::domain::window::DayRange;
 use fortiflex_reporter::pipeline::outcome::RunOutcome;
 use fortiflex_reporter::pipeline::progress::Silent;
 use fortiflex_reporter::pipeline::{Request, Watch, run};
-use fortiflex_reporter::sim::{self, Dataset, PARTNER, POSTPAID_PROGRAM, RunningSim, SimOptions};
+use fortiflex_reporter::sim::{Dataset, PARTNER, POSTPAID_PROGRAM, RunningSim};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -26,16 +24,6 @@ fn d(s: &str) -> NaiveDate {
 
 fn dec(s: &str) -> Decimal {
     s.parse().unwrap()
-}
-
-async fn start(data: Dataset, today: &str) -> RunningSim {
-    let opts = SimOptions {
-        today: Some(d(today)),
-        ..SimOptions::default()
-    };
-    sim::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data, opts)
-        .await
-        .unwrap()
 }
 
 /// `data` with the walkthrough program's balance on `today` set to `balance`.
@@ -94,7 +82,7 @@ fn kinds(alerts: &Value) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_week_at_399_42_against_41234_56_runs_out_in_103_days() {
-    let sim = start(
+    let sim = support::simulator_at(
         with_balance(Dataset::walkthrough(), "2025-11-09", "41234.56"),
         "2025-11-09",
     )
@@ -173,7 +161,7 @@ async fn a_spike_and_an_unused_licence_are_alerted_once_each() {
         .unwrap();
     idle.token_unused = true;
     let idle_serial = idle.serial_number.clone();
-    let sim = start(data, "2025-11-09").await;
+    let sim = support::simulator_at(data, "2025-11-09").await;
     let dir = tempfile::tempdir().unwrap();
     week(
         &sim,
@@ -210,7 +198,7 @@ async fn a_spike_and_an_unused_licence_are_alerted_once_each() {
 #[tokio::test]
 async fn a_negative_balance_counts_down_the_grace_period_across_runs() {
     let data = with_balance(Dataset::walkthrough(), "2025-11-09", "-250.00");
-    let sim = start(data.clone(), "2025-11-09").await;
+    let sim = support::simulator_at(data.clone(), "2025-11-09").await;
     let dir = tempfile::tempdir().unwrap();
     week(
         &sim,
@@ -235,7 +223,7 @@ async fn a_negative_balance_counts_down_the_grace_period_across_runs() {
     assert_eq!(kinds(&a), vec![("negative_balance".into(), "-".into())]);
 
     // The next day, still negative: the first negative day comes from the stored snapshot.
-    let sim = start(data, "2025-11-10").await;
+    let sim = support::simulator_at(data, "2025-11-10").await;
     week(
         &sim,
         &sim.credentials(),
@@ -256,7 +244,7 @@ async fn a_negative_balance_counts_down_the_grace_period_across_runs() {
 
 #[tokio::test]
 async fn a_postpaid_program_is_measured_against_its_commitment() {
-    let sim = start(Dataset::mssp(0), "2025-11-09").await;
+    let sim = support::simulator_at(Dataset::mssp(0), "2025-11-09").await;
     let creds = Credentials {
         program_serial: Some(POSTPAID_PROGRAM.into()),
         account_id: Some(PARTNER.into()),

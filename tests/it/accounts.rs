@@ -1,9 +1,7 @@
 //! A whole MSSP program over real HTTP: the walkthrough's devices spread over the partner's
 //! and two customer accounts, a second (postpaid) program, FortiFlex's retention.
 
-mod support;
-
-use std::net::{Ipv4Addr, SocketAddr};
+use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +18,7 @@ use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
 use fortiflex_reporter::pipeline::progress::Silent;
 use fortiflex_reporter::pipeline::{Context, Request, run};
 use fortiflex_reporter::sim::{
-    self, CUSTOMER_A, CUSTOMER_B, Dataset, Fault, FaultKind, PARTNER, POSTPAID_PROGRAM, RunningSim,
+    CUSTOMER_A, CUSTOMER_B, Dataset, Fault, FaultKind, PARTNER, POSTPAID_PROGRAM, RunningSim,
     SimOptions,
 };
 use serde_json::{Value, json};
@@ -36,17 +34,7 @@ fn at(s: &str) -> DateTime<Utc> {
 }
 
 async fn mssp(extra: u32) -> RunningSim {
-    let opts = SimOptions {
-        today: Some(d("2025-11-09")),
-        ..SimOptions::default()
-    };
-    sim::start(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Dataset::mssp(extra),
-        opts,
-    )
-    .await
-    .unwrap()
+    support::simulator_at(Dataset::mssp(extra), "2025-11-09").await
 }
 
 fn ctx(now: &str) -> Context {
@@ -355,13 +343,7 @@ async fn a_thousand_entitlements_report_whole_and_exact() {
         today: Some(d("2025-11-09")),
         ..SimOptions::default()
     };
-    let sim = sim::start(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Dataset::scale(1000),
-        opts,
-    )
-    .await
-    .unwrap();
+    let sim = support::start_sim(Dataset::scale(1000), opts).await;
     let sink = MemorySink::new();
     let week = DayRange::new(d("2025-11-02"), d("2025-11-08")).unwrap();
     let request = Request {

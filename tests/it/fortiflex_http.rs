@@ -1,7 +1,7 @@
 //! The real FortiFlex client against the project's simulator over loopback HTTP.
 
+use crate::support;
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use fortiflex_reporter::pipeline::discovery::discover;
 use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
 use fortiflex_reporter::pipeline::progress::Silent;
 use fortiflex_reporter::pipeline::{Context, Request, run};
-use fortiflex_reporter::sim::{self, Dataset, RunningSim, SimOptions};
+use fortiflex_reporter::sim::{Dataset, RunningSim, SimOptions};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -33,13 +33,7 @@ async fn simulator(end_date: EndDateMode) -> RunningSim {
         end_date,
         ..SimOptions::default()
     };
-    sim::start(
-        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        Dataset::walkthrough(),
-        opts,
-    )
-    .await
-    .unwrap()
+    support::start_sim(Dataset::walkthrough(), opts).await
 }
 
 /// Retries as in production, with waits in milliseconds so tests stay fast.

@@ -1,12 +1,12 @@
 //! The fault matrix: the Lambda handler against a simulator injecting FortiFlex's failures and
 //! a moto S3. Each case checks the outcome *and* exactly what the bucket holds afterwards.
 
-mod support;
-
+use crate::support;
 use std::io::Write;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
+use crate::support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::adapters::secrets::SecretsManager;
 use fortiflex_reporter::adapters::storage::{S3Sink, Sink};
@@ -16,7 +16,6 @@ use fortiflex_reporter::pipeline::outcome::{RunOutcome as Summary, Status};
 use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RowShape, RunningSim};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
 
 const DAY: &str = "2025-11-08";
 const PASSWORD: &str = "demo-api-password";

@@ -1,10 +1,9 @@
 //! The Lambda handler in-process, wired exactly as in AWS (`Handler::for_aws`), against the
 //! FortiFlex simulator over HTTP and a moto server standing in for S3 and Secrets Manager.
 
-mod support;
-
 use std::str::FromStr;
 
+use crate::support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::adapters::secrets::SecretsManager;
 use fortiflex_reporter::adapters::storage::S3Sink;
@@ -14,7 +13,6 @@ use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
 use fortiflex_reporter::sim::{Dataset, RunningSim};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
 
 const PREFIX: &str = "fortiflex";
 const DAY: &str = "2025-11-08";

@@ -2,9 +2,7 @@
 //! installs) loads the pages the demo and a run write, and the test reads the DOM it built
 //! and keeps a screenshot under `target/tmp/`.
 
-mod support;
-
-use std::net::{Ipv4Addr, SocketAddr};
+use crate::support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -13,7 +11,7 @@ use fortiflex_reporter::adapters::storage::LocalDir;
 use fortiflex_reporter::contract::keys::CUSTOMERS as CUSTOMERS_KEY;
 use fortiflex_reporter::pipeline::progress::Silent;
 use fortiflex_reporter::pipeline::{Request, Watch, run};
-use fortiflex_reporter::sim::{self, Dataset, SimOptions};
+use fortiflex_reporter::sim::{Dataset, SimOptions};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fortiflex-report");
 
@@ -119,9 +117,7 @@ async fn hostile_names_show_as_text_in_chromium() {
         today: Some(today),
         ..SimOptions::default()
     };
-    let sim = sim::start(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), data, opts)
-        .await
-        .unwrap();
+    let sim = support::start_sim(data, opts).await;
     let dir = tempfile::tempdir().unwrap();
     let customers = format!(
         r#"{{"currency": "USD", "customers": [{{"id": "evil", "name": {}, "configs": [4102], "price_per_point": "0.10"}}]}}"#,

@@ -1,10 +1,9 @@
 //! The Lambda handler, wired as in AWS, on an MSSP program over moto: the call budget of a
 //! steady-state scheduled run, and a re-pull that would empty stored days.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{Aws, CREDENTIALS, daily_keys, lambda_env, moto, simulator};
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::adapters::fortiflex::Limits;
 use fortiflex_reporter::adapters::secrets::SecretsManager;
@@ -17,7 +16,6 @@ use fortiflex_reporter::pipeline::outcome::Status;
 use fortiflex_reporter::sim::{Dataset, RunningSim};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use support::{Aws, CREDENTIALS, daily_keys, lambda_env, moto, simulator};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().to_utc()

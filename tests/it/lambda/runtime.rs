@@ -2,17 +2,15 @@
 //! `fortiflex-lambda` binary polls it as it would in AWS, `cargo lambda invoke` sends the
 //! sample events of `infra/events/`, and the reports land in a moto bucket.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use fortiflex_reporter::sim::Dataset;
-use serde_json::{Value, json};
-use support::{
+use crate::support::{
     Aws, CREDENTIALS, Guarded, free_port, lambda_env, moto, simulator, venv_tool, wait_for_port,
 };
+use fortiflex_reporter::sim::Dataset;
+use serde_json::{Value, json};
 
 /// `cargo lambda watch` serving only the runtime API, with our binary attached to it.
 struct Runtime {

@@ -1,0 +1,115 @@
+//! `demo`: the contract files byte for byte against the goldens.
+
+use super::*;
+
+#[tokio::test]
+async fn demo_writes_the_contract_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(None, dir.path(), &["demo", "--today", "2025-11-09"], &[]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("CONSUMPTION REPORT - ALL ENTITLEMENTS - 2025-11-08"));
+    assert!(stdout.contains("CONSUMPTION REPORT - ALL ENTITLEMENTS - LAST 7 DAYS"));
+    let reports = dir.path().join("reports");
+    for (key, golden) in [
+        (
+            "daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv",
+            "demo_daily.csv",
+        ),
+        (
+            "daily/json/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.json",
+            "demo_daily.json",
+        ),
+        (
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.csv",
+            "demo_range.csv",
+        ),
+        (
+            "ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.json",
+            "demo_range.json",
+        ),
+    ] {
+        let actual = std::fs::read(reports.join(key)).unwrap();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(golden);
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &actual).unwrap();
+        }
+        assert_eq!(
+            text(&actual),
+            std::fs::read_to_string(&path).unwrap(),
+            "{key} differs from {golden}"
+        );
+    }
+    let manifest = reports.join(
+        "daily/manifests/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.manifest.json",
+    );
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest).unwrap()).unwrap();
+    let csv = std::fs::read(
+        reports.join("daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv"),
+    )
+    .unwrap();
+    assert_eq!(m["files"][0]["bytes"].as_u64(), Some(csv.len() as u64));
+    assert_eq!(m["files"][0]["rows"].as_u64(), Some(13));
+    // No licence token of the dataset appears in any file written.
+    let data = Dataset::walkthrough();
+    let tokens: Vec<&str> = data.programs[0]
+        .entitlements
+        .iter()
+        .map(|e| e.token.as_str())
+        .collect();
+    for entry in walk(&reports) {
+        let bytes = std::fs::read(&entry).unwrap();
+        let body = String::from_utf8_lossy(&bytes);
+        assert!(
+            !tokens.iter().any(|t| body.contains(t)),
+            "{} holds a licence token",
+            entry.display()
+        );
+    }
+    let mut top: Vec<String> = std::fs::read_dir(&reports)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    top.sort();
+    assert_eq!(
+        top,
+        [
+            "alerts",
+            "balances",
+            "config",
+            "daily",
+            "ranges",
+            "site",
+            "statements"
+        ]
+    );
+    // A month of days backfilled, billed per the sample customers file, and the site.
+    assert_eq!(walk(&reports.join("daily/manifests")).len(), 30);
+    assert!(stdout.contains("29 earlier days backfilled (29 written, the rest unchanged)."));
+    assert!(
+        stdout.contains("Statement 2025-11 (provisional, revision 1)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("BALANCE of ELAVMS0000123456"));
+    let index = std::fs::read_to_string(reports.join("site/index.html")).unwrap();
+    assert_eq!(index.matches("<tr class=\"consumer\"").count(), 10);
+    assert!(index.matches("<rect class=\"bar\"").count() >= 30);
+    for customer in ["northwind", "contoso", "fabrikam"] {
+        let page = reports.join(format!("site/month=2025-11/{customer}.html"));
+        assert!(page.exists(), "{}", page.display());
+        assert!(index.contains(&format!("month=2025-11/{customer}.html")));
+    }
+    assert!(
+        stdout.contains("The site: reports/site/index.html"),
+        "{stdout}"
+    );
+
+    // A second demo finds identical bytes and writes nothing.
+    let before = std::fs::read(&manifest).unwrap();
+    let out = run(None, dir.path(), &["demo", "--today", "2025-11-09"], &[]).await;
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("Report unchanged (revision 1)"));
+    assert_eq!(std::fs::read(&manifest).unwrap(), before);
+}

@@ -1,0 +1,13 @@
+//! The integration tests: one binary, a module per area (as ripgrep's `tests/tests.rs`), so
+//! the library is linked once. `support` holds what every area shares: moto, the simulator,
+//! the goldens, the Lambda's environment.
+
+mod accounts;
+mod cli;
+mod faults;
+mod fortiflex_http;
+mod lambda;
+mod parsers;
+mod site;
+mod support;
+mod watch;
