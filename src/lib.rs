@@ -6,6 +6,8 @@
 //! and the call budget, fetch, build, [`publish`]); [`cli`] and [`handler`] only turn their
 //! input into a [`run::Request`] and print or return the [`summary`].
 
+#![warn(unreachable_pub)]
+
 pub mod adapters;
 pub mod cli;
 pub mod config;

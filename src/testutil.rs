@@ -11,12 +11,12 @@ use crate::domain::records::{PointsQuery, PointsRow};
 use crate::domain::report::{Catalog, Report, ReportKind, ReportSpec, build};
 use crate::domain::window::{DayRange, PACIFIC, parse_date};
 
-pub fn dec(s: &str) -> Decimal {
+pub(crate) fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
 /// The walkthrough's 13 daily rates.
-pub const WALKTHROUGH_DAY: [(&str, &str); 13] = [
+pub(crate) const WALKTHROUGH_DAY: [(&str, &str); 13] = [
     ("FMVMMLTM00000582", "107.20"),
     ("FMVMMLTM00000663", "91.20"),
     ("FGVMMLTM00000993", "21.66"),
@@ -32,7 +32,7 @@ pub const WALKTHROUGH_DAY: [(&str, &str); 13] = [
     ("FEMSPO8800000320", "3.25"),
 ];
 
-pub fn spec(day: &str) -> ReportSpec {
+pub(crate) fn spec(day: &str) -> ReportSpec {
     ReportSpec {
         kind: ReportKind::Daily,
         program_serial: Serial::parse("ELAVMS0000123456", "program").unwrap(),
@@ -45,7 +45,7 @@ pub fn spec(day: &str) -> ReportSpec {
     }
 }
 
-pub fn request(spec: &ReportSpec) -> PointsQuery {
+pub(crate) fn request(spec: &ReportSpec) -> PointsQuery {
     PointsQuery {
         start_date: spec.range.start(),
         end_date: spec.range.end(),
@@ -56,7 +56,7 @@ pub fn request(spec: &ReportSpec) -> PointsQuery {
     }
 }
 
-pub fn rows(rates: &[(&str, &str)]) -> Vec<PointsRow> {
+pub(crate) fn rows(rates: &[(&str, &str)]) -> Vec<PointsRow> {
     rates
         .iter()
         .map(|(s, p)| PointsRow {
@@ -67,7 +67,7 @@ pub fn rows(rates: &[(&str, &str)]) -> Vec<PointsRow> {
         .collect()
 }
 
-pub fn catalog() -> Catalog {
+pub(crate) fn catalog() -> Catalog {
     let ent = |s: &str, config: u64, desc: &str| Entitlement {
         serial_number: s.into(),
         account_id: Some(AccountId(2321234)),
@@ -109,7 +109,7 @@ pub fn catalog() -> Catalog {
 }
 
 /// The walkthrough's day published for each of `days`, as a run would have stored them.
-pub async fn store_walkthrough(sink: &crate::adapters::storage::MemorySink, days: &[&str]) {
+pub(crate) async fn store_walkthrough(sink: &crate::adapters::storage::MemorySink, days: &[&str]) {
     for d in days {
         crate::pipeline::publish::publish(
             sink,
@@ -123,7 +123,7 @@ pub async fn store_walkthrough(sink: &crate::adapters::storage::MemorySink, days
     }
 }
 
-pub fn walkthrough_day(day: &str) -> Report {
+pub(crate) fn walkthrough_day(day: &str) -> Report {
     let s = spec(day);
     let q = request(&s);
     build(

@@ -12,7 +12,7 @@
 /// A row parsed from its slice, its UTF-8 checked once for the whole row: from bytes,
 /// serde_json checks each string on its own, a call per field. Text that is not UTF-8 is
 /// left to serde_json, whose error says where.
-pub fn parse<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> serde_json::Result<T> {
+pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> serde_json::Result<T> {
     match std::str::from_utf8(json) {
         Ok(text) => serde_json::from_str(text),
         Err(_) => serde_json::from_slice(json),
@@ -21,7 +21,7 @@ pub fn parse<'a, T: serde::Deserialize<'a>>(json: &'a [u8]) -> serde_json::Resul
 
 /// Which arrays hold the rows.
 #[derive(Debug, Clone, Copy)]
-pub enum Target<'k> {
+pub(crate) enum Target<'k> {
     /// The array under this path of object keys from the top: a stored report's
     /// `consumption.entitlements`. Its rows are list 0.
     Path(&'k [&'k str]),
@@ -32,7 +32,7 @@ pub enum Target<'k> {
 
 /// One element of a rows array, exactly as it is in the text.
 #[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
+pub(crate) struct Row<'a> {
     pub list: usize,
     /// Its position in its array, from 0.
     pub index: usize,
@@ -42,14 +42,14 @@ pub struct Row<'a> {
 /// Where and why the text is not one balanced JSON value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{why} at byte {at}")]
-pub struct Malformed {
+pub(crate) struct Malformed {
     pub why: &'static str,
     pub at: usize,
 }
 
 impl Malformed {
     /// The text stopped inside a value.
-    pub fn ended_early(&self) -> bool {
+    pub(crate) fn ended_early(&self) -> bool {
         self.why == ENDS_EARLY
     }
 }
@@ -70,12 +70,12 @@ const INSIDE_A_ROW: [bool; 256] = {
 /// A finished scan: the text without its rows, and the list of each rows array it held, in
 /// order (a list named twice shows twice).
 #[derive(Debug)]
-pub struct Scanned {
+pub(crate) struct Scanned {
     pub skeleton: Vec<u8>,
     pub arrays: Vec<usize>,
 }
 
-pub struct RowScanner<'k> {
+pub(crate) struct RowScanner<'k> {
     target: Target<'k>,
     /// The unfinished tail of earlier chunks (an open row or string) and the current chunk.
     buf: Vec<u8>,
@@ -111,7 +111,7 @@ struct Frame {
 }
 
 impl<'k> RowScanner<'k> {
-    pub fn new(target: Target<'k>) -> Self {
+    pub(crate) fn new(target: Target<'k>) -> Self {
         RowScanner {
             target,
             buf: Vec::new(),
@@ -130,7 +130,11 @@ impl<'k> RowScanner<'k> {
     }
 
     /// Scans the next chunk of the text, giving `each` every row it completes.
-    pub fn feed(&mut self, chunk: &[u8], each: &mut impl FnMut(Row<'_>)) -> Result<(), Malformed> {
+    pub(crate) fn feed(
+        &mut self,
+        chunk: &[u8],
+        each: &mut impl FnMut(Row<'_>),
+    ) -> Result<(), Malformed> {
         let mut buf = std::mem::take(&mut self.buf);
         // Only an unfinished row or string is carried over into the next chunk.
         let end = buf.len();
@@ -145,7 +149,7 @@ impl<'k> RowScanner<'k> {
     }
 
     /// Ends the text: the skeleton, if the text was one whole value.
-    pub fn finish(&mut self) -> Result<Scanned, Malformed> {
+    pub(crate) fn finish(&mut self) -> Result<Scanned, Malformed> {
         if self.in_string || self.row.is_some() || !self.stack.is_empty() || !self.done {
             return Err(Malformed {
                 why: ENDS_EARLY,

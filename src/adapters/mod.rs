@@ -4,6 +4,6 @@
 pub mod allocator;
 pub mod credentials;
 pub mod fortiflex;
-pub mod json_rows;
+pub(crate) mod json_rows;
 pub mod secrets;
 pub mod storage;

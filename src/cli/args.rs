@@ -8,7 +8,9 @@ use clap::{Args, Parser, Subcommand};
 use super::EXIT_CODES;
 use crate::domain::ids::{AccountId, Serial};
 use crate::domain::statement::Month;
-use crate::domain::window::{EndDateMode, parse_date};
+#[cfg(feature = "sim")]
+use crate::domain::window::EndDateMode;
+use crate::domain::window::parse_date;
 use crate::error::Error;
 
 /// What a value parser says: the problem alone, since clap names the flag.
@@ -34,7 +36,8 @@ fn month(s: &str) -> Result<Month, String> {
     Month::parse(s).map_err(problem)
 }
 
-/// `inclusive` or `exclusive`.
+/// `inclusive` or `exclusive` (the simulator's `--end-date`).
+#[cfg(feature = "sim")]
 fn end_date_mode(s: &str) -> Result<EndDateMode, String> {
     s.parse().map_err(problem)
 }
@@ -204,6 +207,7 @@ pub struct BalanceArgs {
     pub out: PathBuf,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Output folder
@@ -215,6 +219,7 @@ pub struct DemoArgs {
     pub today: Option<NaiveDate>,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Loopback port (0: any free port)

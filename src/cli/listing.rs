@@ -12,7 +12,7 @@ use crate::pipeline::discovery::Scope;
 
 /// A program with what `programs/points` told about it.
 #[derive(Debug, Clone)]
-pub struct ProgramLine {
+pub(crate) struct ProgramLine {
     pub program: Program,
     /// `prepaid`, `postpaid` or `unknown`.
     pub kind: String,
@@ -29,7 +29,7 @@ fn date_part(s: &Option<String>) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-pub fn programs(username: &str, lines: &[ProgramLine]) -> String {
+pub(crate) fn programs(username: &str, lines: &[ProgramLine]) -> String {
     let mut o = String::new();
     let _ = writeln!(o, "PROGRAMS VISIBLE TO API USER {username}\n");
     if lines.is_empty() {
@@ -76,7 +76,7 @@ fn status_key(e: &Entitlement) -> &'static str {
 }
 
 /// The configurations of every account of the program, with the account each belongs to.
-pub fn configs(scope: &Scope, entitlements: &[Entitlement]) -> String {
+pub(crate) fn configs(scope: &Scope, entitlements: &[Entitlement]) -> String {
     let configs = &scope.configs;
     let mut counts: BTreeMap<u64, BTreeMap<&str, usize>> = BTreeMap::new();
     for e in entitlements {
@@ -144,7 +144,7 @@ pub fn configs(scope: &Scope, entitlements: &[Entitlement]) -> String {
 }
 
 /// The entitlements of every account of the program, with the account each belongs to.
-pub fn entitlements(scope: &Scope, entitlements: &[Entitlement]) -> String {
+pub(crate) fn entitlements(scope: &Scope, entitlements: &[Entitlement]) -> String {
     let configs = &scope.configs;
     let name = |id: Option<u64>| {
         id.map(|i| {

@@ -2,10 +2,10 @@
 //! and prints the outcome; the binary only parses, sets up logging and calls [`run`].
 
 mod args;
-pub mod console;
+pub(crate) mod console;
 mod consumption;
 mod discovery;
-pub mod listing;
+pub(crate) mod listing;
 #[cfg(feature = "sim")]
 mod local;
 mod progress;
@@ -17,7 +17,13 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-pub use args::*;
+pub use args::Cli;
+pub(crate) use args::{
+    BalanceArgs, Command, ConsumptionArgs, CredentialsArg, EntitlementsArgs, Format, ProbeArgs,
+    ProgramsArgs, StatementArgs,
+};
+#[cfg(feature = "sim")]
+pub(crate) use args::{DemoArgs, SimArgs};
 
 use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::{Endpoints, HttpFortiFlex, Pacer, http_client};

@@ -13,14 +13,14 @@ use crate::pipeline::progress::Progress;
 /// Runs planned at fewer calls than this take seconds: no progress lines.
 const PLAIN_FROM: u64 = 50;
 
-pub struct CliProgress {
+pub(super) struct CliProgress {
     bar: Option<ProgressBar>,
     planned: AtomicU64,
     done: AtomicU64,
 }
 
 impl CliProgress {
-    pub fn new() -> Self {
+    pub(super) fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::new(0);
             bar.set_style(
@@ -38,7 +38,7 @@ impl CliProgress {
         }
     }
 
-    pub fn finish(&self) {
+    pub(super) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

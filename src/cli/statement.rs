@@ -15,7 +15,7 @@ use crate::domain::money::{display2, points_text};
 use crate::error::{Error, Result};
 use crate::pipeline::statements::{Published, StatementJob, publish_statement};
 
-pub async fn run(
+pub(super) async fn run(
     args: StatementArgs,
     settings: Settings,
     now: DateTime<Utc>,

@@ -17,7 +17,7 @@ use crate::domain::statement::{Month, StoredDay};
 use crate::error::Result;
 
 /// The FOCUS columns written, in order.
-pub const COLUMNS: [&str; 45] = [
+pub(crate) const COLUMNS: [&str; 45] = [
     "BilledCost",
     "BillingAccountId",
     "BillingAccountName",
@@ -76,26 +76,9 @@ fn utc_midnight(day: NaiveDate, tz: Tz) -> String {
         .to_string()
 }
 
-/// The FOCUS file of `days`, or `None` when no row has a price (FOCUS is a cost file).
-pub fn focus(
-    program: &str,
-    month: Month,
-    timezone: Tz,
-    days: &[StoredDay],
-    customers: &Customers,
-) -> Result<Option<Vec<u8>>> {
-    let mut ordered: Vec<&StoredDay> = days.iter().collect();
-    ordered.sort_by_key(|d| d.date);
-    let mut f = Focus::new(program, month, timezone, customers, Vec::new())?;
-    for day in ordered {
-        f.day(day)?;
-    }
-    Ok(f.finish()?.map(|(bytes, _)| bytes))
-}
-
 /// The FOCUS file written one stored day at a time into `W` (a staged file in a run), so a
 /// month of days is never held at once.
-pub struct Focus<'a, W: Write> {
+pub(crate) struct Focus<'a, W: Write> {
     program: &'a str,
     month: Month,
     timezone: Tz,
@@ -109,7 +92,7 @@ pub struct Focus<'a, W: Write> {
 }
 
 impl<'a, W: Write> Focus<'a, W> {
-    pub fn new(
+    pub(crate) fn new(
         program: &'a str,
         month: Month,
         timezone: Tz,
@@ -147,7 +130,7 @@ impl<'a, W: Write> Focus<'a, W> {
 
     /// One stored day's rows, by serial (days must come in date order; other months' are
     /// ignored).
-    pub fn day(&mut self, day: &StoredDay) -> Result<()> {
+    pub(crate) fn day(&mut self, day: &StoredDay) -> Result<()> {
         if Month::of(day.date) != self.month {
             return Ok(());
         }
@@ -235,7 +218,7 @@ impl<'a, W: Write> Focus<'a, W> {
     }
 
     /// The file and its data rows, or `None` when no row had a price.
-    pub fn finish(self) -> Result<Option<(W, usize)>> {
+    pub(crate) fn finish(self) -> Result<Option<(W, usize)>> {
         if !self.priced {
             return Ok(None);
         }

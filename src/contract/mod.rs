@@ -13,13 +13,13 @@ use crate::domain::money::{Exact, write_points};
 use crate::domain::report::{Report, ReportSpec};
 use crate::error::{Error, Result};
 
-pub mod focus;
+pub(crate) mod focus;
 mod json;
 pub mod keys;
 mod manifest;
-pub mod site;
-pub mod statement;
-pub mod workbook;
+pub(crate) mod site;
+pub(crate) mod statement;
+pub(crate) mod workbook;
 
 pub use json::json;
 pub use manifest::{FileEntry, Previous, PreviousFile, RunInfo, manifest, same_files};

@@ -19,7 +19,7 @@ use crate::domain::statement::{CustomerStatement, Line, Statement};
 use crate::error::Result;
 
 /// The statement CSV's header, in contract order.
-pub const COLUMNS: [&str; 14] = [
+pub(crate) const COLUMNS: [&str; 14] = [
     "month",
     "customer_id",
     "customer_name",
@@ -79,12 +79,16 @@ fn lines_csv<'a>(
 }
 
 /// Every customer's lines, by customer id, then points descending, then serial.
-pub fn csv(s: &Statement, out: &mut impl Write) -> Result<()> {
+pub(crate) fn csv(s: &Statement, out: &mut impl Write) -> Result<()> {
     lines_csv(s, s.customers.iter(), out)
 }
 
 /// One customer's lines, same columns.
-pub fn customer_csv(s: &Statement, c: &CustomerStatement, out: &mut impl Write) -> Result<()> {
+pub(crate) fn customer_csv(
+    s: &Statement,
+    c: &CustomerStatement,
+    out: &mut impl Write,
+) -> Result<()> {
     lines_csv(s, std::iter::once(c), out)
 }
 
@@ -177,7 +181,7 @@ fn line(l: &Line) -> JsonLine<'_> {
     }
 }
 
-pub fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Write) -> Result<()> {
+pub(crate) fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Write) -> Result<()> {
     let days_in_month = s.month.days().count();
     to_json_writer(
         out,
@@ -246,7 +250,7 @@ struct PreviousStatement<'a> {
 }
 
 /// The statement's manifest: its files with SHA-256, and the revision it replaces.
-pub fn manifest(
+pub(crate) fn manifest(
     program: &str,
     s: &Statement,
     files: &[FileEntry],

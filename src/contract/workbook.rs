@@ -37,7 +37,7 @@ fn number(d: Decimal) -> f64 {
     d.to_f64().unwrap_or(0.0)
 }
 
-pub fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
+pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
     let mut book = Workbook::new();
     // A fixed creation time (the month's first day): the same statement, the same bytes, so
     // an unchanged month writes nothing.

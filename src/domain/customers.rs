@@ -14,11 +14,11 @@ use crate::domain::ids::{AccountId, Serial};
 use crate::error::{Error, Result};
 
 /// The customer of rows nobody claims.
-pub const UNASSIGNED: &str = "unassigned";
+pub(crate) const UNASSIGNED: &str = "unassigned";
 
 /// A validated customers file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Customers {
+pub(crate) struct Customers {
     pub currency: Option<String>,
     pub issuer: Option<String>,
     pub customers: Vec<Customer>,
@@ -30,7 +30,7 @@ pub struct Customers {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Customer {
+pub(crate) struct Customer {
     /// 1 to 64 of `[a-z0-9_-]`: it becomes part of object keys.
     pub id: String,
     pub name: String,
@@ -43,7 +43,7 @@ pub struct Customer {
 
 /// Who a row is billed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Billed<'a> {
+pub(crate) struct Billed<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub price_per_point: Option<Decimal>,
@@ -74,7 +74,7 @@ struct RawCustomer {
 
 impl Customers {
     /// Parses and validates a customers file; `origin` (a path or an object key) names it.
-    pub fn parse(text: &str, origin: &str) -> Result<Self> {
+    pub(crate) fn parse(text: &str, origin: &str) -> Result<Self> {
         let bad = |msg: String| Error::Customers(format!("{origin}: {msg}"));
         let raw: RawFile = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let currency = match raw.currency {
@@ -159,7 +159,7 @@ impl Customers {
 
     /// Without a file: one customer per account, named and identified by the account id,
     /// with no price.
-    pub fn per_account(accounts: &[AccountId]) -> Self {
+    pub(crate) fn per_account(accounts: &[AccountId]) -> Self {
         let customers: Vec<Customer> = accounts
             .iter()
             .map(|a| Customer {
@@ -184,7 +184,12 @@ impl Customers {
 
     /// The customer a row is billed to: by serial, else config, else account, else
     /// `unassigned` (at the file's price).
-    pub fn billed(&self, serial: &str, config: Option<u64>, account: AccountId) -> Billed<'_> {
+    pub(crate) fn billed(
+        &self,
+        serial: &str,
+        config: Option<u64>,
+        account: AccountId,
+    ) -> Billed<'_> {
         let index = self
             .by_serial
             .get(serial)
@@ -233,7 +238,7 @@ mod tests {
     use super::*;
 
     /// The contract's example file.
-    pub const EXAMPLE: &str = r#"{
+    pub(super) const EXAMPLE: &str = r#"{
       "currency": "USD",
       "price_per_point": "0.50",
       "issuer": "Example MSSP Ltd",

@@ -1,13 +1,13 @@
 //! The pure core: FortiFlex's records, days, money, the report and the month's statement,
 //! balance and alerts. No tokio, no I/O: everything here is a function of its inputs.
 
-pub mod alerts;
-pub mod balance;
-pub mod catalog;
-pub mod customers;
+pub(crate) mod alerts;
+pub(crate) mod balance;
+pub(crate) mod catalog;
+pub(crate) mod customers;
 pub mod ids;
 pub mod money;
-pub mod records;
+pub(crate) mod records;
 pub mod report;
-pub mod statement;
+pub(crate) mod statement;
 pub mod window;

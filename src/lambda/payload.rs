@@ -12,8 +12,6 @@ use crate::domain::window::{DayRange, last_complete_day, parse_date};
 use crate::error::{Error, Result};
 use crate::pipeline::request::{MAX_DAYS, Request};
 
-/// The longest backfill one invocation accepts.
-
 /// Every field any accepted payload may carry.
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

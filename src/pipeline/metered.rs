@@ -12,14 +12,14 @@ use crate::domain::ids::AccountId;
 use crate::error::Result;
 use crate::pipeline::progress::Progress;
 
-pub struct Counted<'a, A> {
+pub(crate) struct Counted<'a, A> {
     api: &'a A,
     progress: &'a dyn Progress,
     calls: AtomicU64,
 }
 
 impl<'a, A: FortiFlexApi> Counted<'a, A> {
-    pub fn new(api: &'a A, progress: &'a dyn Progress) -> Self {
+    pub(crate) fn new(api: &'a A, progress: &'a dyn Progress) -> Self {
         Counted {
             api,
             progress,
@@ -27,7 +27,7 @@ impl<'a, A: FortiFlexApi> Counted<'a, A> {
         }
     }
 
-    pub fn calls(&self) -> u64 {
+    pub(crate) fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
     }
 

@@ -2,19 +2,19 @@
 //! month's statements, balance, alerts and the site.
 
 pub mod archive;
-pub mod balance_alerts;
+pub(crate) mod balance_alerts;
 pub mod discovery;
-pub mod metered;
+pub(crate) mod metered;
 pub mod outcome;
-pub mod plan;
-pub mod program;
-pub mod program_plan;
+pub(crate) mod plan;
+pub(crate) mod program;
+pub(crate) mod program_plan;
 pub mod progress;
-pub mod publish;
-pub mod request;
-pub mod run;
-pub mod site;
-pub mod statements;
+pub(crate) mod publish;
+pub(crate) mod request;
+pub(crate) mod run;
+pub(crate) mod site;
+pub(crate) mod statements;
 
 pub use request::{Context, Request, Watch};
 pub use run::run;

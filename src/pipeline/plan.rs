@@ -12,13 +12,14 @@ use crate::domain::window::{DayRange, last_complete_day, today};
 use crate::error::{Error, Result};
 
 /// Why a day is not fetched.
-pub const KEPT_RETENTION: &str = "kept: beyond FortiFlex's retention, the stored report stays";
-pub const KEPT_STORED: &str =
+pub(crate) const KEPT_RETENTION: &str =
+    "kept: beyond FortiFlex's retention, the stored report stays";
+pub(crate) const KEPT_STORED: &str =
     "kept: stored already and older than the restatement window (force re-pulls it)";
 
 /// What one requested day needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DayPlan {
+pub(crate) enum DayPlan {
     /// Not stored (or forced): one `entitlements/points` call per account.
     Fetch,
     /// Stored and still restatable: checked with one range call per account over its run
@@ -29,7 +30,7 @@ pub enum DayPlan {
 }
 
 /// The oldest day FortiFlex still holds at `now`: `retention_days` before today.
-pub fn oldest_available(now: DateTime<Utc>, tz: Tz, retention_days: u32) -> NaiveDate {
+pub(crate) fn oldest_available(now: DateTime<Utc>, tz: Tz, retention_days: u32) -> NaiveDate {
     today(now, tz)
         .checked_sub_days(Days::new(u64::from(retention_days)))
         .unwrap_or(NaiveDate::MIN)
@@ -37,21 +38,25 @@ pub fn oldest_available(now: DateTime<Utc>, tz: Tz, retention_days: u32) -> Naiv
 
 /// The first day a scheduled run would still re-pull: `restate_days` before the last
 /// complete one.
-pub fn restatable_from(now: DateTime<Utc>, tz: Tz, restate_days: u32) -> NaiveDate {
+pub(crate) fn restatable_from(now: DateTime<Utc>, tz: Tz, restate_days: u32) -> NaiveDate {
     last_complete_day(now, tz)
         .checked_sub_days(Days::new(u64::from(restate_days)))
         .unwrap_or(NaiveDate::MIN)
 }
 
 /// Refuses a range that reaches past retention: FortiFlex would answer it short.
-pub fn ensure_retained(range: DayRange, oldest: NaiveDate, retention_days: u32) -> Result<()> {
+pub(crate) fn ensure_retained(
+    range: DayRange,
+    oldest: NaiveDate,
+    retention_days: u32,
+) -> Result<()> {
     if range.start() < oldest {
         return Err(past_retention(&[range.start()], oldest, retention_days));
     }
     Ok(())
 }
 
-pub fn past_retention(days: &[NaiveDate], oldest: NaiveDate, retention_days: u32) -> Error {
+pub(crate) fn past_retention(days: &[NaiveDate], oldest: NaiveDate, retention_days: u32) -> Error {
     let which = match days {
         [one] => one.to_string(),
         [first, .., last] => format!("{} day(s) from {first} to {last}", days.len()),
@@ -64,7 +69,7 @@ pub fn past_retention(days: &[NaiveDate], oldest: NaiveDate, retention_days: u32
 }
 
 /// Classifies `day`. `stored`: the archive holds a report for it.
-pub fn day_plan(
+pub(crate) fn day_plan(
     day: NaiveDate,
     stored: bool,
     oldest: NaiveDate,
@@ -82,7 +87,7 @@ pub fn day_plan(
 }
 
 /// Consecutive runs of days to check, each one range call per account.
-pub fn check_runs(mut days: Vec<NaiveDate>) -> Vec<DayRange> {
+pub(crate) fn check_runs(mut days: Vec<NaiveDate>) -> Vec<DayRange> {
     days.sort_unstable();
     let mut runs: Vec<DayRange> = Vec::new();
     for d in days {
@@ -101,7 +106,7 @@ pub fn check_runs(mut days: Vec<NaiveDate>) -> Vec<DayRange> {
 /// FortiFlex calls a program's share of a run costs, when no restatement is found:
 /// the catalog (one `entitlements/list` per account), one call per account for each
 /// fetched day and each checked run, and the range report's calls.
-pub fn program_calls(
+pub(crate) fn program_calls(
     catalog_accounts: u64,
     accounts: u64,
     fetch_days: u64,
@@ -118,7 +123,7 @@ pub fn program_calls(
 
 /// How long `calls` wait for the pacer, `already` calls having started this hour: a
 /// minute's worth go at once, then `per_minute` a minute (the replies' own time aside).
-pub fn duration_of(calls: u64, already: u64, limits: Limits) -> Duration {
+pub(crate) fn duration_of(calls: u64, already: u64, limits: Limits) -> Duration {
     let (per_min, per_hour) = (u64::from(limits.per_minute), u64::from(limits.per_hour));
     let free_now = per_hour.saturating_sub(already);
     let secs = if calls <= free_now {
@@ -133,7 +138,7 @@ pub fn duration_of(calls: u64, already: u64, limits: Limits) -> Duration {
 
 /// Refuses, before any per-account call, a run that cannot finish inside `time_left` (the
 /// Lambda's remaining time) under the pacing limits. `already`: calls made this hour.
-pub fn ensure_fits(
+pub(crate) fn ensure_fits(
     calls: u64,
     already: u64,
     limits: Limits,

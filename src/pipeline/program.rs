@@ -53,7 +53,7 @@ pub(super) struct ProgramRun<'a, A, S> {
 impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
     /// The program's outcome, and the consumers of each day it fetched and wrote (when the
     /// request watches: its alerts are judged after the balance is known).
-    pub async fn run(mut self, plan: &ProgramPlan) -> Result<(ProgramOutcome, Watched)> {
+    pub(super) async fn run(mut self, plan: &ProgramPlan) -> Result<(ProgramOutcome, Watched)> {
         let scope = self.scope;
         let mut watched = Watched::default();
         let mut entitlements = Vec::new();

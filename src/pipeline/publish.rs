@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 
-use super::archive::revision::{Guard, Revision, StagedFile, Written};
+use super::archive::revision::{Guard, Revised, Revision, StagedFile};
 use crate::adapters::storage::{Sink, Staged};
 use crate::contract::keys::{self, Keys};
 use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Previous, RunInfo};
@@ -20,7 +20,7 @@ use crate::pipeline::archive::{self, Stored};
 
 /// What publishing did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The data files and then the manifest were written.
     Written,
     /// The current manifest already lists these exact bytes: nothing was written.
@@ -31,14 +31,14 @@ pub enum Outcome {
 
 /// The totals of the revision a restatement replaced (or a refused re-pull left in place).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PreviousTotals {
+pub(crate) struct PreviousTotals {
     pub revision: u64,
     pub entitlements: usize,
     pub points: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
+pub(crate) struct Published {
     pub keys: Keys,
     pub outcome: Outcome,
     /// The revision now current: the new one, or the unchanged or kept one.
@@ -47,19 +47,9 @@ pub struct Published {
     pub previous: Option<PreviousTotals>,
 }
 
-impl Published {
-    /// The keys this run wrote, in write order (none when unchanged or kept).
-    pub fn written(&self) -> Vec<&str> {
-        match self.outcome {
-            Outcome::Written => vec![&self.keys.csv, &self.keys.json, &self.keys.manifest],
-            Outcome::Unchanged | Outcome::Kept(_) => vec![],
-        }
-    }
-}
-
 /// How far publishing may go.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Options {
+pub(crate) struct Options {
     /// Replace a stored report even by one that lost an account's rows.
     pub force: bool,
 }
@@ -122,7 +112,7 @@ impl<S: Sink> Guard<Stored> for KeepAccounts<'_, S> {
 
 /// Renders `report` and writes it through `sink` as one revision ([`Revision`]). `run_id`
 /// and `now` only reach the manifest.
-pub async fn publish(
+pub(crate) async fn publish(
     sink: &impl Sink,
     report: &Report,
     run_id: &str,
@@ -175,9 +165,9 @@ pub async fn publish(
         })
         .await?;
     let (outcome, previous) = match &written {
-        Written::Written(_) => (Outcome::Written, previous),
-        Written::Unchanged(_) => (Outcome::Unchanged, None),
-        Written::Kept(_, why) => (Outcome::Kept(why.clone()), previous),
+        Revised::New(_) => (Outcome::Written, previous),
+        Revised::Unchanged(_) => (Outcome::Unchanged, None),
+        Revised::Kept(_, why) => (Outcome::Kept(why.clone()), previous),
     };
     Ok(Published {
         revision: written.revision(),

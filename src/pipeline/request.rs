@@ -11,7 +11,7 @@ use crate::domain::ids::{AccountId, Serial};
 use crate::domain::window::{DayRange, EndDateMode};
 
 /// The most days one request covers (a year and a leap day).
-pub const MAX_DAYS: u32 = 366;
+pub(crate) const MAX_DAYS: u32 = 366;
 
 /// What to report. Daily reports always cover whole programs; filters shape the range report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -20,12 +20,12 @@ use crate::pipeline::archive::read_stored_day;
 
 const HTML: &str = "text/html; charset=utf-8";
 /// Days of history the chart shows: FortiFlex's own window, which the archive outlives.
-pub const CHART_DAYS: u64 = 90;
+pub(crate) const CHART_DAYS: u64 = 90;
 const TOP_DAYS: u64 = 7;
 const TOP_ROWS: usize = 10;
 
 /// What the site shows besides the stored days.
-pub struct Extras<'a> {
+pub(crate) struct Extras<'a> {
     pub snapshot: Option<&'a Snapshot>,
     pub alerts: &'a [DayAlerts],
     /// The month-to-date statement, whose customers get a page each.
@@ -35,7 +35,7 @@ pub struct Extras<'a> {
 }
 
 /// The chart's days and the top consumers, from the stored days before `today`.
-pub async fn history(
+pub(crate) async fn history(
     sink: &impl Sink,
     program: &str,
     today: NaiveDate,
@@ -96,7 +96,7 @@ fn customer_of(
 }
 
 /// The site's days and top consumers, as [`history`] reads them.
-pub struct History {
+pub(crate) struct History {
     pub days: Vec<DayPoints>,
     pub top: Vec<TopEntitlement>,
 }
@@ -104,7 +104,7 @@ pub struct History {
 /// Writes the site of `program` as of the Pacific day `today` from `history` (read before
 /// the month's statement is built, so a stored day and the statement are never in memory
 /// together); returns the keys written.
-pub async fn publish_site(
+pub(crate) async fn publish_site(
     sink: &impl Sink,
     program: &str,
     today: NaiveDate,

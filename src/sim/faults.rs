@@ -78,18 +78,18 @@ impl Fault {
 
 /// The fault plan of a running simulator: consulted once per API call.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub(super) struct Plan {
     faults: Vec<Fault>,
 }
 
 impl Plan {
-    pub fn push(&mut self, fault: Fault) {
+    pub(super) fn push(&mut self, fault: Fault) {
         self.faults.push(fault);
     }
 
     /// The fault this call meets, if any. Every pending fault counts the call; the first one
     /// due fires and uses up one of its times.
-    pub fn next(&mut self) -> Option<FaultKind> {
+    pub(super) fn next(&mut self) -> Option<FaultKind> {
         let mut fired = None;
         for f in &mut self.faults {
             if f.after > 0 {

@@ -54,7 +54,7 @@ impl SimProgram {
 }
 /// Points per entitlement of `entitlements` over `first..=last` as FortiFlex answers: only
 /// days before `today`, only `retention_days` of history, zero rows left out.
-pub fn points_of<'a>(
+pub(super) fn points_of<'a>(
     entitlements: impl IntoIterator<Item = &'a SimEntitlement>,
     first: NaiveDate,
     last: NaiveDate,

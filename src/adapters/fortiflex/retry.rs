@@ -45,11 +45,11 @@ impl RetryPolicy {
 }
 
 /// FortiFlex's "slow down" codes: -10 minute limit, -11 hour limit, -12 concurrent token use.
-pub const RATE_LIMIT_CODES: [i64; 3] = [-10, -11, -12];
+pub(super) const RATE_LIMIT_CODES: [i64; 3] = [-10, -11, -12];
 
 /// Whether an HTTP status and FortiFlex `status` code mean "try again later": 5xx, 429 and
 /// the rate-limit codes. A 400 without such a code (a validation error) never is.
-pub fn transient(http_status: Option<u16>, code: Option<i64>) -> bool {
+pub(super) fn transient(http_status: Option<u16>, code: Option<i64>) -> bool {
     code.is_some_and(|c| RATE_LIMIT_CODES.contains(&c))
         || http_status.is_some_and(|s| s == 429 || (500..600).contains(&s))
 }

@@ -1,7 +1,7 @@
 //! The console report, laid out like the partner walkthrough's: header, table sorted by
 //! points, GRAND TOTAL and the per-day average. Pure text; the CLI prints it.
 
-pub mod watch;
+pub(crate) mod watch;
 
 use std::fmt::Write;
 
@@ -15,7 +15,7 @@ const WIDTH: usize = 96;
 
 /// Rows a table shows unless asked for all: the biggest consumers. A 100,000-entitlement
 /// program would otherwise print megabytes nobody reads; the CSV holds every row.
-pub const TOP_ROWS: usize = 50;
+pub(crate) const TOP_ROWS: usize = 50;
 
 /// The rows to print (`limit`: `None` for all) and the line saying what was left out.
 fn shown(
@@ -35,7 +35,7 @@ fn shown(
 }
 
 /// What the report is called in its banner.
-pub fn title(report: &Report, label: &str) -> String {
+pub(crate) fn title(report: &Report, label: &str) -> String {
     let scope = match &report.spec.serial_filter {
         Some(s) => s.as_str(),
         None => "ALL ENTITLEMENTS",
@@ -55,7 +55,7 @@ fn cut(s: &str, width: usize) -> String {
 
 /// The whole console report for `report`, and what publishing it did; `limit` rows at most
 /// (`None`: all).
-pub fn summary(
+pub(crate) fn summary(
     report: &Report,
     label: &str,
     published: Option<&ReportOutcome>,
@@ -223,7 +223,7 @@ fn restated(o: &ReportOutcome) -> String {
 }
 
 /// One line per report of a run: what it holds and what happened to it.
-pub fn report_line(o: &ReportOutcome) -> String {
+pub(crate) fn report_line(o: &ReportOutcome) -> String {
     let kind = match o.period {
         crate::pipeline::outcome::Period::Day { .. } => "daily",
         crate::pipeline::outcome::Period::Range { .. } => "range",
@@ -251,7 +251,7 @@ pub fn report_line(o: &ReportOutcome) -> String {
 /// per day, per 30 days and per 365 days for each entitlement and the program, and, given an
 /// annual `commitment`, the share of it this range used and the run-rate against it. Exact
 /// decimals throughout; only the printed values are rounded, to two places.
-pub fn rates(report: &Report, commitment: Option<Decimal>, limit: Option<usize>) -> String {
+pub(crate) fn rates(report: &Report, commitment: Option<Decimal>, limit: Option<usize>) -> String {
     let days = Decimal::from(report.spec.range.len_days());
     let (d30, d365) = (Decimal::from(30), Decimal::from(365));
     let rule = "=".repeat(WIDTH);

@@ -7,7 +7,7 @@ use crate::domain::balance::{ProgramType, Snapshot};
 use crate::domain::money::display2;
 
 /// A few lines: balance, burn rates, runway or grace, commitment, roll-over.
-pub fn balance(s: &Snapshot) -> String {
+pub(crate) fn balance(s: &Snapshot) -> String {
     let mut o = String::new();
     let kind = match s.program_type {
         ProgramType::Prepaid => "prepaid",
@@ -71,7 +71,7 @@ pub fn balance(s: &Snapshot) -> String {
 }
 
 /// One line per alert, or a line saying there are none.
-pub fn alerts(days: &[DayAlerts]) -> String {
+pub(crate) fn alerts(days: &[DayAlerts]) -> String {
     let mut o = String::new();
     for d in days {
         if d.alerts.is_empty() {

@@ -11,13 +11,13 @@ use crate::domain::money::display2;
 
 /// One stored day's points per customer id (customers without points that day left out).
 #[derive(Debug, Clone, PartialEq)]
-pub struct DayPoints {
+pub(crate) struct DayPoints {
     pub date: NaiveDate,
     pub by_customer: Vec<(String, Decimal)>,
 }
 
 impl DayPoints {
-    pub fn total(&self) -> Decimal {
+    pub(crate) fn total(&self) -> Decimal {
         self.by_customer.iter().map(|(_, p)| *p).sum()
     }
 }
@@ -32,13 +32,13 @@ const COLOURS: [&str; 8] = [
 ];
 
 /// Each customer's colour, in the order `customers` lists them.
-pub fn colour(customers: &[String], id: &str) -> &'static str {
+pub(crate) fn colour(customers: &[String], id: &str) -> &'static str {
     let i = customers.iter().position(|c| c == id).unwrap_or(0);
     COLOURS[i % COLOURS.len()]
 }
 
 /// The customers in `days`, ordered by their total points, largest first (ties by id).
-pub fn customers_of(days: &[DayPoints]) -> Vec<String> {
+pub(crate) fn customers_of(days: &[DayPoints]) -> Vec<String> {
     let mut totals: Vec<(String, Decimal)> = Vec::new();
     for d in days {
         for (id, p) in &d.by_customer {
@@ -53,7 +53,7 @@ pub fn customers_of(days: &[DayPoints]) -> Vec<String> {
 }
 
 /// The stacked bar chart of `days` (oldest first), with its legend and data table.
-pub fn daily_points(days: &[DayPoints], names: &dyn Fn(&str) -> String) -> Markup {
+pub(crate) fn daily_points(days: &[DayPoints], names: &dyn Fn(&str) -> String) -> Markup {
     let customers = customers_of(days);
     let max = days
         .iter()

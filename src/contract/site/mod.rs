@@ -4,7 +4,7 @@
 //! the customers file shows as text; nothing here ever sees a licence token or a secret.
 //! Self-contained: inline CSS and SVG, no script, nothing fetched from elsewhere.
 
-pub mod chart;
+pub(crate) mod chart;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -15,11 +15,11 @@ use crate::domain::balance::Snapshot;
 use crate::domain::ids::AccountId;
 use crate::domain::money::display2;
 use crate::domain::statement::{CustomerStatement, Statement};
-pub use chart::DayPoints;
+pub(crate) use chart::DayPoints;
 
 /// One of the top consumers of the last 7 stored days.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TopEntitlement {
+pub(crate) struct TopEntitlement {
     pub serial_number: String,
     pub account_id: AccountId,
     pub customer: String,
@@ -28,7 +28,7 @@ pub struct TopEntitlement {
 }
 
 /// What the index page shows.
-pub struct Site<'a> {
+pub(crate) struct Site<'a> {
     pub program_serial: &'a str,
     pub refreshed_at: DateTime<Utc>,
     /// The last stored days, oldest first (up to 90).
@@ -70,7 +70,7 @@ fn customer_name<'a>(month: Option<&'a Statement>) -> impl Fn(&str) -> String + 
 }
 
 /// `site/index.html`.
-pub fn index(site: &Site) -> String {
+pub(crate) fn index(site: &Site) -> String {
     let names = customer_name(site.month);
     let title = format!("FortiFlex consumption: program {}", site.program_serial);
     let open: Vec<_> = site
@@ -209,7 +209,7 @@ const LINES_HERE: &str = "<!--lines-->";
 /// `site/month=YYYY-MM/<customer>.html` in memory, for tests; runs stream it with
 /// [`write_statement_page`].
 #[cfg(test)]
-pub fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> String {
+pub(crate) fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> String {
     let mut out = Vec::new();
     write_statement_page(program, m, c, &mut out).expect("writing to memory cannot fail");
     String::from_utf8(out).expect("maud writes UTF-8")
@@ -218,7 +218,7 @@ pub fn statement_page(program: &str, m: &Statement, c: &CustomerStatement) -> St
 /// `site/month=YYYY-MM/<customer>.html`: the customer's statement, line for line as its CSV,
 /// written to `out` a line at a time: a customer with 100,000 serials has a 25 MB page, which is never held whole (the frame around the lines is rendered once, each
 /// line on its own).
-pub fn write_statement_page(
+pub(crate) fn write_statement_page(
     program: &str,
     m: &Statement,
     c: &CustomerStatement,

@@ -18,7 +18,7 @@ const SPIKE_FACTOR: u32 = 2;
 /// …and at least this many points above it (small entitlements double by rounding alone).
 const SPIKE_MARGIN: u32 = 10;
 /// Stored days before a day that its alerts compare with.
-pub const BASELINE_DAYS: usize = 7;
+pub(crate) const BASELINE_DAYS: usize = 7;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,7 +67,7 @@ pub struct DayAlerts {
 
 /// One entitlement's points on the day alerted on.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Consumer {
+pub(crate) struct Consumer {
     pub serial_number: String,
     pub account_id: AccountId,
     pub config_id: Option<u64>,
@@ -79,14 +79,14 @@ pub struct Consumer {
 /// What the stored days before a day say per serial, folded as they are read (one map, not
 /// one per day: at 100,000 entitlements a day's map is megabytes).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Baseline {
+pub(crate) struct Baseline {
     /// Stored days folded in.
     pub days: usize,
     pub serials: BTreeMap<String, Seen>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub account_id: AccountId,
     /// Points over every day folded in.
     pub total: Decimal,
@@ -98,7 +98,7 @@ impl Baseline {
     /// Folds in one stored day's rows; days come most recent first. Runs stream a day
     /// through [`Baseline::add_row`] instead.
     #[cfg(test)]
-    pub fn add_day(&mut self, rows: impl IntoIterator<Item = (String, AccountId, Decimal)>) {
+    pub(crate) fn add_day(&mut self, rows: impl IntoIterator<Item = (String, AccountId, Decimal)>) {
         for (serial, account_id, points) in rows {
             self.add_row(serial, account_id, points);
         }
@@ -106,7 +106,7 @@ impl Baseline {
     }
 
     /// Folds in one row of the day being read; [`Baseline::end_day`] closes the day.
-    pub fn add_row(&mut self, serial: String, account_id: AccountId, points: Decimal) {
+    pub(crate) fn add_row(&mut self, serial: String, account_id: AccountId, points: Decimal) {
         let first = self.days == 0;
         let seen = self.serials.entry(serial).or_insert(Seen {
             account_id,
@@ -119,7 +119,7 @@ impl Baseline {
         }
     }
 
-    pub fn end_day(&mut self) {
+    pub(crate) fn end_day(&mut self) {
         self.days += 1;
     }
 }
@@ -139,7 +139,7 @@ fn alert(kind: Kind, serial: &str, account: AccountId, points: Decimal) -> Alert
 /// The entitlement alerts of `day`: `consumers` against `previous`, the stored days before
 /// it (at most [`BASELINE_DAYS`]). With no stored day before it, only `idle_charged` can be
 /// judged.
-pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &Baseline) -> Vec<Alert> {
+pub(crate) fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &Baseline) -> Vec<Alert> {
     let mut out = Vec::new();
     let days = Decimal::from(previous.days);
     for c in consumers.iter().filter(|c| c.points > Decimal::ZERO) {
@@ -216,7 +216,7 @@ pub fn for_day(day: NaiveDate, consumers: &[Consumer], previous: &Baseline) -> V
 }
 
 /// The program alerts of a balance snapshot.
-pub fn for_balance(s: &Snapshot, low_runway_days: i64) -> Vec<Alert> {
+pub(crate) fn for_balance(s: &Snapshot, low_runway_days: i64) -> Vec<Alert> {
     let program = |kind, points: Option<Decimal>, message| Alert {
         kind,
         serial_number: None,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::money::Exact;
 
 /// Days of grace after the balance turns negative, before FortiCloud may suspend (seed 004).
-pub const GRACE_DAYS: u64 = 90;
+pub(crate) const GRACE_DAYS: u64 = 90;
 /// Prepaid points are bought in units of 10,000 (seed 004): a jump of at least half of one,
 /// once consumption is accounted for, is a top-up; anything smaller is timing noise.
 const TOP_UP_UNIT: u32 = 10_000;
@@ -30,7 +30,7 @@ pub enum ProgramType {
 
 /// What the snapshot is computed from.
 #[derive(Debug, Clone)]
-pub struct Inputs<'a> {
+pub(crate) struct Inputs<'a> {
     pub program_serial: &'a str,
     pub program_type: ProgramType,
     /// The Pacific date the balance was read (it reflects the days before it).
@@ -131,7 +131,7 @@ fn two_places(d: Decimal) -> Exact {
 }
 
 /// The balance snapshot of `inputs`.
-pub fn snapshot(inputs: &Inputs) -> Snapshot {
+pub(crate) fn snapshot(inputs: &Inputs) -> Snapshot {
     let (sum7, days7) = window(inputs.daily, inputs.as_of, 7);
     let (sum30, days30) = window(inputs.daily, inputs.as_of, 30);
     let runway_days = inputs.balance.and_then(|b| runway(b, sum7, days7));

@@ -62,7 +62,7 @@ impl ProductType {
 }
 
 /// Product type names by id, as listed in Fortinet's Ansible collection and Terraform provider.
-pub fn product_name(id: u64) -> Option<&'static str> {
+pub(crate) fn product_name(id: u64) -> Option<&'static str> {
     Some(match id {
         1 => "FortiGate-VM bundle",
         2 => "FortiManager-VM",
@@ -174,7 +174,7 @@ mod iso_date {
     use chrono::NaiveDate;
     use serde::Serializer;
 
-    pub fn serialize<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&d.format("%Y-%m-%d"))
     }
 }

@@ -5,7 +5,7 @@ use super::Line;
 
 /// `lines` grouped by `owner` (the customer index of each line), each group in the lines'
 /// order. The biggest group keeps the original allocation; only the others are copied out.
-pub fn by_owner(mut lines: Vec<Line>, owner: Vec<u32>) -> Vec<(u32, Vec<Line>)> {
+pub(super) fn by_owner(mut lines: Vec<Line>, owner: Vec<u32>) -> Vec<(u32, Vec<Line>)> {
     debug_assert_eq!(lines.len(), owner.len());
     if lines.is_empty() {
         return Vec::new();

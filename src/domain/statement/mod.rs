@@ -93,14 +93,14 @@ fn stored_points<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     /// Every day stored and the month past restatement.
     Final,
     Provisional,
 }
 
 impl Status {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Status::Final => "final",
             Status::Provisional => "provisional",
@@ -110,7 +110,7 @@ impl Status {
 
 /// One customer × serial: what one invoice line says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+pub(crate) struct Line {
     pub account_id: AccountId,
     pub serial_number: String,
     pub config_id: Option<u64>,
@@ -125,7 +125,7 @@ pub struct Line {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomerStatement {
+pub(crate) struct CustomerStatement {
     pub id: String,
     pub name: String,
     pub accounts: Vec<AccountId>,
@@ -137,7 +137,7 @@ pub struct CustomerStatement {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+pub(crate) struct Statement {
     pub month: Month,
     pub status: Status,
     pub missing_days: Vec<NaiveDate>,
@@ -152,8 +152,10 @@ pub struct Statement {
 
 /// The statement of `month` from its stored `days` (other months' days are ignored), as of
 /// the Pacific day `today`: `final` once every day is stored and the month ended more than
-/// `restate_days` days ago.
-pub fn build(
+/// `restate_days` days ago. The runs fold one day at a time ([`Fold`]); this is its whole-month
+/// form for tests.
+#[cfg(test)]
+pub(crate) fn build(
     month: Month,
     days: &[StoredDay],
     customers: &Customers,
@@ -172,7 +174,7 @@ pub fn build(
 /// A statement built one stored day at a time, so a month of 100,000-entitlement days is
 /// never in memory at once: each day folds into one line per customer × serial and is
 /// dropped. Days must come in date order (later days' names win).
-pub struct Fold {
+pub(crate) struct Fold {
     month: Month,
     sources: Vec<(NaiveDate, u64, String)>,
     /// Customer ids and the index lines are keyed by (not a string per line).
@@ -204,7 +206,7 @@ fn intern(names: &mut HashMap<String, Text>, field: &mut Option<Text>, text: Str
 }
 
 impl Fold {
-    pub fn new(month: Month) -> Self {
+    pub(crate) fn new(month: Month) -> Self {
         Fold {
             month,
             sources: Vec::new(),
@@ -218,7 +220,7 @@ impl Fold {
 
     /// Adds a stored day (ignored unless in the month). `customers`: the customers file,
     /// else each account is its own customer (as [`Customers::per_account`] bills).
-    pub fn add(&mut self, day: StoredDay, customers: Option<&Customers>) {
+    pub(crate) fn add(&mut self, day: StoredDay, customers: Option<&Customers>) {
         if Month::of(day.date) != self.month {
             return;
         }
@@ -234,7 +236,7 @@ impl Fold {
 
     /// Adds one row of a stored day of the month as the day is read, so the day's rows are
     /// never held together; [`Fold::add_source`] then records the day.
-    pub fn add_row(&mut self, r: StoredRow, customers: Option<&Customers>) {
+    pub(crate) fn add_row(&mut self, r: StoredRow, customers: Option<&Customers>) {
         let customer = match customers {
             Some(c) => self.customer(c.billed(&r.serial_number, r.config_id, r.account_id).id),
             None => match self.account_customer.get(&r.account_id) {
@@ -283,7 +285,7 @@ impl Fold {
     }
 
     /// Records a day whose rows were added: the statement names its sources.
-    pub fn add_source(&mut self, day: DayMeta) {
+    pub(crate) fn add_source(&mut self, day: DayMeta) {
         self.sources
             .push((day.date, day.revision, day.manifest_sha256));
     }
@@ -299,7 +301,7 @@ impl Fold {
     }
 
     /// The accounts seen, sorted: what [`Customers::per_account`] needs without a file.
-    pub fn accounts(&self) -> Vec<AccountId> {
+    pub(crate) fn accounts(&self) -> Vec<AccountId> {
         let mut accounts: Vec<AccountId> = self.lines.iter().map(|l| l.account_id).collect();
         accounts.sort_unstable();
         accounts.dedup();
@@ -307,7 +309,12 @@ impl Fold {
     }
 
     /// The statement as of the Pacific day `today`, billed per `customers`.
-    pub fn finish(self, customers: &Customers, today: NaiveDate, restate_days: u32) -> Statement {
+    pub(crate) fn finish(
+        self,
+        customers: &Customers,
+        today: NaiveDate,
+        restate_days: u32,
+    ) -> Statement {
         let month = self.month;
         let present: BTreeSet<NaiveDate> = self.sources.iter().map(|s| s.0).collect();
         let missing_days: Vec<NaiveDate> = month.days().filter(|d| !present.contains(d)).collect();
@@ -404,7 +411,7 @@ impl Fold {
 }
 
 /// An amount in cents: half away from zero, as invoices round.
-pub fn money(d: Decimal) -> Decimal {
+pub(crate) fn money(d: Decimal) -> Decimal {
     d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
 }
 

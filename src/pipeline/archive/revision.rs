@@ -48,19 +48,19 @@ pub(crate) struct Revision<'a> {
 
 /// What the write did, and the revision now current.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Written {
-    /// The data files and then the manifest were written.
-    Written(u64),
+pub(crate) enum Revised {
+    /// The data files and then the manifest were written as this new revision.
+    New(u64),
     /// The stored manifest already lists these exact bytes: nothing was written.
     Unchanged(u64),
     /// The guard kept the stored revision, nothing was written; the reason says why.
     Kept(u64, String),
 }
 
-impl Written {
+impl Revised {
     pub(crate) fn revision(&self) -> u64 {
         match self {
-            Written::Written(r) | Written::Unchanged(r) | Written::Kept(r, _) => *r,
+            Revised::New(r) | Revised::Unchanged(r) | Revised::Kept(r, _) => *r,
         }
     }
 }
@@ -75,7 +75,7 @@ impl Revision<'_> {
         stored: Option<M>,
         guard: &impl Guard<M>,
         manifest: impl FnOnce(&[FileEntry], u64, Option<M>) -> Result<Vec<u8>>,
-    ) -> Result<Written> {
+    ) -> Result<Revised> {
         let entries: Vec<FileEntry> = self
             .files
             .iter()
@@ -83,10 +83,10 @@ impl Revision<'_> {
             .collect();
         if let Some(s) = &stored {
             if same_files(s.files(), &entries) {
-                return Ok(Written::Unchanged(s.revision()));
+                return Ok(Revised::Unchanged(s.revision()));
             }
             if let Some(why) = guard.refuse(s).await? {
-                return Ok(Written::Kept(s.revision(), why));
+                return Ok(Revised::Kept(s.revision(), why));
             }
         }
         let revision = stored.as_ref().map_or(1, |s| s.revision() + 1);
@@ -96,7 +96,7 @@ impl Revision<'_> {
         }
         sink.put(self.manifest_key, manifest, JSON_CONTENT_TYPE)
             .await?;
-        Ok(Written::Written(revision))
+        Ok(Revised::New(revision))
     }
 }
 

@@ -17,7 +17,10 @@ const CHUNK: usize = 256 * 1024;
 
 /// Parses a stored daily report from `reader`, giving each row of
 /// `consumption.entitlements` to `each` in file order; other fields are skipped unparsed.
-pub fn rows(mut reader: impl Read, mut each: impl FnMut(StoredRow)) -> serde_json::Result<()> {
+pub(super) fn rows(
+    mut reader: impl Read,
+    mut each: impl FnMut(StoredRow),
+) -> serde_json::Result<()> {
     let mut scan = RowScanner::new(Target::Path(&["consumption", "entitlements"]));
     let mut chunk = vec![0; CHUNK];
     let mut failed = None;

@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 
-use super::archive::revision::{Listed, Revision, StagedFile, Written, read_manifest};
+use super::archive::revision::{Listed, Revised, Revision, StagedFile, read_manifest};
 use super::archive::{read_stored_day, stored_day};
 use super::request::Context;
 use crate::adapters::storage::{Sink, Staged, StagedWriter, Staging};
@@ -30,7 +30,7 @@ const CSV: &str = crate::contract::CSV_CONTENT_TYPE;
 
 /// What one statement run did.
 #[derive(Debug)]
-pub struct Published {
+pub(crate) struct Published {
     pub keys: StatementKeys,
     pub statement: Statement,
     pub revision: u64,
@@ -40,7 +40,7 @@ pub struct Published {
 
 /// One month's statement to build and publish.
 #[derive(Debug, Clone, Copy)]
-pub struct StatementJob<'a> {
+pub(crate) struct StatementJob<'a> {
     pub program: &'a Serial,
     pub month: Month,
     /// The customers file; `None`: one customer per account, no amounts.
@@ -55,7 +55,7 @@ pub struct StatementJob<'a> {
 
 impl<'a> StatementJob<'a> {
     /// The job for `month` as of the run's clock.
-    pub fn new(
+    pub(crate) fn new(
         program: &'a Serial,
         month: Month,
         customers: Option<&'a Customers>,
@@ -92,7 +92,10 @@ impl Listed for StoredManifest {
 
 /// Builds and publishes the statement `job` names from what `sink` holds, as one revision
 /// ([`Revision`]).
-pub async fn publish_statement(sink: &impl Sink, job: &StatementJob<'_>) -> Result<Published> {
+pub(crate) async fn publish_statement(
+    sink: &impl Sink,
+    job: &StatementJob<'_>,
+) -> Result<Published> {
     let StatementJob {
         program,
         month,
@@ -123,7 +126,7 @@ pub async fn publish_statement(sink: &impl Sink, job: &StatementJob<'_>) -> Resu
     Ok(Published {
         keys,
         revision: written.revision(),
-        written: matches!(written, Written::Written(_)),
+        written: matches!(written, Revised::New(_)),
         statement,
     })
 }

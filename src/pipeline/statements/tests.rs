@@ -27,11 +27,11 @@ async fn a_statement_is_written_once_and_revised_when_a_day_is_added() {
             publish_statement(
                 sink,
                 &StatementJob {
-                    program: program,
-                    month: month,
+                    program,
+                    month,
                     customers: Some(customers),
                     timezone: PACIFIC,
-                    today: today,
+                    today,
                     restate_days: 2,
                     run_id: "run",
                     now: Utc::now(),
@@ -93,8 +93,8 @@ async fn a_restated_day_gives_a_new_revision_built_from_its_new_revision() {
             publish_statement(
                 sink,
                 &StatementJob {
-                    program: program,
-                    month: month,
+                    program,
+                    month,
                     customers: None,
                     timezone: PACIFIC,
                     today: day("2025-11-20"),
