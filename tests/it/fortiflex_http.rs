@@ -16,7 +16,7 @@ use fortiflex_reporter::domain::ids::AccountId;
 use fortiflex_reporter::domain::ids::Serial;
 use fortiflex_reporter::domain::money::points_text;
 use fortiflex_reporter::domain::report::Report;
-use fortiflex_reporter::domain::window::{DayRange, EndDateMode, PACIFIC};
+use fortiflex_reporter::domain::window::{DayRange, EndDateMode};
 use fortiflex_reporter::pipeline::discovery::discover;
 use fortiflex_reporter::pipeline::outcome::{RunOutcome, Status};
 use fortiflex_reporter::pipeline::progress::Silent;
@@ -47,14 +47,7 @@ fn fast_retry() -> RetryPolicy {
 }
 
 fn client(sim: &RunningSim, credentials: &Credentials) -> HttpFortiFlex {
-    let endpoints = Endpoints::new(&sim.api_url(), &sim.auth_url()).unwrap();
-    HttpFortiFlex::new(
-        http_client(Duration::from_secs(10)).unwrap(),
-        endpoints,
-        credentials,
-        Arc::new(Pacer::new(Limits::default())),
-        fast_retry(),
-    )
+    support::sim_api_with(sim, credentials, fast_retry())
 }
 
 fn points_query(start: &str, end: &str) -> PointsQuery {
@@ -153,18 +146,10 @@ async fn logs_in_and_makes_every_call() {
 
 /// The run's clock: 2025-11-09 noon in California, the simulator's today.
 fn ctx(end_date: EndDateMode) -> Context {
+    let now = chrono::DateTime::parse_from_rfc3339("2025-11-09T20:00:00Z").unwrap();
     Context {
-        now: chrono::DateTime::parse_from_rfc3339("2025-11-09T20:00:00Z")
-            .unwrap()
-            .to_utc(),
-        run_id: "run-1".into(),
-        timezone: PACIFIC,
         end_date,
-        restate_days: 2,
-        retention_days: 90,
-        limits: Limits::default(),
-        calls_this_hour: 0,
-        time_left: None,
+        ..support::run_context(now.to_utc())
     }
 }
 

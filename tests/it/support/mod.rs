@@ -17,6 +17,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 use chrono::{DateTime, Utc};
+use fortiflex_reporter::adapters::credentials::Credentials as ApiCredentials;
 use fortiflex_reporter::adapters::fortiflex::{
     Endpoints, HttpFortiFlex, Limits, Pacer, RetryPolicy, http_client,
 };
@@ -331,16 +332,18 @@ pub fn run_context(now: DateTime<Utc>) -> Context {
 }
 
 /// The real HTTP client, pointed at `sim`.
-pub fn sim_api(
-    sim: &RunningSim,
-    creds: &fortiflex_reporter::adapters::credentials::Credentials,
-) -> HttpFortiFlex {
+pub fn sim_api(sim: &RunningSim, creds: &ApiCredentials) -> HttpFortiFlex {
+    sim_api_with(sim, creds, RetryPolicy::default())
+}
+
+/// [`sim_api`] with its own retry policy.
+pub fn sim_api_with(sim: &RunningSim, creds: &ApiCredentials, retry: RetryPolicy) -> HttpFortiFlex {
     HttpFortiFlex::new(
         http_client(Duration::from_secs(10)).unwrap(),
         Endpoints::new(&sim.api_url(), &sim.auth_url()).unwrap(),
         creds,
         Arc::new(Pacer::new(Limits::default())),
-        RetryPolicy::default(),
+        retry,
     )
 }
 
