@@ -13,7 +13,7 @@ use crate::adapters::secrets::{CredentialSource, SecretsManager};
 use crate::adapters::storage::{S3Sink, Sink};
 use crate::config::{LambdaSettings, Settings};
 use crate::error::{Error, Result};
-use crate::lambda::payload::{Payload, plan};
+use crate::lambda::payload::{Payload, to_request};
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Logged;
 use crate::pipeline::run;
@@ -84,7 +84,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
         time_left: Option<Duration>,
     ) -> Result<RunOutcome> {
         let s = &self.settings;
-        let mut request = plan(
+        let mut request = to_request(
             &Payload::from_value(event)?,
             now,
             s.timezone,

@@ -1,6 +1,6 @@
 //! The Lambda's input and what it asks for. One serde type reads every accepted payload
 //! (`{}`, an EventBridge "Scheduled Event", EventBridge Scheduler input, a day, a backfill)
-//! and rejects unknown fields; [`plan`] turns it into report days, validating everything
+//! and rejects unknown fields; [`to_request`] turns it into report days, validating everything
 //! before anything is fetched or written.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -58,7 +58,12 @@ fn instant(field: &str, value: &str) -> Result<DateTime<Utc>> {
 /// The days `payload` asks for, as of `now` in `tz`. A scheduled run reports the last complete
 /// day before the *event's* instant (a retry hours later reports the same day) and re-pulls
 /// the `restate_days` days before it, which FortiCloud may still correct.
-pub fn plan(payload: &Payload, now: DateTime<Utc>, tz: Tz, restate_days: u32) -> Result<Request> {
+pub fn to_request(
+    payload: &Payload,
+    now: DateTime<Utc>,
+    tz: Tz,
+    restate_days: u32,
+) -> Result<Request> {
     let invalid = |m: &str| Err(Error::InvalidRequest(m.to_string()));
     let explicit = payload.date.is_some()
         || payload.start_date.is_some()
@@ -179,7 +184,7 @@ mod tests {
     }
 
     fn plan_of(v: serde_json::Value, now: &str) -> Result<Request> {
-        plan(&Payload::from_value(v)?, at(now), PACIFIC, 2)
+        to_request(&Payload::from_value(v)?, at(now), PACIFIC, 2)
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! the goldens, the Lambda's environment.
 
 mod accounts;
+mod architecture;
 mod cli;
 mod faults;
 mod fortiflex_http;

@@ -10,7 +10,7 @@ use fortiflex_reporter::adapters::fortiflex::{
 use fortiflex_reporter::adapters::storage::{MemorySink, Sink};
 use fortiflex_reporter::contract::keys::Keys;
 use fortiflex_reporter::domain::window::PACIFIC;
-use fortiflex_reporter::lambda::payload::{Payload, plan};
+use fortiflex_reporter::lambda::payload::{Payload, to_request};
 use fortiflex_reporter::pipeline::archive;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
@@ -96,7 +96,7 @@ proptest! {
     #[test]
     fn lambda_payloads_are_planned_or_refused(v in json()) {
         if let Ok(p) = Payload::from_value(v) {
-            let _ = plan(&p, now(), PACIFIC, 2);
+            let _ = to_request(&p, now(), PACIFIC, 2);
         }
     }
 
