@@ -12,15 +12,15 @@ use crate::domain::ids::AccountId;
 use crate::error::Result;
 use crate::pipeline::progress::Progress;
 
-pub(crate) struct Counted<'a, A> {
+pub(crate) struct Metered<'a, A> {
     api: &'a A,
     progress: &'a dyn Progress,
     calls: AtomicU64,
 }
 
-impl<'a, A: FortiFlexApi> Counted<'a, A> {
+impl<'a, A: FortiFlexApi> Metered<'a, A> {
     pub(crate) fn new(api: &'a A, progress: &'a dyn Progress) -> Self {
-        Counted {
+        Metered {
             api,
             progress,
             calls: AtomicU64::new(0),
@@ -45,7 +45,7 @@ fn scope(account: Option<AccountId>, config: Option<u64>) -> String {
     }
 }
 
-impl<A: FortiFlexApi> FortiFlexApi for Counted<'_, A> {
+impl<A: FortiFlexApi> FortiFlexApi for Metered<'_, A> {
     async fn programs(&self) -> Result<Vec<Program>> {
         let r = self.api.programs().await;
         self.done("programs/list".into());

@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use super::balance_alerts::Watched;
-use super::metered::Counted;
+use super::metered::Metered;
 use super::plan::DayPlan;
 use super::program_plan::{PlannedDay, ProgramPlan, daily_spec};
 use super::request::{Context, Request};
@@ -40,7 +40,7 @@ fn sums(rows: &[PointsRow], default_account: AccountId) -> Sums {
 }
 
 pub(super) struct ProgramRun<'a, A, S> {
-    pub api: &'a Counted<'a, A>,
+    pub api: &'a Metered<'a, A>,
     pub sink: &'a S,
     pub ctx: &'a Context,
     pub request: &'a Request,

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
-use super::metered::Counted;
+use super::metered::Metered;
 use super::plan::{self};
 use super::program::ProgramRun;
 use super::program_plan::{plan_program, refuse_forgotten_days};
@@ -37,7 +37,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
     validate(request, ctx, oldest)?;
     refuse_forgotten_days(sink, credentials, request, ctx, oldest).await?;
 
-    let api = Counted::new(api, progress);
+    let api = Metered::new(api, progress);
     let mut scopes = discover(&api, credentials).await?;
     if let Some(account) = request.account_filter {
         let all: BTreeSet<AccountId> = scopes.iter().flat_map(|s| s.accounts.clone()).collect();
