@@ -1,10 +1,12 @@
-//! fortiflex-reporter: FortiFlex point consumption turned into billing-grade daily reports.
+//! fortiflex-reporter: FortiFlex point consumption turned into billing-grade reports.
 //!
-//! The pure core ([`window`], [`report`], [`render`], [`run::plan`]) knows nothing of HTTP
-//! or storage; [`fortiflex`] and [`sink`] put the outside world behind small traits;
-//! [`run`] is the one pipeline (discover the program's accounts, plan against the archive
-//! and the call budget, fetch, build, [`publish`]); [`cli`] and [`handler`] only turn their
-//! input into a [`run::Request`] and print or return the [`summary`].
+//! The folders are the layers, each importing only those below it ([`domain`] at the
+//! bottom): [`domain`] is pure (records, Pacific days, exact money, the report, statements,
+//! balance, alerts); [`contract`] is the bytes and keys of the output contract; [`adapters`]
+//! put FortiFlex, storage and secrets behind small traits; [`pipeline`] is the one run both
+//! front ends call; [`cli`] and [`lambda`] turn their input into a [`pipeline::Request`] and
+//! show its [`pipeline::outcome::RunOutcome`]. [`config`] alone reads the environment.
+//! `docs/architecture.md` draws the picture.
 
 #![warn(unreachable_pub)]
 

@@ -1,5 +1,6 @@
-//! The report's bytes, exactly as `docs/output-contract.md` defines them: S3 keys, CSV, JSON
-//! and manifest. Pure functions; identical reports give identical data files.
+//! The bytes and keys of `docs/output-contract.md`: here the report's CSV and what its JSON
+//! and manifest share; beside it every key ([`keys`]), the JSON, manifests, statements, the
+//! workbook, FOCUS and the site. Pure functions; identical reports give identical data files.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

@@ -1,5 +1,5 @@
-//! A statement's bytes, as the contract's "Monthly statements" defines them: keys, the
-//! statement CSV and JSON, one CSV per customer (what a partner attaches to an invoice) and
+//! A statement's bytes, as the contract's "Monthly statements" defines them: the statement
+//! CSV and JSON, one CSV per customer (what a partner attaches to an invoice) and
 //! the manifest, written last. Pure functions.
 
 use std::io::Write;
