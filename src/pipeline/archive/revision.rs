@@ -6,6 +6,7 @@
 
 use std::future::Future;
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::adapters::storage::{Sink, Staged};
@@ -26,6 +27,22 @@ pub(crate) struct StagedFile {
 pub(crate) trait Listed {
     fn revision(&self) -> u64;
     fn files(&self) -> &[PreviousFile];
+}
+
+/// A stored manifest read for its revision and files alone (a statement's).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Listing {
+    pub(crate) revision: u64,
+    pub(crate) files: Vec<PreviousFile>,
+}
+
+impl Listed for Listing {
+    fn revision(&self) -> u64 {
+        self.revision
+    }
+    fn files(&self) -> &[PreviousFile] {
+        &self.files
+    }
 }
 
 /// Whether the stored revision may be replaced; `Some(why)` keeps it. Daily reports refuse
@@ -127,4 +144,73 @@ pub(crate) fn unreadable(
         "the stored {} is unreadable ({why}); move it aside to rewrite the {what}",
         sink.location(key)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+    use crate::adapters::storage::MemorySink;
+
+    /// A revision of one file holding `body`, its manifest naming the revision it replaces.
+    async fn write(sink: &MemorySink, body: &str) -> Revised {
+        let staged = Staged::render(|w| {
+            w.write_all(body.as_bytes())
+                .map_err(|e| Error::Storage(e.to_string()))
+        })
+        .unwrap();
+        let files = vec![StagedFile {
+            key: "k/data.csv".into(),
+            format: "csv",
+            rows: 1,
+            body: staged,
+            content_type: "text/csv",
+        }];
+        let stored: Option<Listing> = read_manifest(sink, "k/m.json", "test").await.unwrap();
+        Revision {
+            manifest_key: "k/m.json",
+            files,
+        }
+        .write(sink, stored, &(), |files, revision, stored| {
+            let previous = stored.map(|s| s.revision);
+            Ok(serde_json::to_vec(&serde_json::json!({
+                "revision": revision, "previous": previous, "files": files,
+            }))
+            .unwrap())
+        })
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn data_first_manifest_last_nothing_twice_and_a_change_is_the_next_revision() {
+        let sink = MemorySink::new();
+        assert_eq!(write(&sink, "a\n").await, Revised::New(1));
+        assert_eq!(sink.puts(), ["k/data.csv", "k/m.json"]);
+        assert_eq!(write(&sink, "a\n").await, Revised::Unchanged(1));
+        assert_eq!(sink.puts().len(), 2, "unchanged bytes write nothing");
+        assert_eq!(write(&sink, "b\n").await, Revised::New(2));
+        let m: serde_json::Value =
+            serde_json::from_slice(&sink.object("k/m.json").unwrap().0).unwrap();
+        assert_eq!(
+            (m["revision"].as_u64(), m["previous"].as_u64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(sink.object("k/data.csv").unwrap().0, b"b\n");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_manifest_is_an_error_naming_it() {
+        let sink = MemorySink::new();
+        sink.put("k/m.json", b"{".to_vec(), "application/json")
+            .await
+            .unwrap();
+        let err = read_manifest::<Listing>(&sink, "k/m.json", "statement")
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), "Storage");
+        assert!(err.to_string().contains("k/m.json"), "{err}");
+        assert!(err.to_string().contains("rewrite the statement"), "{err}");
+    }
 }

@@ -7,16 +7,15 @@ use std::io::Write;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use serde::Deserialize;
 
-use super::archive::revision::{Listed, Revised, Revision, StagedFile, read_manifest};
+use super::archive::revision::{Listing, Revised, Revision, StagedFile, read_manifest};
 use super::archive::{read_stored_day, stored_day};
 use super::request::Context;
 use crate::adapters::storage::{Sink, Staged, StagedWriter, Staging};
+use crate::contract::JSON_CONTENT_TYPE;
 use crate::contract::focus::Focus;
 use crate::contract::keys::StatementKeys;
 use crate::contract::statement as bytes;
-use crate::contract::{JSON_CONTENT_TYPE, PreviousFile};
 use crate::domain::customers::Customers;
 use crate::domain::ids::Serial;
 use crate::domain::statement::{Fold, Month, Statement};
@@ -74,22 +73,6 @@ impl<'a> StatementJob<'a> {
     }
 }
 
-/// A stored statement manifest, as far as the next revision needs it.
-#[derive(Deserialize)]
-struct StoredManifest {
-    revision: u64,
-    files: Vec<PreviousFile>,
-}
-
-impl Listed for StoredManifest {
-    fn revision(&self) -> u64 {
-        self.revision
-    }
-    fn files(&self) -> &[PreviousFile] {
-        &self.files
-    }
-}
-
 /// Builds and publishes the statement `job` names from what `sink` holds, as one revision
 /// ([`Revision`]).
 pub(crate) async fn publish_statement(
@@ -113,7 +96,7 @@ pub(crate) async fn publish_statement(
     let (statement, focus) = build(sink, job).await?;
     let keys = StatementKeys::new(program, month);
     let files = render_files(&statement, focus, &keys, job)?;
-    let stored: Option<StoredManifest> = read_manifest(sink, &keys.manifest, "statement").await?;
+    let stored: Option<Listing> = read_manifest(sink, &keys.manifest, "statement").await?;
     let written = Revision {
         manifest_key: &keys.manifest,
         files,
