@@ -14,6 +14,7 @@ use crate::adapters::storage::{Sink, Staged};
 use crate::contract::keys::{self, Keys};
 use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Previous, RunInfo};
 use crate::domain::ids::AccountId;
+use crate::domain::records::PointsRow;
 use crate::domain::report::Report;
 use crate::error::Result;
 use crate::pipeline::archive::{self, Stored};
@@ -55,10 +56,7 @@ pub(crate) struct Options {
 }
 
 /// Accounts with rows in `stored` that have none in `report`.
-fn emptied_accounts(
-    stored: &[crate::adapters::fortiflex::PointsRow],
-    report: &Report,
-) -> Vec<AccountId> {
+fn emptied_accounts(stored: &[PointsRow], report: &Report) -> Vec<AccountId> {
     let mut before: BTreeMap<AccountId, usize> = BTreeMap::new();
     for r in stored {
         *before
@@ -123,18 +121,11 @@ pub(crate) async fn publish(
     // Rendered to disk, not memory: hashes first, bytes moved or streamed only if needed.
     let (csv, json) = Staged::render_pair(|c, j| contract::write_csv_and_json(report, c, j))?;
     let rows = report.rows.len();
-    let file = |key: &str, format, body, content_type| StagedFile {
-        key: key.to_string(),
-        format,
-        rows,
-        body,
-        content_type,
-    };
     let revision = Revision {
         manifest_key: &keys.manifest,
         files: vec![
-            file(&keys.csv, "csv", csv, CSV_CONTENT_TYPE),
-            file(&keys.json, "json", json, JSON_CONTENT_TYPE),
+            StagedFile::new(&keys.csv, "csv", rows, csv, CSV_CONTENT_TYPE),
+            StagedFile::new(&keys.json, "json", rows, json, JSON_CONTENT_TYPE),
         ],
     };
     let current = archive::stored(sink, &keys).await?;

@@ -23,6 +23,24 @@ pub(crate) struct StagedFile {
     pub(crate) content_type: &'static str,
 }
 
+impl StagedFile {
+    pub(crate) fn new(
+        key: &str,
+        format: &'static str,
+        rows: usize,
+        body: Staged,
+        content_type: &'static str,
+    ) -> Self {
+        StagedFile {
+            key: key.to_string(),
+            format,
+            rows,
+            body,
+            content_type,
+        }
+    }
+}
+
 /// What a stored manifest says of its revision, whatever else it holds.
 pub(crate) trait Listed {
     fn revision(&self) -> u64;
@@ -160,13 +178,7 @@ mod tests {
                 .map_err(|e| Error::Storage(e.to_string()))
         })
         .unwrap();
-        let files = vec![StagedFile {
-            key: "k/data.csv".into(),
-            format: "csv",
-            rows: 1,
-            body: staged,
-            content_type: "text/csv",
-        }];
+        let files = vec![StagedFile::new("k/data.csv", "csv", 1, staged, "text/csv")];
         let stored: Option<Listing> = read_manifest(sink, "k/m.json", "test").await.unwrap();
         Revision {
             manifest_key: "k/m.json",

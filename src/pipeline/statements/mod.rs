@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use super::archive::revision::{Listing, Revised, Revision, StagedFile, read_manifest};
 use super::archive::{read_stored_day, stored_day};
 use super::request::Context;
-use crate::adapters::storage::{Sink, Staged, StagedWriter, Staging};
+use crate::adapters::storage::{Sink, Staged, Staging};
 use crate::contract::JSON_CONTENT_TYPE;
 use crate::contract::focus::Focus;
 use crate::contract::keys::StatementKeys;
@@ -180,29 +180,22 @@ fn render_files(
     job: &StatementJob<'_>,
 ) -> Result<Vec<StagedFile>> {
     let n = lines(statement);
-    let file = |key: &str, format, rows, body, content_type| StagedFile {
-        key: key.to_string(),
-        format,
-        rows,
-        body,
-        content_type,
-    };
     let mut files = vec![
-        file(
+        StagedFile::new(
             &keys.csv,
             "csv",
             n,
-            render(|w| bytes::csv(statement, w))?,
+            Staged::render(|w| bytes::csv(statement, w))?,
             CSV,
         ),
-        file(
+        StagedFile::new(
             &keys.json,
             "json",
             n,
-            render(|w| bytes::json(job.program, job.timezone, statement, w))?,
+            Staged::render(|w| bytes::json(job.program, job.timezone, statement, w))?,
             JSON_CONTENT_TYPE,
         ),
-        file(
+        StagedFile::new(
             &keys.xlsx,
             "xlsx",
             n,
@@ -211,26 +204,27 @@ fn render_files(
         ),
     ];
     if let Some((focus, rows)) = focus {
-        files.push(file(&keys.focus, "focus", rows, focus, CSV));
+        files.push(StagedFile::new(&keys.focus, "focus", rows, focus, CSV));
     }
     for c in &statement.customers {
-        let body = render(|w| bytes::customer_csv(statement, c, w))?;
-        files.push(file(&keys.customer(&c.id), "csv", c.lines.len(), body, CSV));
+        let body = Staged::render(|w| bytes::customer_csv(statement, c, w))?;
+        files.push(StagedFile::new(
+            &keys.customer(&c.id),
+            "csv",
+            c.lines.len(),
+            body,
+            CSV,
+        ));
     }
     Ok(files)
 }
 
 /// `body` moved to a staged file (hashed on the way), its memory freed.
 fn stage(body: Vec<u8>) -> Result<Staged> {
-    render(|w| {
+    Staged::render(|w| {
         w.write_all(&body)
             .map_err(|e| Error::Storage(format!("cannot stage a statement file: {e}")))
     })
-}
-
-/// A statement file rendered straight into a staged file.
-fn render(write: impl FnOnce(&mut StagedWriter) -> Result<()>) -> Result<Staged> {
-    Staged::render(write)
 }
 
 fn lines(s: &Statement) -> usize {
