@@ -26,7 +26,9 @@ pub struct Settings {
     /// Upper bound on one FortiFlex request (`FORTIFLEX_TIMEOUT_SECS`, default 60).
     pub request_timeout: Duration,
     /// Client-side pacing (`FORTIFLEX_CALLS_PER_MINUTE`, `FORTIFLEX_CALLS_PER_HOUR`;
-    /// default 90 and 900, under the reported 100 and 1,000).
+    /// default 90 and 950, under the reported 100 and 1,000). `FORTIFLEX_BUDGET_HOUR_SECS`
+    /// (default 3600) shortens the hour window, and the minute with it, for trials and
+    /// tests on the simulator only: FortiFlex's own limits are per real hour.
     pub limits: Limits,
     /// Retries of transient failures (`FORTIFLEX_RETRIES` tries in all, default 5;
     /// `FORTIFLEX_RETRY_BASE_MS`, default 1000; `FORTIFLEX_RETRY_BUDGET_SECS`, default 120).
@@ -152,6 +154,7 @@ impl Settings {
         let limits = Limits {
             per_minute: number("FORTIFLEX_CALLS_PER_MINUTE", 90, 1..=100)? as u32,
             per_hour: number("FORTIFLEX_CALLS_PER_HOUR", 950, 1..=1000)? as u32,
+            hour: Duration::from_secs(number("FORTIFLEX_BUDGET_HOUR_SECS", 3600, 1..=3600)?),
         };
         let retry = RetryPolicy {
             attempts: number("FORTIFLEX_RETRIES", 5, 1..=20)? as u32,
@@ -279,6 +282,7 @@ mod tests {
         assert_eq!((s.timezone, s.end_date), (PACIFIC, EndDateMode::Inclusive));
         assert_eq!((s.restate_days, s.retention_days), (2, 90));
         assert_eq!((s.limits.per_minute, s.limits.per_hour), (90, 950));
+        assert_eq!(s.limits.hour, Duration::from_secs(3600));
     }
 
     #[test]

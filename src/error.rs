@@ -35,6 +35,10 @@ pub enum Error {
     /// The output folder or bucket could not be read or written.
     #[error("storage: {0}")]
     Storage(String),
+    /// Step Functions could not be told a job step's result (`SendTaskSuccess` or
+    /// `SendTaskFailure`), or the step's message is not one the state machine sends.
+    #[error("step functions: {0}")]
+    StepFunctions(String),
     /// Another error, with what was being done when it happened (which day of a backfill,
     /// say). Keeps the inner error's kind.
     #[error("{context}: {source}")]
@@ -57,6 +61,7 @@ impl Error {
             Error::Budget(_) => "Budget",
             Error::Customers(_) => "Customers",
             Error::Storage(_) => "Storage",
+            Error::StepFunctions(_) => "StepFunctions",
             Error::During { source, .. } => source.kind(),
         }
     }

@@ -1,5 +1,6 @@
 //! The outside world behind small traits: FortiFlex (`FortiFlexApi`), storage (`Sink`),
-//! secrets (`CredentialSource`), each port beside its adapters.
+//! secrets (`CredentialSource`), Step Functions' task callbacks (`TaskCallback`), each port
+//! beside its adapters.
 
 pub mod allocator;
 pub mod credentials;
@@ -7,3 +8,4 @@ pub mod fortiflex;
 pub(crate) mod json_rows;
 pub mod secrets;
 pub mod storage;
+pub mod task_callback;

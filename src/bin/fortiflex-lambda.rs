@@ -1,5 +1,6 @@
 //! The Lambda: settings from the environment, AWS and HTTP clients built once per container,
-//! then every invocation handed to [`Handler::handle`]. A bad setting does not crash the
+//! then every invocation (a direct payload, or the job queue's SQS event) handed to
+//! [`Handler::handle_event`]. A bad setting does not crash the
 //! container: each invocation fails with a `Configuration` error naming it. A successful
 //! invocation prints its CloudWatch metrics (EMF) to stdout.
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 use aws_config::BehaviorVersion;
 use chrono::Utc;
 use fortiflex_reporter::config::LambdaSettings;
-use fortiflex_reporter::lambda::handler::Handler;
+use fortiflex_reporter::lambda::handler::{Handler, Invocation};
 use fortiflex_reporter::lambda::metrics;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -40,18 +41,25 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 .checked_sub(now_ms)
                 .filter(|ms| *ms > 0)
                 .map(Duration::from_millis);
-            let summary = h
-                .handle_within(event.payload, now, &run_id, time_left)
+            let invocation = h
+                .handle_event(event.payload, now, &run_id, time_left)
                 .await
                 .map_err(|e| {
                     tracing::error!(error_type = e.kind(), error = %e, run_id, "invocation failed");
                     Diagnostic::from(e)
                 })?;
             let function = &event.context.env_config.function_name;
-            for line in metrics::emf_lines(function, &summary, Utc::now()) {
-                println!("{line}");
+            // A run's metrics: a direct run's, or a finished job's (a plan or chunk has none).
+            let runs = match &invocation {
+                Invocation::Run(run) => std::slice::from_ref(run),
+                Invocation::Queue(queue) => queue.finished.as_slice(),
+            };
+            for run in runs {
+                for line in metrics::emf_lines(function, run, Utc::now()) {
+                    println!("{line}");
+                }
             }
-            Ok::<_, Diagnostic>(summary)
+            Ok::<_, Diagnostic>(invocation)
         }
     }))
     .await

@@ -59,10 +59,7 @@ pub(super) async fn demo(
     // Our own simulator: no pacing to wait for.
     let settings = Settings {
         end_date: EndDateMode::Inclusive,
-        limits: Limits {
-            per_minute: 100_000,
-            per_hour: 1_000_000,
-        },
+        limits: Limits::new(100_000, 1_000_000),
         ..settings
     };
     let api = client(&settings, endpoints, &credentials)?;

@@ -120,6 +120,32 @@ pub fn site_statement_link(month: Month, customer: &str) -> String {
 /// The customers file the scheduled run reads.
 pub const CUSTOMERS: &str = "config/customers.json";
 
+/// `staging/`: a Step Functions job's working objects, never a report. A lifecycle rule
+/// expires whatever a job leaves behind.
+pub const STAGING: &str = "staging/";
+
+/// `staging/job=<JOB>/job.json`: a job's plan and progress. `job` is a hex digest.
+pub fn job_state_key(job: &str) -> String {
+    format!("{STAGING}job={job}/job.json")
+}
+
+/// `staging/job=<JOB>/<GEN>/<PROGRAM>/catalog/part-<N>.json`: entitlements a chunk listed.
+pub fn staged_catalog_key(job: &str, generation: &str, program: &str, part: u64) -> String {
+    format!("{STAGING}job={job}/{generation}/{program}/catalog/part-{part}.json")
+}
+
+/// `staging/job=<JOB>/<GEN>/<PROGRAM>/dt=YYYY-MM-DD/part-<N>.json`: rows a chunk fetched
+/// for one day (some of the program's accounts), until the day is published whole.
+pub fn staged_day_key(
+    job: &str,
+    generation: &str,
+    program: &str,
+    day: NaiveDate,
+    part: u64,
+) -> String {
+    format!("{STAGING}job={job}/{generation}/{program}/dt={day}/part-{part}.json")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

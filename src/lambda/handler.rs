@@ -1,5 +1,7 @@
-//! One Lambda invocation: payload → request → credentials → [`crate::pipeline::run`] → outcome.
-//! Everything the payload can get wrong is refused before the first call.
+//! One Lambda invocation: payload → request → credentials → [`crate::pipeline::run`] → outcome;
+//! or, on the job queue, each state machine message → [`crate::pipeline::job::run_step`] →
+//! the task token answered. Everything the payload can get wrong is refused before the first
+//! call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,12 +13,15 @@ use serde_json::Value;
 use crate::adapters::fortiflex::{HttpFortiFlex, Pacer, http_client};
 use crate::adapters::secrets::{CredentialSource, SecretsManager};
 use crate::adapters::storage::{S3Sink, Sink};
+use crate::adapters::task_callback::{StepFunctions, TaskCallback};
 use crate::config::{LambdaSettings, Settings};
 use crate::error::{Error, Result};
 use crate::lambda::payload::{Payload, to_request};
+use crate::lambda::queue::{self, Message, QueueOutcome, StepDone, StepName};
+use crate::pipeline::job::{JobStep, StepOutcome, run_step};
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Logged;
-use crate::pipeline::run;
+use crate::pipeline::{Request, run};
 
 /// The invocation's fixed parts, built once per container.
 pub struct Handler<C, S> {
@@ -26,6 +31,16 @@ pub struct Handler<C, S> {
     settings: Settings,
     credentials: C,
     sink: S,
+    /// How job steps answer the state machine (`None`: this handler takes no queue events).
+    tasks: Option<StepFunctions>,
+}
+
+/// What one invocation did: a direct run, or the job steps of a queue event.
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+pub enum Invocation {
+    Run(RunOutcome),
+    Queue(QueueOutcome),
 }
 
 impl Handler<SecretsManager, S3Sink> {
@@ -48,7 +63,9 @@ impl Handler<SecretsManager, S3Sink> {
             &settings.secret_id,
         );
         let http = http_client(settings.settings.request_timeout)?;
-        Ok(Handler::new(http, settings.settings, secrets, sink))
+        let mut handler = Handler::new(http, settings.settings, secrets, sink);
+        handler.tasks = Some(StepFunctions::new(aws));
+        Ok(handler)
     }
 }
 
@@ -60,6 +77,26 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
             settings,
             credentials,
             sink,
+            tasks: None,
+        }
+    }
+
+    /// Any event: a queue event's job steps, else a direct payload's run.
+    pub async fn handle_event(
+        &self,
+        event: Value,
+        now: DateTime<Utc>,
+        run_id: &str,
+        time_left: Option<Duration>,
+    ) -> Result<Invocation> {
+        if queue::is_queue_event(&event) {
+            self.handle_queue(event, now, run_id, time_left)
+                .await
+                .map(Invocation::Queue)
+        } else {
+            self.handle_within(event, now, run_id, time_left)
+                .await
+                .map(Invocation::Run)
         }
     }
 
@@ -84,16 +121,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
         time_left: Option<Duration>,
     ) -> Result<RunOutcome> {
         let s = &self.settings;
-        let mut request = to_request(
-            &Payload::from_value(event)?,
-            now,
-            s.timezone,
-            s.restate_days,
-        )?;
-        // The scheduled run keeps watch: balance snapshot and alerts after its reports.
-        if request.statements {
-            request.watch = Some(s.watch);
-        }
+        let request = self.request(event, now)?;
         let credentials = self.credentials.credentials().await?;
         let api = HttpFortiFlex::new(
             self.http.clone(),
@@ -107,4 +135,130 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
         ctx.time_left = time_left;
         run(&api, &self.sink, &credentials, &request, &ctx, &Logged).await
     }
+}
+
+impl<C: CredentialSource, S: Sink> Handler<C, S> {
+    /// The request a payload asks for; the scheduled run keeps watch (balance snapshot and
+    /// alerts after its reports).
+    fn request(&self, payload: Value, now: DateTime<Utc>) -> Result<Request> {
+        let s = &self.settings;
+        let payload = Payload::from_value(payload)?;
+        let mut request = to_request(&payload, now, s.timezone, s.restate_days, s.retention_days)?;
+        if request.statements {
+            request.watch = Some(s.watch);
+        }
+        Ok(request)
+    }
+
+    /// Runs each message's step and answers its task token: the step's reply, or its
+    /// `errorType` and message. Fails only when Step Functions cannot be answered (the queue
+    /// then delivers the message again, and the step, being idempotent, runs again).
+    async fn handle_queue(
+        &self,
+        event: Value,
+        now: DateTime<Utc>,
+        run_id: &str,
+        time_left: Option<Duration>,
+    ) -> Result<QueueOutcome> {
+        let tasks = self.tasks.as_ref().ok_or_else(|| {
+            Error::Configuration("this handler is not wired to Step Functions".into())
+        })?;
+        let mut outcome = QueueOutcome::default();
+        for (message_id, message) in queue::messages(event)? {
+            let message = match message {
+                Ok(m) => m,
+                Err(e) => {
+                    // Without a token there is no one to answer: the message is dropped.
+                    tracing::error!(error_type = e.kind(), error = %e, "unreadable job message");
+                    continue;
+                }
+            };
+            let step = self.job_step(&message, now);
+            let result = match step {
+                Ok(step) => self.run_job_step(step, now, run_id, time_left).await,
+                Err(e) => Err(e),
+            };
+            let done = match result {
+                Ok(StepOutcome::Progress(reply)) => {
+                    tracing::info!(job = %reply.job, cursor = reply.cursor, items = reply.items, wait_seconds = reply.wait_seconds, done = reply.done, calls = reply.calls, "job step");
+                    tasks.succeed(&message.task_token, json(&reply)).await?;
+                    StepDone {
+                        message_id,
+                        reply: Some(reply),
+                        error_type: None,
+                    }
+                }
+                Ok(StepOutcome::Finished(run)) => {
+                    tasks
+                        .succeed(&message.task_token, json(&queue::summary(&run)))
+                        .await?;
+                    outcome.finished.push(run);
+                    StepDone {
+                        message_id,
+                        reply: None,
+                        error_type: None,
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error_type = e.kind(), error = %e, "job step failed");
+                    tasks
+                        .fail(&message.task_token, e.kind(), &e.to_string())
+                        .await?;
+                    StepDone {
+                        message_id,
+                        reply: None,
+                        error_type: Some(e.kind()),
+                    }
+                }
+            };
+            outcome.steps.push(done);
+        }
+        Ok(outcome)
+    }
+
+    fn job_step(&self, message: &Message, now: DateTime<Utc>) -> Result<JobStep> {
+        Ok(match message.step {
+            StepName::Plan => {
+                let payload = message
+                    .request
+                    .clone()
+                    .unwrap_or(Value::Object(Default::default()));
+                JobStep::Plan(self.request(payload, now)?)
+            }
+            StepName::Chunk => JobStep::Chunk {
+                job: message.job()?,
+                cursor: message.cursor.unwrap_or(0),
+            },
+            StepName::Finish => JobStep::Finish {
+                job: message.job()?,
+            },
+        })
+    }
+
+    async fn run_job_step(
+        &self,
+        step: JobStep,
+        now: DateTime<Utc>,
+        run_id: &str,
+        time_left: Option<Duration>,
+    ) -> Result<StepOutcome> {
+        let s = &self.settings;
+        let credentials = self.credentials.credentials().await?;
+        let mut ctx = s.context(now, run_id);
+        ctx.time_left = time_left;
+        let connect = |pacer| {
+            HttpFortiFlex::new(
+                self.http.clone(),
+                s.endpoints.clone(),
+                &credentials,
+                pacer,
+                s.retry,
+            )
+        };
+        run_step(connect, &self.sink, &credentials, step, &ctx, &Logged).await
+    }
+}
+
+fn json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "{}".into())
 }

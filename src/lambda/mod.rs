@@ -5,3 +5,4 @@ mod diagnostic;
 pub mod handler;
 pub mod metrics;
 pub mod payload;
+pub mod queue;

@@ -33,6 +33,8 @@ pub struct Payload {
     pub start_date: Option<String>,
     pub end_date: Option<String>,
     pub days: Option<u32>,
+    /// Every complete day FortiFlex still holds: the onboarding backfill.
+    pub retained: Option<bool>,
     /// Also write the range report under `ranges/`.
     pub range: Option<bool>,
     pub serial_number: Option<String>,
@@ -63,12 +65,15 @@ pub fn to_request(
     now: DateTime<Utc>,
     tz: Tz,
     restate_days: u32,
+    retention_days: u32,
 ) -> Result<Request> {
     let invalid = |m: &str| Err(Error::InvalidRequest(m.to_string()));
+    let retained = payload.retained.unwrap_or(false);
     let explicit = payload.date.is_some()
         || payload.start_date.is_some()
         || payload.end_date.is_some()
-        || payload.days.is_some();
+        || payload.days.is_some()
+        || retained;
     let scheduled_at = match (&payload.time, &payload.scheduled_time) {
         (Some(_), Some(_)) => {
             return invalid("give either an EventBridge event's time or scheduled_time, not both");
@@ -84,9 +89,10 @@ pub fn to_request(
         payload.date.is_some(),
         payload.start_date.is_some() || payload.end_date.is_some(),
         payload.days.is_some(),
+        retained,
     ];
     if selectors.iter().filter(|s| **s).count() > 1 {
-        return invalid("give one of date, start_date + end_date, or days");
+        return invalid("give one of date, start_date + end_date, days, or retained");
     }
     let serial_filter = payload
         .serial_number
@@ -119,6 +125,10 @@ pub fn to_request(
                 return invalid(&format!("days must be 1..={MAX_DAYS}, not {n}"));
             }
             Some(DayRange::last_days(now, tz, n)?)
+        }
+        (None, None, None, None) if retained => {
+            let oldest = crate::pipeline::oldest_available(now, tz, retention_days);
+            Some(DayRange::new(oldest, last_complete_day(now, tz))?)
         }
         (None, None, None, None) => None,
     };
@@ -184,7 +194,20 @@ mod tests {
     }
 
     fn plan_of(v: serde_json::Value, now: &str) -> Result<Request> {
-        to_request(&Payload::from_value(v)?, at(now), PACIFIC, 2)
+        to_request(&Payload::from_value(v)?, at(now), PACIFIC, 2, 90)
+    }
+
+    #[test]
+    fn retained_asks_every_day_fortiflex_still_holds() {
+        let p = plan_of(json!({"retained": true}), "2025-11-09T14:00:00Z").unwrap();
+        assert_eq!(p.daily.len(), 90);
+        assert_eq!(
+            (p.daily[0], p.daily[89]),
+            (d("2025-08-11"), d("2025-11-08"))
+        );
+        assert!(!p.statements, "a backfill, not the scheduled run");
+        let err = plan_of(json!({"retained": true, "days": 3}), "2025-11-09T14:00:00Z");
+        assert!(err.unwrap_err().to_string().contains("or retained"));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 pub mod archive;
 pub(crate) mod balance_alerts;
 pub mod discovery;
+pub(crate) mod finish;
+pub mod job;
 pub(crate) mod metered;
 pub mod outcome;
 pub(crate) mod plan;
@@ -16,5 +18,6 @@ pub(crate) mod run;
 pub(crate) mod site;
 pub(crate) mod statements;
 
+pub use plan::oldest_available;
 pub use request::{Context, Request, Watch};
 pub use run::run;

@@ -30,7 +30,7 @@ pub(crate) enum DayPlan {
 }
 
 /// The oldest day FortiFlex still holds at `now`: `retention_days` before today.
-pub(crate) fn oldest_available(now: DateTime<Utc>, tz: Tz, retention_days: u32) -> NaiveDate {
+pub fn oldest_available(now: DateTime<Utc>, tz: Tz, retention_days: u32) -> NaiveDate {
     today(now, tz)
         .checked_sub_days(Days::new(u64::from(retention_days)))
         .unwrap_or(NaiveDate::MIN)
@@ -126,14 +126,18 @@ pub(crate) fn program_calls(
 pub(crate) fn duration_of(calls: u64, already: u64, limits: Limits) -> Duration {
     let (per_min, per_hour) = (u64::from(limits.per_minute), u64::from(limits.per_hour));
     let free_now = per_hour.saturating_sub(already);
-    let secs = if calls <= free_now {
-        calls.saturating_sub(per_min) * 60 / per_min
+    let (minute, hour) = (
+        limits.minute().as_millis() as u64,
+        limits.hour.as_millis() as u64,
+    );
+    let ms = if calls <= free_now {
+        calls.saturating_sub(per_min) * minute / per_min
     } else {
         // Past the hour's budget, each further block of `per_hour` calls waits an hour.
         let rest = calls - free_now;
-        3600 * rest.div_ceil(per_hour) + (rest % per_hour).max(1) * 60 / per_min
+        hour * rest.div_ceil(per_hour) + (rest % per_hour).max(1) * minute / per_min
     };
-    Duration::from_secs(secs)
+    Duration::from_millis(ms)
 }
 
 /// Refuses, before any per-account call, a run that cannot finish inside `time_left` (the
@@ -152,7 +156,8 @@ pub(crate) fn ensure_fits(
     if calls <= free && needed + Duration::from_secs(30) <= time_left {
         return Ok(());
     }
-    let by_time = time_left.as_secs().saturating_sub(30) * u64::from(limits.per_minute) / 60;
+    let by_time = time_left.as_secs().saturating_sub(30) * u64::from(limits.per_minute)
+        / limits.minute().as_secs().max(1);
     let most = free.min(by_time);
     Err(Error::Budget(format!(
         "this run needs {calls} FortiFlex call(s) but one invocation can make at most {most} \
@@ -226,10 +231,7 @@ mod tests {
         // Yesterday fetched, the two restated days checked with one range call.
         let calls = program_calls(300, 300, 1, 1, 0) + 2;
         assert_eq!(calls, 902);
-        let limits = Limits {
-            per_minute: 90,
-            per_hour: 950,
-        };
+        let limits = Limits::new(90, 950);
         assert!(ensure_fits(calls, 0, limits, Some(Duration::from_secs(900))).is_ok());
         let err = ensure_fits(
             program_calls(400, 400, 1, 1, 0) + 2,

@@ -26,9 +26,9 @@ use crate::pipeline::progress::Progress;
 use crate::pipeline::publish::{self, Outcome, Published};
 
 /// Points rows of one day (or the stored sum of several) per account, per serial.
-type Sums = BTreeMap<AccountId, BTreeMap<String, Decimal>>;
+pub(super) type Sums = BTreeMap<AccountId, BTreeMap<String, Decimal>>;
 
-fn sums(rows: &[PointsRow], default_account: AccountId) -> Sums {
+pub(super) fn sums(rows: &[PointsRow], default_account: AccountId) -> Sums {
     let mut s = Sums::new();
     for r in rows.iter().filter(|r| !r.points.is_zero()) {
         *s.entry(r.account_id.unwrap_or(default_account))
@@ -214,22 +214,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
     }
 
     fn build(&self, spec: ReportSpec, rows: Vec<PointsRow>) -> Result<Report> {
-        let (start_date, end_date) = self.ctx.end_date.request_dates(spec.range);
-        let request = PointsQuery {
-            start_date,
-            end_date,
-            account_id: None,
-            program_serial_number: Some(spec.program_serial.to_string()),
-            config_id: spec.config_filter,
-            serial_number: spec.serial_filter.as_ref().map(Serial::to_string),
-        };
-        // What the report covers: the one account, the config's account, or all of them.
-        let accounts = match (spec.account_filter, spec.config_filter) {
-            (Some(a), _) => vec![a],
-            (None, Some(c)) => self.scope.config_account(c).into_iter().collect(),
-            (None, None) => self.scope.accounts.clone(),
-        };
-        build(spec, request, accounts, rows, &self.catalog)
+        build_report(self.scope, self.ctx, &self.catalog, spec, rows)
     }
 
     /// Checks a run of stored days with one range call per account; re-pulls single days
@@ -313,55 +298,91 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
     }
 
     async fn publish(&self, report: Report, keep: bool) -> Result<ReportOutcome> {
-        let keys = keys::report_keys(&report.spec);
-        let locations = [&keys.csv, &keys.json, &keys.manifest]
-            .iter()
-            .map(|k| self.sink.location(k))
-            .collect();
-        let (status, revision, note, previous) = if self.request.dry_run {
-            (Status::DryRun, None, None, None)
-        } else {
-            let options = publish::Options {
-                force: self.request.force,
-            };
-            let Published {
-                outcome,
-                revision,
-                previous,
-                ..
-            } = publish::publish(self.sink, &report, &self.ctx.run_id, self.ctx.now, options)
-                .await?;
-            let previous = previous.map(|p| PreviousOutcome {
-                revision: p.revision,
-                entitlements: p.entitlements,
-                points: p.points,
-            });
-            match outcome {
-                Outcome::Written => (Status::Written, Some(revision), None, previous),
-                Outcome::Unchanged => (Status::Unchanged, Some(revision), None, None),
-                Outcome::Kept(why) => {
-                    tracing::warn!(
-                        program = %report.spec.program_serial,
-                        day = %report.spec.range.start(),
-                        reason = %why,
-                        "re-pull refused, stored report kept"
-                    );
-                    (Status::Refused, Some(revision), Some(why), previous)
-                }
-            }
-        };
-        Ok(ReportOutcome {
-            period: period(&report.spec),
-            entitlements: report.rows.len(),
-            points: report.total,
-            revision,
-            status,
-            note,
-            previous,
-            keys: locations,
-            report: keep.then_some(report),
-        })
+        publish_report(self.sink, self.request, self.ctx, report, keep).await
     }
+}
+
+/// The report `spec` describes, built from `rows` of `scope`'s accounts and `catalog`.
+pub(super) fn build_report(
+    scope: &Scope,
+    ctx: &Context,
+    catalog: &Catalog,
+    spec: ReportSpec,
+    rows: Vec<PointsRow>,
+) -> Result<Report> {
+    let (start_date, end_date) = ctx.end_date.request_dates(spec.range);
+    let request = PointsQuery {
+        start_date,
+        end_date,
+        account_id: None,
+        program_serial_number: Some(spec.program_serial.to_string()),
+        config_id: spec.config_filter,
+        serial_number: spec.serial_filter.as_ref().map(Serial::to_string),
+    };
+    // What the report covers: the one account, the config's account, or all of them.
+    let accounts = match (spec.account_filter, spec.config_filter) {
+        (Some(a), _) => vec![a],
+        (None, Some(c)) => scope.config_account(c).into_iter().collect(),
+        (None, None) => scope.accounts.clone(),
+    };
+    build(spec, request, accounts, rows, catalog)
+}
+
+/// Publishes `report` as the request allows (nothing in a dry run) and says what happened.
+pub(super) async fn publish_report(
+    sink: &impl Sink,
+    request: &Request,
+    ctx: &Context,
+    report: Report,
+    keep: bool,
+) -> Result<ReportOutcome> {
+    let keys = keys::report_keys(&report.spec);
+    let locations = [&keys.csv, &keys.json, &keys.manifest]
+        .iter()
+        .map(|k| sink.location(k))
+        .collect();
+    let (status, revision, note, previous) = if request.dry_run {
+        (Status::DryRun, None, None, None)
+    } else {
+        let options = publish::Options {
+            force: request.force,
+        };
+        let Published {
+            outcome,
+            revision,
+            previous,
+            ..
+        } = publish::publish(sink, &report, &ctx.run_id, ctx.now, options).await?;
+        let previous = previous.map(|p| PreviousOutcome {
+            revision: p.revision,
+            entitlements: p.entitlements,
+            points: p.points,
+        });
+        match outcome {
+            Outcome::Written => (Status::Written, Some(revision), None, previous),
+            Outcome::Unchanged => (Status::Unchanged, Some(revision), None, None),
+            Outcome::Kept(why) => {
+                tracing::warn!(
+                    program = %report.spec.program_serial,
+                    day = %report.spec.range.start(),
+                    reason = %why,
+                    "re-pull refused, stored report kept"
+                );
+                (Status::Refused, Some(revision), Some(why), previous)
+            }
+        }
+    };
+    Ok(ReportOutcome {
+        period: period(&report.spec),
+        entitlements: report.rows.len(),
+        points: report.total,
+        revision,
+        status,
+        note,
+        previous,
+        keys: locations,
+        report: keep.then_some(report),
+    })
 }
 
 fn period(spec: &ReportSpec) -> Period {
@@ -388,7 +409,7 @@ fn period_day(o: &ReportOutcome) -> NaiveDate {
 
 /// The outcome of a day left as stored (kept unfetched, or checked and unchanged): the
 /// stored report's totals, untouched.
-fn as_stored(
+pub(super) fn as_stored(
     stored: Option<&archive::Stored>,
     day: NaiveDate,
     (status, note): (Status, Option<String>),

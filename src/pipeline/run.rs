@@ -6,20 +6,20 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
 
+use super::finish::finish;
 use super::metered::Metered;
 use super::plan::{self};
 use super::program::ProgramRun;
 use super::program_plan::{plan_program, refuse_forgotten_days};
 use super::request::{Context, MAX_DAYS, Request};
-use super::{balance_alerts as watch, site, statements};
 use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::FortiFlexApi;
 use crate::adapters::storage::Sink;
 use crate::domain::ids::AccountId;
 use crate::domain::report::Catalog;
-use crate::domain::window::{self, DayRange};
+use crate::domain::window::DayRange;
 use crate::error::{Error, Result};
-use crate::pipeline::discovery::discover;
+use crate::pipeline::discovery::{Scope, discover};
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Progress;
 
@@ -85,59 +85,8 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
         };
         programs.push(runner.run(p).await?);
     }
-    // Balance, alerts and statements last: none of them may cost the day's reports. A bad
-    // customers file fails the run after the balance and alerts are written (their customer
-    // ids then fall back to account ids).
-    let customers = if request.dry_run || !(request.statements || request.watch.is_some()) {
-        Ok(None)
-    } else {
-        statements::customers(sink).await
-    };
-    let mut programs: Vec<_> = match request.watch.filter(|_| !request.dry_run) {
-        Some(settings) => {
-            let mut done = Vec::with_capacity(programs.len());
-            for ((mut program, watched), plan) in programs.into_iter().zip(&plans) {
-                let known = customers.as_ref().ok().and_then(Option::as_ref);
-                let scope = &plan.scope;
-                let (snapshot, alerts) =
-                    watch::watch(&api, sink, scope, watched, known, &settings, ctx).await?;
-                program.balance = Some(snapshot);
-                program.alerts = alerts;
-                done.push(program);
-            }
-            done
-        }
-        None => programs.into_iter().map(|(p, _)| p).collect(),
-    };
-    if request.statements && !request.dry_run && !request.daily.is_empty() {
-        let customers = customers?;
-        let today = window::today(ctx.now, ctx.timezone);
-        for program in &mut programs {
-            let serial = &program.program_serial_number;
-            // Read before the statement is built: a stored day and the month's statement are
-            // then never in memory together.
-            let history = if request.site {
-                Some(site::history(sink, serial, today, customers.as_ref()).await?)
-            } else {
-                None
-            };
-            let (outcomes, month) =
-                statements::publish_months(sink, program, &request.daily, customers.as_ref(), ctx)
-                    .await?;
-            program.statements = outcomes;
-            if let Some(history) = history {
-                let extras = site::Extras {
-                    snapshot: program.balance.as_ref(),
-                    alerts: &program.alerts,
-                    month: month.as_ref(),
-                    restate_days: ctx.restate_days,
-                    now: ctx.now,
-                };
-                let serial = &program.program_serial_number;
-                site::publish_site(sink, serial, today, &history, &extras).await?;
-            }
-        }
-    }
+    let scopes: Vec<&Scope> = plans.iter().map(|p| &p.scope).collect();
+    let programs = finish(&api, sink, programs, &scopes, request, ctx).await?;
     Ok(RunOutcome {
         run_id: ctx.run_id.clone(),
         dry_run: request.dry_run,
@@ -148,7 +97,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
 
 /// Everything about `request` judged before any call: daily partitions stay whole, at most
 /// `MAX_DAYS` days, only complete days, and nothing FortiFlex no longer holds to fetch.
-fn validate(request: &Request, ctx: &Context, oldest: NaiveDate) -> Result<()> {
+pub(super) fn validate(request: &Request, ctx: &Context, oldest: NaiveDate) -> Result<()> {
     let tz = ctx.timezone;
     let filtered = request.serial_filter.is_some()
         || request.config_filter.is_some()

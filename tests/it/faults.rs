@@ -310,6 +310,10 @@ impl Sink for ManifestElsewhere {
         }
     }
 
+    async fn delete(&self, key: &str) -> fortiflex_reporter::Result<()> {
+        self.data.delete(key).await
+    }
+
     fn location(&self, key: &str) -> String {
         self.data.location(key)
     }

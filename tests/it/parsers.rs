@@ -96,7 +96,7 @@ proptest! {
     #[test]
     fn lambda_payloads_are_planned_or_refused(v in json()) {
         if let Ok(p) = Payload::from_value(v) {
-            let _ = to_request(&p, now(), PACIFIC, 2);
+            let _ = to_request(&p, now(), PACIFIC, 2, 90);
         }
     }
 

@@ -13,20 +13,35 @@ use tokio::time::Instant;
 pub struct Limits {
     pub per_minute: u32,
     pub per_hour: u32,
+    /// The hour window's length: an hour, except in tests and trials that scale the budget
+    /// down so its waits last seconds (the minute window is a sixtieth of it).
+    pub hour: Duration,
+}
+
+impl Limits {
+    /// `per_minute` and `per_hour` over a real minute and hour.
+    pub fn new(per_minute: u32, per_hour: u32) -> Self {
+        Limits {
+            per_minute,
+            per_hour,
+            hour: HOUR,
+        }
+    }
+
+    /// The minute window's length.
+    pub fn minute(&self) -> Duration {
+        self.hour / 60
+    }
 }
 
 impl Default for Limits {
     /// 90 and 950: below the reported limits, for other clients of the same user, while a
     /// 300-account scheduled run (3 calls per account plus 2) still fits one hour.
     fn default() -> Self {
-        Limits {
-            per_minute: 90,
-            per_hour: 950,
-        }
+        Limits::new(90, 950)
     }
 }
 
-const MINUTE: Duration = Duration::from_secs(60);
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Hands out turns: one holder at a time, and no more starts per window than the limits.
@@ -44,20 +59,54 @@ pub struct Turn<'a> {
 
 impl Pacer {
     pub fn new(limits: Limits) -> Self {
+        Self::resume(limits, &[])
+    }
+
+    /// A pacer that knows the calls an earlier invocation started `ages` ago (a Step
+    /// Functions job carries them from chunk to chunk), so the windows hold across both.
+    pub fn resume(limits: Limits, ages: &[Duration]) -> Self {
+        let now = Instant::now();
+        let mut starts: Vec<Instant> = ages
+            .iter()
+            .filter(|a| **a < limits.hour)
+            .filter_map(|a| now.checked_sub(*a))
+            .collect();
+        starts.sort_unstable();
         Pacer {
             limits,
-            starts: Mutex::new(VecDeque::new()),
+            starts: Mutex::new(starts.into()),
         }
     }
 
-    /// Calls started in the last hour: what a run planned now must leave room for.
-    pub async fn calls_this_hour(&self) -> u64 {
+    /// How long ago each call of the last hour window started, oldest first.
+    pub async fn ages(&self) -> Vec<Duration> {
         let now = Instant::now();
         let starts = self.starts.lock().await;
         starts
             .iter()
-            .filter(|t| now.duration_since(**t) < HOUR)
-            .count() as u64
+            .map(|t| now.duration_since(*t))
+            .filter(|a| *a < self.limits.hour)
+            .collect()
+    }
+
+    /// Calls started in the last hour: what a run planned now must leave room for.
+    pub async fn calls_this_hour(&self) -> u64 {
+        self.ages().await.len() as u64
+    }
+
+    /// How long until `calls` more calls fit the hour window (zero: they fit now). A job's
+    /// chunk stops and waits this long instead of sleeping in an invocation.
+    pub async fn wait_for(&self, calls: u64) -> Duration {
+        let ages = self.ages().await;
+        let limit = u64::from(self.limits.per_hour);
+        let over = (ages.len() as u64 + calls).saturating_sub(limit);
+        match usize::try_from(over).ok().filter(|o| *o > 0) {
+            None => Duration::ZERO,
+            // The `over`-th oldest call must leave the window first.
+            Some(o) => ages
+                .get(o - 1)
+                .map_or(self.limits.hour, |a| self.limits.hour - *a),
+        }
     }
 
     /// Waits for a turn: until no other call is in flight and a call now would stay within
@@ -66,22 +115,23 @@ impl Pacer {
         let mut starts = self.starts.lock().await;
         loop {
             let now = Instant::now();
+            let (minute, hour) = (self.limits.minute(), self.limits.hour);
             while starts
                 .front()
-                .is_some_and(|t| now.duration_since(*t) >= HOUR)
+                .is_some_and(|t| now.duration_since(*t) >= hour)
             {
                 starts.pop_front();
             }
             let in_minute = starts
                 .iter()
                 .rev()
-                .take_while(|t| now.duration_since(**t) < MINUTE)
+                .take_while(|t| now.duration_since(**t) < minute)
                 .count();
             let wait_until = if in_minute >= self.limits.per_minute as usize {
                 // The call that leaves the minute window first frees a slot.
-                Some(starts[starts.len() - in_minute] + MINUTE)
+                Some(starts[starts.len() - in_minute] + minute)
             } else if starts.len() >= self.limits.per_hour as usize {
-                Some(starts[starts.len() - self.limits.per_hour as usize] + HOUR)
+                Some(starts[starts.len() - self.limits.per_hour as usize] + hour)
             } else {
                 None
             };
@@ -141,12 +191,45 @@ mod tests {
         assert!(starts[199] - begin < Duration::from_secs(150));
     }
 
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[tokio::test(start_paused = true)]
+    async fn a_resumed_pacer_keeps_the_earlier_calls_windows() {
+        let limits = Limits {
+            per_minute: 10,
+            per_hour: 20,
+            hour: Duration::from_secs(60),
+        };
+        let first = Pacer::new(limits);
+        for _ in 0..15 {
+            let _turn = first.turn().await;
+        }
+        // 10 in the first second (the minute window is one second), 5 in the next.
+        assert_eq!(first.calls_this_hour().await, 15);
+        assert_eq!(first.wait_for(5).await, Duration::ZERO);
+        let ages = first.ages().await;
+        let next = Pacer::resume(limits, &ages);
+        assert_eq!(next.calls_this_hour().await, 15);
+        // Six more would be 21 in the hour: wait until the oldest call leaves it.
+        let wait = next.wait_for(6).await;
+        assert!(
+            wait > Duration::from_secs(58) && wait <= limits.hour,
+            "{wait:?}"
+        );
+        let begin = Instant::now();
+        for _ in 0..6 {
+            let _turn = next.turn().await;
+        }
+        assert!(
+            Instant::now() - begin >= wait,
+            "the hour window held across pacers"
+        );
+        assert_eq!(next.calls_this_hour().await, 20);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn the_hour_limit_holds_too() {
-        let pacer = Pacer::new(Limits {
-            per_minute: 1000,
-            per_hour: 50,
-        });
+        let pacer = Pacer::new(Limits::new(1000, 50));
         let begin = Instant::now();
         let mut starts = Vec::new();
         for _ in 0..120 {

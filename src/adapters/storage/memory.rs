@@ -66,6 +66,12 @@ impl Sink for MemorySink {
         Ok(())
     }
 
+    async fn delete(&self, key: &str) -> Result<()> {
+        check_key(key)?;
+        self.objects.lock().unwrap().remove(key);
+        Ok(())
+    }
+
     fn location(&self, key: &str) -> String {
         format!("memory:{key}")
     }

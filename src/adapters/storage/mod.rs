@@ -47,6 +47,9 @@ pub trait Sink: Send + Sync {
             }
         }
     }
+    /// Removes the object at `key`; a missing one is no error. Only a job's staging is ever
+    /// deleted: reports and their revisions are never removed.
+    fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     /// Where `key` lives, for people (`reports/daily/...`, `s3://bucket/prefix/daily/...`).
     fn location(&self, key: &str) -> String;
 }
@@ -136,6 +139,18 @@ impl Sink for LocalDir {
         self.replace(key, |tmp| staged.persist(tmp)).await
     }
 
+    async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::Storage(format!(
+                "cannot delete {}: {e}",
+                path.display()
+            ))),
+        }
+    }
+
     fn location(&self, key: &str) -> String {
         self.root.join(key).display().to_string()
     }
@@ -217,6 +232,13 @@ impl Sink for Destination {
         match self {
             Destination::Local(s) => s.put_staged(key, staged, content_type).await,
             Destination::S3(s) => s.put_staged(key, staged, content_type).await,
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<()> {
+        match self {
+            Destination::Local(s) => s.delete(key).await,
+            Destination::S3(s) => s.delete(key).await,
         }
     }
 

@@ -131,6 +131,10 @@ impl Sink for S3Sink {
         self.upload(key, ByteStream::from(body), content_type).await
     }
 
+    async fn delete(&self, key: &str) -> Result<()> {
+        self.remove(key).await
+    }
+
     /// Streamed from disk: the Lambda never holds a big report whole.
     async fn put_staged(
         &self,
@@ -185,6 +189,24 @@ impl S3Sink {
             self.location(key),
             DisplayErrorContext(e)
         ))
+    }
+
+    async fn remove(&self, key: &str) -> Result<()> {
+        let object_key = self.object_key(key)?;
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .send()
+            .await
+            .map_err(|e| {
+                Error::Storage(format!(
+                    "cannot delete {}: {}",
+                    self.location(key),
+                    cause(&e)
+                ))
+            })?;
+        Ok(())
     }
 
     async fn upload(&self, key: &str, body: ByteStream, content_type: &'static str) -> Result<()> {

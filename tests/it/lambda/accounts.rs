@@ -35,10 +35,7 @@ fn settings(aws: &Aws, sim: &RunningSim) -> LambdaSettings {
 /// count calls rather than wait for them.
 fn unpaced(aws: &Aws, sim: &RunningSim) -> Handler<SecretsManager, S3Sink> {
     let mut s = settings(aws, sim);
-    s.settings.limits = Limits {
-        per_minute: 100_000,
-        per_hour: 100_000,
-    };
+    s.settings.limits = Limits::new(100_000, 100_000);
     Handler::for_aws(s, &aws.config).unwrap()
 }
 

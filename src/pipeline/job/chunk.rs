@@ -1,0 +1,211 @@
+//! One chunk: the job's next items, in order, while the budget's hour window has room for
+//! the next one and the invocation has time for it; what was fetched is staged, and every day
+//! whose accounts are all staged is published. A chunk that stops for the budget says how
+//! long to wait; one that fails stages what it fetched before the error, so a retry resumes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use tokio::time::Instant;
+
+use super::assemble::{self, Catalogs};
+use super::parts::Buffer;
+use super::state::{Item, JobState, Work};
+use crate::adapters::fortiflex::{EntitlementQuery, FortiFlexApi, Pacer, PointsQuery, PointsRow};
+use crate::adapters::storage::Sink;
+use crate::contract::keys::daily_keys;
+use crate::domain::ids::AccountId;
+use crate::domain::window::DayRange;
+use crate::error::Result;
+use crate::pipeline::archive;
+use crate::pipeline::metered::Metered;
+use crate::pipeline::program::sums;
+use crate::pipeline::request::Context;
+
+/// Time kept back from the invocation's end: staging, publishing the days completed, saving
+/// the state.
+const RESERVE: Duration = Duration::from_secs(120);
+/// Items between two stagings, so a crash loses little work.
+const STAGE_EVERY: usize = 200;
+
+/// Runs items from `state.next_item` on; returns how long the budget asks to wait (zero
+/// when the chunk stopped for time or ran out of items).
+pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
+    api: &Metered<'_, A>,
+    pacer: &Pacer,
+    sink: &S,
+    state: &mut JobState,
+    ctx: &Context,
+) -> Result<Duration> {
+    let deadline = ctx.time_left.map(|t| Instant::now() + t);
+    let mut chunk = Chunk {
+        api,
+        sink,
+        ctx,
+        stored: BTreeMap::new(),
+        buffer: Buffer::default(),
+    };
+    let mut catalogs = Catalogs::default();
+    let mut buffered = 0;
+    let mut wait = Duration::ZERO;
+    // Days that were complete before (a chunk that broke off after staging them).
+    assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
+    while state.next_item + buffered < state.items.len() {
+        let index = state.next_item + buffered;
+        let item = state.items[index].clone();
+        let needed = pacer.wait_for(item.max_calls()).await;
+        if !needed.is_zero() {
+            wait = needed;
+            break;
+        }
+        if deadline.is_some_and(|d| {
+            d.saturating_duration_since(Instant::now()) < RESERVE + ctx.limits.minute()
+        }) {
+            break;
+        }
+        if let Err(e) = chunk.run(state, &item).await {
+            // What the items before this one fetched is good: stage it for the retry.
+            chunk.buffer.stage(sink, state).await?;
+            state.next_item += buffered;
+            return Err(e);
+        }
+        buffered += 1;
+        let completes_day = state.programs[item.program]
+            .days
+            .iter()
+            .any(|d| d.last_item == Some(index));
+        if completes_day || buffered >= STAGE_EVERY {
+            chunk.buffer.stage(sink, state).await?;
+            state.next_item += buffered;
+            buffered = 0;
+            state.save(sink).await?;
+            assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
+        }
+    }
+    chunk.buffer.stage(sink, state).await?;
+    state.next_item += buffered;
+    state.save(sink).await?;
+    assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
+    Ok(wait)
+}
+
+struct Chunk<'a, A, S> {
+    api: &'a Metered<'a, A>,
+    sink: &'a S,
+    ctx: &'a Context,
+    /// Stored rows of checked days, read once per chunk.
+    stored: BTreeMap<(usize, NaiveDate), Vec<PointsRow>>,
+    buffer: Buffer,
+}
+
+impl<A: FortiFlexApi, S: Sink> Chunk<'_, A, S> {
+    async fn run(&mut self, state: &JobState, item: &Item) -> Result<()> {
+        let program = &state.programs[item.program];
+        let account = AccountId(item.account);
+        let context = |e: crate::error::Error| {
+            e.during(format!("program {} account {account}", program.serial))
+        };
+        match item.work {
+            Work::Catalog => {
+                let query = EntitlementQuery {
+                    account_id: Some(account),
+                    program_serial_number: Some(program.serial.clone()),
+                    ..Default::default()
+                };
+                let listed = self.api.entitlements(&query).await.map_err(context)?;
+                self.buffer.catalog(item.program, &listed);
+            }
+            Work::Fetch { day } => {
+                let rows = self
+                    .points(state, item, DayRange::day(day))
+                    .await
+                    .map_err(context)?;
+                self.buffer.rows(item.program, day, item.account, &rows);
+            }
+            Work::Check { start, end } => {
+                let run = DayRange::new(start, end)?;
+                let now = self.points(state, item, run).await.map_err(context)?;
+                let mut was = sums(&[], account);
+                for day in run.days() {
+                    let stored = self.stored_rows(state, item.program, day).await?;
+                    for (a, serials) in sums(stored, AccountId(program.account_id)) {
+                        let into = was.entry(a).or_default();
+                        for (s, p) in serials {
+                            *into.entry(s).or_default() += p;
+                        }
+                    }
+                }
+                let was = was.remove(&account).unwrap_or_default();
+                let now_sum = sums(&now, account).remove(&account).unwrap_or_default();
+                if was == now_sum {
+                    for day in run.days() {
+                        self.buffer.unchanged(item.program, day, item.account);
+                    }
+                } else if run.is_single_day() {
+                    self.buffer.rows(item.program, start, item.account, &now);
+                } else {
+                    // All days fetched before any is buffered: a failed item leaves nothing.
+                    let mut fresh = Vec::new();
+                    for day in run.days() {
+                        let rows = self.points(state, item, DayRange::day(day)).await;
+                        fresh.push((day, rows.map_err(context)?));
+                    }
+                    for (day, rows) in fresh {
+                        self.buffer.rows(item.program, day, item.account, &rows);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The account's rows over `range`, each carrying its account.
+    async fn points(
+        &self,
+        state: &JobState,
+        item: &Item,
+        range: DayRange,
+    ) -> Result<Vec<PointsRow>> {
+        let (start_date, end_date) = self.ctx.end_date.request_dates(range);
+        let account = AccountId(item.account);
+        let mut rows = self
+            .api
+            .points(&PointsQuery {
+                start_date,
+                end_date,
+                account_id: Some(account),
+                program_serial_number: Some(state.programs[item.program].serial.clone()),
+                config_id: None,
+                serial_number: None,
+            })
+            .await?;
+        for r in &mut rows {
+            r.account_id.get_or_insert(account);
+        }
+        Ok(rows)
+    }
+
+    async fn stored_rows(
+        &mut self,
+        state: &JobState,
+        program: usize,
+        day: NaiveDate,
+    ) -> Result<&[PointsRow]> {
+        if !self.stored.contains_key(&(program, day)) {
+            let keys = daily_keys(&state.programs[program].serial, day);
+            let rows = match archive::stored(self.sink, &keys).await? {
+                Some(s) => archive::listed_rows(self.sink, &keys, &s)
+                    .await?
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            };
+            self.stored.insert((program, day), rows);
+        }
+        Ok(self
+            .stored
+            .get(&(program, day))
+            .map(Vec::as_slice)
+            .unwrap_or_default())
+    }
+}

@@ -1,0 +1,164 @@
+//! Work longer than one invocation, as AWS Step Functions runs it (`infra/statemachine.asl.json`):
+//! **plan** the request once (the same planner as a one-invocation run) into items of at most a
+//! few calls each, run **chunks** of items that fit the invocation's time and the calls left in
+//! the budget's hour window, **wait** (a `Wait` state) when the window is spent, and **finish**
+//! (balance, alerts, statements, site) once every day is published.
+//!
+//! Items are staged in the bucket as they are fetched (`staging/`); a day's whole-program
+//! report is built and published only once every account of the program is staged for it, so
+//! no partial report ever looks whole. Every step is idempotent: the state object says what is
+//! staged and published, so a retried chunk, a redelivered message or a restarted execution
+//! fetches nothing already staged or stored and writes no duplicate revision.
+
+mod assemble;
+mod chunk;
+mod finish;
+mod parts;
+mod start;
+mod state;
+mod wire;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use self::state::JobState;
+use crate::adapters::credentials::Credentials;
+use crate::adapters::fortiflex::{FortiFlexApi, Pacer};
+use crate::adapters::storage::Sink;
+use crate::error::Result;
+use crate::pipeline::metered::Metered;
+use crate::pipeline::outcome::RunOutcome;
+use crate::pipeline::progress::Progress;
+use crate::pipeline::request::{Context, Request};
+
+/// One step of a job, as a state machine message names it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobStep {
+    /// Plan `request`, or resume the unfinished job of the same request.
+    Plan(Request),
+    /// Run the next items of `job`. `cursor` is where the previous chunk said it stopped; the
+    /// state object is what counts (a stale message's cursor changes nothing).
+    Chunk { job: String, cursor: usize },
+    /// Balance, alerts, statements and site, then the staging removed.
+    Finish { job: String },
+}
+
+/// What a plan or chunk step tells the state machine: the job, how far it is, and how long
+/// to wait before the next chunk (the budget's hour window is spent until then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepReply {
+    pub job: String,
+    pub cursor: usize,
+    pub items: usize,
+    pub wait_seconds: u64,
+    /// Every item is staged and every day published: the next step is finish.
+    pub done: bool,
+    /// FortiFlex calls this step made.
+    pub calls: u64,
+}
+
+#[derive(Debug)]
+pub enum StepOutcome {
+    Progress(StepReply),
+    Finished(RunOutcome),
+}
+
+/// The wall clock the budget is kept in (the run's `ctx.now` is the report clock, which
+/// tests and replays set).
+fn wall_clock() -> DateTime<Utc> {
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Runs `step`. `connect` builds the FortiFlex client around the pacer the step hands it,
+/// which knows the calls earlier steps of the job made in the budget's windows.
+pub async fn run_step<A: FortiFlexApi, S: Sink>(
+    connect: impl FnOnce(Arc<Pacer>) -> A,
+    sink: &S,
+    credentials: &Credentials,
+    step: JobStep,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<StepOutcome> {
+    let (job, existing) = match &step {
+        JobStep::Plan(request) => {
+            let job = start::job_request(request)?.id();
+            let existing = JobState::load(sink, &job).await?;
+            (job, existing)
+        }
+        JobStep::Chunk { job, .. } | JobStep::Finish { job } => {
+            (job.clone(), JobState::load(sink, job).await?)
+        }
+    };
+    let ages = existing
+        .as_ref()
+        .map(|s| s.call_ages(wall_clock()))
+        .unwrap_or_default();
+    let pacer = Arc::new(Pacer::resume(ctx.limits, &ages));
+    let client = connect(Arc::clone(&pacer));
+    let api = Metered::new(&client, progress);
+    let mut state = match (step, existing) {
+        (JobStep::Plan(request), existing) => match existing.filter(start::resumable) {
+            Some(s) => {
+                tracing::info!(job = %s.job, next_item = s.next_item, "resuming the job");
+                s
+            }
+            None => start::plan(&api, sink, credentials, &request, ctx).await?,
+        },
+        (JobStep::Chunk { .. }, None) | (JobStep::Finish { .. }, None) => {
+            // Finished and removed already: a redelivered message finds nothing to do.
+            tracing::info!(job = %job, "no such job (finished already)");
+            return Ok(match_gone(job));
+        }
+        (JobStep::Chunk { .. }, Some(state)) => state,
+        (JobStep::Finish { .. }, Some(state)) => {
+            let outcome = finish::finish(&api, sink, state, ctx).await?;
+            return Ok(StepOutcome::Finished(outcome));
+        }
+    };
+    let wait = if state.all_staged() && assemble::all_published(&state) {
+        Duration::ZERO
+    } else {
+        let run = chunk::run_chunk(&api, &pacer, sink, &mut state, ctx).await;
+        record_calls(sink, &mut state, &pacer).await?;
+        run?
+    };
+    // Once everything is published, finish may need the balance calls' room too.
+    let done = state.all_staged() && assemble::all_published(&state);
+    let wait = if done && wait.is_zero() {
+        pacer.wait_for(finish::calls(&state)).await
+    } else {
+        wait
+    };
+    record_calls(sink, &mut state, &pacer).await?;
+    Ok(StepOutcome::Progress(StepReply {
+        job: state.job.clone(),
+        cursor: state.next_item,
+        items: state.items.len(),
+        wait_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        done: done && wait.is_zero(),
+        calls: api.calls(),
+    }))
+}
+
+fn match_gone(job: String) -> StepOutcome {
+    StepOutcome::Progress(StepReply {
+        job,
+        cursor: 0,
+        items: 0,
+        wait_seconds: 0,
+        done: true,
+        calls: 0,
+    })
+}
+
+/// Saves the calls of the budget's window with the state, so the next step inherits them.
+async fn record_calls(sink: &impl Sink, state: &mut JobState, pacer: &Pacer) -> Result<()> {
+    state.set_calls(wall_clock(), &pacer.ages().await);
+    state.save(sink).await
+}
