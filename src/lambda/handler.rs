@@ -186,6 +186,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
                         message_id,
                         reply: Some(reply),
                         error_type: None,
+                        error: None,
                     }
                 }
                 Ok(StepOutcome::Finished(run)) => {
@@ -197,6 +198,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
                         message_id,
                         reply: None,
                         error_type: None,
+                        error: None,
                     }
                 }
                 Err(e) => {
@@ -208,6 +210,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
                         message_id,
                         reply: None,
                         error_type: Some(e.kind()),
+                        error: Some(e.to_string()),
                     }
                 }
             };

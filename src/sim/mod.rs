@@ -77,7 +77,19 @@ struct Simulator {
     shape: Mutex<RowShape>,
     calls: AtomicU64,
     logins: AtomicU64,
+    log: Mutex<std::collections::VecDeque<SimCall>>,
 }
+
+/// One API call the simulator received: when, which call, and its JSON body.
+#[derive(Debug, Clone)]
+pub struct SimCall {
+    pub at: Instant,
+    pub call: String,
+    pub body: Value,
+}
+
+/// Calls kept in the log: enough for any test, bounded for a long-running `sim`.
+const LOG_CALLS: usize = 100_000;
 
 impl Simulator {
     fn today(&self) -> NaiveDate {
@@ -151,6 +163,11 @@ impl RunningSim {
         self.state.calls.load(Ordering::SeqCst)
     }
 
+    /// The API calls received so far (the last 100,000), oldest first.
+    pub fn call_log(&self) -> Vec<SimCall> {
+        self.state.log.lock().unwrap().iter().cloned().collect()
+    }
+
     /// Login requests received so far.
     pub fn logins(&self) -> u64 {
         self.state.logins.load(Ordering::SeqCst)
@@ -195,6 +212,7 @@ pub async fn start(
         plan: Mutex::new(plan),
         calls: AtomicU64::new(0),
         logins: AtomicU64::new(0),
+        log: Mutex::new(std::collections::VecDeque::new()),
     });
     let app = Router::new()
         .route(TOKEN_PATH, post(login))
@@ -352,6 +370,17 @@ async fn api(
     body: Bytes,
 ) -> Response {
     sim.calls.fetch_add(1, Ordering::SeqCst);
+    {
+        let mut log = sim.log.lock().unwrap();
+        if log.len() == LOG_CALLS {
+            log.pop_front();
+        }
+        log.push_back(SimCall {
+            at: Instant::now(),
+            call: call.clone(),
+            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+        });
+    }
     if let Some(faulted) = fault_reply(&sim).await {
         return faulted;
     }

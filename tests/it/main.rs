@@ -7,6 +7,7 @@ mod architecture;
 mod cli;
 mod faults;
 mod fortiflex_http;
+mod jobs;
 mod lambda;
 mod parsers;
 mod site;

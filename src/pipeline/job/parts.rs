@@ -9,21 +9,21 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::state::JobState;
-use super::wire;
+use super::wire::{self, Raw};
 use crate::adapters::storage::Sink;
 use crate::contract::{JSON_CONTENT_TYPE, keys};
 use crate::domain::records::{Entitlement, PointsRow};
 use crate::error::{Error, Result};
 
 /// One account's share of a staged day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct StagedAccount {
     pub account: u64,
     /// The stored rows of the account stand (a check found the same totals).
     #[serde(default)]
     pub unchanged: bool,
     #[serde(default)]
-    pub rows: Vec<serde_json::Value>,
+    pub rows: Vec<Raw>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -33,13 +33,13 @@ struct DayPart {
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CatalogPart {
-    entitlements: Vec<serde_json::Value>,
+    entitlements: Vec<Raw>,
 }
 
 /// What a chunk fetched and has not staged yet.
 #[derive(Debug, Default)]
 pub(super) struct Buffer {
-    catalogs: BTreeMap<usize, Vec<serde_json::Value>>,
+    catalogs: BTreeMap<usize, Vec<Raw>>,
     days: BTreeMap<(usize, NaiveDate), Vec<StagedAccount>>,
 }
 

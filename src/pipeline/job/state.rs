@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::wire::Raw;
 use crate::adapters::storage::Sink;
 use crate::contract::JSON_CONTENT_TYPE;
 use crate::contract::keys;
@@ -108,20 +109,20 @@ pub(super) struct JobDay {
     pub done: Option<DayDone>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct JobProgram {
     pub serial: String,
     pub account_id: u64,
     pub accounts: Vec<u64>,
     /// `configs/list` as discovery read it (FortiFlex's shape, see `wire`).
-    pub configs: Vec<serde_json::Value>,
+    pub configs: Vec<Raw>,
     /// `programs/list`'s entry, when discovery asked it.
-    pub listed: Option<serde_json::Value>,
+    pub listed: Option<Raw>,
     pub catalog_parts: Vec<u64>,
     pub days: Vec<JobDay>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct JobState {
     pub version: u32,
     pub job: String,

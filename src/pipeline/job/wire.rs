@@ -4,6 +4,7 @@
 //! (the records never read it).
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::domain::money::Exact;
 use crate::domain::records::{Config, Entitlement, PointsRow, Program};
@@ -60,12 +61,15 @@ struct WireProgram<'a> {
     point_balance: Option<Exact>,
 }
 
-fn value(v: impl Serialize) -> serde_json::Value {
+/// A record's JSON text, kept as text: a decimal keeps its exact digits (`107.20`).
+pub(super) type Raw = Box<RawValue>;
+
+fn value(v: impl Serialize) -> Raw {
     // Plain structs of strings and numbers: serialising cannot fail.
-    serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
+    serde_json::value::to_raw_value(&v).unwrap_or_else(|_| RawValue::NULL.to_owned())
 }
 
-pub(super) fn config(c: &Config) -> serde_json::Value {
+pub(super) fn config(c: &Config) -> Raw {
     value(WireConfig {
         id: c.id,
         name: c.name.as_deref(),
@@ -78,7 +82,7 @@ pub(super) fn config(c: &Config) -> serde_json::Value {
     })
 }
 
-pub(super) fn entitlement(e: &Entitlement) -> serde_json::Value {
+pub(super) fn entitlement(e: &Entitlement) -> Raw {
     value(WireEntitlement {
         serial_number: &e.serial_number,
         account_id: e.account_id.map(|a| a.0),
@@ -91,7 +95,7 @@ pub(super) fn entitlement(e: &Entitlement) -> serde_json::Value {
     })
 }
 
-pub(super) fn row(r: &PointsRow) -> serde_json::Value {
+pub(super) fn row(r: &PointsRow) -> Raw {
     value(WireRow {
         serial_number: &r.serial_number,
         account_id: r.account_id.map(|a| a.0),
@@ -99,7 +103,7 @@ pub(super) fn row(r: &PointsRow) -> serde_json::Value {
     })
 }
 
-pub(super) fn program(p: &Program) -> serde_json::Value {
+pub(super) fn program(p: &Program) -> Raw {
     value(WireProgram {
         serial_number: &p.serial_number,
         account_id: p.account_id.map(|a| a.0),
@@ -112,8 +116,9 @@ pub(super) fn program(p: &Program) -> serde_json::Value {
 }
 
 /// A staged record read back; a staged object that does not parse is a storage fault.
-pub(super) fn read<T: for<'de> Deserialize<'de>>(v: &serde_json::Value, what: &str) -> Result<T> {
-    T::deserialize(v).map_err(|e| Error::Storage(format!("a staged {what} is unreadable: {e}")))
+pub(super) fn read<T: for<'de> Deserialize<'de>>(v: &RawValue, what: &str) -> Result<T> {
+    serde_json::from_str(v.get())
+        .map_err(|e| Error::Storage(format!("a staged {what} is unreadable: {e}")))
 }
 
 #[cfg(test)]
@@ -168,7 +173,8 @@ mod tests {
             point_balance: Some("12.50".parse().unwrap()),
         };
         assert_eq!(read::<Program>(&program(&p), "program").unwrap(), p);
-        let err = read::<PointsRow>(&serde_json::json!({"points": "x"}), "row").unwrap_err();
+        let bad = serde_json::value::to_raw_value(&serde_json::json!({"points": "x"})).unwrap();
+        let err = read::<PointsRow>(&bad, "row").unwrap_err();
         assert_eq!(err.kind(), "Storage");
     }
 }

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod step_functions;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -135,6 +137,8 @@ pub fn moto() -> &'static Moto {
         let port = free_port();
         let log = std::env::temp_dir().join(format!("fortiflex-moto-{port}.log"));
         let mut cmd = Command::new(python);
+        // Its Step Functions interpreter calls back into the server on this port.
+        cmd.env("MOTO_PORT", port.to_string());
         cmd.args([
             "-m",
             "moto.server",

@@ -1,0 +1,339 @@
+//! Jobs on Step Functions, for real and offline: the state machine definition `template.yaml`
+//! deploys, executed by moto's interpreter, every step done by the real function (its handler
+//! wired as in AWS, fed the job queue's messages), against the simulator's multi-account
+//! tenant, under a budget scaled down so an "hour" lasts seconds.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RunningSim, SimCall};
+use serde_json::{Value, json};
+
+use crate::support::step_functions::{Ended, StateMachine, budget_env, handler};
+use crate::support::{Aws, CREDENTIALS, lambda_env, moto, simulator};
+
+const TODAY: &str = "2025-11-21";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-11-21T14:00:00Z")
+        .unwrap()
+        .to_utc()
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// A bucket with the credentials, and the simulator serving `data`.
+async fn setup(data: Dataset) -> (Aws, RunningSim) {
+    let aws = Aws::new(true).await;
+    aws.put_secret(CREDENTIALS).await;
+    (aws, simulator(data).await)
+}
+
+fn env(
+    aws: &Aws,
+    sim: &RunningSim,
+    budget: Vec<(&'static str, String)>,
+) -> Vec<(&'static str, String)> {
+    let mut env = lambda_env(moto(), aws, sim);
+    env.extend(budget);
+    env
+}
+
+/// The most calls of `log` that started within any `window`.
+fn busiest(log: &[SimCall], window: Duration) -> usize {
+    let at: Vec<Instant> = log.iter().map(|c| c.at).collect();
+    (0..at.len())
+        .map(|i| at[i..].iter().take_while(|t| **t < at[i] + window).count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// `entitlements/points` calls of single days, by (account, day).
+fn day_fetches(log: &[SimCall]) -> BTreeMap<(u64, String), usize> {
+    let mut out = BTreeMap::new();
+    for c in log.iter().filter(|c| c.call == "entitlements/points") {
+        let (start, end) = (&c.body["startDate"], &c.body["endDate"]);
+        if start == end {
+            let account = c.body["accountId"].as_u64().unwrap();
+            *out.entry((account, start.as_str().unwrap().to_string()))
+                .or_default() += 1;
+        }
+    }
+    out
+}
+
+/// Every stored day's manifest: its revision and totals.
+async fn manifests(aws: &Aws) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for key in aws.keys().await {
+        if key.starts_with("fortiflex/daily/manifests/") {
+            let m: Value = serde_json::from_slice(&aws.object(&key).await.0).unwrap();
+            out.insert(m["start_date"].as_str().unwrap_or(&key).to_string(), m);
+        }
+    }
+    out
+}
+
+fn staging(keys: &[String]) -> Vec<&String> {
+    keys.iter()
+        .filter(|k| k.starts_with("fortiflex/staging/"))
+        .collect()
+}
+
+fn assert_succeeded(ended: &Ended) {
+    assert_eq!(
+        ended.status, "SUCCEEDED",
+        "{:?} {:?} {:?}",
+        ended.error, ended.steps, ended.output
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_400_account_daily_run_publishes_whole_days_in_chunks_within_the_budget() {
+    let (aws, sim) = setup(Dataset::mssp(397)).await;
+    let (per_minute, per_hour, hour) = (60, 300, 5);
+    let h = handler(
+        &aws.config,
+        env(&aws, &sim, budget_env(per_minute, per_hour, hour)),
+    );
+    let machine = StateMachine::create(&aws).await;
+    let run = machine
+        .start(
+            "daily-400",
+            json!({"scheduled_time": "2025-11-21T14:00:00Z"}),
+        )
+        .await;
+    let ended = machine.work(&h, &run, now(), None).await;
+    assert_succeeded(&ended);
+    let chunks = ended.steps.iter().filter(|(s, _)| s == "chunk").count();
+    assert!(
+        chunks >= 5,
+        "1,600 calls at 300 an hour take several chunks: {chunks}"
+    );
+    assert!(
+        ended
+            .replies
+            .iter()
+            .any(|r| r["wait_seconds"].as_u64() > Some(0)),
+        "a chunk waited for the budget: {:?}",
+        ended.replies
+    );
+
+    // Never more than the scaled budget in any window.
+    let log = sim.call_log();
+    assert!(busiest(&log, Duration::from_secs(hour.into())) <= per_hour as usize);
+    assert!(
+        busiest(&log, Duration::from_millis(u64::from(hour) * 1000 / 60)) <= per_minute as usize
+    );
+
+    // Each day written once, whole: every account's rows, the program's total.
+    let data = Dataset::mssp(397);
+    let program = &data.programs[0];
+    let manifests = manifests(&aws).await;
+    for d in ["2025-11-18", "2025-11-19", "2025-11-20"] {
+        let m = &manifests[d];
+        assert_eq!(m["revision"], 1, "{d} written once");
+        let consumed = program.points(day(d), day(d), day(TODAY));
+        let expected: rust_decimal::Decimal = consumed.iter().map(|(_, p)| *p).sum();
+        let accounts: BTreeSet<u64> = consumed
+            .iter()
+            .map(|(e, _)| program.account_of(e))
+            .collect();
+        assert_eq!(accounts.len(), 400);
+        let json_key = format!("fortiflex/daily/json/dt={d}/consumption_ELAVMS0000123456_{d}.json");
+        let report: Value = serde_json::from_slice(&aws.object(&json_key).await.0).unwrap();
+        assert_eq!(report["totals"]["points"].to_string(), expected.to_string());
+        let reported: BTreeSet<u64> = report["totals"]["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["entitlements"].as_u64() > Some(0))
+            .map(|a| a["account_id"].as_u64().unwrap())
+            .collect();
+        assert_eq!(reported, accounts, "{d}: every account's rows");
+    }
+    let fetched = day_fetches(&log);
+    assert_eq!(fetched.len(), 3 * 400);
+    assert!(
+        fetched.values().all(|n| *n == 1),
+        "no account-day fetched twice"
+    );
+    let keys = aws.keys().await;
+    assert!(
+        staging(&keys).is_empty(),
+        "staging removed: {:?}",
+        staging(&keys)
+    );
+    assert!(keys.iter().any(|k| k.starts_with("fortiflex/statements/")));
+    assert!(keys.iter().any(|k| k == "fortiflex/site/index.html"));
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_small_programs_scheduled_job_costs_and_writes_what_a_direct_run_does() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    let h = handler(&aws.config, env(&aws, &sim, budget_env(90, 950, 3600)));
+    let machine = StateMachine::create(&aws).await;
+    let event = json!({"scheduled_time": "2025-11-21T14:00:00Z"});
+    let run = machine.start("daily-13", event.clone()).await;
+    let ended = machine.work(&h, &run, now(), None).await;
+    assert_succeeded(&ended);
+    let steps: Vec<&str> = ended.steps.iter().map(|(s, _)| s.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["plan", "finish"],
+        "a program that fits one chunk runs with its plan"
+    );
+    let job_calls = sim.calls();
+
+    // The same event invoked directly, into another bucket.
+    let (direct, direct_sim) = setup(Dataset::walkthrough()).await;
+    let d = handler(
+        &direct.config,
+        env(&direct, &direct_sim, budget_env(90, 950, 3600)),
+    );
+    let out = d.handle(event, now(), "direct").await.unwrap();
+    assert_eq!(job_calls, out.calls, "same calls as a direct run");
+    assert_eq!(job_calls, direct_sim.calls());
+    let (keys, direct_keys) = (aws.keys().await, direct.keys().await);
+    assert_eq!(keys, direct_keys, "the same objects, no staging left");
+    for key in keys.iter().filter(|k| k.ends_with(".csv")) {
+        assert_eq!(aws.object(key).await.0, direct.object(key).await.0, "{key}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_30_day_backfill_of_30_accounts_completes_in_one_execution() {
+    let (aws, sim) = setup(Dataset::mssp(27)).await;
+    let (per_minute, per_hour, hour) = (100, 250, 3);
+    let h = handler(
+        &aws.config,
+        env(&aws, &sim, budget_env(per_minute, per_hour, hour)),
+    );
+    let machine = StateMachine::create(&aws).await;
+    let input = json!({"start_date": "2025-10-17", "end_date": "2025-11-15"});
+    let run = machine.start("backfill-30", input).await;
+    let ended = machine.work(&h, &run, now(), None).await;
+    assert_succeeded(&ended);
+    let manifests = manifests(&aws).await;
+    assert_eq!(manifests.len(), 30);
+    assert!(manifests.values().all(|m| m["revision"] == 1));
+    let log = sim.call_log();
+    assert!(busiest(&log, Duration::from_secs(hour.into())) <= per_hour as usize);
+    let fetched = day_fetches(&log);
+    assert_eq!(fetched.len(), 30 * 30);
+    assert!(fetched.values().all(|n| *n == 1));
+    assert_eq!(ended.output.as_ref().unwrap()["programs"][0]["written"], 30);
+    assert!(staging(&aws.keys().await).is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_chunk_that_fails_is_retried_and_writes_no_duplicate_revision() {
+    let (aws, sim) = setup(Dataset::mssp(7)).await;
+    let mut budget = budget_env(100, 1000, 3600);
+    budget.push(("FORTIFLEX_RETRIES", "1".into()));
+    let h = handler(&aws.config, env(&aws, &sim, budget));
+    let machine = StateMachine::create(&aws).await;
+    // Discovery (2), the catalog (10) and three whole days (30) go through; then FortiFlex
+    // fails one call, midway through the fourth day.
+    sim.inject(Fault::once(FaultKind::Http(503)).after(2 + 10 + 30 + 4));
+    let input = json!({"start_date": "2025-11-06", "end_date": "2025-11-12"});
+    let run = machine.start("retried", input).await;
+    let ended = machine.work(&h, &run, now(), None).await;
+    assert_succeeded(&ended);
+    assert!(
+        ended
+            .steps
+            .iter()
+            .any(|(_, e)| e.as_deref() == Some("FortiFlex")),
+        "a step failed: {:?}",
+        ended.steps
+    );
+    let manifests = manifests(&aws).await;
+    assert_eq!(manifests.len(), 7);
+    assert!(
+        manifests.values().all(|m| m["revision"] == 1),
+        "no duplicate revision"
+    );
+    let fetched = day_fetches(&sim.call_log());
+    assert_eq!(fetched.len(), 7 * 10);
+    let twice: Vec<_> = fetched.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(
+        twice.len(),
+        1,
+        "only the failed call was made again: {twice:?}"
+    );
+    assert!(staging(&aws.keys().await).is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_stopped_execution_started_again_fetches_nothing_stored_or_staged_again() {
+    let (aws, sim) = setup(Dataset::mssp(7)).await;
+    let h = handler(&aws.config, env(&aws, &sim, budget_env(100, 20, 2)));
+    let machine = StateMachine::create(&aws).await;
+    let input = json!({"start_date": "2025-11-01", "end_date": "2025-11-10"});
+    let first = machine.start("first", input.clone()).await;
+    let stopped = machine.work(&h, &first, now(), Some(2)).await;
+    assert_eq!(stopped.status, "RUNNING");
+    machine.stop(&first).await;
+    machine.purge().await;
+    let stored_before = manifests(&aws).await.len();
+    assert!(
+        stored_before > 0 && stored_before < 10,
+        "stopped halfway: {stored_before}"
+    );
+    let calls_before = sim.calls();
+
+    let again = machine.start("again", input).await;
+    let ended = machine.work(&h, &again, now(), None).await;
+    assert_succeeded(&ended);
+    let manifests = manifests(&aws).await;
+    assert_eq!(manifests.len(), 10);
+    assert!(manifests.values().all(|m| m["revision"] == 1));
+    let fetched = day_fetches(&sim.call_log());
+    assert_eq!(fetched.len(), 10 * 10);
+    assert!(
+        fetched.values().all(|n| *n == 1),
+        "nothing fetched twice: {fetched:?}"
+    );
+    // The restart resumed the job: no discovery or catalog again.
+    let after: Vec<_> = sim
+        .call_log()
+        .into_iter()
+        .skip(calls_before as usize)
+        .collect();
+    assert!(
+        after.iter().all(|c| c.call == "entitlements/points"),
+        "{:?}",
+        after.iter().map(|c| &c.call).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_permanent_failure_fails_the_execution_at_once_with_its_error_type() {
+    let aws = Aws::new(true).await;
+    aws.put_secret(&CREDENTIALS.replace("demo-api-password", "Wr0ng-Passw0rd"))
+        .await;
+    let sim = simulator(Dataset::walkthrough()).await;
+    let h = handler(&aws.config, env(&aws, &sim, budget_env(90, 950, 3600)));
+    let machine = StateMachine::create(&aws).await;
+    let run = machine
+        .start("refused", json!({"scheduled_time": "2025-11-21T14:00:00Z"}))
+        .await;
+    let ended = machine.work(&h, &run, now(), None).await;
+    assert_eq!(ended.status, "FAILED");
+    assert_eq!(ended.error.as_deref(), Some("Authentication"));
+    assert_eq!(
+        ended.steps,
+        vec![("plan".to_string(), Some("Authentication".to_string()))]
+    );
+    assert!(aws.keys().await.is_empty(), "nothing written");
+}

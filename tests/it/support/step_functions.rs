@@ -1,0 +1,232 @@
+//! The state machine of `template.yaml`, executed by moto's Step Functions interpreter, with
+//! the real function doing every step: moto runs no Lambda code, so this module stands in
+//! for Lambda's SQS event source mapping, as `infra/local/bridge.py` does for the local loop
+//! (it receives the job queue's messages one at a time and hands each to the function's
+//! handler as the one-record SQS event Lambda would deliver). Wait states and retries sleep in
+//! real time, so the retry intervals are scaled down with the budget (`budget_env`).
+
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, Utc};
+use fortiflex_reporter::adapters::secrets::SecretsManager;
+use fortiflex_reporter::adapters::storage::S3Sink;
+use fortiflex_reporter::config::LambdaSettings;
+use fortiflex_reporter::lambda::handler::{Handler, Invocation};
+use serde_json::{Value, json};
+
+use super::{Aws, moto};
+
+/// The definition `template.yaml` deploys (`DefinitionUri`), with its substitutions.
+pub fn definition(queue_url: &str, retry_seconds: u64) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine.asl.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut asl: Value = serde_json::from_str(&text.replace("${JobQueueUrl}", queue_url)).unwrap();
+    for state in asl["States"].as_object_mut().unwrap().values_mut() {
+        let retries = state.get_mut("Retry").and_then(Value::as_array_mut);
+        for retry in retries.into_iter().flatten() {
+            retry["IntervalSeconds"] = json!(retry_seconds);
+        }
+    }
+    asl.to_string()
+}
+
+/// The scaled-down budget the job tests run under: `per_minute` and `per_hour` calls, the
+/// hour window `hour_secs` long (FORTIFLEX_BUDGET_HOUR_SECS, docs/operations.md).
+pub fn budget_env(per_minute: u32, per_hour: u32, hour_secs: u32) -> Vec<(&'static str, String)> {
+    vec![
+        ("FORTIFLEX_CALLS_PER_MINUTE", per_minute.to_string()),
+        ("FORTIFLEX_CALLS_PER_HOUR", per_hour.to_string()),
+        ("FORTIFLEX_BUDGET_HOUR_SECS", hour_secs.to_string()),
+        ("FORTIFLEX_RETRY_BASE_MS", "1".into()),
+    ]
+}
+
+pub struct StateMachine {
+    pub sfn: aws_sdk_sfn::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub arn: String,
+    pub queue_url: String,
+}
+
+/// How an execution ended.
+#[derive(Debug)]
+pub struct Ended {
+    pub status: String,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    /// The steps the function ran: `plan`, `chunk` or `finish`, with the error type of each
+    /// that failed.
+    pub steps: Vec<(String, Option<String>)>,
+    /// Each chunk step's reply.
+    pub replies: Vec<Value>,
+}
+
+impl StateMachine {
+    /// The template's state machine on moto, with its own job queue.
+    pub async fn create(aws: &Aws) -> Self {
+        let moto = moto();
+        let config = reqwest::Client::new()
+            .post(format!("{}/moto-api/config", moto.endpoint))
+            .json(&json!({"stepfunctions": {"execute_state_machine": true}}))
+            .send()
+            .await
+            .unwrap();
+        assert!(config.status().is_success());
+        let sfn = aws_sdk_sfn::Client::new(&aws.config);
+        let sqs = aws_sdk_sqs::Client::new(&aws.config);
+        let name = format!("jobs-{}", &aws.bucket[8..]);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&name)
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        let arn = sfn
+            .create_state_machine()
+            .name(&name)
+            .definition(definition(&queue_url, 1))
+            .role_arn("arn:aws:iam::123456789012:role/fortiflex-reporter-jobs")
+            .send()
+            .await
+            .unwrap()
+            .state_machine_arn;
+        StateMachine {
+            sfn,
+            sqs,
+            arn,
+            queue_url,
+        }
+    }
+
+    pub async fn start(&self, name: &str, input: Value) -> String {
+        self.sfn
+            .start_execution()
+            .state_machine_arn(&self.arn)
+            .name(name)
+            .input(input.to_string())
+            .send()
+            .await
+            .unwrap()
+            .execution_arn
+    }
+
+    pub async fn stop(&self, execution: &str) {
+        self.sfn
+            .stop_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn status(&self, execution: &str) -> (String, Option<String>, Option<String>) {
+        let d = self
+            .sfn
+            .describe_execution()
+            .execution_arn(execution)
+            .send()
+            .await
+            .unwrap();
+        (d.status.as_str().to_string(), d.output, d.error)
+    }
+
+    /// Works the queue for `execution` until it ends, or until `stop_after` chunk steps
+    /// when given (the execution is then left running). Each message goes to `handler`.
+    pub async fn work(
+        &self,
+        handler: &Handler<SecretsManager, S3Sink>,
+        execution: &str,
+        now: DateTime<Utc>,
+        stop_after: Option<usize>,
+    ) -> Ended {
+        let mut steps = Vec::new();
+        let mut replies = Vec::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(240);
+        loop {
+            let (status, output, error) = self.status(execution).await;
+            let chunks = steps.iter().filter(|(s, _)| s == "chunk").count();
+            if status != "RUNNING" || stop_after.is_some_and(|n| chunks >= n) {
+                return Ended {
+                    status,
+                    output: output.map(|o| serde_json::from_str(&o).unwrap()),
+                    error,
+                    steps,
+                    replies,
+                };
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "execution still running: {steps:?}"
+            );
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(1)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            for m in received.messages() {
+                let body = m.body().unwrap().to_string();
+                let step = serde_json::from_str::<Value>(&body).unwrap()["step"]
+                    .as_str()
+                    .unwrap()
+                    .to_string();
+                let event = json!({"Records": [{
+                    "messageId": m.message_id().unwrap_or_default(),
+                    "eventSource": "aws:sqs",
+                    "body": body,
+                }]});
+                let run_id = format!("step-{}", steps.len());
+                let invocation = handler
+                    .handle_event(event, now, &run_id, None)
+                    .await
+                    .unwrap();
+                let Invocation::Queue(q) = invocation else {
+                    panic!("a queue event ran as a direct invocation")
+                };
+                for done in &q.steps {
+                    if let Some(e) = &done.error {
+                        eprintln!("{step} failed: {e}");
+                    }
+                    steps.push((step.clone(), done.error_type.map(str::to_string)));
+                    if let Some(r) = &done.reply {
+                        replies.push(serde_json::to_value(r).unwrap());
+                    }
+                }
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    /// Drops whatever messages are left (a stopped execution's).
+    pub async fn purge(&self) {
+        self.sqs
+            .purge_queue()
+            .queue_url(&self.queue_url)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+/// The deployed handler wiring (Secrets Manager, S3, Step Functions) on moto, with `env`.
+pub fn handler(
+    config: &SdkConfig,
+    env: Vec<(&'static str, String)>,
+) -> Handler<SecretsManager, S3Sink> {
+    let settings =
+        LambdaSettings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    Handler::for_aws(settings, config).unwrap()
+}
