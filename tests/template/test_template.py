@@ -34,6 +34,9 @@ def _translated():
     doc = json.loads(json.dumps(RAW))
     # `sam build` replaces CodeUri with the built artefact; the translator wants an S3 URI.
     doc["Resources"]["ReportFunction"]["Properties"]["CodeUri"] = "s3://artefacts/fortiflex-lambda.zip"
+    # `sam build` inlines the definition file the same way.
+    machine = doc["Resources"]["ReportStateMachine"]["Properties"]
+    machine["Definition"] = json.loads((ROOT / machine.pop("DefinitionUri")).read_text())
     return transform(doc, {"AWS::Region": "us-east-1"}, _Policies())
 
 
@@ -58,6 +61,16 @@ def as_list(x):
 
 FUNCTION = RES["ReportFunction"]["Properties"]
 RAW_FUNCTION = RAW["Resources"]["ReportFunction"]
+RAW_MACHINE = RAW["Resources"]["ReportStateMachine"]["Properties"]
+ASL_TEXT = (ROOT / RAW_MACHINE["DefinitionUri"]).read_text()
+ASL = json.loads(ASL_TEXT)
+ERROR_KINDS = set(re.findall(r'=> "([A-Za-z]+)",', (ROOT / "src/error.rs").read_text()))
+# Wildcard resources IAM allows no other way: callback task tokens, and CloudWatch Logs
+# delivery for state machines.
+UNSCOPED = {"states:SendTaskSuccess", "states:SendTaskFailure", "logs:CreateLogDelivery",
+            "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
+            "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
+            "logs:DescribeLogGroups"}
 
 
 class Function(unittest.TestCase):
@@ -118,6 +131,10 @@ class Schedule(unittest.TestCase):
         payload = json.loads(self.props["Target"]["Input"])
         self.assertEqual(payload, {"scheduled_time": "<aws.scheduler.scheduled-time>"})
         self.assertIn('pub scheduled_time: Option<String>', (ROOT / "src/lambda/payload.rs").read_text())
+
+    def test_it_starts_the_state_machine(self):
+        self.assertEqual(self.props["Target"]["Arn"], {"Ref": "ReportStateMachine"})
+        self.assertNotIn("Events", FUNCTION, "the function is no longer scheduled itself")
 
     def test_retries_then_a_dead_letter_queue(self):
         target = self.props["Target"]
@@ -185,7 +202,8 @@ class Permissions(unittest.TestCase):
                 for action in as_list(st["Action"]):
                     self.assertNotIn("*", action, f"{name}: {action}")
                 for resource in as_list(st["Resource"]):
-                    self.assertNotEqual(resource, "*", f"{name}: {st}")
+                    if resource == "*":
+                        self.assertLessEqual(set(as_list(st["Action"])), UNSCOPED, f"{name}: {st}")
             managed = role["Properties"].get("ManagedPolicyArns", [])
             for arn in managed:
                 self.assertTrue(arn.endswith("/AWSLambdaBasicExecutionRole"), f"{name}: {arn}")
@@ -199,8 +217,14 @@ class Permissions(unittest.TestCase):
         self.assertEqual(
             set(allowed),
             {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "secretsmanager:GetSecretValue",
-             "sqs:SendMessage"},
+             "sqs:SendMessage", "s3:DeleteObject", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+             "sqs:GetQueueAttributes", "states:SendTaskSuccess", "states:SendTaskFailure"},
         )
+        deleting = json.dumps(allowed["s3:DeleteObject"][0]["Resource"])
+        self.assertIn("/${ReportPrefix}/staging/*", deleting, "only a job's staging is ever deleted")
+        self.assertIn('pub const STAGING: &str = "staging/";', (ROOT / "src/contract/keys.rs").read_text())
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+            self.assertEqual(allowed[action][0]["Resource"], {"Fn::GetAtt": ["JobQueue", "Arn"]})
         objects = json.dumps(allowed["s3:PutObject"][0]["Resource"])
         self.assertIn("/${ReportPrefix}/*", objects)
         listing = allowed["s3:ListBucket"][0]
@@ -215,7 +239,8 @@ class Alarms(unittest.TestCase):
 
     def watching(self, namespace, metric):
         return [a["Properties"] for a in self.alarms.values()
-                if a["Properties"]["Namespace"] == namespace and a["Properties"]["MetricName"] == metric]
+                if a["Properties"].get("Namespace") == namespace
+                and a["Properties"].get("MetricName") == metric]
 
     def test_every_alarm_notifies_the_topic(self):
         for name, alarm in self.alarms.items():
@@ -234,16 +259,25 @@ class Alarms(unittest.TestCase):
             json.dumps({"Fn::GetAtt": ["FailedInvocationQueue", "QueueName"]}),
         })
 
-    def test_heartbeat_on_the_metric_the_function_emits(self):
-        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
-        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
-        (beat,) = self.watching(namespace, "SuccessfulRuns")
-        self.assertIn('"SuccessfulRuns"', metrics_rs)
+    def test_heartbeat_watches_the_jobs(self):
+        (beat,) = self.watching("AWS/States", "ExecutionsSucceeded")
         self.assertEqual(beat["Period"] * beat["EvaluationPeriods"], 26 * 3600)
-        self.assertLessEqual(beat["Period"] * beat["EvaluationPeriods"], 7 * 86400)
         self.assertEqual(beat["TreatMissingData"], "breaching")
         self.assertEqual(beat["ComparisonOperator"], "LessThanThreshold")
-        self.assertEqual(beat["Dimensions"], [{"Name": "Function", "Value": {"Ref": "ReportFunction"}}])
+        self.assertEqual(beat["Dimensions"], [{"Name": "StateMachineArn", "Value": {"Ref": "ReportStateMachine"}}])
+
+    def test_failed_and_timed_out_jobs(self):
+        alarm = RES["ExecutionsFailedAlarm"]["Properties"]
+        watched = {m["MetricStat"]["Metric"]["MetricName"]: m["MetricStat"]["Metric"]
+                   for m in alarm["Metrics"] if "MetricStat" in m}
+        self.assertEqual(set(watched), {"ExecutionsFailed", "ExecutionsTimedOut"})
+        for metric in watched.values():
+            self.assertEqual(metric["Namespace"], "AWS/States")
+            self.assertEqual(metric["Dimensions"], [{"Name": "StateMachineArn", "Value": {"Ref": "ReportStateMachine"}}])
+        (total,) = [m for m in alarm["Metrics"] if m.get("ReturnData", True)]
+        self.assertIn("failed", total["Expression"])
+        self.assertIn("timedout", total["Expression"])
+        self.assertEqual((alarm["Threshold"], alarm["ComparisonOperator"]), (1, "GreaterThanOrEqualToThreshold"))
 
     def test_a_refused_re_pull_reaches_a_person(self):
         metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
@@ -273,6 +307,91 @@ class Alarms(unittest.TestCase):
         env = RES["ReportFunction"]["Properties"]["Environment"]["Variables"]
         self.assertEqual(env["LOW_RUNWAY_DAYS"], {"Ref": "LowRunwayDays"})
         self.assertEqual(env["COMMITMENT_POINTS"], {"Ref": "CommitmentPoints"})
+
+
+class StateMachine(unittest.TestCase):
+    def test_standard_logged_and_its_definition_in_infra(self):
+        machine = RES["ReportStateMachine"]["Properties"]
+        self.assertEqual(RAW_MACHINE["Type"], "STANDARD")
+        self.assertEqual(RAW_MACHINE["DefinitionUri"], "infra/statemachine.asl.json")
+        logging = machine["LoggingConfiguration"]
+        self.assertIn(logging["Level"], ("ERROR", "ALL"))
+        self.assertFalse(logging["IncludeExecutionData"], "task tokens and inputs stay out of logs")
+        self.assertEqual(logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"],
+                         {"Fn::GetAtt": ["StateMachineLogGroup", "Arn"]})
+
+    def test_substitutions_fill_every_placeholder(self):
+        placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_TEXT))
+        self.assertEqual(placeholders, set(RAW_MACHINE["DefinitionSubstitutions"]))
+        self.assertEqual(RAW_MACHINE["DefinitionSubstitutions"]["JobQueueUrl"], {"Ref": "JobQueue"})
+
+    def test_its_role_uses_only_the_job_queue_and_invokes_nothing(self):
+        self.assertEqual(RAW_MACHINE["Role"], {"Fn::GetAtt": ["StateMachineRole", "Arn"]})
+        role = RES["StateMachineRole"]
+        actions = {}
+        for st in statements(role):
+            for action in as_list(st["Action"]):
+                actions[action] = st["Resource"]
+        self.assertEqual(actions.pop("sqs:SendMessage"), {"Fn::GetAtt": ["JobQueue", "Arn"]})
+        self.assertLessEqual(set(actions), UNSCOPED)
+        self.assertFalse([a for a in actions if a.startswith("lambda:")])
+
+    def test_every_step_is_a_message_on_the_job_queue_answered_by_token(self):
+        tasks = {n: st for n, st in ASL["States"].items() if st["Type"] == "Task"}
+        self.assertEqual(set(tasks), {"Plan", "Chunk", "Finish"})
+        steps = re.findall(r"StepName::(\w+) =>", (ROOT / "src/lambda/handler.rs").read_text())
+        for name, st in tasks.items():
+            self.assertEqual(st["Resource"], "arn:aws:states:::sqs:sendMessage.waitForTaskToken")
+            self.assertEqual(st["Parameters"]["QueueUrl"], "${JobQueueUrl}")
+            body = st["Parameters"]["MessageBody"]
+            self.assertEqual(body["task_token.$"], "$$.Task.Token")
+            self.assertEqual(body["step"], name.lower())
+            self.assertIn(name, steps)
+            self.assertLessEqual(st["TimeoutSeconds"], 86400)
+
+    def test_transient_errors_retry_with_backoff_and_permanent_ones_fail_at_once(self):
+        permanent = {"Authentication", "Configuration", "Credentials", "InvalidRequest", "Budget", "Customers"}
+        self.assertLessEqual(permanent, ERROR_KINDS)
+        for name in ("Plan", "Chunk", "Finish"):
+            retries = ASL["States"][name]["Retry"]
+            retried = {e for r in retries for e in r["ErrorEquals"]}
+            self.assertLessEqual({"FortiFlex", "Storage"}, retried, name)
+            self.assertFalse(retried & (permanent | {"States.ALL", "States.TaskFailed"}), name)
+            for r in retries:
+                self.assertLessEqual(set(r["ErrorEquals"]) - {"States.Timeout"}, ERROR_KINDS, name)
+            (transient,) = [r for r in retries if "FortiFlex" in r["ErrorEquals"]]
+            self.assertGreater(transient["BackoffRate"], 1)
+            self.assertGreaterEqual(transient["MaxAttempts"], 3)
+            self.assertNotIn("Catch", ASL["States"][name], "a failed step fails the execution")
+
+    def test_the_budget_wait_comes_from_the_chunk(self):
+        wait = ASL["States"]["WaitForBudget"]
+        self.assertEqual((wait["Type"], wait["SecondsPath"], wait["Next"]), ("Wait", "$.wait_seconds", "Chunk"))
+        choice = ASL["States"]["Published?"]
+        self.assertEqual(ASL["States"]["Plan"]["Next"], "Published?")
+        self.assertEqual(ASL["States"]["Chunk"]["Next"], "Published?")
+        targets = {c["Next"] for c in choice["Choices"]} | {choice["Default"]}
+        self.assertEqual(targets, {"Finish", "WaitForBudget", "Chunk"})
+        reply = (ROOT / "src/pipeline/job/mod.rs").read_text()
+        for field in ("wait_seconds", "done", "cursor", "job"):
+            self.assertIn(f"pub {field}:", reply)
+
+    def test_the_queue_feeds_the_function_one_step_at_a_time(self):
+        (mapping,) = of_type("AWS::Lambda::EventSourceMapping").values()
+        p = mapping["Properties"]
+        self.assertEqual((p["BatchSize"], p["FunctionName"]), (1, {"Ref": "ReportFunction"}))
+        self.assertEqual(p["EventSourceArn"], {"Fn::GetAtt": ["JobQueue", "Arn"]})
+        queue = RES["JobQueue"]["Properties"]
+        self.assertGreaterEqual(queue["VisibilityTimeout"], FUNCTION["Timeout"])
+        self.assertEqual(queue["RedrivePolicy"]["deadLetterTargetArn"], {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]})
+        self.assertLessEqual(max(st["TimeoutSeconds"] for st in ASL["States"].values() if "TimeoutSeconds" in st),
+                             24 * 3600)
+
+    def test_leftover_staging_expires(self):
+        rules = RES["ReportBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+        (staging,) = [r for r in rules if r.get("Id") == "expire-job-staging"]
+        self.assertEqual(staging["Prefix"], {"Fn::Sub": "${ReportPrefix}/staging/"})
+        self.assertLessEqual(staging["ExpirationInDays"], 7)
 
 
 class Athena(unittest.TestCase):
@@ -318,7 +437,8 @@ class Athena(unittest.TestCase):
 class Outputs(unittest.TestCase):
     def test_what_an_operator_needs(self):
         self.assertLessEqual(
-            {"ReportBucketName", "ReportPrefix", "FunctionName", "SecretArn", "AthenaTable", "StatementTable"},
+            {"ReportBucketName", "ReportPrefix", "FunctionName", "SecretArn", "AthenaTable", "StatementTable",
+             "StateMachineArn"},
             set(CFN["Outputs"]),
         )
 
