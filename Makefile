@@ -26,7 +26,8 @@ LOCAL := .local
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test lint build build-check build-cli template-check sim venv venv-sam venv-focus \
-	local-up local-down watch invoke local-ls deploy invoke-remote logs clean help bench
+	local-up local-down watch invoke local-ls local-backfill deploy invoke-remote backfill-remote \
+	logs clean help bench
 
 help:
 	@echo "make demo        - daily + 7-day report against the built-in FortiFlex simulator, into ./$(OUT)"
@@ -41,9 +42,11 @@ help:
 	@echo "make watch       - the Lambda under cargo lambda watch on 127.0.0.1:$(LAMBDA_PORT), local env"
 	@echo "make invoke      - send EVENT=$(EVENT) to the watched Lambda"
 	@echo "make local-ls    - list the reports that landed in the local bucket"
+	@echo "make local-backfill START= END= - a backfill job on the local state machine, steps done by the watched Lambda"
 	@echo "make local-down  - stop moto and the simulator"
 	@echo "make deploy      - sam build + sam deploy (guided the first time) as stack $(STACK)"
 	@echo "make invoke-remote - send EVENT to the deployed function $(FUNCTION)"
+	@echo "make backfill-remote [START= END=] - start a backfill job on the deployed state machine (default: every day FortiFlex holds)"
 	@echo "make logs        - tail the deployed function's logs"
 
 demo:
@@ -129,7 +132,7 @@ local-up: venv
 	@mkdir -p $(LOCAL)
 	@$(MAKE) --no-print-directory local-down >/dev/null
 	$(CARGO) build --quiet --bin fortiflex-report
-	$(VENV)/bin/python -m moto.server -H 127.0.0.1 -p $(MOTO_PORT) >$(LOCAL)/moto.log 2>&1 & echo $$! >$(LOCAL)/moto.pid
+	MOTO_PORT=$(MOTO_PORT) $(VENV)/bin/python -m moto.server -H 127.0.0.1 -p $(MOTO_PORT) >$(LOCAL)/moto.log 2>&1 & echo $$! >$(LOCAL)/moto.pid
 	target/debug/fortiflex-report sim --port $(SIM_PORT) --retention-days 0 >$(LOCAL)/sim.log 2>&1 & echo $$! >$(LOCAL)/sim.pid
 	$(VENV)/bin/python infra/local/moto.py seed
 	@echo "Next: 'make watch' in another terminal, then 'make invoke EVENT=infra/events/<event>.json'"
@@ -148,6 +151,16 @@ invoke: venv
 local-ls: venv
 	@$(VENV)/bin/python infra/local/moto.py ls
 
+# The template's state machine on the local moto, every step done by the watched function
+# (`make local-up` and `make watch` first). START and END are YYYY-MM-DD; without them, every
+# day FortiFlex still holds.
+local-backfill: venv
+	@if [ -n "$(START)$(END)" ]; then \
+	  LAMBDA_PORT=$(LAMBDA_PORT) $(VENV)/bin/python infra/local/jobs.py backfill "$(START)" "$(END)"; \
+	else \
+	  LAMBDA_PORT=$(LAMBDA_PORT) $(VENV)/bin/python infra/local/jobs.py retained; \
+	fi
+
 # Deploying needs AWS credentials for the target account (infra/README.md lists the IAM).
 deploy: venv venv-sam
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml
@@ -159,6 +172,17 @@ deploy: venv venv-sam
 
 invoke-remote: venv
 	cargo lambda invoke --remote $(FUNCTION) --data-file $(EVENT)
+
+# A backfill job on the deployed state machine: START..END (YYYY-MM-DD), or without them
+# every day FortiFlex still holds (the onboarding backfill). Needs the AWS CLI.
+STATE_MACHINE ?= $$(aws cloudformation describe-stacks --stack-name $(STACK) \
+	--query "Stacks[0].Outputs[?OutputKey=='StateMachineArn'].OutputValue" --output text)
+backfill-remote:
+	@if [ -n "$(START)$(END)" ]; then \
+	  input='{"start_date": "$(START)", "end_date": "$(END)"}'; \
+	else input='{"retained": true}'; fi; \
+	aws stepfunctions start-execution --state-machine-arn "$(STATE_MACHINE)" \
+	  --name "backfill-$$(date -u +%Y%m%dT%H%M%S)" --input "$$input"
 
 logs: venv-sam
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam logs --stack-name $(STACK) --name ReportFunction --tail
