@@ -42,8 +42,14 @@ fn env(
     env
 }
 
-/// The most calls of `log` that started within any `window`.
+/// How much later than the pacer's turn a call may reach the simulator: the pacer promises
+/// at most N call starts in any window W, so the simulator sees at most N arrivals in any
+/// window W - JITTER.
+const JITTER: Duration = Duration::from_millis(50);
+
+/// The most calls of `log` that reached the simulator within any `window` (less `JITTER`).
 fn busiest(log: &[SimCall], window: Duration) -> usize {
+    let window = window - JITTER;
     let at: Vec<Instant> = log.iter().map(|c| c.at).collect();
     (0..at.len())
         .map(|i| at[i..].iter().take_while(|t| **t < at[i] + window).count())
@@ -95,7 +101,7 @@ fn assert_succeeded(ended: &Ended) {
 #[ignore = "needs moto: make test"]
 async fn a_400_account_daily_run_publishes_whole_days_in_chunks_within_the_budget() {
     let (aws, sim) = setup(Dataset::mssp(397)).await;
-    let (per_minute, per_hour, hour) = (60, 300, 5);
+    let (per_minute, per_hour, hour) = (100, 400, 9);
     let h = handler(
         &aws.config,
         env(&aws, &sim, budget_env(per_minute, per_hour, hour)),

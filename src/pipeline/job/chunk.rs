@@ -51,9 +51,10 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     let mut wait = Duration::ZERO;
     // Days that were complete before (a chunk that broke off after staging them).
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
-    while state.next_item + buffered < state.items.len() {
+    let items = state.items();
+    while state.next_item + buffered < items.len() {
         let index = state.next_item + buffered;
-        let item = state.items[index].clone();
+        let item = items[index].clone();
         let needed = pacer.wait_for(item.max_calls()).await;
         if !needed.is_zero() {
             wait = needed;

@@ -39,7 +39,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
             "job {} cannot finish: {} of {} items are staged and not every day is published",
             state.job,
             state.next_item,
-            state.items.len()
+            state.item_count()
         )));
     }
     let r = &state.request;

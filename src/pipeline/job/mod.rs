@@ -139,7 +139,7 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
     Ok(StepOutcome::Progress(StepReply {
         job: state.job.clone(),
         cursor: state.next_item,
-        items: state.items.len(),
+        items: state.item_count(),
         wait_seconds: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
         done: done && wait.is_zero(),
         calls: api.calls(),

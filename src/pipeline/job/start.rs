@@ -3,9 +3,7 @@
 
 use chrono::{Duration as Days, Utc};
 
-use super::state::{
-    DayDone, DayKind, Item, JobDay, JobProgram, JobRequest, JobState, VERSION, Work,
-};
+use super::state::{DayDone, DayKind, JobDay, JobProgram, JobRequest, JobState, VERSION};
 use super::wire;
 use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::FortiFlexApi;
@@ -89,18 +87,14 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         job: job_request.id(),
         created_at: Utc::now(),
         request: job_request,
-        programs: Vec::new(),
-        items: Vec::new(),
+        programs: plans.iter().map(program).collect(),
         next_item: 0,
         parts: 0,
         calls: Vec::new(),
     };
-    for (index, p) in plans.iter().enumerate() {
-        let program = cut(index, p, &mut state.items);
-        state.programs.push(program);
-    }
+    state.index_days();
     if let Some(item) = state
-        .items
+        .items()
         .iter()
         .find(|i| i.max_calls() > u64::from(ctx.limits.per_hour))
     {
@@ -113,78 +107,57 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
     tracing::info!(
         job = %state.job,
         programs = state.programs.len(),
-        items = state.items.len(),
+        items = state.item_count(),
         "job planned"
     );
     state.save(sink).await?;
     Ok(state)
 }
 
-/// Program `index`'s items, appended to `items`: every account's catalog first (a day is
-/// built against the whole catalog), then each fetched day account by account (so days are
-/// published as they complete and staging stays small), then the restatement checks.
-fn cut(index: usize, p: &ProgramPlan, items: &mut Vec<Item>) -> JobProgram {
-    let item = |account: u64, work| Item {
-        program: index,
-        account,
-        work,
-    };
-    let accounts: Vec<u64> = p.scope.accounts.iter().map(|a| a.0).collect();
-    let mut days = Vec::with_capacity(p.days.len());
-    let fetches = p.days.iter().any(|d| d.plan == DayPlan::Fetch) || !p.checks.is_empty();
-    if fetches {
-        items.extend(p.catalog_accounts.iter().map(|a| item(a.0, Work::Catalog)));
-    }
-    for d in &p.days {
-        let (kind, note, done) = match &d.plan {
-            DayPlan::Fetch => {
-                items.extend(
-                    accounts
-                        .iter()
-                        .map(|a| item(*a, Work::Fetch { day: d.day })),
-                );
-                (DayKind::Fetch, None, None)
+/// Program `p` as the job keeps it: its scope, each day's plan, the catalog and checks.
+fn program(p: &ProgramPlan) -> JobProgram {
+    let days = p
+        .days
+        .iter()
+        .map(|d| {
+            let (kind, note, done) = match &d.plan {
+                DayPlan::Fetch => (DayKind::Fetch, None, None),
+                DayPlan::Check => (DayKind::Check, None, None),
+                DayPlan::Keep(why) => {
+                    let stored = d.stored.as_ref();
+                    let done = DayDone {
+                        status: Status::Kept,
+                        revision: stored.map(|s| s.revision),
+                        entitlements: stored.map_or(0, |s| s.entitlements),
+                        points: Exact(stored.map(|s| s.points).unwrap_or_default()),
+                        note: Some(why.to_string()),
+                    };
+                    (DayKind::Keep, Some(why.to_string()), Some(done))
+                }
+            };
+            JobDay {
+                day: d.day,
+                kind,
+                note,
+                last_item: None,
+                parts: Vec::new(),
+                done,
             }
-            DayPlan::Check => (DayKind::Check, None, None),
-            DayPlan::Keep(why) => {
-                let done = DayDone {
-                    status: Status::Kept,
-                    revision: d.stored.as_ref().map(|s| s.revision),
-                    entitlements: d.stored.as_ref().map_or(0, |s| s.entitlements),
-                    points: Exact(d.stored.as_ref().map(|s| s.points).unwrap_or_default()),
-                    note: Some(why.to_string()),
-                };
-                (DayKind::Keep, Some(why.to_string()), Some(done))
-            }
-        };
-        days.push(JobDay {
-            day: d.day,
-            kind,
-            note,
-            last_item: (kind == DayKind::Fetch).then(|| items.len() - 1),
-            parts: Vec::new(),
-            done,
-        });
-    }
-    for run in &p.checks {
-        let work = Work::Check {
-            start: run.start(),
-            end: run.end(),
-        };
-        items.extend(accounts.iter().map(|a| item(*a, work.clone())));
-        for d in days
-            .iter_mut()
-            .filter(|d| d.kind == DayKind::Check && run.start() <= d.day && d.day <= run.end())
-        {
-            d.last_item = Some(items.len() - 1);
-        }
-    }
+        })
+        .collect::<Vec<_>>();
+    let fetches = days.iter().any(|d| d.kind == DayKind::Fetch) || !p.checks.is_empty();
     JobProgram {
         serial: p.scope.serial.to_string(),
         account_id: p.scope.account_id.0,
-        accounts,
+        accounts: p.scope.accounts.iter().map(|a| a.0).collect(),
         configs: p.scope.configs.iter().map(wire::config).collect(),
         listed: p.scope.listed.as_ref().map(wire::program),
+        catalog: if fetches {
+            p.catalog_accounts.iter().map(|a| a.0).collect()
+        } else {
+            Vec::new()
+        },
+        checks: p.checks.iter().map(|r| (r.start(), r.end())).collect(),
         catalog_parts: Vec::new(),
         days,
     }

@@ -118,6 +118,10 @@ pub(super) struct JobProgram {
     pub configs: Vec<Raw>,
     /// `programs/list`'s entry, when discovery asked it.
     pub listed: Option<Raw>,
+    /// Accounts whose entitlements make the catalog (every account, when any day is fetched).
+    pub catalog: Vec<u64>,
+    /// Runs of stored days to check, each one range call per account.
+    pub checks: Vec<(NaiveDate, NaiveDate)>,
     pub catalog_parts: Vec<u64>,
     pub days: Vec<JobDay>,
 }
@@ -131,8 +135,7 @@ pub(super) struct JobState {
     pub created_at: DateTime<Utc>,
     pub request: JobRequest,
     pub programs: Vec<JobProgram>,
-    pub items: Vec<Item>,
-    /// Every item before this one is staged (chunks run items in order).
+    /// Every item before this one is staged (chunks run items in order; see [`JobState::items`]).
     pub next_item: usize,
     /// Parts written so far: the next part's number.
     pub parts: u64,
@@ -151,8 +154,68 @@ impl JobState {
         format!("gen={}", self.created_at.format("%Y%m%dT%H%M%SZ"))
     }
 
+    /// The job's work in the order chunks run it, derived from the programs (so the state
+    /// stays small whatever the program's size): per program, every account's catalog first
+    /// (a day is built against the whole catalog), then each fetched day account by account
+    /// (days are published as they complete, and staging stays small), then the checks.
+    pub(super) fn items(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        for (program, p) in self.programs.iter().enumerate() {
+            let item = |account: u64, work| Item {
+                program,
+                account,
+                work,
+            };
+            items.extend(p.catalog.iter().map(|a| item(*a, Work::Catalog)));
+            for d in p.days.iter().filter(|d| d.kind == DayKind::Fetch) {
+                items.extend(
+                    p.accounts
+                        .iter()
+                        .map(|a| item(*a, Work::Fetch { day: d.day })),
+                );
+            }
+            for &(start, end) in &p.checks {
+                items.extend(
+                    p.accounts
+                        .iter()
+                        .map(|a| item(*a, Work::Check { start, end })),
+                );
+            }
+        }
+        items
+    }
+
+    /// Sets each day's `last_item`: the index of the last item that stages it.
+    pub(super) fn index_days(&mut self) {
+        for (i, item) in self.items().into_iter().enumerate() {
+            let days = &mut self.programs[item.program].days;
+            for d in days.iter_mut() {
+                let staged_by = match item.work {
+                    Work::Catalog => false,
+                    Work::Fetch { day } => d.kind == DayKind::Fetch && d.day == day,
+                    Work::Check { start, end } => {
+                        d.kind == DayKind::Check && start <= d.day && d.day <= end
+                    }
+                };
+                if staged_by {
+                    d.last_item = Some(i);
+                }
+            }
+        }
+    }
+
+    pub(super) fn item_count(&self) -> usize {
+        self.programs
+            .iter()
+            .map(|p| {
+                let fetched = p.days.iter().filter(|d| d.kind == DayKind::Fetch).count();
+                p.catalog.len() + (fetched + p.checks.len()) * p.accounts.len()
+            })
+            .sum()
+    }
+
     pub(super) fn all_staged(&self) -> bool {
-        self.next_item >= self.items.len()
+        self.next_item >= self.item_count()
     }
 
     /// Ages of the recorded calls at `now`, for [`crate::adapters::fortiflex::Pacer::resume`].
