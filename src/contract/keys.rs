@@ -124,6 +124,10 @@ pub const CUSTOMERS: &str = "config/customers.json";
 /// expires whatever a job leaves behind.
 pub const STAGING: &str = "staging/";
 
+/// `staging/budget.json`: the FortiFlex calls of the budget's hour window, which every job
+/// step inherits.
+pub const BUDGET: &str = "staging/budget.json";
+
 /// `staging/job=<JOB>/job.json`: a job's plan and progress. `job` is a hex digest.
 pub fn job_state_key(job: &str) -> String {
     format!("{STAGING}job={job}/job.json")

@@ -69,6 +69,7 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
             // What the items before this one fetched is good: stage it for the retry.
             chunk.buffer.stage(sink, state).await?;
             state.next_item += buffered;
+            state.save(sink).await?;
             return Err(e);
         }
         buffered += 1;
@@ -81,6 +82,7 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
             state.next_item += buffered;
             buffered = 0;
             state.save(sink).await?;
+            super::budget::save(sink, pacer).await?;
             assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
         }
     }

@@ -11,6 +11,7 @@
 //! fetches nothing already staged or stored and writes no duplicate revision.
 
 mod assemble;
+mod budget;
 mod chunk;
 mod finish;
 mod parts;
@@ -19,9 +20,8 @@ mod state;
 mod wire;
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use self::state::JobState;
@@ -66,17 +66,8 @@ pub enum StepOutcome {
     Finished(RunOutcome),
 }
 
-/// The wall clock the budget is kept in (the run's `ctx.now` is the report clock, which
-/// tests and replays set).
-fn wall_clock() -> DateTime<Utc> {
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
 /// Runs `step`. `connect` builds the FortiFlex client around the pacer the step hands it,
-/// which knows the calls earlier steps of the job made in the budget's windows.
+/// which knows the calls earlier steps made in the budget's windows (`budget`).
 pub async fn run_step<A: FortiFlexApi, S: Sink>(
     connect: impl FnOnce(Arc<Pacer>) -> A,
     sink: &S,
@@ -95,10 +86,7 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
             (job.clone(), JobState::load(sink, job).await?)
         }
     };
-    let ages = existing
-        .as_ref()
-        .map(|s| s.call_ages(wall_clock()))
-        .unwrap_or_default();
+    let ages = budget::ages(sink).await?;
     let pacer = Arc::new(Pacer::resume(ctx.limits, &ages));
     let client = connect(Arc::clone(&pacer));
     let api = Metered::new(&client, progress);
@@ -108,24 +96,31 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
                 tracing::info!(job = %s.job, next_item = s.next_item, "resuming the job");
                 s
             }
-            None => start::plan(&api, sink, credentials, &request, ctx).await?,
+            None => {
+                let planned = start::plan(&api, sink, credentials, &request, ctx).await;
+                if planned.is_err() {
+                    budget::save(sink, &pacer).await?;
+                }
+                planned?
+            }
         },
         (JobStep::Chunk { .. }, None) | (JobStep::Finish { .. }, None) => {
             // Finished and removed already: a redelivered message finds nothing to do.
             tracing::info!(job = %job, "no such job (finished already)");
-            return Ok(match_gone(job));
+            return Ok(gone(job));
         }
         (JobStep::Chunk { .. }, Some(state)) => state,
         (JobStep::Finish { .. }, Some(state)) => {
-            let outcome = finish::finish(&api, sink, state, ctx).await?;
-            return Ok(StepOutcome::Finished(outcome));
+            let outcome = finish::finish(&api, sink, state, ctx).await;
+            budget::save(sink, &pacer).await?;
+            return Ok(StepOutcome::Finished(outcome?));
         }
     };
     let wait = if state.all_staged() && assemble::all_published(&state) {
         Duration::ZERO
     } else {
         let run = chunk::run_chunk(&api, &pacer, sink, &mut state, ctx).await;
-        record_calls(sink, &mut state, &pacer).await?;
+        budget::save(sink, &pacer).await?;
         run?
     };
     // Once everything is published, finish may need the balance calls' room too.
@@ -135,7 +130,8 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
     } else {
         wait
     };
-    record_calls(sink, &mut state, &pacer).await?;
+    budget::save(sink, &pacer).await?;
+    state.save(sink).await?;
     Ok(StepOutcome::Progress(StepReply {
         job: state.job.clone(),
         cursor: state.next_item,
@@ -146,7 +142,7 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
     }))
 }
 
-fn match_gone(job: String) -> StepOutcome {
+fn gone(job: String) -> StepOutcome {
     StepOutcome::Progress(StepReply {
         job,
         cursor: 0,
@@ -155,10 +151,4 @@ fn match_gone(job: String) -> StepOutcome {
         done: true,
         calls: 0,
     })
-}
-
-/// Saves the calls of the budget's window with the state, so the next step inherits them.
-async fn record_calls(sink: &impl Sink, state: &mut JobState, pacer: &Pacer) -> Result<()> {
-    state.set_calls(wall_clock(), &pacer.ages().await);
-    state.save(sink).await
 }

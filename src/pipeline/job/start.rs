@@ -90,7 +90,6 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         programs: plans.iter().map(program).collect(),
         next_item: 0,
         parts: 0,
-        calls: Vec::new(),
     };
     state.index_days();
     if let Some(item) = state

@@ -3,8 +3,6 @@
 //! to 256 KiB), so everything a chunk needs to resume is here. One chunk runs at a time
 //! (the function's reserved concurrency is 1), so the object has one writer.
 
-use std::time::Duration;
-
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -139,9 +137,6 @@ pub(super) struct JobState {
     pub next_item: usize,
     /// Parts written so far: the next part's number.
     pub parts: u64,
-    /// Start instants (ms since the epoch) of the FortiFlex calls of the last hour window:
-    /// the budget the next chunk inherits.
-    pub calls: Vec<i64>,
 }
 
 impl JobState {
@@ -216,22 +211,6 @@ impl JobState {
 
     pub(super) fn all_staged(&self) -> bool {
         self.next_item >= self.item_count()
-    }
-
-    /// Ages of the recorded calls at `now`, for [`crate::adapters::fortiflex::Pacer::resume`].
-    pub(super) fn call_ages(&self, now: DateTime<Utc>) -> Vec<Duration> {
-        let now = now.timestamp_millis();
-        self.calls
-            .iter()
-            .map(|t| Duration::from_millis(now.saturating_sub(*t).max(0) as u64))
-            .collect()
-    }
-
-    /// Records calls that started `ages` before `now`.
-    pub(super) fn set_calls(&mut self, now: DateTime<Utc>, ages: &[Duration]) {
-        let now = now.timestamp_millis();
-        self.calls = ages.iter().map(|a| now - a.as_millis() as i64).collect();
-        self.calls.sort_unstable();
     }
 
     pub(super) async fn save(&self, sink: &impl Sink) -> Result<()> {
