@@ -163,7 +163,7 @@ pub(crate) fn ensure_fits(
         "this run needs {calls} FortiFlex call(s) but one invocation can make at most {most} \
          (pacing allows {} calls an hour, {already} made already, {} a minute, within {} s left); \
          a scheduled run costs 3 calls per account plus 2, so one invocation handles programs of up to {} accounts; \
-         split a backfill into shorter ranges",
+         run it as a job on the state machine (the schedule does; make backfill-remote for a backfill), which has no such ceiling",
         limits.per_hour,
         limits.per_minute,
         time_left.as_secs(),

@@ -349,6 +349,69 @@ async fn a_permanent_failure_fails_the_execution_at_once_with_its_error_type() {
         ended.steps,
         vec![("plan".to_string(), Some("Authentication".to_string()))]
     );
-    let written: Vec<String> = aws.keys().await.into_iter().filter(|k| k != BUDGET).collect();
+    let written: Vec<String> = aws
+        .keys()
+        .await
+        .into_iter()
+        .filter(|k| k != BUDGET)
+        .collect();
     assert!(written.is_empty(), "nothing written: {written:?}");
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_job_checks_stored_days_and_writes_a_restated_one_as_a_direct_run_does() {
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+    let stored = json!({"start_date": "2025-11-18", "end_date": "2025-11-19"});
+    let scheduled = json!({"scheduled_time": "2025-11-21T14:00:00Z"});
+    let mut corrected = Dataset::mssp(2);
+    corrected.programs[0].entitlements[0].daily = Decimal::from_str("108.00").unwrap();
+    let budget = || budget_env(100, 1000, 3600);
+
+    // As a job: two days stored, then the scheduled run after FortiCloud corrected them.
+    let (aws, sim) = setup(Dataset::mssp(2)).await;
+    let machine = StateMachine::create(&aws).await;
+    let h = handler(&aws.config, env(&aws, &sim, budget()));
+    let first = machine.start("stored", stored.clone()).await;
+    assert_succeeded(&machine.work(&h, &first, now(), None).await);
+    let restating = simulator(corrected.clone()).await;
+    let h = handler(&aws.config, env(&aws, &restating, budget()));
+    let daily = machine.start("daily", scheduled.clone()).await;
+    let ended = machine.work(&h, &daily, now(), None).await;
+    assert_succeeded(&ended);
+
+    // The same, invoked directly into another bucket.
+    let (other, direct_sim) = setup(Dataset::mssp(2)).await;
+    let d = handler(&other.config, env(&other, &direct_sim, budget()));
+    d.handle(stored, now(), "direct-1").await.unwrap();
+    let direct_restating = simulator(corrected).await;
+    let d = handler(&other.config, env(&other, &direct_restating, budget()));
+    d.handle(scheduled, now(), "direct-2").await.unwrap();
+
+    assert_eq!(
+        restating.calls(),
+        direct_restating.calls(),
+        "the check costs what it costs directly"
+    );
+    let repulled = day_fetches(&restating.call_log());
+    assert_eq!(
+        repulled.len(),
+        5 + 2,
+        "yesterday for every account, the restated days for one"
+    );
+    let (job, direct) = (manifests(&aws).await, manifests(&other).await);
+    for d in ["2025-11-18", "2025-11-19"] {
+        assert_eq!(job[d]["revision"], 2, "{d} restated");
+        assert_eq!(job[d]["totals"], direct[d]["totals"]);
+    }
+    assert_eq!(job["2025-11-20"]["revision"], 1);
+    for key in aws
+        .keys()
+        .await
+        .iter()
+        .filter(|k| k.starts_with("fortiflex/daily/csv/"))
+    {
+        assert_eq!(aws.object(key).await.0, other.object(key).await.0, "{key}");
+    }
 }

@@ -15,7 +15,7 @@ use crate::domain::ids::{AccountId, Serial};
 use crate::domain::money::Exact;
 use crate::domain::records::PointsRow;
 use crate::domain::report::Catalog;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pipeline::archive;
 use crate::pipeline::discovery::Scope;
 use crate::pipeline::outcome::Status;
@@ -115,15 +115,21 @@ async fn assemble_day(
                 note: None,
             });
         }
-        if let Some(s) = &stored {
-            let kept = archive::listed_rows(sink, &keys, s)
-                .await?
-                .unwrap_or_default();
-            rows.extend(
-                kept.into_iter()
-                    .filter(|r| unchanged.contains(&r.account_id.unwrap_or(scope.account_id).0)),
-            );
-        }
+        // The accounts found unchanged keep their stored rows; a stored report that vanished
+        // or changed since the check would lose them, so the day is refused instead.
+        let kept = match &stored {
+            Some(s) => archive::listed_rows(sink, &keys, s).await?,
+            None => None,
+        };
+        let kept = kept.ok_or_else(|| {
+            Error::Storage(format!(
+                "the stored report of {day} changed while the job checked it; run the day again"
+            ))
+        })?;
+        rows.extend(
+            kept.into_iter()
+                .filter(|r| unchanged.contains(&r.account_id.unwrap_or(scope.account_id).0)),
+        );
     }
     for s in staged.iter().filter(|s: &&StagedAccount| !s.unchanged) {
         for r in &s.rows {

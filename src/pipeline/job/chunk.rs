@@ -29,16 +29,17 @@ const RESERVE: Duration = Duration::from_secs(120);
 /// Items between two stagings, so a crash loses little work.
 const STAGE_EVERY: usize = 200;
 
-/// Runs items from `state.next_item` on; returns how long the budget asks to wait (zero
-/// when the chunk stopped for time or ran out of items).
+/// Runs items from `state.next_item` on, until `deadline` (the invocation's end) comes near;
+/// returns how long the budget asks to wait (zero when the chunk stopped for time or ran out
+/// of items).
 pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     api: &Metered<'_, A>,
     pacer: &Pacer,
     sink: &S,
     state: &mut JobState,
     ctx: &Context,
+    deadline: Option<Instant>,
 ) -> Result<Duration> {
-    let deadline = ctx.time_left.map(|t| Instant::now() + t);
     let mut chunk = Chunk {
         api,
         sink,

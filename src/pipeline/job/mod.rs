@@ -76,6 +76,8 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
     ctx: &Context,
     progress: &dyn Progress,
 ) -> Result<StepOutcome> {
+    // The invocation's end, fixed before planning takes its share of the time.
+    let deadline = ctx.time_left.map(|t| tokio::time::Instant::now() + t);
     let (job, existing) = match &step {
         JobStep::Plan(request) => {
             let job = start::job_request(request)?.id();
@@ -119,7 +121,7 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
     let wait = if state.all_staged() && assemble::all_published(&state) {
         Duration::ZERO
     } else {
-        let run = chunk::run_chunk(&api, &pacer, sink, &mut state, ctx).await;
+        let run = chunk::run_chunk(&api, &pacer, sink, &mut state, ctx, deadline).await;
         budget::save(sink, &pacer).await?;
         run?
     };
