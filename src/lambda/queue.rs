@@ -79,25 +79,25 @@ impl Message {
 /// A finished job as the execution's output: counts, not every report (Step Functions keeps
 /// at most 256 KiB of state; the reports are in the bucket).
 #[derive(Debug, Serialize)]
-pub struct Summary {
-    pub run_id: String,
-    pub calls: u64,
-    pub programs: Vec<ProgramSummary>,
+pub(crate) struct Summary {
+    run_id: String,
+    calls: u64,
+    programs: Vec<ProgramSummary>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ProgramSummary {
-    pub program_serial_number: String,
-    pub accounts: usize,
-    pub written: usize,
-    pub unchanged: usize,
-    pub kept: usize,
-    pub refused: usize,
-    pub statements: usize,
-    pub alerts: usize,
+struct ProgramSummary {
+    program_serial_number: String,
+    accounts: usize,
+    written: usize,
+    unchanged: usize,
+    kept: usize,
+    refused: usize,
+    statements: usize,
+    alerts: usize,
 }
 
-pub fn summary(outcome: &RunOutcome) -> Summary {
+pub(crate) fn summary(outcome: &RunOutcome) -> Summary {
     let count = |p: &crate::pipeline::outcome::ProgramOutcome, s: Status| {
         p.days.iter().filter(|d| d.status == s).count()
     };

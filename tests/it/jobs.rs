@@ -356,6 +356,18 @@ async fn a_permanent_failure_fails_the_execution_at_once_with_its_error_type() {
         .filter(|k| k != BUDGET)
         .collect();
     assert!(written.is_empty(), "nothing written: {written:?}");
+
+    // A job that cannot be planned (days FortiFlex no longer holds) fails before any call.
+    let calls = sim.calls();
+    let forgotten = json!({"start_date": "2025-01-10", "end_date": "2025-01-20"});
+    let run = machine.start("forgotten", forgotten).await;
+    let ended = machine.work(&h, &run, now(), None).await;
+    assert_eq!(
+        (ended.status.as_str(), ended.error.as_deref()),
+        ("FAILED", Some("InvalidRequest"))
+    );
+    assert_eq!(ended.steps.len(), 1, "no retry: {:?}", ended.steps);
+    assert_eq!(sim.calls(), calls, "nothing was fetched");
 }
 
 #[tokio::test]
