@@ -111,7 +111,13 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
             tracing::info!(job = %job, "no such job (finished already)");
             return Ok(gone(job));
         }
-        (JobStep::Chunk { .. }, Some(state)) => state,
+        (JobStep::Chunk { cursor, .. }, Some(state)) => {
+            if cursor < state.next_item {
+                // A retried or redelivered step: what it would redo is staged already.
+                tracing::info!(job = %state.job, cursor, next_item = state.next_item, "resuming past the message's cursor");
+            }
+            state
+        }
         (JobStep::Finish { .. }, Some(state)) => {
             let outcome = finish::finish(&api, sink, state, ctx).await;
             budget::save(sink, &pacer).await?;
