@@ -33,7 +33,13 @@ pub(super) async fn run(
     let sink = destination(&args.out).await?;
     let ctx = settings.context(now, uuid::Uuid::new_v4().to_string());
     let job = StatementJob::new(&args.program, args.month, customers.as_ref(), &ctx);
-    let published = publish_statement(&sink, &job).await?;
+    let published = publish_statement(&sink, &job).await?.ok_or_else(|| {
+        Error::InvalidRequest(format!(
+            "no stored daily report of {} under {}",
+            args.month,
+            args.out.display()
+        ))
+    })?;
     print(out, &table(&published, &sink.location(&published.keys.csv)))
 }
 

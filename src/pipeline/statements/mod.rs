@@ -74,11 +74,12 @@ impl<'a> StatementJob<'a> {
 }
 
 /// Builds and publishes the statement `job` names from what `sink` holds, as one revision
-/// ([`Revision`]).
+/// ([`Revision`]). `None`, with nothing written, when the month has no stored day at all: an
+/// empty statement would look like a month with no consumption.
 pub(crate) async fn publish_statement(
     sink: &impl Sink,
     job: &StatementJob<'_>,
-) -> Result<Published> {
+) -> Result<Option<Published>> {
     let StatementJob {
         program,
         month,
@@ -93,7 +94,9 @@ pub(crate) async fn publish_statement(
             "{month} has no complete day yet (today is {today} in {timezone})"
         )));
     }
-    let (statement, focus) = build(sink, job).await?;
+    let Some((statement, focus)) = build(sink, job).await? else {
+        return Ok(None);
+    };
     let keys = StatementKeys::new(program, month);
     let files = render_files(&statement, focus, &keys, job)?;
     let stored: Option<Listing> = read_manifest(sink, &keys.manifest, "statement").await?;
@@ -106,21 +109,22 @@ pub(crate) async fn publish_statement(
         bytes::manifest(program, &statement, files, run_id, now, revision, previous)
     })
     .await?;
-    Ok(Published {
+    Ok(Some(Published {
         keys,
         revision: written.revision(),
         written: matches!(written, Revised::New(_)),
         statement,
-    })
+    }))
 }
 
-/// The month's statement from the stored days before `job.today`. One stored day at a time:
+/// The month's statement from the stored days before `job.today` (`None` when none is
+/// stored). One stored day at a time:
 /// folded into the statement's lines and, with a customers file, written out as FOCUS rows,
 /// then dropped (a month of 100,000-entitlement days is gigabytes of rows).
 async fn build(
     sink: &impl Sink,
     job: &StatementJob<'_>,
-) -> Result<(Statement, Option<(Staged, usize)>)> {
+) -> Result<Option<(Statement, Option<(Staged, usize)>)>> {
     let StatementJob {
         program,
         month,
@@ -135,6 +139,7 @@ async fn build(
         Some(c) => Some(Focus::new(program, month, timezone, c, Staging::new()?)?),
         None => None,
     };
+    let mut stored = 0;
     for day in month.days().take_while(|d| *d < today) {
         match focus.as_mut() {
             // FOCUS orders a day's rows by serial, so it takes the day whole.
@@ -142,15 +147,20 @@ async fn build(
                 if let Some(d) = stored_day(sink, program, day).await? {
                     f.day(&d)?;
                     fold.add(d, customers);
+                    stored += 1;
                 }
             }
             None => {
                 let read = read_stored_day(sink, program, day, |r| fold.add_row(r, customers));
                 if let Some(meta) = read.await? {
                     fold.add_source(meta);
+                    stored += 1;
                 }
             }
         }
+    }
+    if stored == 0 {
+        return Ok(None);
     }
     let focus = match focus {
         Some(f) => match f.finish()? {
@@ -167,7 +177,7 @@ async fn build(
             &per_account
         }
     };
-    Ok((fold.finish(customers, today, restate_days), focus))
+    Ok(Some((fold.finish(customers, today, restate_days), focus)))
 }
 
 /// The statement's files, in write order: CSV, JSON, workbook, FOCUS (with a price), one CSV

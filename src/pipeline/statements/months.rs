@@ -51,7 +51,11 @@ pub(crate) async fn publish_months(
     let mut newest = None;
     for month in months.into_iter().filter(|m| m.first() < today) {
         let job = StatementJob::new(&serial, month, customers, ctx);
-        let p = publish_statement(sink, &job).await?;
+        let Some(p) = publish_statement(sink, &job).await? else {
+            // Nothing stored for the month (the month before a first run): no statement.
+            tracing::info!(month = %month, "no stored day: no statement");
+            continue;
+        };
         tracing::info!(
             month = %month,
             status = p.statement.status.as_str(),

@@ -39,6 +39,7 @@ async fn a_statement_is_written_once_and_revised_when_a_day_is_added() {
             )
             .await
             .unwrap()
+            .unwrap()
         }
     };
     let first = run("2025-11-03").await;
@@ -105,6 +106,7 @@ async fn a_restated_day_gives_a_new_revision_built_from_its_new_revision() {
             )
             .await
             .unwrap()
+            .unwrap()
         }
     };
     let first = statement(&sink).await;
@@ -164,4 +166,29 @@ async fn a_month_not_begun_is_refused() {
     .unwrap_err();
     assert_eq!(err.kind(), "InvalidRequest");
     assert!(sink.puts().is_empty());
+}
+
+#[tokio::test]
+async fn a_month_with_no_stored_day_has_no_statement() {
+    let sink = MemorySink::new();
+    store_walkthrough(&sink, &["2025-11-01"]).await;
+    let puts = sink.puts().len();
+    let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
+    let job = StatementJob {
+        program: &program,
+        month: Month::parse("2025-10").unwrap(),
+        customers: None,
+        timezone: PACIFIC,
+        today: day("2025-11-20"),
+        restate_days: 2,
+        run_id: "run",
+        now: Utc::now(),
+    };
+    assert!(publish_statement(&sink, &job).await.unwrap().is_none());
+    assert_eq!(sink.puts().len(), puts, "nothing written");
+    let november = StatementJob {
+        month: Month::parse("2025-11").unwrap(),
+        ..job
+    };
+    assert!(publish_statement(&sink, &november).await.unwrap().is_some());
 }

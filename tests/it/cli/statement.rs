@@ -311,3 +311,21 @@ async fn the_focus_export_passes_the_finops_validator() {
         .unwrap();
     assert!(passed > 100, "{summary}");
 }
+
+#[tokio::test]
+async fn a_month_with_no_stored_day_is_refused_and_nothing_is_written() {
+    let dir = stored_days("2025-11-02", r#"{"customers": []}"#).await;
+    let before = walk(&dir.path().join("out"));
+    // October: a typo'd month (or a wrong --out) holds no stored day.
+    let mut args = STATEMENT;
+    args[2] = "2025-10";
+    let out = run(None, dir.path(), &args, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("no stored daily report of 2025-10 under out"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("SUCCESS"));
+    assert_eq!(walk(&dir.path().join("out")), before, "nothing written");
+}
