@@ -4,7 +4,7 @@
 //! tenant, under a budget scaled down so an "hour" lasts seconds.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use fortiflex_reporter::sim::{Dataset, Fault, FaultKind, RunningSim, SimCall};
@@ -42,19 +42,49 @@ fn env(
     env
 }
 
-/// How much later than the pacer's turn a call may reach the simulator: the pacer promises
-/// at most N call starts in any window W, so the simulator sees at most N arrivals in any
-/// window W - JITTER.
-const JITTER: Duration = Duration::from_millis(50);
-
-/// The most calls of `log` that reached the simulator within any `window` (less `JITTER`).
-fn busiest(log: &[SimCall], window: Duration) -> usize {
-    let window = window - JITTER;
-    let at: Vec<Instant> = log.iter().map(|c| c.at).collect();
-    (0..at.len())
-        .map(|i| at[i..].iter().take_while(|t| **t < at[i] + window).count())
+/// The most of `starts` (ms since the epoch, sorted) within any `window`. The record is kept
+/// to the millisecond (a start may read up to 1 ms early or late), and the pacer starts a call
+/// the instant the oldest one leaves a window, so windows are measured 2 ms short.
+fn busiest(starts: &[i64], window: Duration) -> usize {
+    let window = window.as_millis() as i64 - 2;
+    (0..starts.len())
+        .map(|i| {
+            starts[i..]
+                .iter()
+                .take_while(|t| **t < starts[i] + window)
+                .count()
+        })
         .max()
         .unwrap_or(0)
+}
+
+/// The budget held in every window: the pacers recorded every call the simulator received
+/// (logins included, as they are paced too), and never more than the limits in any window.
+fn assert_within_budget(
+    ended: &Ended,
+    sim: &RunningSim,
+    per_minute: u32,
+    per_hour: u32,
+    hour: u32,
+) {
+    let starts = &ended.call_starts;
+    assert_eq!(
+        starts.len() as u64,
+        sim.calls() + sim.logins(),
+        "every call the simulator saw is in the pacers' record"
+    );
+    let hour = Duration::from_secs(hour.into());
+    assert!(
+        busiest(starts, hour) <= per_hour as usize,
+        "{} in an hour",
+        busiest(starts, hour)
+    );
+    let minute = hour / 60;
+    assert!(
+        busiest(starts, minute) <= per_minute as usize,
+        "{} in a minute",
+        busiest(starts, minute)
+    );
 }
 
 /// `entitlements/points` calls of single days, by (account, day).
@@ -133,11 +163,8 @@ async fn a_400_account_daily_run_publishes_whole_days_in_chunks_within_the_budge
     );
 
     // Never more than the scaled budget in any window.
+    assert_within_budget(&ended, &sim, per_minute, per_hour, hour);
     let log = sim.call_log();
-    assert!(busiest(&log, Duration::from_secs(hour.into())) <= per_hour as usize);
-    assert!(
-        busiest(&log, Duration::from_millis(u64::from(hour) * 1000 / 60)) <= per_minute as usize
-    );
 
     // Each day written once, whole: every account's rows, the program's total.
     let data = Dataset::mssp(397);
@@ -237,9 +264,8 @@ async fn a_30_day_backfill_of_30_accounts_completes_in_one_execution() {
     let manifests = manifests(&aws).await;
     assert_eq!(manifests.len(), 30);
     assert!(manifests.values().all(|m| m["revision"] == 1));
-    let log = sim.call_log();
-    assert!(busiest(&log, Duration::from_secs(hour.into())) <= per_hour as usize);
-    let fetched = day_fetches(&log);
+    assert_within_budget(&ended, &sim, per_minute, per_hour, hour);
+    let fetched = day_fetches(&sim.call_log());
     assert_eq!(fetched.len(), 30 * 30);
     assert!(fetched.values().all(|n| *n == 1));
     assert_eq!(ended.output.as_ref().unwrap()["programs"][0]["written"], 30);

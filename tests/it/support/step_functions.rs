@@ -47,6 +47,8 @@ pub struct StateMachine {
     pub sqs: aws_sdk_sqs::Client,
     pub arn: String,
     pub queue_url: String,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
 }
 
 /// How an execution ended.
@@ -60,6 +62,10 @@ pub struct Ended {
     pub steps: Vec<(String, Option<String>)>,
     /// Each chunk step's reply.
     pub replies: Vec<Value>,
+    /// Every FortiFlex call start (ms since the epoch, logins included) the steps' pacers
+    /// recorded in the shared budget object, read after each step: the client's own account of
+    /// what it sent when.
+    pub call_starts: Vec<i64>,
 }
 
 impl StateMachine {
@@ -98,6 +104,8 @@ impl StateMachine {
             sqs,
             arn,
             queue_url,
+            s3: aws.s3.clone(),
+            bucket: aws.bucket.clone(),
         }
     }
 
@@ -144,6 +152,8 @@ impl StateMachine {
     ) -> Ended {
         let mut steps = Vec::new();
         let mut replies = Vec::new();
+        // Every call start the budget snapshots showed, each once.
+        let mut starts: Vec<i64> = Vec::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(240);
         loop {
             let (status, output, error) = self.status(execution).await;
@@ -155,6 +165,7 @@ impl StateMachine {
                     error,
                     steps,
                     replies,
+                    call_starts: starts,
                 };
             }
             assert!(
@@ -198,6 +209,9 @@ impl StateMachine {
                         replies.push(serde_json::to_value(r).unwrap());
                     }
                 }
+                // A step never spans more than one budget window, so the union of these
+                // snapshots is every call the steps made.
+                starts = merge(&starts, &self.budget().await);
                 self.sqs
                     .delete_message()
                     .queue_url(&self.queue_url)
@@ -207,6 +221,24 @@ impl StateMachine {
                     .unwrap();
             }
         }
+    }
+
+    /// The call starts the shared budget object lists now, sorted.
+    async fn budget(&self) -> Vec<i64> {
+        let Ok(reply) = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key("fortiflex/staging/budget.json")
+            .send()
+            .await
+        else {
+            return Vec::new();
+        };
+        let body = reply.body.collect().await.unwrap().into_bytes();
+        let budget: Value = serde_json::from_slice(&body).unwrap();
+        let calls = budget["calls"].as_array().unwrap();
+        calls.iter().map(|t| t.as_i64().unwrap()).collect()
     }
 
     /// Drops whatever messages are left (a stopped execution's).
@@ -229,4 +261,27 @@ pub fn handler(
         LambdaSettings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
     Handler::for_aws(settings, config).unwrap()
+}
+
+/// `known` and the calls of `snapshot` not in it. Each save converts a call's age back to a
+/// wall-clock millisecond, so one call may read 1 ms apart in two snapshots: a call within
+/// 2 ms of a known one (each matched once) is that one.
+fn merge(known: &[i64], snapshot: &[i64]) -> Vec<i64> {
+    let mut out = known.to_vec();
+    let mut used = vec![false; known.len()];
+    let mut from = 0;
+    for &t in snapshot {
+        while from < known.len() && known[from] < t - 2 {
+            from += 1;
+        }
+        let hit = (from..known.len())
+            .take_while(|i| known[*i] <= t + 2)
+            .find(|i| !used[*i]);
+        match hit {
+            Some(i) => used[i] = true,
+            None => out.push(t),
+        }
+    }
+    out.sort_unstable();
+    out
 }
