@@ -337,10 +337,7 @@ pub(super) async fn publish_report(
     keep: bool,
 ) -> Result<ReportOutcome> {
     let keys = keys::report_keys(&report.spec);
-    let locations = [&keys.csv, &keys.json, &keys.manifest]
-        .iter()
-        .map(|k| sink.location(k))
-        .collect();
+    let locations = locations(sink, &keys);
     let (status, revision, note, previous) = if request.dry_run {
         (Status::DryRun, None, None, None)
     } else {
@@ -426,10 +423,15 @@ pub(super) fn as_stored(
         status,
         note,
         previous: None,
-        keys: [keys.csv, keys.json, keys.manifest]
-            .iter()
-            .map(|k| sink.location(k))
-            .collect(),
+        keys: locations(sink, &keys),
         report: None,
     }
+}
+
+/// Where a report's CSV, JSON and manifest live, for the outcome.
+pub(super) fn locations(sink: &impl Sink, keys: &keys::Keys) -> Vec<String> {
+    [&keys.csv, &keys.json, &keys.manifest]
+        .iter()
+        .map(|k| sink.location(k))
+        .collect()
 }

@@ -29,14 +29,6 @@ pub(super) struct Catalogs {
     by_program: BTreeMap<usize, Catalog>,
 }
 
-/// Every requested day of every program is decided.
-pub(super) fn all_published(state: &JobState) -> bool {
-    state
-        .programs
-        .iter()
-        .all(|p| p.days.iter().all(|d| d.done.is_some()))
-}
-
 /// The program as discovery found it, read back from the state.
 pub(super) fn scope_of(p: &JobProgram) -> Result<Scope> {
     Ok(Scope {
@@ -157,9 +149,4 @@ async fn assemble_day(
         points: Exact(o.points),
         note: o.note,
     })
-}
-
-/// The serials `catalog` lists ACTIVE with a token never used (the idle-licence alert).
-pub(super) fn idle(catalog: &Catalog) -> BTreeSet<String> {
-    catalog.idle().map(str::to_string).collect()
 }

@@ -68,9 +68,7 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
         }
         if let Err(e) = chunk.run(state, &item).await {
             // What the items before this one fetched is good: stage it for the retry.
-            chunk.buffer.stage(sink, state).await?;
-            state.next_item += buffered;
-            state.save(sink).await?;
+            chunk.buffer.stage(sink, state, buffered).await?;
             return Err(e);
         }
         buffered += 1;
@@ -79,17 +77,13 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
             .iter()
             .any(|d| d.last_item == Some(index));
         if completes_day || buffered >= STAGE_EVERY {
-            chunk.buffer.stage(sink, state).await?;
-            state.next_item += buffered;
+            chunk.buffer.stage(sink, state, buffered).await?;
             buffered = 0;
-            state.save(sink).await?;
             super::budget::save(sink, pacer).await?;
             assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
         }
     }
-    chunk.buffer.stage(sink, state).await?;
-    state.next_item += buffered;
-    state.save(sink).await?;
+    chunk.buffer.stage(sink, state, buffered).await?;
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     Ok(wait)
 }

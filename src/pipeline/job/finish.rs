@@ -2,7 +2,7 @@
 //! its reports (balance, alerts, statements, site: [`crate::pipeline::finish`]), then the
 //! job's staging and state removed.
 
-use super::assemble::{self, idle, scope_of};
+use super::assemble::scope_of;
 use super::parts;
 use super::state::JobState;
 use crate::adapters::fortiflex::FortiFlexApi;
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::balance_alerts::Watched;
 use crate::pipeline::metered::Metered;
 use crate::pipeline::outcome::{Period, ProgramOutcome, ReportOutcome, RunOutcome, Status};
+use crate::pipeline::program::locations;
 use crate::pipeline::request::{Context, Request, Watch};
 
 /// FortiFlex calls the finish makes: the balance (and the program's listing, unless
@@ -34,7 +35,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
     state: JobState,
     ctx: &Context,
 ) -> Result<RunOutcome> {
-    if !(state.all_staged() && assemble::all_published(&state)) {
+    if !state.done() {
         return Err(Error::InvalidRequest(format!(
             "job {} cannot finish: {} of {} items are staged and not every day is published",
             state.job,
@@ -66,7 +67,6 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
             if done.status == Status::Written {
                 watched.days.push(d.day);
             }
-            let keys = daily_keys(&p.serial, d.day);
             days.push(ReportOutcome {
                 period: Period::Day { date: d.day },
                 entitlements: done.entitlements,
@@ -75,16 +75,14 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
                 status: done.status,
                 note: done.note.clone(),
                 previous: None,
-                keys: [keys.csv, keys.json, keys.manifest]
-                    .iter()
-                    .map(|k| sink.location(k))
-                    .collect(),
+                keys: locations(sink, &daily_keys(&p.serial, d.day)),
                 report: None,
             });
         }
         if request.watch.is_some() && !p.catalog_parts.is_empty() {
             let entitlements = parts::catalog(sink, &state, index).await?;
-            watched.idle = idle(&Catalog::new(entitlements, scope.configs.clone()));
+            let catalog = Catalog::new(entitlements, scope.configs.clone());
+            watched.idle = catalog.idle().map(str::to_string).collect();
         }
         programs.push((
             ProgramOutcome {

@@ -124,22 +124,21 @@ pub async fn run_step<A: FortiFlexApi, S: Sink>(
             return Ok(StepOutcome::Finished(outcome?));
         }
     };
-    let wait = if state.all_staged() && assemble::all_published(&state) {
-        Duration::ZERO
+    // The chunk saves the state as it stages; the calls are saved even when it fails.
+    let run = if state.done() {
+        Ok(Duration::ZERO)
     } else {
-        let run = chunk::run_chunk(&api, &pacer, sink, &mut state, ctx, deadline).await;
-        budget::save(sink, &pacer).await?;
-        run?
+        chunk::run_chunk(&api, &pacer, sink, &mut state, ctx, deadline).await
     };
+    budget::save(sink, &pacer).await?;
+    let wait = run?;
     // Once everything is published, finish may need the balance calls' room too.
-    let done = state.all_staged() && assemble::all_published(&state);
+    let done = state.done();
     let wait = if done && wait.is_zero() {
         pacer.wait_for(finish::calls(&state)).await
     } else {
         wait
     };
-    budget::save(sink, &pacer).await?;
-    state.save(sink).await?;
     Ok(StepOutcome::Progress(StepReply {
         job: state.job.clone(),
         cursor: state.next_item,

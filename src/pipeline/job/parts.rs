@@ -79,8 +79,14 @@ impl Buffer {
             });
     }
 
-    /// Writes every buffered part and lists it in `state` (saved by the caller).
-    pub(super) async fn stage(&mut self, sink: &impl Sink, state: &mut JobState) -> Result<()> {
+    /// Writes every buffered part, lists it in `state`, counts the `items` that fetched it as
+    /// staged and saves the state: parts first, so the state never lists a missing one.
+    pub(super) async fn stage(
+        &mut self,
+        sink: &impl Sink,
+        state: &mut JobState,
+        items: usize,
+    ) -> Result<()> {
         let generation = state.generation();
         for (program, entitlements) in std::mem::take(&mut self.catalogs) {
             let part = state.parts;
@@ -104,7 +110,8 @@ impl Buffer {
                 d.parts.push(part);
             }
         }
-        Ok(())
+        state.next_item += items;
+        state.save(sink).await
     }
 }
 

@@ -119,9 +119,9 @@ fn program(p: &ProgramPlan) -> JobProgram {
         .days
         .iter()
         .map(|d| {
-            let (kind, note, done) = match &d.plan {
-                DayPlan::Fetch => (DayKind::Fetch, None, None),
-                DayPlan::Check => (DayKind::Check, None, None),
+            let (kind, done) = match &d.plan {
+                DayPlan::Fetch => (DayKind::Fetch, None),
+                DayPlan::Check => (DayKind::Check, None),
                 DayPlan::Keep(why) => {
                     let stored = d.stored.as_ref();
                     let done = DayDone {
@@ -131,13 +131,12 @@ fn program(p: &ProgramPlan) -> JobProgram {
                         points: Exact(stored.map(|s| s.points).unwrap_or_default()),
                         note: Some(why.to_string()),
                     };
-                    (DayKind::Keep, Some(why.to_string()), Some(done))
+                    (DayKind::Keep, Some(done))
                 }
             };
             JobDay {
                 day: d.day,
                 kind,
-                note,
                 last_item: None,
                 parts: Vec::new(),
                 done,

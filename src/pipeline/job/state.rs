@@ -97,8 +97,6 @@ pub(super) struct DayDone {
 pub(super) struct JobDay {
     pub day: NaiveDate,
     pub kind: DayKind,
-    /// Why a kept day is not fetched.
-    pub note: Option<String>,
     /// The index of the day's last item: once every item before `next_item` is staged and
     /// this one is among them, every account of the program is staged for the day.
     pub last_item: Option<usize>,
@@ -200,17 +198,20 @@ impl JobState {
     }
 
     pub(super) fn item_count(&self) -> usize {
-        self.programs
-            .iter()
-            .map(|p| {
-                let fetched = p.days.iter().filter(|d| d.kind == DayKind::Fetch).count();
-                p.catalog.len() + (fetched + p.checks.len()) * p.accounts.len()
-            })
-            .sum()
+        self.items().len()
     }
 
     pub(super) fn all_staged(&self) -> bool {
         self.next_item >= self.item_count()
+    }
+
+    /// Every item staged and every requested day of every program decided: finish is next.
+    pub(super) fn done(&self) -> bool {
+        self.all_staged()
+            && self
+                .programs
+                .iter()
+                .all(|p| p.days.iter().all(|d| d.done.is_some()))
     }
 
     pub(super) async fn save(&self, sink: &impl Sink) -> Result<()> {
