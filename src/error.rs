@@ -39,6 +39,10 @@ pub enum Error {
     /// `SendTaskFailure`), or the step's message is not one the state machine sends.
     #[error("step functions: {0}")]
     StepFunctions(String),
+    /// A billing system refused a push, or could not be reached: the message names each
+    /// customer and target, and the target's own words. The other customers were pushed.
+    #[error("billing: {0}")]
+    Billing(String),
     /// Another error, with what was being done when it happened (which day of a backfill,
     /// say). Keeps the inner error's kind.
     #[error("{context}: {source}")]
@@ -62,6 +66,7 @@ impl Error {
             Error::Customers(_) => "Customers",
             Error::Storage(_) => "Storage",
             Error::StepFunctions(_) => "StepFunctions",
+            Error::Billing(_) => "Billing",
             Error::During { source, .. } => source.kind(),
         }
     }

@@ -39,8 +39,9 @@ impl SecretsManager {
     }
 }
 
-impl CredentialSource for SecretsManager {
-    async fn credentials(&self) -> Result<Credentials> {
+impl SecretsManager {
+    /// The secret's text, read now (a rotated value is picked up without a redeploy).
+    pub(crate) async fn secret_string(&self) -> Result<String> {
         let id = &self.secret_id;
         let reply = self
             .client
@@ -61,11 +62,28 @@ impl CredentialSource for SecretsManager {
                 };
                 Error::Credentials(format!("cannot read secret {id}: {why}"))
             })?;
-        let text = reply.secret_string().ok_or_else(|| {
+        reply.secret_string().map(str::to_string).ok_or_else(|| {
             Error::Credentials(format!(
                 "secret {id} has no SecretString (a binary secret cannot hold the credential JSON)"
             ))
-        })?;
-        Credentials::from_json(text, &format!("secret {id}"))
+        })
+    }
+
+    /// The billing systems' credentials in this secret.
+    pub(crate) async fn billing_credentials(
+        &self,
+    ) -> Result<crate::adapters::billing::BillingCredentials> {
+        let text = self.secret_string().await?;
+        crate::adapters::billing::BillingCredentials::from_json(
+            &text,
+            &format!("secret {}", self.secret_id),
+        )
+    }
+}
+
+impl CredentialSource for SecretsManager {
+    async fn credentials(&self) -> Result<Credentials> {
+        let text = self.secret_string().await?;
+        Credentials::from_json(&text, &format!("secret {}", self.secret_id))
     }
 }

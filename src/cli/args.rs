@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use super::EXIT_CODES;
+use crate::domain::billing::Target;
 use crate::domain::ids::{AccountId, Serial};
 use crate::domain::statement::Month;
 #[cfg(feature = "sim")]
@@ -69,6 +70,9 @@ pub enum Command {
     /// A month's statement per customer, in money, from the stored daily reports under --out
     /// (no FortiFlex call)
     Statement(StatementArgs),
+    /// A final month's quantities into the billing systems the customers file names
+    /// (ConnectWise PSA, Stripe, a signed webhook), exactly once: a dry run unless --apply
+    Push(PushArgs),
     /// Runs yesterday's daily report and a 7-day report against the built-in simulator.
     #[cfg(feature = "sim")]
     Demo(DemoArgs),
@@ -191,6 +195,37 @@ pub struct StatementArgs {
     #[arg(long, value_name = "FILE")]
     pub customers: Option<PathBuf>,
     /// Where the daily reports are and the statement goes: a folder or s3://bucket/prefix
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+/// `connectwise`, `stripe` or `webhook`.
+fn target(s: &str) -> Result<Target, String> {
+    s.parse()
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The month, YYYY-MM: its stored statement must be final to --apply
+    #[arg(long, value_name = "YYYY-MM", value_parser = month)]
+    pub month: Month,
+    /// The program whose statement to push
+    #[arg(long, value_name = "SERIAL", env = "FORTIFLEX_PROGRAM_SERIAL", value_parser = serial)]
+    pub program: Serial,
+    /// The customers file, with each customer's connectwise, stripe and webhook settings
+    #[arg(long, value_name = "FILE")]
+    pub customers: PathBuf,
+    /// Only this target: connectwise, stripe or webhook [default: every target]
+    #[arg(long, value_name = "TARGET", value_parser = target)]
+    pub target: Vec<Target>,
+    /// Send, and record each push in the ledger under pushes/; without it, only print what
+    /// would be sent and what the ledger already holds
+    #[arg(long)]
+    pub apply: bool,
+    /// The billing systems' credentials JSON (needed with --apply)
+    #[arg(long, value_name = "FILE", env = "BILLING_CREDENTIALS_FILE")]
+    pub billing_credentials: Option<PathBuf>,
+    /// Where the statement is and the ledger goes: a folder or s3://bucket/prefix
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
 }

@@ -9,6 +9,7 @@ pub(crate) mod listing;
 #[cfg(feature = "sim")]
 mod local;
 mod progress;
+mod push;
 mod statement;
 
 use std::io::Write;
@@ -20,7 +21,7 @@ use chrono::Utc;
 pub use args::Cli;
 pub(crate) use args::{
     BalanceArgs, Command, ConsumptionArgs, CredentialsArg, EntitlementsArgs, Format, ProbeArgs,
-    ProgramsArgs, StatementArgs,
+    ProgramsArgs, PushArgs, StatementArgs,
 };
 #[cfg(feature = "sim")]
 pub(crate) use args::{DemoArgs, SimArgs};
@@ -56,6 +57,7 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
         Command::Statement(args) => {
             statement::run(args, Settings::from_env()?, Utc::now(), out).await
         }
+        Command::Push(args) => push::run(args, Settings::from_env()?, Utc::now(), out).await,
         Command::Programs(args) => discovery::programs(args, Settings::from_env()?, out).await,
         Command::Configs(args) => discovery::configs(args, Settings::from_env()?, out).await,
         Command::Entitlements(args) => {
@@ -88,6 +90,13 @@ fn client(
 
 fn print(out: &mut impl Write, text: &str) -> Result<()> {
     write!(out, "{text}").map_err(|e| Error::Storage(format!("cannot print: {e}")))
+}
+
+/// The customers file at `path`, validated.
+fn load_customers(path: &std::path::Path) -> Result<crate::domain::customers::Customers> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Customers(format!("cannot read {}: {}", path.display(), e.kind())))?;
+    crate::domain::customers::Customers::parse(&text, &path.display().to_string())
 }
 
 /// Credentials from `--credentials FILE`, else the `FORTIFLEX_*` variables.

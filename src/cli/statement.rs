@@ -7,10 +7,9 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use super::consumption::destination;
-use super::{StatementArgs, print};
+use super::{StatementArgs, load_customers, print};
 use crate::adapters::storage::Sink;
 use crate::config::Settings;
-use crate::domain::customers::Customers;
 use crate::domain::money::{display2, points_text};
 use crate::error::{Error, Result};
 use crate::pipeline::statements::{Published, StatementJob, publish_statement};
@@ -21,15 +20,7 @@ pub(super) async fn run(
     now: DateTime<Utc>,
     out: &mut (impl Write + Send),
 ) -> Result<()> {
-    let customers = match &args.customers {
-        None => None,
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                Error::Customers(format!("cannot read {}: {}", path.display(), e.kind()))
-            })?;
-            Some(Customers::parse(&text, &path.display().to_string())?)
-        }
-    };
+    let customers = args.customers.as_deref().map(load_customers).transpose()?;
     let sink = destination(&args.out).await?;
     let ctx = settings.context(now, uuid::Uuid::new_v4().to_string());
     let job = StatementJob::new(&args.program, args.month, customers.as_ref(), &ctx);

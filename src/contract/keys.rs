@@ -94,6 +94,13 @@ impl StatementKeys {
     }
 }
 
+/// `pushes/month=YYYY-MM/<TARGET>/<ITEM>_<PROGRAM>_YYYY-MM.json`: the push ledger of one
+/// target and customer (`<customer>_product-<ID>` for ConnectWise) for the month. Customer ids
+/// are `[a-z0-9_-]`, safe in a key.
+pub fn push_ledger_key(program: &str, month: Month, target: &str, item: &str) -> String {
+    format!("pushes/month={month}/{target}/{item}_{program}_{month}.json")
+}
+
 /// `balances/dt=YYYY-MM-DD/balance_<PROGRAM>_YYYY-MM-DD.json`: the day's balance snapshot.
 pub fn balance_key(program: &str, day: NaiveDate) -> String {
     format!("balances/dt={day}/balance_{program}_{day}.json")

@@ -18,6 +18,7 @@ pub(crate) mod focus;
 mod json;
 pub mod keys;
 mod manifest;
+pub(crate) mod push;
 pub(crate) mod site;
 pub(crate) mod statement;
 pub(crate) mod workbook;

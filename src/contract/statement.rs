@@ -15,7 +15,10 @@ use super::{
 use crate::domain::ids::AccountId;
 use crate::domain::money::Exact;
 use crate::domain::money::display2;
-use crate::domain::statement::{CustomerStatement, Line, Statement};
+use std::collections::BTreeMap;
+
+use crate::domain::billing::{CustomerTotals, StatementTotals};
+use crate::domain::statement::{CustomerStatement, Line, Month, Statement, Status};
 use crate::error::Result;
 
 /// The statement CSV's header, in contract order.
@@ -271,5 +274,69 @@ pub(crate) fn manifest(
         tool_version: env!("CARGO_PKG_VERSION"),
         files,
         previous: previous.map(|(revision, files)| PreviousStatement { revision, files }),
+    })
+}
+
+/// A stored statement JSON read back for a push: each customer's totals and its points and
+/// amounts per product type, exact. `origin` names it in errors.
+pub(crate) fn read_totals(bytes: &[u8], origin: &str) -> Result<StatementTotals> {
+    #[derive(serde::Deserialize)]
+    struct Back {
+        month: String,
+        status: String,
+        currency: Option<String>,
+        customers: Vec<BackCustomer>,
+    }
+    #[derive(serde::Deserialize)]
+    struct BackCustomer {
+        id: String,
+        name: String,
+        price_per_point: Option<Exact>,
+        points: Exact,
+        amount: Option<Exact>,
+        lines: Vec<BackLine>,
+    }
+    #[derive(serde::Deserialize)]
+    struct BackLine {
+        product_type: Option<String>,
+        points: Exact,
+        amount: Option<Exact>,
+    }
+    let bad = |why: String| crate::error::Error::Storage(format!("{origin} is unreadable: {why}"));
+    let back: Back = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+    let status = match back.status.as_str() {
+        "final" => Status::Final,
+        "provisional" => Status::Provisional,
+        other => return Err(bad(format!("status {other:?}"))),
+    };
+    let month = Month::parse(&back.month).map_err(|e| bad(e.to_string()))?;
+    let customers = back
+        .customers
+        .into_iter()
+        .map(|c| {
+            let mut products: BTreeMap<Option<String>, (Decimal, Option<Decimal>)> =
+                BTreeMap::new();
+            for l in c.lines {
+                let e = products
+                    .entry(l.product_type)
+                    .or_insert((Decimal::ZERO, Some(Decimal::ZERO)));
+                e.0 += l.points.0;
+                e.1 = e.1.zip(l.amount.map(|a| a.0)).map(|(a, b)| a + b);
+            }
+            CustomerTotals {
+                id: c.id,
+                name: c.name,
+                price_per_point: c.price_per_point.map(|p| p.0),
+                points: c.points.0,
+                amount: c.amount.map(|a| a.0),
+                products,
+            }
+        })
+        .collect();
+    Ok(StatementTotals {
+        month,
+        status,
+        currency: back.currency,
+        customers,
     })
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::ids::{AccountId, Serial};
+use crate::domain::targets::Billing;
 use crate::error::{Error, Result};
 
 /// The customer of rows nobody claims.
@@ -39,6 +40,8 @@ pub(crate) struct Customer {
     pub serials: Vec<String>,
     /// The customer's own price, else the file's; `None`: no amounts.
     pub price_per_point: Option<Decimal>,
+    /// Where a final month is pushed (ConnectWise, Stripe, the webhook).
+    pub billing: Billing,
 }
 
 /// Who a row is billed to.
@@ -70,6 +73,9 @@ struct RawCustomer {
     #[serde(default)]
     serials: Vec<String>,
     price_per_point: Option<Value>,
+    connectwise: Option<Value>,
+    stripe: Option<Value>,
+    webhook: Option<bool>,
 }
 
 impl Customers {
@@ -123,6 +129,13 @@ impl Customers {
                 .map(|s| Serial::parse(s, &field("serials")).map(|s| s.to_string()))
                 .collect::<Result<Vec<_>>>()
                 .map_err(|e| bad(e.to_string()))?;
+            let billing = Billing::parse(
+                c.connectwise,
+                c.stripe,
+                c.webhook,
+                &format!("customers[{i}]"),
+            )
+            .map_err(bad)?;
             let accounts: Vec<AccountId> = c.accounts.into_iter().map(AccountId).collect();
             let index = file.customers.len();
             let claim = |what: &str, taken: Option<&usize>| match taken {
@@ -152,6 +165,7 @@ impl Customers {
                 configs: c.configs,
                 serials,
                 price_per_point: own_price.or(default_price),
+                billing,
             });
         }
         Ok(file)
@@ -169,6 +183,7 @@ impl Customers {
                 configs: vec![],
                 serials: vec![],
                 price_per_point: None,
+                billing: Billing::default(),
             })
             .collect();
         Customers {
@@ -207,6 +222,16 @@ impl Customers {
                 price_per_point: self.default_price,
             },
         }
+    }
+}
+
+impl Customers {
+    /// The billing settings of customer `id` (none for `unassigned` or an unknown id).
+    pub(crate) fn billing(&self, id: &str) -> Option<&Billing> {
+        self.customers
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| &c.billing)
     }
 }
 

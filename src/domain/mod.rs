@@ -3,6 +3,7 @@
 
 pub(crate) mod alerts;
 pub(crate) mod balance;
+pub mod billing;
 pub(crate) mod catalog;
 pub(crate) mod customers;
 pub mod ids;
@@ -10,4 +11,5 @@ pub mod money;
 pub(crate) mod records;
 pub mod report;
 pub(crate) mod statement;
+pub mod targets;
 pub mod window;

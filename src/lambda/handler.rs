@@ -10,6 +10,7 @@ use aws_config::SdkConfig;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::adapters::billing::BillingTargets;
 use crate::adapters::fortiflex::{HttpFortiFlex, Pacer, http_client};
 use crate::adapters::secrets::{CredentialSource, SecretsManager};
 use crate::adapters::storage::{S3Sink, Sink};
@@ -21,6 +22,7 @@ use crate::lambda::queue::{self, Message, QueueOutcome, StepDone, StepName};
 use crate::pipeline::job::{JobStep, StepOutcome, run_step};
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Logged;
+use crate::pipeline::push::push_final;
 use crate::pipeline::{Request, run};
 
 /// The invocation's fixed parts, built once per container.
@@ -33,6 +35,8 @@ pub struct Handler<C, S> {
     sink: S,
     /// How job steps answer the state machine (`None`: this handler takes no queue events).
     tasks: Option<StepFunctions>,
+    /// The billing systems' credentials (`PUSH_ON_FINAL`; `None`: nothing is pushed).
+    billing: Option<SecretsManager>,
 }
 
 /// What one invocation did: a direct run, or the job steps of a queue event.
@@ -63,8 +67,14 @@ impl Handler<SecretsManager, S3Sink> {
             &settings.secret_id,
         );
         let http = http_client(settings.settings.request_timeout)?;
+        let billing = settings
+            .billing_secret_id
+            .as_ref()
+            .filter(|_| settings.settings.billing.push_on_final)
+            .map(|id| SecretsManager::new(aws_sdk_secretsmanager::Client::new(aws), id));
         let mut handler = Handler::new(http, settings.settings, secrets, sink);
         handler.tasks = Some(StepFunctions::new(aws));
+        handler.billing = billing;
         Ok(handler)
     }
 }
@@ -78,7 +88,23 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
             credentials,
             sink,
             tasks: None,
+            billing: None,
         }
+    }
+
+    /// With `PUSH_ON_FINAL`, each statement of `run` that is final now goes to the billing
+    /// systems (credentials read now); `Billing` when a customer failed.
+    async fn push_finals(&self, run: &mut RunOutcome, now: DateTime<Utc>) -> Result<()> {
+        let Some(secret) = &self.billing else {
+            return Ok(());
+        };
+        if run.dry_run || run.programs.iter().all(|p| p.statements.is_empty()) {
+            return Ok(());
+        }
+        let b = &self.settings.billing;
+        let port =
+            BillingTargets::new(&b.endpoints, secret.billing_credentials().await?, b.timeout)?;
+        push_final(&self.sink, &port, &mut run.programs, now).await
     }
 
     /// Any event: a queue event's job steps, else a direct payload's run.
@@ -133,7 +159,9 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
         let mut ctx = s.context(now, run_id);
         ctx.calls_this_hour = self.pacer.calls_this_hour().await;
         ctx.time_left = time_left;
-        run(&api, &self.sink, &credentials, &request, &ctx, &Logged).await
+        let mut outcome = run(&api, &self.sink, &credentials, &request, &ctx, &Logged).await?;
+        self.push_finals(&mut outcome, now).await?;
+        Ok(outcome)
     }
 }
 
@@ -177,6 +205,14 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
             let result = match step {
                 Ok(step) => self.run_job_step(step, now, run_id, time_left).await,
                 Err(e) => Err(e),
+            };
+            // A finished job's final months go to the billing systems before its answer.
+            let result = match result {
+                Ok(StepOutcome::Finished(mut run)) => self
+                    .push_finals(&mut run, now)
+                    .await
+                    .map(|()| StepOutcome::Finished(run)),
+                other => other,
             };
             let done = match result {
                 Ok(StepOutcome::Progress(reply)) => {

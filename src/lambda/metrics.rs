@@ -183,6 +183,7 @@ mod tests {
                 statements: vec![],
                 balance: None,
                 alerts: vec![],
+                pushes: Vec::new(),
             }],
         }
     }

@@ -13,6 +13,7 @@ pub(crate) mod program;
 pub(crate) mod program_plan;
 pub mod progress;
 pub(crate) mod publish;
+pub mod push;
 pub(crate) mod request;
 pub(crate) mod run;
 pub(crate) mod site;

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use crate::domain::ids::AccountId;
 use crate::domain::money::Exact;
 use crate::domain::report::Report;
+use crate::error::Error;
 
 /// Decimals as JSON numbers with their exact text (`399.42`, never `399.4200001`).
 fn exact<S: Serializer>(d: &Decimal, s: S) -> Result<S::Ok, S::Error> {
@@ -50,6 +51,73 @@ pub struct ProgramOutcome {
     /// The alerts of each day the run wrote; the newest also carries the balance's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub alerts: Vec<crate::domain::alerts::DayAlerts>,
+    /// The final months pushed to the billing systems (`PUSH_ON_FINAL`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pushes: Vec<PushOutcome>,
+}
+
+/// What one push of a month did, or (a dry run) would do.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushOutcome {
+    pub month: String,
+    pub status: &'static str,
+    pub statement_revision: u64,
+    pub applied: bool,
+    pub items: Vec<PushItem>,
+}
+
+/// One customer × target (× product).
+#[derive(Debug, Clone, Serialize)]
+pub struct PushItem {
+    pub target: &'static str,
+    pub customer_id: String,
+    pub item: String,
+    /// `nothing` (the target holds it), `create`, `correct`, `resolve` (a pending push to
+    /// settle first) or `refused`.
+    pub action: &'static str,
+    /// What the target should hold, in `unit`.
+    #[serde(serialize_with = "exact_some")]
+    pub value: Option<Decimal>,
+    /// `points`, or `cents` (Stripe's default unit).
+    pub unit: &'static str,
+    /// What the ledger says it holds, and from which statement revision.
+    #[serde(serialize_with = "exact_some")]
+    pub held: Option<Decimal>,
+    pub held_revision: Option<u64>,
+    /// The target's id for it (after an applied push, or from the ledger).
+    pub target_id: Option<String>,
+    /// True once the target holds `value` (applied runs).
+    pub done: bool,
+    /// Why it was refused or failed: the customer, the target and the target's message.
+    pub error: Option<String>,
+}
+
+impl PushOutcome {
+    /// The run's error when any customer failed: `Billing`, naming each.
+    pub fn failure(&self) -> Option<Error> {
+        let failed: Vec<String> = self
+            .items
+            .iter()
+            .filter_map(|i| {
+                i.error
+                    .as_ref()
+                    .map(|e| format!("{} for {}: {e}", i.target, i.customer_id))
+            })
+            .collect();
+        (!failed.is_empty()).then(|| {
+            Error::Billing(format!(
+                "{} of {} not pushed ({} item(s)): {}",
+                self.month,
+                if self.applied {
+                    "the month"
+                } else {
+                    "a dry run"
+                },
+                failed.len(),
+                failed.join("; ")
+            ))
+        })
+    }
 }
 
 /// One month's statement after a run.

@@ -161,6 +161,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             statements: Vec::new(),
             balance: None,
             alerts: Vec::new(),
+            pushes: Vec::new(),
         };
         Ok((outcome, watched))
     }

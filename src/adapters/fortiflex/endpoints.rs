@@ -3,7 +3,7 @@
 
 use reqwest::Url;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 pub const DEFAULT_API_URL: &str = "https://support.fortinet.com/ES/api/fortiflex/v2/";
 pub const DEFAULT_AUTH_URL: &str = "https://customerapiauth.fortinet.com/api/v1/oauth/token/";
@@ -26,27 +26,7 @@ impl Endpoints {
     /// flag), so an error names what the user set.
     pub fn named((api_name, api): (&str, &str), (auth_name, auth): (&str, &str)) -> Result<Self> {
         // Credentials and tokens travel in these requests: plain HTTP only to this machine.
-        let parse = |name: &str, value: &str| {
-            let url = Url::parse(value.trim())
-                .ok()
-                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-                .ok_or_else(|| {
-                    Error::Configuration(format!("{name} '{value}' is not an http(s) URL"))
-                })?;
-            let host = url.host_str().unwrap_or("");
-            let loopback = host.eq_ignore_ascii_case("localhost")
-                || host
-                    .trim_start_matches('[')
-                    .trim_end_matches(']')
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback());
-            if url.scheme() == "http" && !loopback {
-                return Err(Error::Configuration(format!(
-                    "{name} '{value}' must use https (plain http is allowed only on loopback)"
-                )));
-            }
-            Ok(url)
-        };
+        let parse = crate::adapters::endpoint::checked_url;
         let mut api_base = parse(api_name, api)?;
         if !api_base.path().ends_with('/') {
             api_base.set_path(&format!("{}/", api_base.path()));

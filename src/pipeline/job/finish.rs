@@ -94,6 +94,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
                 statements: Vec::new(),
                 balance: None,
                 alerts: Vec::new(),
+                pushes: Vec::new(),
             },
             watched,
         ));

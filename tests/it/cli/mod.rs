@@ -6,6 +6,7 @@ mod consumption;
 mod demo;
 mod discovery;
 mod mssp;
+mod push;
 mod statement;
 
 use std::path::Path;

@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod billing;
 pub mod step_functions;
 
 use std::io::Read;

@@ -16,6 +16,9 @@ use crate::domain::window::{EndDateMode, PACIFIC, parse_timezone};
 use crate::error::{Error, Result};
 use crate::pipeline::{Context, Watch};
 
+mod billing;
+pub use billing::BillingSettings;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub endpoints: Endpoints,
@@ -42,6 +45,8 @@ pub struct Settings {
     /// Balance and alerts: `LOW_RUNWAY_DAYS` (default 30) and a postpaid program's annual
     /// `COMMITMENT_POINTS` (default none).
     pub watch: Watch,
+    /// Where final months are pushed ([`BillingSettings`]).
+    pub billing: BillingSettings,
 }
 
 /// The most days a scheduled run re-pulls.
@@ -180,6 +185,7 @@ impl Settings {
             restate_days,
             retention_days,
             watch,
+            billing: BillingSettings::from_lookup(&lookup)?,
         })
     }
 
@@ -200,6 +206,8 @@ pub struct LambdaSettings {
     pub secret_id: String,
     /// `S3_FORCE_PATH_STYLE`, for local S3 servers; never needed against AWS.
     pub force_path_style: bool,
+    /// `BILLING_SECRET_ID`: the billing systems' credentials (required with `PUSH_ON_FINAL`).
+    pub billing_secret_id: Option<String>,
 }
 
 impl LambdaSettings {
@@ -213,12 +221,21 @@ impl LambdaSettings {
         let prefix = var("REPORT_PREFIX").unwrap_or_else(|| "fortiflex".into());
         check_bucket(&bucket).map_err(|e| named("REPORT_BUCKET", e))?;
         check_prefix(&prefix).map_err(|e| named("REPORT_PREFIX", e))?;
+        let settings = Settings::from_lookup(&lookup)?;
+        let billing_secret_id = var("BILLING_SECRET_ID");
+        if settings.billing.push_on_final && billing_secret_id.is_none() {
+            return Err(Error::Configuration(
+                "PUSH_ON_FINAL=true needs BILLING_SECRET_ID (the billing systems' credentials)"
+                    .into(),
+            ));
+        }
         Ok(LambdaSettings {
-            settings: Settings::from_lookup(&lookup)?,
+            settings,
             bucket,
             prefix,
             secret_id: required("FORTIFLEX_SECRET_ID")?,
             force_path_style,
+            billing_secret_id,
         })
     }
 

@@ -1,0 +1,119 @@
+//! One HTTP exchange with a billing target: 429, 5xx and network failures retried with
+//! backoff (honouring `Retry-After`), a 4xx returned at once as the target's refusal.
+
+use std::time::Duration;
+
+use reqwest::{RequestBuilder, StatusCode};
+
+use super::PushError;
+use crate::error::{Error, Result};
+
+/// Tries per call, and the first backoff (doubling, at most [`MAX_WAIT`]).
+const ATTEMPTS: u32 = 5;
+const BASE: Duration = Duration::from_millis(500);
+const MAX_WAIT: Duration = Duration::from_secs(30);
+/// The most of a target's reply kept (its error message).
+const MAX_BODY: usize = 1024 * 1024;
+
+pub(super) fn client(timeout: Duration) -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(timeout)
+        .user_agent(concat!("fortiflex-reporter/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| Error::Configuration(format!("cannot build the HTTP client: {e}")))
+}
+
+/// A 2xx reply's body, or why there is none. `request` builds the request anew for each try.
+pub(super) async fn exchange(
+    target: &'static str,
+    what: &str,
+    request: impl Fn() -> RequestBuilder,
+) -> Result<(StatusCode, String), PushError> {
+    let mut wait = BASE;
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        match request().send().await {
+            Ok(reply) => {
+                let status = reply.status();
+                let retry_after = reply
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                let body = reply
+                    .bytes()
+                    .await
+                    .map(|b| String::from_utf8_lossy(&b[..b.len().min(MAX_BODY)]).into_owned());
+                match body {
+                    Ok(body) if status.is_success() => return Ok((status, body)),
+                    Ok(body)
+                        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
+                    {
+                        last = format!("HTTP {}: {}", status.as_u16(), excerpt(&body));
+                        if let Some(after) = retry_after {
+                            wait = after.min(MAX_WAIT);
+                        }
+                    }
+                    Ok(body) => {
+                        return Err(PushError::Rejected {
+                            target,
+                            status: status.as_u16(),
+                            message: excerpt(&body),
+                        });
+                    }
+                    Err(e) => last = format!("the reply broke off: {e}"),
+                }
+            }
+            Err(e) => last = without_url(&e),
+        }
+        tracing::warn!(target_system = target, what, attempt, error = %last, "billing call failed; retrying");
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(MAX_WAIT);
+        }
+    }
+    Err(PushError::Unsettled {
+        target,
+        message: format!("{what}: {last} (after {ATTEMPTS} tries)"),
+    })
+}
+
+/// The target's message from a reply body (ConnectWise's `message`, Stripe's
+/// `error.message`, else the body), short enough for an error message, on one line.
+fn excerpt(body: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(body).ok();
+    let message = parsed.as_ref().and_then(|v| {
+        v.get("message")
+            .or_else(|| v.get("error").and_then(|e| e.get("message")))
+            .and_then(|m| m.as_str())
+    });
+    let body = message.unwrap_or(body);
+    let one_line: String = body
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(500)
+        .collect();
+    one_line.trim().to_string()
+}
+
+/// A transport error without its URL (a webhook URL can carry a token in its query): what
+/// went wrong and the innermost cause.
+fn without_url(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    let mut cause = String::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    format!("{kind}: {cause}")
+}

@@ -1,0 +1,173 @@
+//! What a final month puts into a partner's billing system, pure: each customer's billing
+//! settings (from the customers file), the quantities each target takes from a statement
+//! ([`charges`]), and what the push ledger says is still to send ([`ledger::decide`]).
+//! Quantities stay exact decimals; a value a target cannot take exactly is refused, never
+//! rounded.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+
+use crate::domain::statement::{Month, Status};
+pub use crate::domain::targets::Target;
+pub(crate) use crate::domain::targets::{Billing, StripeBilling, StripeUnit};
+
+pub(crate) mod ledger;
+#[cfg(test)]
+mod tests;
+
+/// A stored statement as a push reads it back: totals per customer and product type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StatementTotals {
+    pub month: Month,
+    pub status: Status,
+    pub currency: Option<String>,
+    pub customers: Vec<CustomerTotals>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CustomerTotals {
+    pub id: String,
+    pub name: String,
+    pub price_per_point: Option<Decimal>,
+    pub points: Decimal,
+    pub amount: Option<Decimal>,
+    /// Points and amounts per product type (`None`: FortiFlex did not know the serial),
+    /// each the sum of the statement's lines of that type.
+    pub products: BTreeMap<Option<String>, (Decimal, Option<Decimal>)>,
+}
+
+/// What one target should hold for one customer (and product) for the month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Charge {
+    pub target: Target,
+    pub customer_id: String,
+    pub customer_name: String,
+    /// The ledger's name for it: the customer id, `_product-<ID>` after it for ConnectWise.
+    pub item: String,
+    /// ConnectWise's agreement and product.
+    pub agreement: Option<(u64, u64)>,
+    /// Points, exact: the sum of the statement lines it covers.
+    pub points: Decimal,
+    pub unit_price: Option<Decimal>,
+    /// The sum of the statement lines' amounts it covers.
+    pub amount: Option<Decimal>,
+    /// The number the target receives: ConnectWise's quantity (points), Stripe's value
+    /// (cents or whole points), the webhook's quantity (points).
+    pub value: Decimal,
+    pub stripe: Option<StripeBilling>,
+}
+
+/// A customer and target the month cannot be pushed to, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    pub target: Target,
+    pub customer_id: String,
+    pub message: String,
+}
+
+/// The charges of `statement` for the customers whose billing names a target in `only`
+/// (all targets when empty); `billing(id)` is a customer's settings. What a target cannot
+/// take exactly is a [`Refusal`] for that customer and target, never a rounded charge.
+pub(crate) fn charges<'a>(
+    statement: &StatementTotals,
+    billing: impl Fn(&str) -> Option<&'a Billing>,
+    only: &[Target],
+) -> (Vec<Charge>, Vec<Refusal>) {
+    let mut charges = Vec::new();
+    let mut refused = Vec::new();
+    for c in &statement.customers {
+        let Some(b) = billing(&c.id) else { continue };
+        for target in b.targets().filter(|t| only.is_empty() || only.contains(t)) {
+            let refuse = |message: String| Refusal {
+                target,
+                customer_id: c.id.clone(),
+                message,
+            };
+            let base = Charge {
+                target,
+                customer_id: c.id.clone(),
+                customer_name: c.name.clone(),
+                item: c.id.clone(),
+                agreement: None,
+                points: c.points,
+                unit_price: c.price_per_point,
+                amount: c.amount,
+                value: c.points,
+                stripe: None,
+            };
+            match target {
+                Target::ConnectWise => {
+                    let Some(cw) = b.connectwise.as_ref() else {
+                        continue;
+                    };
+                    if c.price_per_point.is_none() {
+                        refused.push(refuse(
+                            "ConnectWise needs a unit price: the customer has no price_per_point"
+                                .into(),
+                        ));
+                        continue;
+                    }
+                    // One addition per product: product types mapped to the same product add up.
+                    let mut per_product: BTreeMap<u64, (Decimal, Option<Decimal>)> =
+                        BTreeMap::new();
+                    for (product_type, (points, amount)) in &c.products {
+                        let product = product_type
+                            .as_ref()
+                            .and_then(|t| cw.products.get(t))
+                            .copied()
+                            .unwrap_or(cw.product_id);
+                        let e = per_product
+                            .entry(product)
+                            .or_insert((Decimal::ZERO, Some(Decimal::ZERO)));
+                        e.0 += points;
+                        e.1 = e.1.zip(*amount).map(|(a, b)| a + b);
+                    }
+                    if per_product.is_empty() {
+                        per_product.insert(cw.product_id, (Decimal::ZERO, Some(Decimal::ZERO)));
+                    }
+                    for (product, (points, amount)) in per_product {
+                        charges.push(Charge {
+                            item: format!("{}_product-{product}", c.id),
+                            agreement: Some((cw.agreement_id, product)),
+                            points,
+                            amount,
+                            value: points,
+                            ..base.clone()
+                        });
+                    }
+                }
+                Target::Stripe => {
+                    let Some(s) = b.stripe.as_ref() else { continue };
+                    let value = match s.unit {
+                        StripeUnit::Cents => {
+                            match c.amount {
+                                Some(a) => (a * Decimal::ONE_HUNDRED).normalize(),
+                                None => {
+                                    refused.push(refuse("Stripe's unit is cents: the customer has no price_per_point".into()));
+                                    continue;
+                                }
+                            }
+                        }
+                        StripeUnit::Points => c.points.normalize(),
+                    };
+                    if !value.fract().is_zero() {
+                        refused.push(refuse(format!(
+                            "Stripe meter values are whole numbers: {} {} cannot be sent exactly (use \"unit\": \"cents\")",
+                            crate::domain::money::points_text(value),
+                            "points"
+                        )));
+                        continue;
+                    }
+                    charges.push(Charge {
+                        value,
+                        stripe: Some(s.clone()),
+                        ..base
+                    });
+                }
+                Target::Webhook => charges.push(base),
+            }
+        }
+    }
+    (charges, refused)
+}
