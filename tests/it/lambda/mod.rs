@@ -4,6 +4,7 @@
 mod accounts;
 mod failures;
 mod handler;
+mod push;
 mod runtime;
 
 use crate::support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
