@@ -49,10 +49,12 @@ def of_type(kind):
 
 
 def statements(role):
+    """Every statement of the role's policies; a conditional one (Fn::If) as granted."""
     docs = [p["PolicyDocument"] for p in role["Properties"].get("Policies", [])]
     for doc in docs:
         st = doc["Statement"]
-        yield from st if isinstance(st, list) else [st]
+        for one in st if isinstance(st, list) else [st]:
+            yield one["Fn::If"][1] if "Fn::If" in one else one
 
 
 def as_list(x):
@@ -106,7 +108,7 @@ class Function(unittest.TestCase):
                      "FORTIFLEX_END_DATE", "RESTATE_DAYS"]:
             self.assertIn(name, env)
         self.assertNotIn("S3_FORCE_PATH_STYLE", env, "path-style S3 is for local servers only")
-        source = (ROOT / "src/config.rs").read_text()
+        source = "".join(p.read_text() for p in (ROOT / "src/config").glob("*.rs"))
         for name in env:
             self.assertIn(f'"{name}"', source, f"{name} is set but the code never reads it")
 
@@ -231,6 +233,25 @@ class Permissions(unittest.TestCase):
         self.assertIn("${ReportPrefix}/*", json.dumps(listing["Condition"]))
         secret = allowed["secretsmanager:GetSecretValue"][0]["Resource"]
         self.assertEqual(secret, {"Fn::If": ["CreateSecret", {"Ref": "ApiSecret"}, {"Ref": "ExistingSecretArn"}]})
+
+    def test_the_billing_secret_is_readable_only_when_months_are_pushed(self):
+        docs = [p["PolicyDocument"] for p in RES["ReportFunctionRole"]["Properties"]["Policies"]]
+        conditional = [st for d in docs for st in d["Statement"] if "Fn::If" in st]
+        self.assertEqual(len(conditional), 1)
+        cond, billing, otherwise = conditional[0]["Fn::If"]
+        self.assertEqual((cond, otherwise), ("PushesOnFinal", {"Ref": "AWS::NoValue"}))
+        self.assertEqual(billing["Action"], "secretsmanager:GetSecretValue")
+        self.assertEqual(billing["Resource"], {"Fn::If": ["CreateBillingSecret", {"Ref": "BillingSecret"},
+                                                          {"Ref": "ExistingBillingSecretArn"}]})
+        self.assertEqual(RES["BillingSecret"]["Condition"], "CreateBillingSecret")
+        # The placeholder sets no target: nothing can be sent until it is filled in.
+        doc = json.loads(RES["BillingSecret"]["Properties"]["SecretString"])
+        self.assertEqual(doc, {"connectwise": None, "stripe": None, "webhook": None})
+        env = FUNCTION["Environment"]["Variables"]
+        self.assertEqual(env["PUSH_ON_FINAL"], {"Ref": "PushOnFinal"})
+        self.assertEqual(env["BILLING_SECRET_ID"]["Fn::If"][0], "PushesOnFinal")
+        self.assertEqual(RAW["Parameters"]["PushOnFinal"]["Default"], "false", "off unless asked")
+        self.assertTrue(RAW["Parameters"]["BillingWebhookUrl"]["AllowedPattern"].startswith("^$|^https://"))
 
 
 class Alarms(unittest.TestCase):
