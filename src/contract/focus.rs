@@ -1,9 +1,11 @@
-//! The month as a FinOps FOCUS 1.2 cost and usage file, for FinOps tools: one row per
-//! entitlement and Pacific day, written only when a price is set. The partner is the provider
-//! and invoice issuer (it sells the service to its customer), Fortinet the publisher and
-//! service provider; a customer's account is the sub account. Costs are the exact points ×
-//! price of each day; the statement rounds per line per month, so the two agree to within
-//! half a cent per line. `InvoiceId` names the customer's statement of the month.
+//! The month as FinOps FOCUS cost and usage files, for FinOps tools: one row per entitlement
+//! and Pacific day, written only when a price is set, as FOCUS 1.2 and, in the same pass,
+//! FOCUS 1.3. The partner is the provider and invoice issuer (it sells the service to its
+//! customer), Fortinet the publisher and service provider (1.3's reseller case: the licences
+//! are Fortinet's, not white-labelled); a customer's account is the sub account. Costs are the
+//! exact points × price of each day; the statement rounds per line per month, so the two
+//! agree to within half a cent per line. `InvoiceId` names the customer's statement of the
+//! month.
 
 use std::io::Write;
 
@@ -65,6 +67,32 @@ pub(crate) const COLUMNS: [&str; 45] = [
     "Tags",
 ];
 
+/// FOCUS 1.3's columns: 1.2's (ProviderName and PublisherName stay, deprecated but still
+/// mandatory) and `HostProviderName`, in the same alphabetical order. 1.3's conditional
+/// columns (`ContractApplied`, the allocation columns) are left out: they apply only where
+/// the provider supports contract commitments or split cost allocation.
+pub(crate) const COLUMNS_1_3: [&str; 46] = {
+    let mut out = [""; 46];
+    let mut i = 0;
+    while i < 46 {
+        out[i] = if i < HOST_AT {
+            COLUMNS[i]
+        } else if i == HOST_AT {
+            "HostProviderName"
+        } else {
+            COLUMNS[i - 1]
+        };
+        i += 1;
+    }
+    out
+};
+
+/// Where `HostProviderName` goes: after `EffectiveCost`.
+const HOST_AT: usize = 18;
+
+/// A software licence runs on no provider's infrastructure that FOCUS could name.
+const HOST_PROVIDER: &str = "Not Applicable";
+
 /// A Pacific midnight as FOCUS wants it: UTC, ISO 8601 with `Z`.
 fn utc_midnight(day: NaiveDate, tz: Tz) -> String {
     let local = day.and_hms_opt(0, 0, 0).unwrap_or_default();
@@ -76,8 +104,8 @@ fn utc_midnight(day: NaiveDate, tz: Tz) -> String {
         .to_string()
 }
 
-/// The FOCUS file written one stored day at a time into `W` (a staged file in a run), so a
-/// month of days is never held at once.
+/// The FOCUS files (1.2, 1.3) written one stored day at a time into `W` (staged files in a
+/// run), so a month of days is never held at once.
 pub(crate) struct Focus<'a, W: Write> {
     program: &'a str,
     month: Month,
@@ -89,6 +117,7 @@ pub(crate) struct Focus<'a, W: Write> {
     priced: bool,
     rows: usize,
     out: csv::Writer<W>,
+    out_1_3: csv::Writer<W>,
 }
 
 impl<'a, W: Write> Focus<'a, W> {
@@ -98,6 +127,7 @@ impl<'a, W: Write> Focus<'a, W> {
         timezone: Tz,
         customers: &'a Customers,
         out: W,
+        out_1_3: W,
     ) -> Result<Self> {
         let issuer = customers
             .issuer
@@ -108,12 +138,17 @@ impl<'a, W: Write> Focus<'a, W> {
             utc_midnight(month.first(), timezone),
             utc_midnight(next_month, timezone),
         );
-        let mut out = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::Any(b'\n'))
-            .quote_style(csv::QuoteStyle::Necessary)
-            .from_writer(out);
-        out.write_record(COLUMNS)
-            .map_err(|e| rendering("FOCUS", e))?;
+        let writer = |w: W, columns: &[&str]| {
+            let mut w = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .quote_style(csv::QuoteStyle::Necessary)
+                .from_writer(w);
+            w.write_record(columns)
+                .map_err(|e| rendering("FOCUS", e))
+                .map(|()| w)
+        };
+        let out = writer(out, &COLUMNS)?;
+        let out_1_3 = writer(out_1_3, &COLUMNS_1_3)?;
         Ok(Focus {
             program,
             month,
@@ -125,6 +160,7 @@ impl<'a, W: Write> Focus<'a, W> {
             priced: false,
             rows: 0,
             out,
+            out_1_3,
         })
     }
 
@@ -164,69 +200,71 @@ impl<'a, W: Write> Focus<'a, W> {
                 .map(|c| format!("config-{c}"))
                 .unwrap_or_else(|| "points".into());
             let account = r.account_id.to_string();
+            let row: [&str; 45] = [
+                cost.as_str(),
+                program,
+                &issuer,
+                "Partner program",
+                currency,
+                period_end.as_str(),
+                period_start.as_str(),
+                "Usage",
+                "",
+                &safe_text(&description),
+                "Usage-Based",
+                &end,
+                &start,
+                &points,
+                "Points",
+                &cost,
+                &price,
+                &cost,
+                &invoice,
+                &issuer,
+                &cost,
+                &price,
+                "Standard",
+                currency,
+                &points,
+                "Points",
+                &issuer,
+                "Fortinet",
+                "",
+                "",
+                &r.serial_number,
+                &safe_text(r.description.as_deref().unwrap_or(&r.serial_number)),
+                &safe_text(product),
+                "Security",
+                "FortiFlex",
+                "Fortinet",
+                "Network Security",
+                &sku,
+                "Points",
+                "",
+                &sku,
+                &account,
+                &safe_text(who.name),
+                "Customer account",
+                "",
+            ];
             self.out
-                .write_record([
-                    cost.as_str(),
-                    program,
-                    &issuer,
-                    "Partner program",
-                    currency,
-                    period_end.as_str(),
-                    period_start.as_str(),
-                    "Usage",
-                    "",
-                    &safe_text(&description),
-                    "Usage-Based",
-                    &end,
-                    &start,
-                    &points,
-                    "Points",
-                    &cost,
-                    &price,
-                    &cost,
-                    &invoice,
-                    &issuer,
-                    &cost,
-                    &price,
-                    "Standard",
-                    currency,
-                    &points,
-                    "Points",
-                    &issuer,
-                    "Fortinet",
-                    "",
-                    "",
-                    &r.serial_number,
-                    &safe_text(r.description.as_deref().unwrap_or(&r.serial_number)),
-                    &safe_text(product),
-                    "Security",
-                    "FortiFlex",
-                    "Fortinet",
-                    "Network Security",
-                    &sku,
-                    "Points",
-                    "",
-                    &sku,
-                    &account,
-                    &safe_text(who.name),
-                    "Customer account",
-                    "",
-                ])
+                .write_record(row)
+                .map_err(|e| rendering("FOCUS", e))?;
+            let (before, after) = row.split_at(HOST_AT);
+            self.out_1_3
+                .write_record(before.iter().chain([&HOST_PROVIDER]).chain(after))
                 .map_err(|e| rendering("FOCUS", e))?;
         }
         Ok(())
     }
 
-    /// The file and its data rows, or `None` when no row had a price.
-    pub(crate) fn finish(self) -> Result<Option<(W, usize)>> {
+    /// The 1.2 and 1.3 files and their data rows, or `None` when no row had a price.
+    pub(crate) fn finish(self) -> Result<Option<(W, W, usize)>> {
         if !self.priced {
             return Ok(None);
         }
-        let rows = self.rows;
-        self.out
-            .into_inner()
-            .map(|w| Some((w, rows)))
-            .map_err(|e| rendering("FOCUS", e))
+        let inner = |w: csv::Writer<W>| w.into_inner().map_err(|e| rendering("FOCUS", e));
+        Ok(Some((inner(self.out)?, inner(self.out_1_3)?, self.rows)))
     }
 }
 
@@ -234,6 +272,52 @@ impl<'a, W: Write> Focus<'a, W> {
 mod tests {
     use super::*;
     use crate::domain::window::PACIFIC;
+
+    /// FOCUS 1.3's mandatory columns (feature level "Mandatory" in the specification's column
+    /// pages, `specification/datasets/cost_and_usage/columns/*.md` of FOCUS_Spec): 1.2's, with
+    /// `ServiceProviderName` and `HostProviderName` added and the deprecated `ProviderName` and
+    /// `PublisherName` still required. focus-validator 2.2.1 has no 1.3 rules offline.
+    const MANDATORY_1_3: [&str; 23] = [
+        "BilledCost",
+        "BillingAccountId",
+        "BillingAccountName",
+        "BillingCurrency",
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargeClass",
+        "ChargeDescription",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "ContractedCost",
+        "EffectiveCost",
+        "HostProviderName",
+        "InvoiceIssuerName",
+        "ListCost",
+        "PricingQuantity",
+        "PricingUnit",
+        "ProviderName",
+        "PublisherName",
+        "ServiceCategory",
+        "ServiceName",
+        "ServiceProviderName",
+    ];
+
+    #[test]
+    fn the_1_3_file_has_every_mandatory_column_and_1_2_s_in_order() {
+        for c in MANDATORY_1_3 {
+            assert!(COLUMNS_1_3.contains(&c), "{c}");
+        }
+        let mut sorted = COLUMNS_1_3;
+        sorted.sort_unstable();
+        assert_eq!(sorted, COLUMNS_1_3, "alphabetical, as 1.2's");
+        let without: Vec<&str> = COLUMNS_1_3
+            .iter()
+            .copied()
+            .filter(|c| *c != "HostProviderName")
+            .collect();
+        assert_eq!(without, COLUMNS);
+    }
 
     #[test]
     fn pacific_days_are_utc_periods_across_daylight_saving() {

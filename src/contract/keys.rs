@@ -66,8 +66,10 @@ pub struct StatementKeys {
     pub csv: String,
     pub json: String,
     pub xlsx: String,
-    /// Written only when a price is set.
+    /// FOCUS 1.2, written only when a price is set.
     pub focus: String,
+    /// FOCUS 1.3 (`focus-1.3_<PROGRAM>_YYYY-MM.csv`), beside the 1.2 file.
+    pub focus_1_3: String,
     pub manifest: String,
     folder: String,
     stem: String,
@@ -82,6 +84,7 @@ impl StatementKeys {
             json: format!("{folder}/statement_{stem}.json"),
             xlsx: format!("{folder}/statement_{stem}.xlsx"),
             focus: format!("{folder}/focus_{stem}.csv"),
+            focus_1_3: format!("{folder}/focus-1.3_{stem}.csv"),
             manifest: format!("{folder}/statement_{stem}.manifest.json"),
             folder,
             stem,

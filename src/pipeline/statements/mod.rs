@@ -117,6 +117,9 @@ pub(crate) async fn publish_statement(
     }))
 }
 
+/// The month's FOCUS 1.2 and 1.3 files and their data rows.
+type FocusFiles = (Staged, Staged, usize);
+
 /// The month's statement from the stored days before `job.today` (`None` when none is
 /// stored). One stored day at a time:
 /// folded into the statement's lines and, with a customers file, written out as FOCUS rows,
@@ -124,7 +127,7 @@ pub(crate) async fn publish_statement(
 async fn build(
     sink: &impl Sink,
     job: &StatementJob<'_>,
-) -> Result<Option<(Statement, Option<(Staged, usize)>)>> {
+) -> Result<Option<(Statement, Option<FocusFiles>)>> {
     let StatementJob {
         program,
         month,
@@ -136,7 +139,14 @@ async fn build(
     } = *job;
     let mut fold = Fold::new(month);
     let mut focus = match customers {
-        Some(c) => Some(Focus::new(program, month, timezone, c, Staging::new()?)?),
+        Some(c) => Some(Focus::new(
+            program,
+            month,
+            timezone,
+            c,
+            Staging::new()?,
+            Staging::new()?,
+        )?),
         None => None,
     };
     let mut stored = 0;
@@ -164,7 +174,7 @@ async fn build(
     }
     let focus = match focus {
         Some(f) => match f.finish()? {
-            Some((staging, rows)) => Some((staging.finish()?, rows)),
+            Some((v1_2, v1_3, rows)) => Some((v1_2.finish()?, v1_3.finish()?, rows)),
             None => None,
         },
         None => None,
@@ -180,12 +190,13 @@ async fn build(
     Ok(Some((fold.finish(customers, today, restate_days), focus)))
 }
 
-/// The statement's files, in write order: CSV, JSON, workbook, FOCUS (with a price), one CSV
+/// The statement's files, in write order: CSV, JSON, workbook, FOCUS 1.2 and 1.3 (with a
+/// price), one CSV
 /// per customer. Each goes to a staged temporary file as it is rendered, so none is held in
 /// memory (at 100,000 entitlements each is tens of megabytes).
 fn render_files(
     statement: &Statement,
-    focus: Option<(Staged, usize)>,
+    focus: Option<FocusFiles>,
     keys: &StatementKeys,
     job: &StatementJob<'_>,
 ) -> Result<Vec<StagedFile>> {
@@ -213,8 +224,15 @@ fn render_files(
             crate::contract::XLSX_CONTENT_TYPE,
         ),
     ];
-    if let Some((focus, rows)) = focus {
-        files.push(StagedFile::new(&keys.focus, "focus", rows, focus, CSV));
+    if let Some((v1_2, v1_3, rows)) = focus {
+        files.push(StagedFile::new(&keys.focus, "focus", rows, v1_2, CSV));
+        files.push(StagedFile::new(
+            &keys.focus_1_3,
+            "focus-1.3",
+            rows,
+            v1_3,
+            CSV,
+        ));
     }
     for c in &statement.customers {
         let body = Staged::render(|w| bytes::customer_csv(statement, c, w))?;

@@ -262,6 +262,74 @@ async fn the_focus_export_passes_the_finops_validator() {
         csv.contains(",2025-11-03T08:00:00Z,2025-11-02T07:00:00Z,"),
         "the 25-hour day"
     );
+    // FOCUS 1.3 beside it: the same rows with HostProviderName, every mandatory 1.3 column
+    // present and filled as the reseller case says (focus-validator 2.2.1 has 1.2 rules only
+    // offline, so 1.3 is checked here against the specification's column list).
+    let v1_3 = std::fs::read_to_string(
+        dir.path()
+            .join("out/statements/month=2025-11/focus-1.3_ELAVMS0000123456_2025-11.csv"),
+    )
+    .unwrap();
+    let mut r = csv::Reader::from_reader(v1_3.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(str::to_string).collect();
+    let mut r12 = csv::Reader::from_reader(csv.as_bytes());
+    let header_1_2: Vec<String> = r12.headers().unwrap().iter().map(str::to_string).collect();
+    let mandatory = [
+        "BilledCost",
+        "BillingAccountId",
+        "BillingAccountName",
+        "BillingCurrency",
+        "BillingPeriodEnd",
+        "BillingPeriodStart",
+        "ChargeCategory",
+        "ChargeDescription",
+        "ChargePeriodEnd",
+        "ChargePeriodStart",
+        "ContractedCost",
+        "EffectiveCost",
+        "HostProviderName",
+        "InvoiceIssuerName",
+        "ListCost",
+        "PricingQuantity",
+        "PricingUnit",
+        "ProviderName",
+        "PublisherName",
+        "ServiceCategory",
+        "ServiceName",
+        "ServiceProviderName",
+    ];
+    let at = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let rows: Vec<csv::StringRecord> = r.records().map(Result::unwrap).collect();
+    let rows_1_2: Vec<csv::StringRecord> = r12.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), rows_1_2.len());
+    assert_eq!(
+        header
+            .iter()
+            .filter(|h| *h != "HostProviderName")
+            .collect::<Vec<_>>(),
+        header_1_2.iter().collect::<Vec<_>>()
+    );
+    for (row, row_1_2) in rows.iter().zip(&rows_1_2) {
+        for name in mandatory {
+            // ChargeClass may be null (not a correction); these must not be.
+            assert!(!row[at(name)].is_empty(), "{name} is empty: {row:?}");
+        }
+        assert_eq!(&row[at("ServiceProviderName")], "Fortinet");
+        assert_eq!(&row[at("HostProviderName")], "Not Applicable");
+        assert_eq!(&row[at("InvoiceIssuerName")], "Example MSSP Ltd");
+        let same: Vec<&str> = row
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at("HostProviderName"))
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(same, row_1_2.iter().collect::<Vec<_>>());
+    }
     // It runs from its package folder, where it finds its currency table.
     let site = std::fs::read_dir(validator.parent().unwrap().parent().unwrap().join("lib"))
         .unwrap()

@@ -87,7 +87,9 @@ async fn the_scheduled_run_pushes_a_month_once_it_turns_final() {
     assert_eq!(err.kind(), "Billing");
     let message = err.to_string();
     assert!(
-        message.contains("connectwise for globex: ConnectWise answered HTTP 400: Agreement 902 is cancelled"),
+        message.contains(
+            "connectwise for globex: ConnectWise answered HTTP 400: Agreement 902 is cancelled"
+        ),
         "{message}"
     );
     assert!(!message.contains(crate::support::billing::STRIPE_KEY));
@@ -125,6 +127,10 @@ async fn the_scheduled_run_pushes_a_month_once_it_turns_final() {
     h.handle(scheduled("2025-12-04"), at("2025-12-04T15:00:00Z"), "run-4")
         .await
         .unwrap();
-    assert_eq!(standins.books().writes.len(), writes, "nothing left to send");
+    assert_eq!(
+        standins.books().writes.len(),
+        writes,
+        "nothing left to send"
+    );
     assert_eq!(standins.books().additions.len(), 2);
 }
