@@ -371,7 +371,8 @@ class StateMachine(unittest.TestCase):
             self.assertLessEqual(st["TimeoutSeconds"], 86400)
 
     def test_transient_errors_retry_with_backoff_and_permanent_ones_fail_at_once(self):
-        permanent = {"Authentication", "Configuration", "Credentials", "InvalidRequest", "Budget", "Customers"}
+        permanent = {"Authentication", "Configuration", "Credentials", "InvalidRequest", "Budget", "Customers",
+                     "Billing"}
         self.assertLessEqual(permanent, ERROR_KINDS)
         for name in ("Plan", "Chunk", "Finish"):
             retries = ASL["States"][name]["Retry"]

@@ -56,7 +56,10 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     while state.next_item + buffered < items.len() {
         let index = state.next_item + buffered;
         let item = items[index].clone();
-        let needed = pacer.wait_for(item.max_calls()).await;
+        // One call more than the item's: a login (a step's first call, or a token renewed)
+        // is paced too, and must not leave the chunk waiting inside its invocation for the
+        // window to free.
+        let needed = pacer.wait_for(item.max_calls() + 1).await;
         if !needed.is_zero() {
             wait = needed;
             break;
