@@ -27,18 +27,23 @@ const PASSWORD: &str = "api_password";
 const PROGRAM: &str = "program_serial_number";
 const ACCOUNT: &str = "account_id";
 
+/// A credential document as JSON, untyped: serde's typed errors quote offending values, and
+/// a secret's never may. `origin` names it; the error says where, never what.
+pub(crate) fn document(text: &str, origin: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| {
+        Error::Credentials(format!(
+            "{origin} is not valid JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
+    })
+}
+
 impl Credentials {
     /// Parses a credential document. `origin` names it in errors (a path or a secret id).
     /// Without `program_serial_number`, the reporter covers every program the user sees.
     pub fn from_json(text: &str, origin: &str) -> Result<Self> {
-        // Parse to a Value first: serde's typed errors quote offending values, ours never do.
-        let doc: Value = serde_json::from_str(text).map_err(|e| {
-            Error::Credentials(format!(
-                "{origin} is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let doc = document(text, origin)?;
         let section = match doc.get("fortiflex") {
             Some(nested @ Value::Object(_)) => nested,
             Some(_) => {

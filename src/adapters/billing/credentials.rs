@@ -30,13 +30,7 @@ pub(crate) struct BillingCredentials {
 impl BillingCredentials {
     /// Parses the document; `origin` (a path or a secret id) names it in errors.
     pub(crate) fn from_json(text: &str, origin: &str) -> Result<Self> {
-        let doc: Value = serde_json::from_str(text).map_err(|e| {
-            Error::Credentials(format!(
-                "{origin} is not valid JSON (line {}, column {})",
-                e.line(),
-                e.column()
-            ))
-        })?;
+        let doc = crate::adapters::credentials::document(text, origin)?;
         if !doc.is_object() {
             return Err(Error::Credentials(format!(
                 "{origin} must hold a JSON object"

@@ -6,7 +6,6 @@ use std::time::Duration;
 use reqwest::{RequestBuilder, StatusCode};
 
 use super::PushError;
-use crate::error::{Error, Result};
 
 /// Tries per call, and the first backoff (doubling, at most [`MAX_WAIT`]).
 const ATTEMPTS: u32 = 5;
@@ -14,15 +13,6 @@ const BASE: Duration = Duration::from_millis(500);
 const MAX_WAIT: Duration = Duration::from_secs(30);
 /// The most of a target's reply kept (its error message).
 const MAX_BODY: usize = 1024 * 1024;
-
-pub(super) fn client(timeout: Duration) -> Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(timeout)
-        .user_agent(concat!("fortiflex-reporter/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| Error::Configuration(format!("cannot build the HTTP client: {e}")))
-}
 
 /// A 2xx reply's body, or why there is none. `request` builds the request anew for each try.
 pub(super) async fn exchange(

@@ -127,7 +127,7 @@ impl BillingTargets {
         credentials: BillingCredentials,
         timeout: Duration,
     ) -> Result<Self> {
-        let client = http::client(timeout)?;
+        let client = crate::adapters::fortiflex::http_client(timeout)?;
         Ok(BillingTargets {
             connectwise: credentials
                 .connectwise

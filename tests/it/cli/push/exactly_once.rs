@@ -8,7 +8,7 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 
 use super::super::*;
-use super::{PROGRAM, PUSH, final_month, ledger, push, statement};
+use super::{PUSH, build_statement, final_month, ledger, push, statement};
 use crate::support::billing::BillingStandIns;
 
 /// `push --apply` started as a process (to be killed mid-call).
@@ -149,23 +149,7 @@ async fn a_restated_final_month_sends_only_the_corrections() {
     ];
     let out = run(Some(&sim), dir.path(), &repull, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(
-        None,
-        dir.path(),
-        &[
-            "statement",
-            "--month",
-            "2025-11",
-            "--program",
-            PROGRAM,
-            "--customers",
-            "customers.json",
-            "--out",
-            "out",
-        ],
-        &[],
-    )
-    .await;
+    let out = build_statement(dir.path()).await;
     assert!(
         text(&out.stdout).contains("written (revision 2)"),
         "{}",
@@ -279,23 +263,7 @@ async fn a_provisional_month_is_refused_by_apply() {
     let standins = BillingStandIns::start().await;
     // 30 November goes missing: the month is provisional again.
     std::fs::remove_dir_all(dir.path().join("out/daily/manifests/dt=2025-11-30")).unwrap();
-    let out = run(
-        None,
-        dir.path(),
-        &[
-            "statement",
-            "--month",
-            "2025-11",
-            "--program",
-            PROGRAM,
-            "--customers",
-            "customers.json",
-            "--out",
-            "out",
-        ],
-        &[],
-    )
-    .await;
+    let out = build_statement(dir.path()).await;
     assert!(
         text(&out.stdout).contains("STATEMENT 2025-11 (provisional)"),
         "{}",

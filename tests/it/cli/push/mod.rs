@@ -70,23 +70,7 @@ pub(super) async fn final_month() -> tempfile::TempDir {
     );
     std::fs::write(dir.path().join("customers.json"), CUSTOMERS).unwrap();
     std::fs::write(dir.path().join("billing.json"), credentials_json()).unwrap();
-    let out = run(
-        None,
-        dir.path(),
-        &[
-            "statement",
-            "--month",
-            "2025-11",
-            "--program",
-            PROGRAM,
-            "--customers",
-            "customers.json",
-            "--out",
-            "out",
-        ],
-        &[],
-    )
-    .await;
+    let out = build_statement(dir.path()).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("STATEMENT 2025-11 (final)"),
@@ -94,6 +78,22 @@ pub(super) async fn final_month() -> tempfile::TempDir {
         text(&out.stdout)
     );
     dir
+}
+
+/// `statement` for November 2025 with `customers.json`, from and into `out/`.
+pub(super) async fn build_statement(dir: &Path) -> Output {
+    let args = [
+        "statement",
+        "--month",
+        "2025-11",
+        "--program",
+        PROGRAM,
+        "--customers",
+        "customers.json",
+        "--out",
+        "out",
+    ];
+    run(None, dir, &args, &[]).await
 }
 
 fn copy_dir(from: &Path, to: &Path) {
