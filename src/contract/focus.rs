@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 
 use super::{rendering, safe_text};
 use crate::domain::customers::Customers;
-use crate::domain::statement::{Month, StoredDay};
+use crate::domain::statement::{Month, RowRef};
 use crate::error::Result;
 
 /// The FOCUS columns written, in order.
@@ -116,6 +116,8 @@ pub(crate) struct Focus<'a, W: Write> {
     period: (String, String),
     priced: bool,
     rows: usize,
+    /// The day being written and its UTC bounds.
+    day: Option<(NaiveDate, String, String)>,
     out: csv::Writer<W>,
     out_1_3: csv::Writer<W>,
 }
@@ -133,6 +135,7 @@ impl<'a, W: Write> Focus<'a, W> {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("FortiFlex partner of program {program}"));
+        let issuer = safe_text(&issuer).into_owned();
         let next_month = month.last().succ_opt().unwrap_or(month.last());
         let period = (
             utc_midnight(month.first(), timezone),
@@ -159,42 +162,42 @@ impl<'a, W: Write> Focus<'a, W> {
             period,
             priced: false,
             rows: 0,
+            day: None,
             out,
             out_1_3,
         })
     }
 
-    /// One stored day's rows, by serial (days must come in date order; other months' are
-    /// ignored).
-    pub(crate) fn day(&mut self, day: &StoredDay) -> Result<()> {
-        if Month::of(day.date) != self.month {
+    /// One row of a stored day. Rows come by date, and within a day by serial (as a
+    /// day's rollup holds them); other months' are ignored.
+    pub(crate) fn row(&mut self, date: NaiveDate, r: RowRef<'_>) -> Result<()> {
+        if Month::of(date) != self.month {
             return Ok(());
+        }
+        if self.day.as_ref().is_none_or(|d| d.0 != date) {
+            let start = utc_midnight(date, self.timezone);
+            let end = utc_midnight(date.succ_opt().unwrap_or(date), self.timezone);
+            self.day = Some((date, start, end));
         }
         let (program, month, currency, customers) =
             (self.program, self.month, self.currency, self.customers);
-        let issuer = safe_text(&self.issuer).into_owned();
         let (period_start, period_end) = (&self.period.0, &self.period.1);
-        let start = utc_midnight(day.date, self.timezone);
-        let end = utc_midnight(day.date.succ_opt().unwrap_or(day.date), self.timezone);
-        let mut rows: Vec<_> = day.rows.iter().collect();
-        rows.sort_by(|a, b| a.serial_number.cmp(&b.serial_number));
-        for r in rows {
-            let who = customers.billed(&r.serial_number, r.config_id, r.account_id);
+        let (_, start, end) = self.day.as_ref().expect("set above");
+        let issuer = &self.issuer;
+        {
+            let who = customers.billed(r.serial_number, r.config_id, r.account_id);
             let Some(price) = who.price_per_point else {
-                continue;
+                return Ok(());
             };
             self.priced = true;
             self.rows += 1;
             let cost = (r.points * price).normalize();
             let cost = if cost.is_zero() { Decimal::ZERO } else { cost };
             let (cost, price, points) = (cost.to_string(), price.to_string(), r.points.to_string());
-            let product = r.product_type.as_deref().unwrap_or("FortiFlex entitlement");
+            let product = r.product_type.unwrap_or("FortiFlex entitlement");
             // The statement is the customer's (provisional) invoice: one id per customer and month.
             let invoice = format!("{program}-{month}-{}", who.id);
-            let description = format!(
-                "FortiFlex points, {}",
-                r.config_name.as_deref().unwrap_or(product)
-            );
+            let description = format!("FortiFlex points, {}", r.config_name.unwrap_or(product));
             let sku = r
                 .config_id
                 .map(|c| format!("config-{c}"))
@@ -203,7 +206,7 @@ impl<'a, W: Write> Focus<'a, W> {
             let row: [&str; 45] = [
                 cost.as_str(),
                 program,
-                &issuer,
+                issuer,
                 "Partner program",
                 currency,
                 period_end.as_str(),
@@ -212,27 +215,27 @@ impl<'a, W: Write> Focus<'a, W> {
                 "",
                 &safe_text(&description),
                 "Usage-Based",
-                &end,
-                &start,
+                end,
+                start,
                 &points,
                 "Points",
                 &cost,
                 &price,
                 &cost,
                 &invoice,
-                &issuer,
+                issuer,
                 &cost,
                 &price,
                 "Standard",
                 currency,
                 &points,
                 "Points",
-                &issuer,
+                issuer,
                 "Fortinet",
                 "",
                 "",
-                &r.serial_number,
-                &safe_text(r.description.as_deref().unwrap_or(&r.serial_number)),
+                r.serial_number,
+                &safe_text(r.description.unwrap_or(r.serial_number)),
                 &safe_text(product),
                 "Security",
                 "FortiFlex",

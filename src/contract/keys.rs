@@ -60,6 +60,31 @@ pub fn report_keys(spec: &ReportSpec) -> Keys {
     }
 }
 
+/// Keys of one stored day's rollup: its rows and its summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RollupKeys {
+    pub rows: String,
+    pub summary: String,
+}
+
+/// `rollups/dt=YYYY-MM-DD/consumption_<PROGRAM>_YYYY-MM-DD.rollup.{bin,json}`: the compact
+/// form of a stored day that statements, the site and alerts read. Internal to the
+/// archive, outside every report's folder.
+pub fn rollup_keys(program: &str, day: NaiveDate) -> RollupKeys {
+    let day = ymd(day);
+    let stem = format!("rollups/dt={day}/consumption_{program}_{day}.rollup");
+    RollupKeys {
+        rows: format!("{stem}.bin"),
+        summary: format!("{stem}.json"),
+    }
+}
+
+/// `rollups/month=YYYY-MM/statement_<PROGRAM>_YYYY-MM.carry.bin`: a month's statement
+/// lines folded through its last day past restatement, carried to the next run.
+pub fn carry_key(program: &str, month: Month) -> String {
+    format!("rollups/month={month}/statement_{program}_{month}.carry.bin")
+}
+
 /// Keys of one month's statement, under `statements/month=YYYY-MM/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementKeys {

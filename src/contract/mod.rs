@@ -19,6 +19,7 @@ mod json;
 pub mod keys;
 mod manifest;
 pub(crate) mod push;
+pub(crate) mod rollup;
 pub(crate) mod site;
 pub(crate) mod statement;
 pub(crate) mod workbook;

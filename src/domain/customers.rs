@@ -226,6 +226,42 @@ impl Customers {
 }
 
 impl Customers {
+    /// Which customer each serial, config and account goes to, as one SHA-256: what a
+    /// day's per-customer totals and a carried statement fold depend on (names, prices and
+    /// billing targets do not change them).
+    pub(crate) fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut claims: Vec<String> = Vec::new();
+        let id = |i: &usize| self.customers[*i].id.as_str();
+        claims.extend(
+            self.by_serial
+                .iter()
+                .map(|(s, i)| format!("serial\t{s}\t{}", id(i))),
+        );
+        claims.extend(
+            self.by_config
+                .iter()
+                .map(|(c, i)| format!("config\t{c}\t{}", id(i))),
+        );
+        claims.extend(
+            self.by_account
+                .iter()
+                .map(|(a, i)| format!("account\t{a}\t{}", id(i))),
+        );
+        claims.sort_unstable();
+        let mut h = Sha256::new();
+        for c in &claims {
+            h.update(c.as_bytes());
+            h.update(b"\n");
+        }
+        format!("{:x}", h.finalize())
+    }
+
+    /// Whether any row can have a price (the file's, or a customer's own).
+    pub(crate) fn priced(&self) -> bool {
+        self.default_price.is_some() || self.customers.iter().any(|c| c.price_per_point.is_some())
+    }
+
     /// The billing settings of customer `id` (none for `unassigned` or an unknown id).
     pub(crate) fn billing(&self, id: &str) -> Option<&Billing> {
         self.customers

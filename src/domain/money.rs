@@ -63,14 +63,19 @@ pub fn points_text(d: Decimal) -> String {
 
 /// [`points_text`] appended to `out`, for renderers that reuse one buffer per cell.
 pub fn write_points(out: &mut String, d: Decimal) {
-    let mut d = d;
+    let _ = write!(out, "{}", contract_points(d));
+}
+
+/// `d` as the contract writes it and a reader of the JSON gets it back: at least two
+/// places, zero without a sign. What a day's rollup stores, so it equals the day's JSON.
+pub fn contract_points(mut d: Decimal) -> Decimal {
     if d.is_zero() {
         d.set_sign_positive(true);
     }
     if d.scale() < 2 {
         d.rescale(2);
     }
-    let _ = write!(out, "{d}");
+    d
 }
 
 /// A value rounded to two places for people to read (half away from zero).

@@ -18,7 +18,7 @@ use crate::domain::balance::{self, Inputs, ProgramType, Snapshot};
 use crate::domain::customers::Customers;
 use crate::domain::window;
 use crate::error::{Error, Result};
-use crate::pipeline::archive;
+use crate::pipeline::archive::{self, rollup};
 use crate::pipeline::discovery::Scope;
 
 /// What the watch judges once the reports are written: the days written, read back from the
@@ -187,7 +187,7 @@ async fn previous_snapshot(
     Ok(None)
 }
 
-/// The consumers of a day this run wrote, read back from the archive: only rows with
+/// The consumers of a day this run wrote, read back from its rollup: only rows with
 /// points, the only ones alerts judge.
 async fn consumers(
     sink: &impl Sink,
@@ -195,46 +195,42 @@ async fn consumers(
     day: NaiveDate,
     idle: &BTreeSet<String>,
 ) -> Result<Vec<Consumer>> {
+    let Some(d) = rollup::day_rows(sink, program, day).await? else {
+        return Err(Error::Storage(format!(
+            "the report of {day} was written by this run but is not in the archive"
+        )));
+    };
     let mut out = Vec::new();
-    let read = archive::read_stored_day(sink, program, day, |r| {
+    d.rows(sink, |r| {
         if r.points > Decimal::ZERO {
             out.push(Consumer {
-                token_unused: idle.contains(&r.serial_number),
-                serial_number: r.serial_number,
+                token_unused: idle.contains(r.serial_number),
+                serial_number: r.serial_number.to_string(),
                 account_id: r.account_id,
                 config_id: r.config_id,
                 points: r.points,
             });
         }
-    });
-    match read.await? {
-        Some(_) => Ok(out),
-        None => Err(Error::Storage(format!(
-            "the report of {day} was written by this run but is not in the archive"
-        ))),
-    }
+    })?;
+    Ok(out)
 }
 
 /// The points of the stored days before `day`, most recent first, at most
-/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps. Each stored day
-/// streams into the baseline a row at a time.
+/// [`alerts::BASELINE_DAYS`] of them, looking back twice as far for gaps, each read from
+/// its rollup.
 async fn baseline(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Baseline> {
     let mut days = Baseline::default();
     for back in 1..=(2 * alerts::BASELINE_DAYS as u64) {
         if days.days == alerts::BASELINE_DAYS {
             break;
         }
-        let keys = daily_keys(program, day - Days::new(back));
-        let Some(stored) = archive::stored(sink, &keys).await? else {
+        let Some(d) = rollup::day_rows(sink, program, day - Days::new(back)).await? else {
             continue;
         };
-        // Streamed into the baseline: a stored day is never held whole.
-        let read = archive::read_listed(sink, &keys.json, &stored.files, |r| {
+        d.rows(sink, |r| {
             days.add_row(r.serial_number, r.account_id, r.points)
-        });
-        if matches!(read.await?, archive::Checked::Read) {
-            days.end_day();
-        }
+        })?;
+        days.end_day();
     }
     Ok(days)
 }

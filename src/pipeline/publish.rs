@@ -15,7 +15,7 @@ use crate::contract::keys::{self, Keys};
 use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Previous, RunInfo};
 use crate::domain::ids::AccountId;
 use crate::domain::records::PointsRow;
-use crate::domain::report::Report;
+use crate::domain::report::{Report, ReportKind};
 use crate::error::Result;
 use crate::pipeline::archive::{self, Stored};
 
@@ -160,6 +160,9 @@ pub(crate) async fn publish(
         Revised::Unchanged(_) => (Outcome::Unchanged, None),
         Revised::Kept(_, why) => (Outcome::Kept(why.clone()), previous),
     };
+    if report.spec.kind == ReportKind::Daily && !matches!(outcome, Outcome::Kept(_)) {
+        archive::rollup::keep_current(sink, report).await?;
+    }
     Ok(Published {
         revision: written.revision(),
         keys,
@@ -217,12 +220,16 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((p.outcome.clone(), p.revision), (Outcome::Written, 1));
+        // The rollup after the manifest: it names the manifest's SHA-256.
+        let rollup = keys::rollup_keys(&r.spec.program_serial, r.spec.range.start());
         assert_eq!(
             sink.puts(),
             vec![
                 p.keys.csv.clone(),
                 p.keys.json.clone(),
-                p.keys.manifest.clone()
+                p.keys.manifest.clone(),
+                rollup.rows,
+                rollup.summary,
             ]
         );
         assert_eq!(
@@ -238,7 +245,7 @@ mod tests {
         publish_day(&sink, "run-1").await.unwrap();
         let again = publish_day(&sink, "run-2").await.unwrap();
         assert_eq!((again.outcome, again.revision), (Outcome::Unchanged, 1));
-        assert_eq!(sink.puts().len(), 3);
+        assert_eq!(sink.puts().len(), 5, "report and rollup, once");
 
         let changed = restated("2025-11-08");
         assert_eq!(changed.total, dec("129.20"));
@@ -284,7 +291,7 @@ mod tests {
             "{why}"
         );
         assert_eq!(p.revision, 1);
-        assert_eq!(sink.puts().len(), 3, "nothing written");
+        assert_eq!(sink.puts().len(), 5, "nothing written");
         assert_eq!(sink.object(&stored.keys.csv).unwrap().0, before);
 
         // One account of several losing its rows is refused too.

@@ -13,10 +13,9 @@ use crate::contract::site::{self, DayPoints, Site, TopEntitlement};
 use crate::domain::alerts::DayAlerts;
 use crate::domain::balance::Snapshot;
 use crate::domain::customers::Customers;
-use crate::domain::ids::AccountId;
 use crate::domain::statement::Statement;
 use crate::error::{Error, Result};
-use crate::pipeline::archive::read_stored_day;
+use crate::pipeline::archive::rollup;
 
 const HTML: &str = "text/html; charset=utf-8";
 /// Days of history the chart shows: FortiFlex's own window, which the archive outlives.
@@ -34,7 +33,9 @@ pub(crate) struct Extras<'a> {
     pub now: DateTime<Utc>,
 }
 
-/// The chart's days and the top consumers, from the stored days before `today`.
+/// The chart's days and the top consumers, from the stored days before `today`: each
+/// day's points per customer from its rollup's summary, the rows of only the last
+/// [`TOP_DAYS`] (the top consumers), so the 90 days cost 90 small reads.
 pub(crate) async fn history(
     sink: &impl Sink,
     program: &str,
@@ -44,33 +45,55 @@ pub(crate) async fn history(
     let mut days = Vec::new();
     let mut recent: HashMap<String, TopEntitlement> = HashMap::new();
     let top_from = today - Days::new(TOP_DAYS);
+    let fingerprint = rollup::fingerprint(customers);
     for n in (1..=CHART_DAYS).rev() {
         let date = today - Days::new(n);
-        let mut by_customer: HashMap<String, Decimal> = HashMap::new();
-        let read = read_stored_day(sink, program, date, |r| {
-            let customer = customer_of(customers, &r.serial_number, r.config_id, r.account_id);
-            *by_customer.entry(customer.clone()).or_default() += r.points;
-            if date >= top_from {
-                let t = recent
-                    .entry(r.serial_number.clone())
-                    .or_insert_with(|| TopEntitlement {
-                        serial_number: r.serial_number,
-                        account_id: r.account_id,
-                        customer: customer.clone(),
-                        config_name: None,
-                        points: Decimal::ZERO,
-                    });
-                t.points += r.points;
-                t.account_id = r.account_id;
-                t.customer = customer;
-                t.config_name = r.config_name.or(t.config_name.take());
+        if date < top_from {
+            if let Some(by_customer) =
+                rollup::customer_points(sink, program, date, customers).await?
+            {
+                days.push(DayPoints { date, by_customer });
             }
-        });
-        if read.await?.is_none() {
             continue;
         }
+        let Some(day) = rollup::day_rows(sink, program, date).await? else {
+            continue;
+        };
+        let mut by_customer: HashMap<String, Decimal> = HashMap::new();
+        day.rows(sink, |r| {
+            let customer = rollup::customer_of(customers, &r);
+            match by_customer.get_mut(&customer) {
+                Some(p) => *p += r.points,
+                None => {
+                    by_customer.insert(customer.clone(), r.points);
+                }
+            }
+            let t = match recent.get_mut(r.serial_number) {
+                Some(t) => t,
+                None => recent
+                    .entry(r.serial_number.to_string())
+                    .or_insert_with(|| TopEntitlement {
+                        serial_number: r.serial_number.to_string(),
+                        account_id: r.account_id,
+                        customer: String::new(),
+                        config_name: None,
+                        points: Decimal::ZERO,
+                    }),
+            };
+            t.points += r.points;
+            t.account_id = r.account_id;
+            t.customer = customer;
+            if let Some(name) = r.config_name
+                && t.config_name.as_deref() != Some(name)
+            {
+                t.config_name = Some(name.to_string());
+            }
+        })?;
         let mut by_customer: Vec<(String, Decimal)> = by_customer.into_iter().collect();
         by_customer.sort();
+        if day.customer_totals(&fingerprint).is_none() {
+            day.remember(sink, &fingerprint, &by_customer).await?;
+        }
         days.push(DayPoints { date, by_customer });
     }
     let mut top: Vec<TopEntitlement> = recent.into_values().collect();
@@ -81,18 +104,6 @@ pub(crate) async fn history(
     });
     top.truncate(TOP_ROWS);
     Ok(History { days, top })
-}
-
-fn customer_of(
-    customers: Option<&Customers>,
-    serial: &str,
-    config: Option<u64>,
-    account: AccountId,
-) -> String {
-    match customers {
-        Some(c) => c.billed(serial, config, account).id.to_string(),
-        None => account.to_string(),
-    }
 }
 
 /// The site's days and top consumers, as [`history`] reads them.

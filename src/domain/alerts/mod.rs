@@ -100,19 +100,22 @@ impl Baseline {
     #[cfg(test)]
     pub(crate) fn add_day(&mut self, rows: impl IntoIterator<Item = (String, AccountId, Decimal)>) {
         for (serial, account_id, points) in rows {
-            self.add_row(serial, account_id, points);
+            self.add_row(&serial, account_id, points);
         }
         self.end_day();
     }
 
     /// Folds in one row of the day being read; [`Baseline::end_day`] closes the day.
-    pub(crate) fn add_row(&mut self, serial: String, account_id: AccountId, points: Decimal) {
+    pub(crate) fn add_row(&mut self, serial: &str, account_id: AccountId, points: Decimal) {
         let first = self.days == 0;
-        let seen = self.serials.entry(serial).or_insert(Seen {
-            account_id,
-            total: Decimal::ZERO,
-            last: Decimal::ZERO,
-        });
+        let seen = match self.serials.get_mut(serial) {
+            Some(s) => s,
+            None => self.serials.entry(serial.to_string()).or_insert(Seen {
+                account_id,
+                total: Decimal::ZERO,
+                last: Decimal::ZERO,
+            }),
+        };
         seen.total += points;
         if first {
             seen.last += points;

@@ -84,6 +84,34 @@ pub struct StoredRow {
     pub points: Decimal,
 }
 
+impl StoredRow {
+    /// The row's fields borrowed, as every reader of stored days takes them.
+    pub fn borrowed(&self) -> RowRef<'_> {
+        RowRef {
+            serial_number: &self.serial_number,
+            account_id: self.account_id,
+            config_id: self.config_id,
+            config_name: self.config_name.as_deref(),
+            product_type: self.product_type.as_deref(),
+            description: self.description.as_deref(),
+            points: self.points,
+        }
+    }
+}
+
+/// A stored day's row borrowed from where it was read (a rollup's bytes, a [`StoredRow`]):
+/// what statements, FOCUS, the site and alerts read of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowRef<'a> {
+    pub serial_number: &'a str,
+    pub account_id: AccountId,
+    pub config_id: Option<u64>,
+    pub config_name: Option<&'a str>,
+    pub product_type: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub points: Decimal,
+}
+
 /// A stored row's `points`: the number's exact digits, never routed through a float. Stored
 /// days are read as a stream, from which a number's text cannot be borrowed: it is boxed.
 fn stored_points<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Decimal, D::Error> {
@@ -173,7 +201,9 @@ pub(crate) fn build(
 
 /// A statement built one stored day at a time, so a month of 100,000-entitlement days is
 /// never in memory at once: each day folds into one line per customer × serial and is
-/// dropped. Days must come in date order (later days' names win).
+/// dropped. Days must come in date order (later days' names win). A fold can be carried
+/// from one run to the next ([`Fold::each_line`], [`Fold::add_carried`]): the lines of the
+/// days that can no longer change, then only the newer days added.
 pub(crate) struct Fold {
     month: Month,
     sources: Vec<(NaiveDate, u64, String)>,
@@ -181,24 +211,26 @@ pub(crate) struct Fold {
     customer_index: HashMap<String, u32>,
     /// Without a customers file, each account's customer index (no id text per row).
     account_customer: HashMap<AccountId, u32>,
-    /// (customer index, serial) -> index in `lines`, whose own serials `finish` fills in:
-    /// a small table entry per line, not a whole line per bucket.
-    index: HashMap<(u32, String), u32>,
+    /// serial -> (customer index, index in `lines`) of the serial's first line, whose own
+    /// serials `finish` fills in: a small table entry per line, looked up by the row's text.
+    by_serial: HashMap<String, (u32, u32)>,
+    /// The lines of a serial billed to a second customer within the month (it moved).
+    moved: HashMap<(u32, String), u32>,
     lines: Vec<Line>,
     /// Config names and product types, one allocation each for all the lines.
     names: HashMap<String, Text>,
 }
 
 /// Sets `field` to `text`, shared through `names`.
-fn intern(names: &mut HashMap<String, Text>, field: &mut Option<Text>, text: String) {
-    if field.as_deref() == Some(text.as_str()) {
+fn intern(names: &mut HashMap<String, Text>, field: &mut Option<Text>, text: &str) {
+    if field.as_deref() == Some(text) {
         return;
     }
-    let shared = match names.get(&text) {
+    let shared = match names.get(text) {
         Some(t) => t.clone(),
         None => {
-            let t = Text::from(text.as_str());
-            names.insert(text, t.clone());
+            let t = Text::from(text);
+            names.insert(text.to_string(), t.clone());
             t
         }
     };
@@ -212,7 +244,8 @@ impl Fold {
             sources: Vec::new(),
             customer_index: HashMap::new(),
             account_customer: HashMap::new(),
-            index: HashMap::new(),
+            by_serial: HashMap::new(),
+            moved: HashMap::new(),
             lines: Vec::new(),
             names: HashMap::new(),
         }
@@ -220,12 +253,13 @@ impl Fold {
 
     /// Adds a stored day (ignored unless in the month). `customers`: the customers file,
     /// else each account is its own customer (as [`Customers::per_account`] bills).
+    #[cfg(test)]
     pub(crate) fn add(&mut self, day: StoredDay, customers: Option<&Customers>) {
         if Month::of(day.date) != self.month {
             return;
         }
-        for r in day.rows {
-            self.add_row(r, customers);
+        for r in &day.rows {
+            self.add_row(r.borrowed(), customers);
         }
         self.add_source(DayMeta {
             date: day.date,
@@ -234,11 +268,42 @@ impl Fold {
         });
     }
 
+    /// The line of `serial` billed to `customer`, added (empty) when new.
+    fn line(&mut self, customer: u32, serial: &str, account_id: AccountId) -> &mut Line {
+        let new = Line {
+            account_id,
+            serial_number: String::new(),
+            config_id: None,
+            config_name: None,
+            product_type: None,
+            description: None,
+            days_billed: 0,
+            points: Decimal::ZERO,
+            amount: None,
+        };
+        let next = self.lines.len() as u32;
+        let at = match self.by_serial.get(serial) {
+            Some(&(c, at)) if c == customer => at,
+            Some(_) => *self
+                .moved
+                .entry((customer, serial.to_string()))
+                .or_insert(next),
+            None => {
+                self.by_serial.insert(serial.to_string(), (customer, next));
+                next
+            }
+        };
+        if at == next {
+            self.lines.push(new);
+        }
+        &mut self.lines[at as usize]
+    }
+
     /// Adds one row of a stored day of the month as the day is read, so the day's rows are
     /// never held together; [`Fold::add_source`] then records the day.
-    pub(crate) fn add_row(&mut self, r: StoredRow, customers: Option<&Customers>) {
+    pub(crate) fn add_row(&mut self, r: RowRef<'_>, customers: Option<&Customers>) {
         let customer = match customers {
-            Some(c) => self.customer(c.billed(&r.serial_number, r.config_id, r.account_id).id),
+            Some(c) => self.customer(c.billed(r.serial_number, r.config_id, r.account_id).id),
             None => match self.account_customer.get(&r.account_id) {
                 Some(&i) => i,
                 None => {
@@ -248,40 +313,78 @@ impl Fold {
                 }
             },
         };
-        let lines = &mut self.lines;
-        let at = *self
-            .index
-            .entry((customer, r.serial_number))
-            .or_insert_with(|| {
-                lines.push(Line {
-                    account_id: r.account_id,
-                    serial_number: String::new(),
-                    config_id: None,
-                    config_name: None,
-                    product_type: None,
-                    description: None,
-                    days_billed: 0,
-                    points: Decimal::ZERO,
-                    amount: None,
-                });
-                (lines.len() - 1) as u32
-            });
-        let line = &mut self.lines[at as usize];
+        let mut names = std::mem::take(&mut self.names);
+        let line = self.line(customer, r.serial_number, r.account_id);
         line.account_id = r.account_id;
         line.config_id = r.config_id.or(line.config_id);
         if let Some(name) = r.config_name {
-            intern(&mut self.names, &mut line.config_name, name);
+            intern(&mut names, &mut line.config_name, name);
         }
         if let Some(product) = r.product_type {
-            intern(&mut self.names, &mut line.product_type, product);
+            intern(&mut names, &mut line.product_type, product);
         }
-        if r.description.is_some() {
-            line.description = r.description;
+        if let Some(d) = r.description
+            && line.description.as_deref() != Some(d)
+        {
+            line.description = Some(d.to_string());
         }
         line.points += r.points;
         if r.points > Decimal::ZERO {
             line.days_billed += 1;
         }
+        self.names = names;
+    }
+
+    /// Adds a line carried from an earlier fold of the same month and customers mapping
+    /// (what [`Fold::each_line`] gave), before any newer day is added.
+    pub(crate) fn add_carried(&mut self, customer: &str, r: RowRef<'_>, days_billed: u32) {
+        let customer = self.customer(customer);
+        let mut names = std::mem::take(&mut self.names);
+        let line = self.line(customer, r.serial_number, r.account_id);
+        line.config_id = r.config_id;
+        if let Some(name) = r.config_name {
+            intern(&mut names, &mut line.config_name, name);
+        }
+        if let Some(product) = r.product_type {
+            intern(&mut names, &mut line.product_type, product);
+        }
+        line.description = r.description.map(str::to_string);
+        line.points = r.points;
+        line.days_billed = days_billed;
+        self.names = names;
+    }
+
+    /// Every line so far with its customer id, for carrying the fold to a later run.
+    pub(crate) fn each_line<'s>(&'s self, mut each: impl FnMut(&'s str, RowRef<'s>, u32)) {
+        let mut ids = vec![""; self.customer_index.len()];
+        for (id, &i) in &self.customer_index {
+            ids[i as usize] = id;
+        }
+        let firsts = self.by_serial.iter().map(|(s, &(c, at))| (c, s, at));
+        let moved = self.moved.iter().map(|((c, s), &at)| (*c, s, at));
+        for (customer, serial, at) in firsts.chain(moved) {
+            let l = &self.lines[at as usize];
+            let row = RowRef {
+                serial_number: serial,
+                account_id: l.account_id,
+                config_id: l.config_id,
+                config_name: l.config_name.as_deref(),
+                product_type: l.product_type.as_deref(),
+                description: l.description.as_deref(),
+                points: l.points,
+            };
+            each(ids[customer as usize], row, l.days_billed);
+        }
+    }
+
+    /// Lines so far.
+    pub(crate) fn lines_len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The days folded in so far: date, revision, manifest SHA-256.
+    pub(crate) fn sources(&self) -> &[(NaiveDate, u64, String)] {
+        &self.sources
     }
 
     /// Records a day whose rows were added: the statement names its sources.
@@ -350,7 +453,9 @@ impl Fold {
         }
         let mut lines = self.lines;
         let mut owner = vec![0u32; lines.len()];
-        for ((customer, serial), at) in self.index {
+        let firsts = self.by_serial.into_iter().map(|(s, (c, at))| (c, s, at));
+        let moved = self.moved.into_iter().map(|((c, s), at)| (c, s, at));
+        for (customer, serial, at) in firsts.chain(moved) {
             lines[at as usize].serial_number = serial;
             owner[at as usize] = customer;
         }

@@ -18,6 +18,7 @@ use crate::domain::statement::{DayMeta, StoredDay, StoredRow};
 use crate::error::{Error, Result};
 
 pub(crate) mod revision;
+pub(crate) mod rollup;
 mod stream;
 
 use revision::{Listed, read_manifest};

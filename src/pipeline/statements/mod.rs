@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::archive::revision::{Listing, Revised, Revision, StagedFile, read_manifest};
-use super::archive::{read_stored_day, stored_day};
+use super::archive::rollup;
 use super::request::Context;
 use crate::adapters::storage::{Sink, Staged, Staging};
 use crate::contract::JSON_CONTENT_TYPE;
@@ -22,6 +22,7 @@ use crate::domain::statement::{Fold, Month, Statement};
 use crate::domain::window;
 use crate::error::{Error, Result};
 
+mod carry;
 mod months;
 pub(crate) use months::{customers, publish_months};
 
@@ -121,9 +122,10 @@ pub(crate) async fn publish_statement(
 type FocusFiles = (Staged, Staged, usize);
 
 /// The month's statement from the stored days before `job.today` (`None` when none is
-/// stored). One stored day at a time:
-/// folded into the statement's lines and, with a customers file, written out as FOCUS rows,
-/// then dropped (a month of 100,000-entitlement days is gigabytes of rows).
+/// stored), read from the days' rollups one day at a time: folded into the statement's
+/// lines and, with a customers file, written out as FOCUS rows. The lines of the days past
+/// restatement are carried from the previous run ([`carry`]) when they still stand, so a
+/// run reads only the days that may have changed; a month being settled is folded whole.
 async fn build(
     sink: &impl Sink,
     job: &StatementJob<'_>,
@@ -137,8 +139,8 @@ async fn build(
         restate_days,
         ..
     } = *job;
-    let mut fold = Fold::new(month);
-    let mut focus = match customers {
+    // FOCUS lists priced rows only: without a price anywhere there are none.
+    let mut focus = match customers.filter(|c| c.priced()) {
         Some(c) => Some(Focus::new(
             program,
             month,
@@ -149,26 +151,39 @@ async fn build(
         )?),
         None => None,
     };
-    let mut stored = 0;
+    let mut fold = Fold::new(month);
+    let carry = carry::Carry::new(job);
+    let carried = carry.resume(sink, &mut fold).await?;
+    let mut stored = fold.sources().len();
     for day in month.days().take_while(|d| *d < today) {
-        match focus.as_mut() {
-            // FOCUS orders a day's rows by serial, so it takes the day whole.
-            Some(f) => {
-                if let Some(d) = stored_day(sink, program, day).await? {
-                    f.day(&d)?;
-                    fold.add(d, customers);
-                    stored += 1;
-                }
+        let folded = carried.is_some_and(|through| day <= through);
+        if folded && focus.is_none() {
+            continue;
+        }
+        carry.save_before(sink, day, &fold).await?;
+        let Some(d) = rollup::day_rows(sink, program, day).await? else {
+            continue;
+        };
+        let mut failed = None;
+        d.rows(sink, |r| {
+            if !folded {
+                fold.add_row(r, customers);
             }
-            None => {
-                let read = read_stored_day(sink, program, day, |r| fold.add_row(r, customers));
-                if let Some(meta) = read.await? {
-                    fold.add_source(meta);
-                    stored += 1;
-                }
+            if let Some(f) = focus.as_mut()
+                && failed.is_none()
+            {
+                failed = f.row(day, r).err();
             }
+        })?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !folded {
+            fold.add_source(d.meta);
+            stored += 1;
         }
     }
+    carry.save_before(sink, today, &fold).await?;
     if stored == 0 {
         return Ok(None);
     }

@@ -1,0 +1,442 @@
+//! The archive's compact rollups: what statements, the site and alerts read instead of a
+//! stored day's 30 MB JSON. Internal files, not part of the output contract's reports, but
+//! written and checked as carefully: a rollup names the SHA-256 of the day manifest it was
+//! built from, and a reader uses it only while that manifest is current.
+//!
+//! Two binary tables share one layout ([`Table`]): a day's rows (one per serial, sorted by
+//! serial) and a month's carried statement lines (one per customer × serial). Text repeats
+//! across rows (a few hundred config names, product types), so it is stored once in a
+//! dictionary and rows refer to it; points are `rust_decimal`'s exact 16 bytes, scale
+//! included, so a value reads back exactly as the day's JSON gives it. Measured at 100,000
+//! entitlements: 6 MB and a few milliseconds to read, against 30 MB and 0.1 s of JSON.
+//!
+//! Beside each day's rows, a small JSON summary ([`DaySummary`]): its source, the rows
+//! file's SHA-256, and the day's points per customer, so the site's 90 days read no rows.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::ids::AccountId;
+use crate::domain::money::Exact;
+use crate::domain::statement::RowRef;
+
+const MAGIC: &[u8; 8] = b"FFROLLUP";
+const VERSION: u8 = 1;
+const END: &[u8; 4] = b"END.";
+const NONE: u32 = u32::MAX;
+
+/// What a table holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Kind {
+    /// A stored day's rows, one per serial, sorted by serial.
+    Day = 1,
+    /// A month's statement lines folded so far, one per customer × serial.
+    Carry = 2,
+}
+
+/// One carried statement line: a customer's row of the month so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CarryRef<'a> {
+    pub customer: &'a str,
+    pub row: RowRef<'a>,
+    pub days_billed: u32,
+}
+
+/// A table's bytes, built row by row: texts go to the dictionary as they come.
+pub(crate) struct TableWriter<'a> {
+    kind: Kind,
+    header: Vec<u8>,
+    dictionary: HashMap<&'a str, u32>,
+    texts: Vec<&'a str>,
+    body: Vec<u8>,
+    rows: u64,
+}
+
+impl<'a> TableWriter<'a> {
+    /// A table of `kind` whose header is `header` (JSON, what the reader checks it against).
+    pub(crate) fn new(kind: Kind, header: &impl Serialize, rows: usize) -> Self {
+        TableWriter {
+            kind,
+            header: serde_json::to_vec(header).unwrap_or_default(),
+            dictionary: HashMap::new(),
+            texts: Vec::new(),
+            body: Vec::with_capacity(rows * 64),
+            rows: 0,
+        }
+    }
+
+    fn text(&mut self, t: Option<&'a str>) {
+        let i = match t {
+            None => NONE,
+            Some(t) => match self.dictionary.get(t) {
+                Some(&i) => i,
+                None => {
+                    let i = self.texts.len() as u32;
+                    self.texts.push(t);
+                    self.dictionary.insert(t, i);
+                    i
+                }
+            },
+        };
+        self.body.extend_from_slice(&i.to_le_bytes());
+    }
+
+    fn row_fields(&mut self, r: &RowRef<'a>) {
+        let serial = r.serial_number.as_bytes();
+        self.body
+            .extend_from_slice(&(serial.len() as u32).to_le_bytes());
+        self.body.extend_from_slice(serial);
+        self.body.extend_from_slice(&r.account_id.0.to_le_bytes());
+        match r.config_id {
+            Some(c) => {
+                self.body.push(1);
+                self.body.extend_from_slice(&c.to_le_bytes());
+            }
+            None => self.body.push(0),
+        }
+        self.text(r.config_name);
+        self.text(r.product_type);
+        self.text(r.description);
+        self.body.extend_from_slice(&r.points.serialize());
+    }
+
+    /// A day's row (a [`Kind::Day`] table; rows must come sorted by serial).
+    pub(crate) fn row(&mut self, r: &RowRef<'a>) {
+        self.rows += 1;
+        self.row_fields(r);
+    }
+
+    /// A carried line (a [`Kind::Carry`] table).
+    pub(crate) fn carry(&mut self, l: &CarryRef<'a>) {
+        self.rows += 1;
+        self.text(Some(l.customer));
+        self.row_fields(&l.row);
+        self.body.extend_from_slice(&l.days_billed.to_le_bytes());
+    }
+
+    pub(crate) fn finish(self) -> Vec<u8> {
+        let texts: usize = self.texts.iter().map(|t| t.len() + 4).sum();
+        let mut out = Vec::with_capacity(32 + self.header.len() + texts + self.body.len());
+        out.extend_from_slice(MAGIC);
+        out.push(VERSION);
+        out.push(self.kind as u8);
+        out.extend_from_slice(&(self.header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&self.header);
+        out.extend_from_slice(&(self.texts.len() as u32).to_le_bytes());
+        for t in &self.texts {
+            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            out.extend_from_slice(t.as_bytes());
+        }
+        out.extend_from_slice(&self.rows.to_le_bytes());
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(END);
+        out
+    }
+}
+
+/// Why a table could not be read: it is then rebuilt (or, for carried lines, not used).
+#[derive(Debug, thiserror::Error)]
+#[error("not a rollup table: {0}")]
+pub(crate) struct Malformed(&'static str);
+
+/// A table read from its bytes, its rows borrowed from them.
+pub(crate) struct Table<'a> {
+    pub header: &'a [u8],
+    texts: Vec<&'a str>,
+    rows: u64,
+    body: &'a [u8],
+    kind: Kind,
+}
+
+/// A little-endian reader over a byte slice.
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
+        if self.0.len() < n {
+            return Err(Malformed("cut off"));
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
+        self.take(N).map(|b| b.try_into().unwrap_or([0; N]))
+    }
+    fn u8(&mut self) -> Result<u8, Malformed> {
+        Ok(self.array::<1>()?[0])
+    }
+    fn u32(&mut self) -> Result<u32, Malformed> {
+        self.array().map(u32::from_le_bytes)
+    }
+    fn u64(&mut self) -> Result<u64, Malformed> {
+        self.array().map(u64::from_le_bytes)
+    }
+    fn str(&mut self, n: usize) -> Result<&'a str, Malformed> {
+        std::str::from_utf8(self.take(n)?).map_err(|_| Malformed("text is not UTF-8"))
+    }
+}
+
+impl<'a> Table<'a> {
+    /// Reads the frame of a table of `kind`: header, dictionary and row count. Rows are
+    /// decoded as they are iterated; the end marker proves the file whole.
+    pub(crate) fn parse(bytes: &'a [u8], kind: Kind) -> Result<Self, Malformed> {
+        let mut c = Cursor(bytes);
+        if c.take(MAGIC.len())? != MAGIC {
+            return Err(Malformed("no FFROLLUP mark"));
+        }
+        if c.u8()? != VERSION {
+            return Err(Malformed("an unknown version"));
+        }
+        if c.u8()? != kind as u8 {
+            return Err(Malformed("another kind of table"));
+        }
+        let n = c.u32()? as usize;
+        let header = c.take(n)?;
+        let count = c.u32()? as usize;
+        let mut texts = Vec::with_capacity(count.min(bytes.len() / 4));
+        for _ in 0..count {
+            let n = c.u32()? as usize;
+            texts.push(c.str(n)?);
+        }
+        let rows = c.u64()?;
+        let body = c.0;
+        if !body.ends_with(END) {
+            return Err(Malformed("no end mark"));
+        }
+        Ok(Table {
+            header,
+            texts,
+            rows,
+            body: &body[..body.len() - END.len()],
+            kind,
+        })
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.rows
+    }
+
+    fn text(&self, c: &mut Cursor<'a>) -> Result<Option<&'a str>, Malformed> {
+        match c.u32()? {
+            NONE => Ok(None),
+            i => self
+                .texts
+                .get(i as usize)
+                .copied()
+                .map(Some)
+                .ok_or(Malformed("a text outside the dictionary")),
+        }
+    }
+
+    fn row(&self, c: &mut Cursor<'a>) -> Result<RowRef<'a>, Malformed> {
+        let n = c.u32()? as usize;
+        let serial_number = c.str(n)?;
+        let account_id = AccountId(c.u64()?);
+        let config_id = match c.u8()? {
+            0 => None,
+            1 => Some(c.u64()?),
+            _ => return Err(Malformed("a bad config flag")),
+        };
+        Ok(RowRef {
+            serial_number,
+            account_id,
+            config_id,
+            config_name: self.text(c)?,
+            product_type: self.text(c)?,
+            description: self.text(c)?,
+            points: Decimal::deserialize(c.array()?),
+        })
+    }
+
+    /// Every row, in order, to `each`; an error when the table is not whole.
+    pub(crate) fn rows(&self, mut each: impl FnMut(RowRef<'a>)) -> Result<(), Malformed> {
+        debug_assert_eq!(self.kind, Kind::Day);
+        let mut c = Cursor(self.body);
+        for _ in 0..self.rows {
+            each(self.row(&mut c)?);
+        }
+        self.whole(&c)
+    }
+
+    /// Every carried line, in order, to `each`.
+    pub(crate) fn carried(&self, mut each: impl FnMut(CarryRef<'a>)) -> Result<(), Malformed> {
+        debug_assert_eq!(self.kind, Kind::Carry);
+        let mut c = Cursor(self.body);
+        for _ in 0..self.rows {
+            let customer = self
+                .text(&mut c)?
+                .ok_or(Malformed("a line without customer"))?;
+            let row = self.row(&mut c)?;
+            let days_billed = c.u32()?;
+            each(CarryRef {
+                customer,
+                row,
+                days_billed,
+            });
+        }
+        self.whole(&c)
+    }
+
+    fn whole(&self, c: &Cursor<'_>) -> Result<(), Malformed> {
+        if c.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Malformed("bytes after the last row"))
+        }
+    }
+}
+
+/// A day's rollup besides its rows: where they came from and the day's totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DaySummary {
+    pub schema_version: u32,
+    pub program_serial: String,
+    pub date: NaiveDate,
+    /// The day manifest the rollup was built from; a different current manifest makes it
+    /// stale.
+    pub source: Source,
+    /// The rows file: its key, SHA-256 and rows.
+    pub rows: RowsFile,
+    pub points: Exact,
+    /// The day's points per customer, for the customers mapping named by `fingerprint`.
+    pub customers: Option<CustomerTotals>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Source {
+    pub revision: u64,
+    pub manifest_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RowsFile {
+    pub key: String,
+    pub sha256: String,
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CustomerTotals {
+    /// [`crate::domain::customers::Customers::fingerprint`] of the mapping used.
+    pub fingerprint: String,
+    /// `(customer id, points)`, sorted by id.
+    pub totals: Vec<(String, Exact)>,
+}
+
+/// The header of a day's rows table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DayHeader {
+    pub program_serial: String,
+    pub date: NaiveDate,
+    pub source: Source,
+}
+
+/// A day's rows table: `rows` sorted by serial, as [`Table::rows`] gives them back.
+pub(crate) fn day_table(header: &DayHeader, rows: &[RowRef<'_>]) -> Vec<u8> {
+    let mut w = TableWriter::new(Kind::Day, header, rows.len());
+    for r in rows {
+        w.row(r);
+    }
+    w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::dec;
+
+    fn row(serial: &'static str, points: &str) -> RowRef<'static> {
+        RowRef {
+            serial_number: serial,
+            account_id: AccountId(2321234),
+            config_id: Some(4101),
+            config_name: Some("MSSP FMG"),
+            product_type: Some("FortiManager-VM"),
+            description: None,
+            points: dec(points),
+        }
+    }
+
+    fn header() -> DayHeader {
+        DayHeader {
+            program_serial: "ELAVMS0000123456".into(),
+            date: "2025-11-08".parse().unwrap(),
+            source: Source {
+                revision: 1,
+                manifest_sha256: "ab".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_day_table_reads_back_every_field_exactly() {
+        let mut b = row("FGVMMLTM00000002", "0.00");
+        b.config_id = None;
+        b.config_name = Some("");
+        b.product_type = None;
+        b.description = Some("caf\u{e9} \"quoted\"\nnext line");
+        let rows = [
+            row("FGVMMLTM00000001", "107.20"),
+            b,
+            row("FGVMMLTM00000003", "1.5"),
+        ];
+        let bytes = day_table(&header(), &rows);
+        let t = Table::parse(&bytes, Kind::Day).unwrap();
+        assert_eq!(t.len(), 3);
+        let h: DayHeader = serde_json::from_slice(t.header).unwrap();
+        assert_eq!(h, header());
+        let mut back = Vec::new();
+        t.rows(|r| back.push(r)).unwrap();
+        assert_eq!(back, rows);
+        assert_eq!(back[0].points.to_string(), "107.20", "scale kept");
+        assert_eq!(back[2].points.to_string(), "1.5");
+        assert!(Table::parse(&bytes, Kind::Carry).is_err(), "kind checked");
+    }
+
+    #[test]
+    fn carried_lines_read_back_with_their_customer_and_days() {
+        let mut w = TableWriter::new(Kind::Carry, &"m", 2);
+        let lines = [
+            CarryRef {
+                customer: "acme",
+                row: row("FGVMMLTM00000001", "10.00"),
+                days_billed: 3,
+            },
+            CarryRef {
+                customer: "unassigned",
+                row: row("FGVMMLTM00000001", "0.00"),
+                days_billed: 0,
+            },
+        ];
+        for l in &lines {
+            w.carry(l);
+        }
+        let bytes = w.finish();
+        let t = Table::parse(&bytes, Kind::Carry).unwrap();
+        let mut back = Vec::new();
+        t.carried(|l| back.push(l)).unwrap();
+        assert_eq!(back, lines);
+    }
+
+    #[test]
+    fn a_cut_or_altered_table_is_refused() {
+        let bytes = day_table(&header(), &[row("FGVMMLTM00000001", "1.00")]);
+        for cut in [0, 5, 12, bytes.len() / 2, bytes.len() - 1] {
+            let read = Table::parse(&bytes[..cut], Kind::Day).and_then(|t| t.rows(|_| {}));
+            assert!(read.is_err(), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.splice(bytes.len() - 4..bytes.len() - 4, [0u8; 3]);
+        let t = Table::parse(&longer, Kind::Day).unwrap();
+        assert!(t.rows(|_| {}).is_err(), "bytes after the rows");
+        let mut other = bytes;
+        other[8] = 9;
+        assert!(Table::parse(&other, Kind::Day).is_err(), "version checked");
+    }
+}
