@@ -19,10 +19,12 @@ async fn main() -> ExitCode {
             };
         }
     };
+    // Warnings, and the progress of one-off archive work (rollups built for an old archive).
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,progress=info".into()),
         )
         .init();
     match cli::run(args, &mut std::io::stdout()).await {

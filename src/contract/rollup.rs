@@ -48,23 +48,33 @@ pub(crate) struct CarryRef<'a> {
 
 /// A table's bytes, built row by row: texts go to the dictionary as they come.
 pub(crate) struct TableWriter<'a> {
-    kind: Kind,
-    header: Vec<u8>,
     dictionary: HashMap<&'a str, u32>,
     texts: Vec<&'a str>,
+    /// The table so far: its frame, then the rows as they come (one buffer, never copied).
     body: Vec<u8>,
+    /// Where the row count goes, once known.
+    rows_at: usize,
     rows: u64,
 }
 
 impl<'a> TableWriter<'a> {
-    /// A table of `kind` whose header is `header` (JSON, what the reader checks it against).
+    /// A table of `kind` whose header is `header` (JSON, what the reader checks it against),
+    /// sized for about `rows` rows.
     pub(crate) fn new(kind: Kind, header: &impl Serialize, rows: usize) -> Self {
+        let header = serde_json::to_vec(header).unwrap_or_default();
+        let mut body = Vec::with_capacity(64 + header.len() + rows * 72);
+        body.extend_from_slice(MAGIC);
+        body.push(VERSION);
+        body.push(kind as u8);
+        body.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        body.extend_from_slice(&header);
+        let rows_at = body.len();
+        body.extend_from_slice(&0u64.to_le_bytes());
         TableWriter {
-            kind,
-            header: serde_json::to_vec(header).unwrap_or_default(),
             dictionary: HashMap::new(),
             texts: Vec::new(),
-            body: Vec::with_capacity(rows * 64),
+            body,
+            rows_at,
             rows: 0,
         }
     }
@@ -118,23 +128,21 @@ impl<'a> TableWriter<'a> {
         self.body.extend_from_slice(&l.days_billed.to_le_bytes());
     }
 
-    pub(crate) fn finish(self) -> Vec<u8> {
-        let texts: usize = self.texts.iter().map(|t| t.len() + 4).sum();
-        let mut out = Vec::with_capacity(32 + self.header.len() + texts + self.body.len());
-        out.extend_from_slice(MAGIC);
-        out.push(VERSION);
-        out.push(self.kind as u8);
-        out.extend_from_slice(&(self.header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&self.header);
-        out.extend_from_slice(&(self.texts.len() as u32).to_le_bytes());
+    /// The table's bytes: the rows, then the dictionary they refer to, its offset and the
+    /// end mark.
+    pub(crate) fn finish(mut self) -> Vec<u8> {
+        let rows = self.rows.to_le_bytes();
+        self.body[self.rows_at..self.rows_at + 8].copy_from_slice(&rows);
+        let dictionary_at = self.body.len() as u64;
+        self.body
+            .extend_from_slice(&(self.texts.len() as u32).to_le_bytes());
         for t in &self.texts {
-            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
-            out.extend_from_slice(t.as_bytes());
+            self.body.extend_from_slice(&(t.len() as u32).to_le_bytes());
+            self.body.extend_from_slice(t.as_bytes());
         }
-        out.extend_from_slice(&self.rows.to_le_bytes());
-        out.extend_from_slice(&self.body);
-        out.extend_from_slice(END);
-        out
+        self.body.extend_from_slice(&dictionary_at.to_le_bytes());
+        self.body.extend_from_slice(END);
+        self.body
     }
 }
 
@@ -197,22 +205,33 @@ impl<'a> Table<'a> {
         }
         let n = c.u32()? as usize;
         let header = c.take(n)?;
-        let count = c.u32()? as usize;
+        let rows = c.u64()?;
+        let body_at = bytes.len() - c.0.len();
+        let Some(tail) = bytes.len().checked_sub(8 + END.len()) else {
+            return Err(Malformed("cut off"));
+        };
+        if !bytes.ends_with(END) || tail < body_at {
+            return Err(Malformed("no end mark"));
+        }
+        let dictionary_at = Cursor(&bytes[tail..]).u64()? as usize;
+        if !(body_at..=tail).contains(&dictionary_at) {
+            return Err(Malformed("a dictionary outside the table"));
+        }
+        let mut d = Cursor(&bytes[dictionary_at..tail]);
+        let count = d.u32()? as usize;
         let mut texts = Vec::with_capacity(count.min(bytes.len() / 4));
         for _ in 0..count {
-            let n = c.u32()? as usize;
-            texts.push(c.str(n)?);
+            let n = d.u32()? as usize;
+            texts.push(d.str(n)?);
         }
-        let rows = c.u64()?;
-        let body = c.0;
-        if !body.ends_with(END) {
-            return Err(Malformed("no end mark"));
+        if !d.0.is_empty() {
+            return Err(Malformed("bytes after the dictionary"));
         }
         Ok(Table {
             header,
             texts,
             rows,
-            body: &body[..body.len() - END.len()],
+            body: &bytes[body_at..dictionary_at],
             kind,
         })
     }
@@ -338,7 +357,8 @@ pub(crate) struct DayHeader {
 }
 
 /// A day's rows table: `rows` sorted by serial, as [`Table::rows`] gives them back.
-pub(crate) fn day_table(header: &DayHeader, rows: &[RowRef<'_>]) -> Vec<u8> {
+#[cfg(test)]
+fn day_table(header: &DayHeader, rows: &[RowRef<'_>]) -> Vec<u8> {
     let mut w = TableWriter::new(Kind::Day, header, rows.len());
     for r in rows {
         w.row(r);
@@ -431,8 +451,14 @@ mod tests {
             let read = Table::parse(&bytes[..cut], Kind::Day).and_then(|t| t.rows(|_| {}));
             assert!(read.is_err(), "cut at {cut}");
         }
+        // Three more bytes after the last row: the dictionary moved along, its offset kept.
+        let t = Table::parse(&bytes, Kind::Day).unwrap();
+        let body_end = t.body.as_ptr() as usize - bytes.as_ptr() as usize + t.body.len();
         let mut longer = bytes.clone();
-        longer.splice(bytes.len() - 4..bytes.len() - 4, [0u8; 3]);
+        longer.splice(body_end..body_end, [0u8; 3]);
+        let at = (body_end as u64 + 3).to_le_bytes();
+        let n = longer.len();
+        longer[n - 12..n - 4].copy_from_slice(&at);
         let t = Table::parse(&longer, Kind::Day).unwrap();
         assert!(t.rows(|_| {}).is_err(), "bytes after the rows");
         let mut other = bytes;

@@ -157,6 +157,7 @@ pub(crate) async fn publish_site(
 mod tests {
     use super::*;
     use crate::adapters::storage::MemorySink;
+    use crate::domain::customers::Customers;
     use crate::testutil::store_walkthrough;
 
     #[tokio::test]
@@ -198,5 +199,45 @@ mod tests {
             sink.puts().last().map(String::as_str),
             Some(keys::SITE_INDEX)
         );
+    }
+
+    #[tokio::test]
+    async fn the_history_is_the_same_from_rollups_from_rebuilt_ones_and_for_any_customers() {
+        let sink = MemorySink::new();
+        let days: Vec<String> = (1..=12).map(|d| format!("2025-11-{d:02}")).collect();
+        let days: Vec<&str> = days.iter().map(String::as_str).collect();
+        store_walkthrough(&sink, &days).await;
+        let today: NaiveDate = "2025-11-13".parse().unwrap();
+        let program = "ELAVMS0000123456";
+        let customers = Customers::parse(
+            r#"{"customers": [{"id": "lab", "name": "Lab", "serials": ["FZVMMLTM00000689"]},
+                {"id": "fmg", "name": "FMG", "configs": [4101]}]}"#,
+            "c.json",
+        )
+        .unwrap();
+        for c in [None, Some(&customers)] {
+            let read = history(&sink, program, today, c).await.unwrap();
+            let again = history(&sink, program, today, c).await.unwrap();
+            assert_eq!((&again.days, &again.top), (&read.days, &read.top));
+            // An archive without rollups gives the same history.
+            for d in &days {
+                let k = keys::rollup_keys(program, d.parse().unwrap());
+                sink.delete(&k.rows).await.unwrap();
+                sink.delete(&k.summary).await.unwrap();
+            }
+            let rebuilt = history(&sink, program, today, c).await.unwrap();
+            assert_eq!((&rebuilt.days, &rebuilt.top), (&read.days, &read.top));
+            assert_eq!(read.days.len(), 12);
+            let ids: Vec<&str> = read.days[0]
+                .by_customer
+                .iter()
+                .map(|(id, _)| id.as_str())
+                .collect();
+            match c {
+                None => assert_eq!(ids, ["2321234"]),
+                Some(_) => assert_eq!(ids, ["fmg", "lab", "unassigned"]),
+            }
+            assert_eq!(read.days[0].total().to_string(), "399.42");
+        }
     }
 }

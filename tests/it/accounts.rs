@@ -307,7 +307,11 @@ async fn retention_keeps_stored_history_and_refuses_what_is_gone() {
     );
     assert_eq!(sim.calls() - calls, 1, "configs/list only, no points call");
     assert_eq!(sink.object(&csv_key).unwrap().0, stored);
-    assert_eq!(sink.puts().len(), 3, "nothing rewritten");
+    assert_eq!(
+        sink.puts().len(),
+        3 + 2,
+        "nothing rewritten (the report and its rollup)"
+    );
 
     // A missing day past retention, and a range reaching past it: refused before any call.
     let calls = sim.calls();

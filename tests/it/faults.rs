@@ -6,7 +6,9 @@ use std::io::Write;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
+use crate::support::{
+    Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, rollup_keys, simulator,
+};
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::adapters::secrets::SecretsManager;
 use fortiflex_reporter::adapters::storage::{S3Sink, Sink};
@@ -60,11 +62,12 @@ fn day_keys() -> [String; 3] {
     daily_keys(DAY)
 }
 
-/// The day was written whole and right: the contract's bytes, nothing else in the bucket.
+/// The day was written whole and right: the contract's bytes and the day's rollup, nothing
+/// else in the bucket.
 async fn assert_complete(aws: &Aws, summary: &Summary) {
     assert_eq!(summary.programs[0].days[0].status, Status::Written);
     assert_eq!(summary.programs[0].days[0].points.to_string(), "399.42");
-    let mut want = day_keys().to_vec();
+    let mut want = [&day_keys()[..], &rollup_keys(DAY)[..]].concat();
     want.sort();
     assert_eq!(aws.keys().await, want);
     assert_eq!(aws.object(&day_keys()[0]).await.0, golden("demo_daily.csv"));
@@ -213,7 +216,11 @@ async fn a_day_with_no_consumption_is_reported_empty() {
         ),
         (0, "0.00".into())
     );
-    assert_eq!(aws.keys().await.len(), 3, "an empty day is still a report");
+    assert_eq!(
+        aws.keys().await.len(),
+        3 + 2,
+        "an empty day is still a report (and its rollup)"
+    );
 }
 
 /// Everything tracing writes while `f` runs, at debug level.

@@ -1,3 +1,5 @@
+use std::collections::BTreeMap;
+
 use super::*;
 use crate::domain::balance::{Inputs, ProgramType, snapshot};
 use chrono::Days;

@@ -14,10 +14,11 @@ use serde::Deserialize;
 use crate::adapters::storage::Sink;
 use crate::contract::keys::{self, RollupKeys};
 use crate::contract::rollup::{
-    CustomerTotals, DayHeader, DaySummary, Kind, RowsFile, Source, Table, day_table,
+    CustomerTotals, DayHeader, DaySummary, Kind, RowsFile, Source, Table, TableWriter,
 };
 use crate::contract::{JSON_CONTENT_TYPE, SCHEMA_VERSION, sha256_hex, to_json};
 use crate::domain::customers::Customers;
+use crate::domain::ids::AccountId;
 use crate::domain::money::{Exact, contract_points};
 use crate::domain::report::Report;
 use crate::domain::statement::{DayMeta, RowRef};
@@ -223,10 +224,17 @@ pub(crate) async fn keep_current(sink: &impl Sink, report: &Report) -> Result<()
     {
         return Ok(());
     }
-    let mut rows: Vec<RowRef<'_>> = report
-        .rows
-        .iter()
-        .map(|r| RowRef {
+    // Row order by serial as indices: a copy of 100,000 rows would cost 10 MB of the peak.
+    let rows = &report.rows;
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        rows[a as usize]
+            .serial_number
+            .cmp(&rows[b as usize].serial_number)
+    });
+    let sorted = order.iter().map(|&i| {
+        let r = &rows[i as usize];
+        RowRef {
             serial_number: &r.serial_number,
             account_id: r.account_id,
             config_id: r.config_id,
@@ -234,10 +242,11 @@ pub(crate) async fn keep_current(sink: &impl Sink, report: &Report) -> Result<()
             product_type: r.product_type.as_deref(),
             description: r.description.as_deref(),
             points: contract_points(r.points),
-        })
-        .collect();
-    rows.sort_unstable_by(|a, b| a.serial_number.cmp(b.serial_number));
-    write(sink, program, &current.meta, &rows).await.map(drop)
+        }
+    });
+    write(sink, program, &current.meta, sorted, false)
+        .await
+        .map(drop)
 }
 
 /// Builds the day's rollup from its stored report (checked against its manifest): an
@@ -254,8 +263,14 @@ async fn rebuild(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Opti
         "rollup built from the stored day (once: it had none, or a stale one)"
     );
     rows.sort_unstable_by(|a, b| a.serial_number.cmp(&b.serial_number));
-    let refs: Vec<RowRef<'_>> = rows.iter().map(|r| r.borrowed()).collect();
-    let (summary, bytes) = write(sink, program, &meta, &refs).await?;
+    let (summary, bytes) = write(
+        sink,
+        program,
+        &meta,
+        rows.iter().map(|r| r.borrowed()),
+        true,
+    )
+    .await?;
     Ok(Some(DayRows {
         meta,
         summary,
@@ -266,17 +281,14 @@ async fn rebuild(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Opti
 
 /// Writes the rollup of the stored day `meta` names from its `rows` (sorted by serial, with
 /// the points as the day's JSON holds them): the rows, then the summary naming them.
-/// Returns the summary and the rows' bytes.
-pub(crate) async fn write(
+/// Returns the summary and, when `keep`, the rows' bytes (else nothing).
+async fn write<'a>(
     sink: &impl Sink,
     program: &str,
     meta: &DayMeta,
-    rows: &[RowRef<'_>],
+    rows: impl ExactSizeIterator<Item = RowRef<'a>>,
+    keep: bool,
 ) -> Result<(DaySummary, Vec<u8>)> {
-    debug_assert!(
-        rows.windows(2)
-            .all(|w| w[0].serial_number < w[1].serial_number)
-    );
     let keys = keys::rollup_keys(program, meta.date);
     let source = Source {
         revision: meta.revision,
@@ -287,13 +299,26 @@ pub(crate) async fn write(
         date: meta.date,
         source: source.clone(),
     };
-    let bytes = day_table(&header, rows);
-    let mut accounts: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut table = TableWriter::new(Kind::Day, &header, rows.len());
+    let mut accounts: BTreeMap<AccountId, Decimal> = BTreeMap::new();
     let mut points = Decimal::ZERO;
+    let mut previous: Option<&str> = None;
+    let mut count = 0;
     for r in rows {
-        *accounts.entry(r.account_id.to_string()).or_default() += r.points;
+        count += 1;
+        debug_assert!(previous < Some(r.serial_number), "rows by serial");
+        previous = Some(r.serial_number);
+        *accounts.entry(r.account_id).or_default() += r.points;
         points += r.points;
+        table.row(&r);
     }
+    let bytes = table.finish();
+    // Customer ids are text: accounts sort as their ids do.
+    let mut accounts: Vec<(String, Exact)> = accounts
+        .into_iter()
+        .map(|(a, p)| (a.to_string(), Exact(p)))
+        .collect();
+    accounts.sort_by(|a, b| a.0.cmp(&b.0));
     let summary = DaySummary {
         schema_version: SCHEMA_VERSION,
         program_serial: program.to_string(),
@@ -302,19 +327,20 @@ pub(crate) async fn write(
         rows: RowsFile {
             key: keys.rows.clone(),
             sha256: sha256_hex(&bytes),
-            rows: rows.len() as u64,
+            rows: count,
             bytes: bytes.len() as u64,
         },
         points: Exact(points),
         customers: Some(CustomerTotals {
             fingerprint: PER_ACCOUNT.to_string(),
-            totals: accounts.into_iter().map(|(a, p)| (a, Exact(p))).collect(),
+            totals: accounts,
         }),
     };
-    sink.put(&keys.rows, bytes.clone(), BINARY).await?;
+    let kept = if keep { bytes.clone() } else { Vec::new() };
+    sink.put(&keys.rows, bytes, BINARY).await?;
     sink.put(&keys.summary, to_json(&summary)?, JSON_CONTENT_TYPE)
         .await?;
-    Ok((summary, bytes))
+    Ok((summary, kept))
 }
 
 #[cfg(test)]

@@ -143,10 +143,9 @@ impl<'a> Carry<'a> {
         let Some(through) = self.through else {
             return Ok(());
         };
-        if day <= through || self.saved.get() {
+        if day <= through || self.saved.replace(true) || fold.sources().is_empty() {
             return Ok(());
         }
-        self.saved.set(true);
         let header = Header {
             program_serial: self.program.to_string(),
             month: self.month.to_string(),

@@ -7,6 +7,7 @@ mod demo;
 mod discovery;
 mod mssp;
 mod push;
+mod rollups;
 mod statement;
 
 use std::path::Path;

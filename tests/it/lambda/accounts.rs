@@ -106,12 +106,13 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
             ("2025-11-07".to_string(), Status::Unchanged),
         ]
     );
-    // Four days of daily reports, November's statement (CSV, JSON, workbook, manifest and,
-    // without a customers file, one CSV per account), two runs' balance snapshots and the
-    // alerts of the four days written; the site: its index and a statement page per account.
+    // Four days of daily reports and their rollups, November's statement (CSV, JSON,
+    // workbook, manifest and, without a customers file, one CSV per account) and its carried
+    // lines, two runs' balance snapshots and the alerts of the four days written; the site:
+    // its index and a statement page per account.
     assert_eq!(
         aws.keys().await.len() as u64,
-        4 * 3 + 4 + accounts + 2 + 4 + 1 + accounts
+        4 * (3 + 2) + 4 + accounts + 1 + 2 + 4 + 1 + accounts
     );
     let statements = &next.programs[0].statements;
     assert_eq!(statements.len(), 1);

@@ -26,8 +26,12 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     );
     let mut want: Vec<String> = ["2025-11-06", "2025-11-07", "2025-11-08"]
         .iter()
-        .flat_map(|d| daily_keys(d))
+        .flat_map(|d| [&daily_keys(d)[..], &rollup_keys(d)[..]].concat())
         .collect();
+    // November's lines through the 6th, carried to the next run.
+    want.push(
+        "fortiflex/rollups/month=2025-11/statement_ELAVMS0000123456_2025-11.carry.bin".into(),
+    );
     // And November's month-to-date statement; without a customers file the account is the
     // customer.
     let month = "fortiflex/statements/month=2025-11";
@@ -225,7 +229,11 @@ async fn a_seven_day_backfill_writes_seven_daily_reports_totalling_the_walkthrou
     let range_key =
         format!("{PREFIX}/ranges/consumption_ELAVMS0000123456_2025-11-02_2025-11-08.manifest.json");
     assert!(aws.keys().await.contains(&range_key));
-    assert_eq!(aws.keys().await.len(), 7 * 3 + 3);
+    assert_eq!(
+        aws.keys().await.len(),
+        7 * (3 + 2) + 3,
+        "reports, rollups, the range"
+    );
 }
 
 #[tokio::test]

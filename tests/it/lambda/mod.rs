@@ -7,7 +7,9 @@ mod handler;
 mod push;
 mod runtime;
 
-use crate::support::{Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, simulator};
+use crate::support::{
+    Aws, CREDENTIALS, daily_keys, golden, lambda_env, moto, rollup_keys, simulator,
+};
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::adapters::secrets::SecretsManager;
 use fortiflex_reporter::adapters::storage::S3Sink;

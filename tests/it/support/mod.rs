@@ -320,6 +320,12 @@ pub fn daily_keys(day: &str) -> [String; 3] {
     ]
 }
 
+/// The rollup of the walkthrough program's `day` in the test bucket: rows, summary.
+pub fn rollup_keys(day: &str) -> [String; 2] {
+    let stem = format!("fortiflex/rollups/dt={day}/consumption_ELAVMS0000123456_{day}.rollup");
+    [format!("{stem}.bin"), format!("{stem}.json")]
+}
+
 /// A run's context at `now` as the library's defaults set it: Pacific days, `endDate`
 /// inclusive, 2 restated days, 90 days of FortiFlex retention.
 pub fn run_context(now: DateTime<Utc>) -> Context {
