@@ -2,8 +2,10 @@
 //! restatement (which a scheduled run no longer re-pulls) is kept under `rollups/month=…`,
 //! naming each day's manifest SHA-256. The next run starts from it when every one of those
 //! days still has that manifest (and no day was added among them), and folds only the
-//! newer days; otherwise, and for a month being settled, it folds the month whole. Both
-//! ways give the same lines, so the same statement bytes (a test holds them equal).
+//! newer days; otherwise it folds the month whole. A month past its restatement window is
+//! folded whole once, by the run that makes it final, which keeps all its lines: the runs
+//! after it (the month before stays in a run's months for a few days) read no day of it.
+//! Both ways give the same lines, so the same statement bytes (a test holds them equal).
 
 use std::cell::Cell;
 
@@ -29,6 +31,9 @@ struct Header {
     fingerprint: String,
     /// The last day folded in.
     through: NaiveDate,
+    /// Folded whole by a run after the month's restatement window: every day, final.
+    #[serde(default)]
+    settled: bool,
     /// The days folded in: date, revision, manifest SHA-256.
     sources: Vec<(NaiveDate, u64, String)>,
 }
@@ -39,9 +44,10 @@ pub(super) struct Carry<'a> {
     month: Month,
     key: String,
     fingerprint: String,
-    /// The last day past restatement this run may carry: `None` when there is none in the
-    /// month yet, or the month is being settled (folded whole, once).
+    /// The last day past restatement this run may carry (the month's last once it is
+    /// settled): `None` when there is none in the month yet.
     through: Option<NaiveDate>,
+    settled: bool,
     saved: Cell<bool>,
 }
 
@@ -54,17 +60,21 @@ impl<'a> Carry<'a> {
             .checked_add_days(Days::new(restate))
             .is_none_or(|d| job.today > d);
         // The scheduled run re-pulls the last complete day and `restate_days` before it.
-        let through = job
-            .today
-            .checked_sub_days(Days::new(restate + 2))
-            .map(|d| d.min(month.last()))
-            .filter(|d| *d >= month.first() && !settled);
+        let through = match settled {
+            true => Some(month.last()),
+            false => job
+                .today
+                .checked_sub_days(Days::new(restate + 2))
+                .map(|d| d.min(month.last()))
+                .filter(|d| *d >= month.first()),
+        };
         Carry {
             program: job.program,
             month,
             key: keys::carry_key(job.program, month),
             fingerprint: rollup::fingerprint(job.customers),
             through,
+            settled,
             saved: Cell::new(false),
         }
     }
@@ -92,6 +102,7 @@ impl<'a> Carry<'a> {
             || header.month != self.month.to_string()
             || header.fingerprint != self.fingerprint
             || header.through > self.month.last()
+            || (self.settled && !header.settled)
         {
             return Ok(None);
         }
@@ -151,6 +162,7 @@ impl<'a> Carry<'a> {
             month: self.month.to_string(),
             fingerprint: self.fingerprint.clone(),
             through,
+            settled: self.settled,
             sources: fold.sources().to_vec(),
         };
         let mut w = TableWriter::new(Kind::Carry, &header, fold.lines_len());

@@ -50,6 +50,9 @@ pub(crate) async fn publish_months(
     let mut outcomes = Vec::with_capacity(months.len());
     let mut newest = None;
     for month in months.into_iter().filter(|m| m.first() < today) {
+        // Only the newest month's statement is kept: the one before is freed before the next
+        // month is read (at 100,000 entitlements its lines are 16 MB).
+        newest = None;
         let job = StatementJob::new(&serial, month, customers, ctx);
         let Some(p) = publish_statement(sink, &job).await? else {
             // Nothing stored for the month (the month before a first run): no statement.

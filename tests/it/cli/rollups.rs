@@ -17,47 +17,21 @@ fn contents(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 
 #[tokio::test]
 async fn an_archive_without_rollups_gets_them_and_the_same_statement() {
-    let sim = simulator_at(Dataset::mssp(0), "2025-11-09").await;
-    let dir = tempfile::tempdir().unwrap();
-    let creds = write_credentials(dir.path(), CREDENTIALS);
-    let fill = [
-        "consumption",
-        "--credentials",
-        &creds,
-        "--start",
+    let dir = super::statement::stored_days_from(
         "2025-11-01",
-        "--end",
         "2025-11-06",
-        "--daily",
-        "--out",
-        "out",
-    ];
-    let out = run(Some(&sim), dir.path(), &fill, &[]).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    std::fs::write(
-        dir.path().join("customers.json"),
         r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
             {"id": "acme", "name": "Acme Corp", "accounts": [3300001]},
             {"id": "lab", "name": "Lab", "serials": ["FZVMMLTM00000689"]}]}"#,
     )
-    .unwrap();
+    .await;
     let rollups = dir.path().join("out/rollups");
     assert_eq!(
         walk(&rollups).len(),
         12,
         "each stored day has its rollup (rows and summary) from the run that wrote it"
     );
-    let statement = [
-        "statement",
-        "--month",
-        "2025-11",
-        "--program",
-        "ELAVMS0000123456",
-        "--customers",
-        "customers.json",
-        "--out",
-        "out",
-    ];
+    let statement = super::statement::STATEMENT;
     let first = run(None, dir.path(), &statement, &[]).await;
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(

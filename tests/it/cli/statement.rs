@@ -5,7 +5,7 @@ use super::*;
 use crate::support;
 
 /// `statement` for November 2025 of the tenant's program, with `customers.json`, from `out/`.
-const STATEMENT: [&str; 9] = [
+pub(super) const STATEMENT: [&str; 9] = [
     "statement",
     "--month",
     "2025-11",
@@ -23,7 +23,7 @@ async fn stored_days(end: &str, customers: &str) -> tempfile::TempDir {
     stored_days_from("2025-11-01", end, customers).await
 }
 
-async fn stored_days_from(start: &str, end: &str, customers: &str) -> tempfile::TempDir {
+pub(super) async fn stored_days_from(start: &str, end: &str, customers: &str) -> tempfile::TempDir {
     let sim = simulator_at(Dataset::mssp(0), "2025-11-09").await;
     let dir = tempfile::tempdir().unwrap();
     let creds = write_credentials(dir.path(), CREDENTIALS);

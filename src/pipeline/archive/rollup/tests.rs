@@ -35,6 +35,12 @@ fn awkward_day(day: &str) -> Report {
     .unwrap()
 }
 
+async fn store(sink: &MemorySink, report: &Report) {
+    publish(sink, report, "run", chrono::Utc::now(), Options::default())
+        .await
+        .unwrap();
+}
+
 async fn json_rows(sink: &MemorySink, day: NaiveDate) -> Vec<StoredRow> {
     let mut rows = Vec::new();
     read_stored_day(sink, PROGRAM, day, |r| rows.push(r))
@@ -67,9 +73,7 @@ async fn rollup_rows(sink: &MemorySink, day: NaiveDate) -> (DayRows, Vec<StoredR
 async fn a_rollup_equals_its_day_row_by_row() {
     let sink = MemorySink::new();
     for r in [walkthrough_day("2025-11-08"), awkward_day("2025-11-09")] {
-        publish(&sink, &r, "run-1", chrono::Utc::now(), Options::default())
-            .await
-            .unwrap();
+        store(&sink, &r).await;
         let day = r.spec.range.start();
         let from_json = json_rows(&sink, day).await;
         let (d, from_rollup) = rollup_rows(&sink, day).await;
@@ -113,27 +117,10 @@ async fn a_rollup_equals_its_day_row_by_row() {
 async fn a_restated_day_gets_a_new_rollup_with_its_revision() {
     let sink = MemorySink::new();
     let day = date("2025-11-08");
-    publish(
-        &sink,
-        &walkthrough_day("2025-11-08"),
-        "run-1",
-        chrono::Utc::now(),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    store(&sink, &walkthrough_day("2025-11-08")).await;
     let (first, _) = rollup_rows(&sink, day).await;
     assert_eq!(first.meta.revision, 1);
-    let p = publish(
-        &sink,
-        &awkward_day("2025-11-08"),
-        "run-2",
-        chrono::Utc::now(),
-        Options::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(p.revision, 2);
+    store(&sink, &awkward_day("2025-11-08")).await;
     let puts = sink.puts().len();
     let (second, rows) = rollup_rows(&sink, day).await;
     assert_eq!(
@@ -154,15 +141,7 @@ async fn a_restated_day_gets_a_new_rollup_with_its_revision() {
 async fn a_day_without_a_current_rollup_gets_one_built_from_it_once() {
     let sink = MemorySink::new();
     let day = date("2025-11-09");
-    publish(
-        &sink,
-        &awkward_day("2025-11-09"),
-        "run-1",
-        chrono::Utc::now(),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    store(&sink, &awkward_day("2025-11-09")).await;
     let rk = keys::rollup_keys(PROGRAM, day);
     let (written, _) = rollup_rows(&sink, day).await;
     let bytes = sink.object(&rk.rows).unwrap().0;
@@ -201,15 +180,7 @@ async fn a_day_without_a_current_rollup_gets_one_built_from_it_once() {
 
     // Publishing the unchanged day again writes nothing, not even its rollup.
     let before = sink.puts().len();
-    publish(
-        &sink,
-        &awkward_day("2025-11-09"),
-        "run-2",
-        chrono::Utc::now(),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    store(&sink, &awkward_day("2025-11-09")).await;
     assert_eq!(sink.puts().len(), before);
     assert!(
         day_rows(&sink, PROGRAM, date("2025-11-10"))
@@ -223,15 +194,7 @@ async fn a_day_without_a_current_rollup_gets_one_built_from_it_once() {
 async fn per_customer_totals_are_kept_for_the_mapping_they_were_summed_by() {
     let sink = MemorySink::new();
     let day = date("2025-11-09");
-    publish(
-        &sink,
-        &awkward_day("2025-11-09"),
-        "run-1",
-        chrono::Utc::now(),
-        Options::default(),
-    )
-    .await
-    .unwrap();
+    store(&sink, &awkward_day("2025-11-09")).await;
     let customers = Customers::parse(
         r#"{"customers": [
             {"id": "acme", "name": "Acme", "accounts": [3300001]},

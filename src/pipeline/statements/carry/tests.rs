@@ -217,3 +217,62 @@ async fn a_carried_day_restated_or_added_later_folds_the_month_again() {
     );
     assert_eq!(points(&s), "1305.46");
 }
+
+#[tokio::test]
+async fn a_settled_month_is_folded_whole_once_and_then_read_from_its_carried_lines() {
+    let sink = MemorySink::new();
+    let stored: Vec<String> = (1..=30).map(|d| format!("2025-11-{d:02}")).collect();
+    let stored: Vec<&str> = stored.iter().map(String::as_str).collect();
+    store_walkthrough(&sink, &stored).await;
+    let program = Serial::parse("ELAVMS0000123456", "program").unwrap();
+    let month = Month::parse("2025-11").unwrap();
+    let job = |today: &str| StatementJob {
+        program: &program,
+        month,
+        customers: None,
+        today: day(today),
+        timezone: PACIFIC,
+        restate_days: 2,
+        run_id: "run",
+        now: Utc::now(),
+    };
+    // 2 December: still provisional, carried through the 28th.
+    build(&sink, &job("2025-12-02")).await.unwrap();
+    assert_eq!(
+        carried_through(&sink, &program, month).as_deref(),
+        Some("2025-11-28")
+    );
+    // 3 December: final, folded whole (the carry through the 28th is not used), and kept.
+    let hidden = daily_keys(&program, day("2025-11-03"));
+    let json = sink.object(&hidden.json).unwrap();
+    let rk = rollup_keys(&program, day("2025-11-03"));
+    let rows = (
+        sink.object(&rk.rows).unwrap(),
+        sink.object(&rk.summary).unwrap(),
+    );
+    sink.delete(&hidden.json).await.unwrap();
+    sink.delete(&rk.rows).await.unwrap();
+    sink.delete(&rk.summary).await.unwrap();
+    assert!(
+        build(&sink, &job("2025-12-03")).await.is_err(),
+        "the whole month is read"
+    );
+    sink.put(&hidden.json, json.0.clone(), json.1)
+        .await
+        .unwrap();
+    let whole = statement(&sink, &job("2025-12-03")).await;
+    assert_eq!(
+        carried_through(&sink, &program, month).as_deref(),
+        Some("2025-11-30")
+    );
+    // 4 December: no day of November is read again, and the statement is the same.
+    for k in [&hidden.json, &rk.rows, &rk.summary] {
+        sink.delete(k).await.unwrap();
+    }
+    let (s, _) = build(&sink, &job("2025-12-04")).await.unwrap().unwrap();
+    assert_eq!(s.status.as_str(), "final");
+    assert_eq!(files(&s, None, &job("2025-12-04")), whole);
+    sink.put(&hidden.json, json.0, json.1).await.unwrap();
+    sink.put(&rk.rows, rows.0.0, rows.0.1).await.unwrap();
+    sink.put(&rk.summary, rows.1.0, rows.1.1).await.unwrap();
+}
