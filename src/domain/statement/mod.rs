@@ -52,9 +52,10 @@ impl std::fmt::Display for Month {
     }
 }
 
-/// One stored daily report, as read back from the archive.
+/// One stored daily report, as read back from the archive (tests fold whole days).
+#[cfg(test)]
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDay {
+pub(crate) struct StoredDay {
     pub date: NaiveDate,
     pub revision: u64,
     pub manifest_sha256: String,

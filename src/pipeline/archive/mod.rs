@@ -14,7 +14,7 @@ use crate::adapters::fortiflex::PointsRow;
 use crate::adapters::storage::Sink;
 use crate::contract::PreviousFile;
 use crate::contract::keys::{self, Keys};
-use crate::domain::statement::{DayMeta, StoredDay, StoredRow};
+use crate::domain::statement::{DayMeta, StoredRow};
 use crate::error::{Error, Result};
 
 pub(crate) mod revision;
@@ -115,7 +115,7 @@ fn points_row(r: StoredRow) -> PointsRow {
 }
 
 /// What [`read_listed`] found.
-pub enum Checked {
+enum Checked {
     Missing,
     /// A file that is not the one the manifest lists: no row was read.
     Differs,
@@ -124,7 +124,7 @@ pub enum Checked {
 
 /// Streams the rows of the JSON at `key` to `each` when it is the file `files` lists (same
 /// SHA-256). The file is hashed before any row is read, and never held whole in memory.
-pub async fn read_listed(
+async fn read_listed(
     sink: &impl Sink,
     key: &str,
     files: &[PreviousFile],
@@ -179,29 +179,13 @@ pub async fn read_stored_day(
     }))
 }
 
-/// [`read_stored_day`] with the rows collected: for readers that need a whole day (FOCUS
-/// orders a day's rows by serial).
-pub async fn stored_day(
-    sink: &impl Sink,
-    program: &str,
-    day: NaiveDate,
-) -> Result<Option<StoredDay>> {
-    let mut rows = Vec::new();
-    let meta = read_stored_day(sink, program, day, |r| rows.push(r)).await?;
-    Ok(meta.map(|m| StoredDay {
-        date: m.date,
-        revision: m.revision,
-        manifest_sha256: m.manifest_sha256,
-        rows,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::adapters::storage::MemorySink;
     use crate::contract;
     use crate::domain::ids::AccountId;
+    use crate::domain::statement::StoredDay;
     use crate::pipeline::publish::{Options, publish};
     use crate::testutil::{dec, walkthrough_day};
 
@@ -244,6 +228,16 @@ mod tests {
         let r = walkthrough_day("2025-11-08");
         let program = r.spec.program_serial.to_string();
         let day = r.spec.range.start();
+        let stored_day = |sink, program, day| async move {
+            let mut rows = Vec::new();
+            let meta = read_stored_day(sink, program, day, |r| rows.push(r)).await?;
+            Ok::<_, Error>(meta.map(|m| StoredDay {
+                date: m.date,
+                revision: m.revision,
+                manifest_sha256: m.manifest_sha256,
+                rows,
+            }))
+        };
         assert_eq!(stored_day(&sink, &program, day).await.unwrap(), None);
         publish(&sink, &r, "run-1", chrono::Utc::now(), Options::default())
             .await

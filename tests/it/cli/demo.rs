@@ -88,8 +88,9 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
     );
     // A month of days backfilled, billed per the sample customers file, and the site.
     assert_eq!(walk(&reports.join("daily/manifests")).len(), 30);
-    // Each stored day's rollup beside it (rows, summary); the month's carried lines.
-    assert_eq!(walk(&reports.join("rollups")).len(), 2 * 30 + 1);
+    // Each stored day's rollup beside it (rows, summary); the carried lines of November (its
+    // days past restatement) and of October (settled, folded whole once).
+    assert_eq!(walk(&reports.join("rollups")).len(), 2 * 30 + 2);
     assert!(stdout.contains("29 earlier days backfilled (29 written, the rest unchanged)."));
     assert!(
         stdout.contains("Statement 2025-11 (provisional, revision 1)"),
