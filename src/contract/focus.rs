@@ -184,80 +184,78 @@ impl<'a, W: Write> Focus<'a, W> {
         let (period_start, period_end) = (&self.period.0, &self.period.1);
         let (_, start, end) = self.day.as_ref().expect("set above");
         let issuer = &self.issuer;
-        {
-            let who = customers.billed(r.serial_number, r.config_id, r.account_id);
-            let Some(price) = who.price_per_point else {
-                return Ok(());
-            };
-            self.priced = true;
-            self.rows += 1;
-            let cost = (r.points * price).normalize();
-            let cost = if cost.is_zero() { Decimal::ZERO } else { cost };
-            let (cost, price, points) = (cost.to_string(), price.to_string(), r.points.to_string());
-            let product = r.product_type.unwrap_or("FortiFlex entitlement");
-            // The statement is the customer's (provisional) invoice: one id per customer and month.
-            let invoice = format!("{program}-{month}-{}", who.id);
-            let description = format!("FortiFlex points, {}", r.config_name.unwrap_or(product));
-            let sku = r
-                .config_id
-                .map(|c| format!("config-{c}"))
-                .unwrap_or_else(|| "points".into());
-            let account = r.account_id.to_string();
-            let row: [&str; 45] = [
-                cost.as_str(),
-                program,
-                issuer,
-                "Partner program",
-                currency,
-                period_end.as_str(),
-                period_start.as_str(),
-                "Usage",
-                "",
-                &safe_text(&description),
-                "Usage-Based",
-                end,
-                start,
-                &points,
-                "Points",
-                &cost,
-                &price,
-                &cost,
-                &invoice,
-                issuer,
-                &cost,
-                &price,
-                "Standard",
-                currency,
-                &points,
-                "Points",
-                issuer,
-                "Fortinet",
-                "",
-                "",
-                r.serial_number,
-                &safe_text(r.description.unwrap_or(r.serial_number)),
-                &safe_text(product),
-                "Security",
-                "FortiFlex",
-                "Fortinet",
-                "Network Security",
-                &sku,
-                "Points",
-                "",
-                &sku,
-                &account,
-                &safe_text(who.name),
-                "Customer account",
-                "",
-            ];
-            self.out
-                .write_record(row)
-                .map_err(|e| rendering("FOCUS", e))?;
-            let (before, after) = row.split_at(HOST_AT);
-            self.out_1_3
-                .write_record(before.iter().chain([&HOST_PROVIDER]).chain(after))
-                .map_err(|e| rendering("FOCUS", e))?;
-        }
+        let who = customers.billed(r.serial_number, r.config_id, r.account_id);
+        let Some(price) = who.price_per_point else {
+            return Ok(());
+        };
+        self.priced = true;
+        self.rows += 1;
+        let cost = (r.points * price).normalize();
+        let cost = if cost.is_zero() { Decimal::ZERO } else { cost };
+        let (cost, price, points) = (cost.to_string(), price.to_string(), r.points.to_string());
+        let product = r.product_type.unwrap_or("FortiFlex entitlement");
+        // The statement is the customer's (provisional) invoice: one id per customer and month.
+        let invoice = format!("{program}-{month}-{}", who.id);
+        let description = format!("FortiFlex points, {}", r.config_name.unwrap_or(product));
+        let sku = r
+            .config_id
+            .map(|c| format!("config-{c}"))
+            .unwrap_or_else(|| "points".into());
+        let account = r.account_id.to_string();
+        let row: [&str; 45] = [
+            cost.as_str(),
+            program,
+            issuer,
+            "Partner program",
+            currency,
+            period_end.as_str(),
+            period_start.as_str(),
+            "Usage",
+            "",
+            &safe_text(&description),
+            "Usage-Based",
+            end,
+            start,
+            &points,
+            "Points",
+            &cost,
+            &price,
+            &cost,
+            &invoice,
+            issuer,
+            &cost,
+            &price,
+            "Standard",
+            currency,
+            &points,
+            "Points",
+            issuer,
+            "Fortinet",
+            "",
+            "",
+            r.serial_number,
+            &safe_text(r.description.unwrap_or(r.serial_number)),
+            &safe_text(product),
+            "Security",
+            "FortiFlex",
+            "Fortinet",
+            "Network Security",
+            &sku,
+            "Points",
+            "",
+            &sku,
+            &account,
+            &safe_text(who.name),
+            "Customer account",
+            "",
+        ];
+        self.out
+            .write_record(row)
+            .map_err(|e| rendering("FOCUS", e))?;
+        let (before, after) = row.split_at(HOST_AT);
+        self.out_1_3
+            .write_record(before.iter().chain([&HOST_PROVIDER]).chain(after))
+            .map_err(|e| rendering("FOCUS", e))?;
         Ok(())
     }
 

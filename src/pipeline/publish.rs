@@ -16,6 +16,7 @@ use crate::contract::{self, CSV_CONTENT_TYPE, JSON_CONTENT_TYPE, Previous, RunIn
 use crate::domain::ids::AccountId;
 use crate::domain::records::PointsRow;
 use crate::domain::report::{Report, ReportKind};
+use crate::domain::statement::DayMeta;
 use crate::error::Result;
 use crate::pipeline::archive::{self, Stored};
 
@@ -129,6 +130,7 @@ pub(crate) async fn publish(
         ],
     };
     let current = archive::stored(sink, &keys).await?;
+    let stored_manifest = current.as_ref().map(|c| c.manifest_sha256.clone());
     let previous = current.as_ref().map(|c: &Stored| PreviousTotals {
         revision: c.revision,
         entitlements: c.entitlements,
@@ -140,6 +142,7 @@ pub(crate) async fn publish(
         report,
         force: options.force,
     };
+    let mut written_manifest = None;
     let written = revision
         .write(sink, current, &guard, |files, revision, current| {
             let run = RunInfo {
@@ -152,7 +155,9 @@ pub(crate) async fn publish(
                     files: c.files,
                 }),
             };
-            contract::manifest(report, files, &run)
+            let manifest = contract::manifest(report, files, &run)?;
+            written_manifest = Some(contract::sha256_hex(&manifest));
+            Ok(manifest)
         })
         .await?;
     let (outcome, previous) = match &written {
@@ -160,8 +165,23 @@ pub(crate) async fn publish(
         Revised::Unchanged(_) => (Outcome::Unchanged, None),
         Revised::Kept(_, why) => (Outcome::Kept(why.clone()), previous),
     };
-    if report.spec.kind == ReportKind::Daily && !matches!(outcome, Outcome::Kept(_)) {
-        archive::rollup::keep_current(sink, report).await?;
+    // The day's rollup names the manifest now current: the one just written (no rollup can
+    // name it yet), or the unchanged one (whose rollup may be missing in an old archive).
+    if report.spec.kind == ReportKind::Daily {
+        let meta = |manifest_sha256| DayMeta {
+            date: report.spec.range.start(),
+            revision: written.revision(),
+            manifest_sha256,
+        };
+        match (&written, written_manifest, stored_manifest) {
+            (Revised::New(_), Some(sha), _) => {
+                archive::rollup::write_report(sink, report, &meta(sha)).await?
+            }
+            (Revised::Unchanged(_), _, Some(sha)) => {
+                archive::rollup::keep_current(sink, report, &meta(sha)).await?
+            }
+            _ => {}
+        }
     }
     Ok(Published {
         revision: written.revision(),

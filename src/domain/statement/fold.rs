@@ -82,19 +82,8 @@ impl Fold {
         });
     }
 
-    /// The line of `serial` billed to `customer`, added (empty) when new.
-    fn line(&mut self, customer: u32, serial: &str, account_id: AccountId) -> &mut Line {
-        let new = Line {
-            account_id,
-            serial_number: String::new(),
-            config_id: None,
-            config_name: None,
-            product_type: None,
-            description: None,
-            days_billed: 0,
-            points: Decimal::ZERO,
-            amount: None,
-        };
+    /// The index of the line of `serial` billed to `customer`, added (empty) when new.
+    fn line(&mut self, customer: u32, serial: &str, account_id: AccountId) -> usize {
         let next = self.lines.len() as u32;
         let at = match self.by_serial.get(serial) {
             Some(&(c, at)) if c == customer => at,
@@ -108,9 +97,19 @@ impl Fold {
             }
         };
         if at == next {
-            self.lines.push(new);
+            self.lines.push(Line {
+                account_id,
+                serial_number: String::new(),
+                config_id: None,
+                config_name: None,
+                product_type: None,
+                description: None,
+                days_billed: 0,
+                points: Decimal::ZERO,
+                amount: None,
+            });
         }
-        &mut self.lines[at as usize]
+        at as usize
     }
 
     /// Adds one row of a stored day of the month as the day is read, so the day's rows are
@@ -127,15 +126,15 @@ impl Fold {
                 }
             },
         };
-        let mut names = std::mem::take(&mut self.names);
-        let line = self.line(customer, r.serial_number, r.account_id);
+        let at = self.line(customer, r.serial_number, r.account_id);
+        let (line, names) = (&mut self.lines[at], &mut self.names);
         line.account_id = r.account_id;
         line.config_id = r.config_id.or(line.config_id);
         if let Some(name) = r.config_name {
-            intern(&mut names, &mut line.config_name, name);
+            intern(names, &mut line.config_name, name);
         }
         if let Some(product) = r.product_type {
-            intern(&mut names, &mut line.product_type, product);
+            intern(names, &mut line.product_type, product);
         }
         if let Some(d) = r.description
             && line.description.as_deref() != Some(d)
@@ -146,26 +145,24 @@ impl Fold {
         if r.points > Decimal::ZERO {
             line.days_billed += 1;
         }
-        self.names = names;
     }
 
     /// Adds a line carried from an earlier fold of the same month and customers mapping
     /// (what [`Fold::each_line`] gave), before any newer day is added.
     pub(crate) fn add_carried(&mut self, customer: &str, r: RowRef<'_>, days_billed: u32) {
         let customer = self.customer(customer);
-        let mut names = std::mem::take(&mut self.names);
-        let line = self.line(customer, r.serial_number, r.account_id);
+        let at = self.line(customer, r.serial_number, r.account_id);
+        let (line, names) = (&mut self.lines[at], &mut self.names);
         line.config_id = r.config_id;
         if let Some(name) = r.config_name {
-            intern(&mut names, &mut line.config_name, name);
+            intern(names, &mut line.config_name, name);
         }
         if let Some(product) = r.product_type {
-            intern(&mut names, &mut line.product_type, product);
+            intern(names, &mut line.product_type, product);
         }
         line.description = r.description.map(str::to_string);
         line.points = r.points;
         line.days_billed = days_billed;
-        self.names = names;
     }
 
     /// Every line so far with its customer id, for carrying the fold to a later run.

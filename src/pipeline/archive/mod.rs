@@ -21,7 +21,7 @@ pub(crate) mod revision;
 pub(crate) mod rollup;
 mod stream;
 
-use revision::{Listed, read_manifest};
+use revision::{Listed, read_manifest_hashed};
 
 /// A stored report's manifest, as far as a run needs it.
 #[derive(Debug, Clone)]
@@ -32,6 +32,8 @@ pub struct Stored {
     /// `totals` exactly as stored, carried into the next revision's `previous`.
     pub totals: Box<RawValue>,
     pub files: Vec<PreviousFile>,
+    /// The SHA-256 of the manifest's bytes.
+    pub manifest_sha256: String,
 }
 
 #[derive(Deserialize)]
@@ -63,7 +65,9 @@ impl Listed for Stored {
 
 /// The current manifest of the report at `keys`, or `None` when nothing is stored.
 pub async fn stored(sink: &impl Sink, keys: &Keys) -> Result<Option<Stored>> {
-    let Some(m) = read_manifest::<Manifest>(sink, &keys.manifest, "report").await? else {
+    let Some((m, manifest_sha256)) =
+        read_manifest_hashed::<Manifest>(sink, &keys.manifest, "report").await?
+    else {
         return Ok(None);
     };
     let t: Totals =
@@ -76,6 +80,7 @@ pub async fn stored(sink: &impl Sink, keys: &Keys) -> Result<Option<Stored>> {
         points,
         totals: m.totals,
         files: m.files,
+        manifest_sha256,
     }))
 }
 

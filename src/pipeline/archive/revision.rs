@@ -143,12 +143,21 @@ pub(crate) async fn read_manifest<M: DeserializeOwned>(
     key: &str,
     what: &str,
 ) -> Result<Option<M>> {
+    Ok(read_manifest_hashed(sink, key, what).await?.map(|(m, _)| m))
+}
+
+/// [`read_manifest`] with the SHA-256 of the manifest's bytes: what a day's rollup and a
+/// statement name as their source.
+pub(crate) async fn read_manifest_hashed<M: DeserializeOwned>(
+    sink: &impl Sink,
+    key: &str,
+    what: &str,
+) -> Result<Option<(M, String)>> {
     let Some(bytes) = sink.get(key).await? else {
         return Ok(None);
     };
-    serde_json::from_slice(&bytes)
-        .map(Some)
-        .map_err(|e| unreadable(sink, key, what, e))
+    let m = serde_json::from_slice(&bytes).map_err(|e| unreadable(sink, key, what, e))?;
+    Ok(Some((m, crate::contract::sha256_hex(&bytes))))
 }
 
 /// The error for a stored object that cannot be read.

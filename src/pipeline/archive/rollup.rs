@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
+use super::revision::read_manifest_hashed;
 use crate::adapters::storage::Sink;
 use crate::contract::keys::{self, RollupKeys};
 use crate::contract::rollup::{
@@ -101,55 +102,40 @@ fn unreadable(sink: &impl Sink, key: &str, why: impl std::fmt::Display) -> Error
     ))
 }
 
-/// The day's current manifest, as far as a rollup is checked against it.
-struct Current {
-    meta: DayMeta,
-}
-
 #[derive(Deserialize)]
 struct Revision {
     revision: u64,
 }
 
-async fn current(sink: &impl Sink, program: &str, day: NaiveDate) -> Result<Option<Current>> {
-    let key = keys::daily_keys(program, day).manifest;
-    let Some(bytes) = sink.get(&key).await? else {
-        return Ok(None);
-    };
-    let m: Revision = serde_json::from_slice(&bytes)
-        .map_err(|e| super::revision::unreadable(sink, &key, "report", e))?;
-    Ok(Some(Current {
-        meta: DayMeta {
-            date: day,
-            revision: m.revision,
-            manifest_sha256: sha256_hex(&bytes),
-        },
-    }))
-}
-
-/// The current manifest of `program`'s `day` as a statement names its source; `None` when
-/// the day is not stored.
+/// The current manifest of `program`'s `day` as a rollup and a statement name their
+/// source; `None` when the day is not stored.
 pub(crate) async fn manifest_meta(
     sink: &impl Sink,
     program: &str,
     day: NaiveDate,
 ) -> Result<Option<DayMeta>> {
-    Ok(current(sink, program, day).await?.map(|c| c.meta))
+    let key = keys::daily_keys(program, day).manifest;
+    let read = read_manifest_hashed::<Revision>(sink, &key, "report").await?;
+    Ok(read.map(|(m, manifest_sha256)| DayMeta {
+        date: day,
+        revision: m.revision,
+        manifest_sha256,
+    }))
 }
 
-/// The stored summary of the day when it was built from `current` (else `None`: stale,
-/// missing or unreadable, so rebuilt).
+/// The stored summary of the day when it was built from the manifest `meta` names (else
+/// `None`: stale, missing or unreadable, so rebuilt).
 async fn summary(
     sink: &impl Sink,
     keys: &RollupKeys,
-    current: &Current,
+    meta: &DayMeta,
 ) -> Result<Option<DaySummary>> {
     let Some(bytes) = sink.get(&keys.summary).await? else {
         return Ok(None);
     };
     Ok(serde_json::from_slice::<DaySummary>(&bytes)
         .ok()
-        .filter(|s| s.source.manifest_sha256 == current.meta.manifest_sha256))
+        .filter(|s| s.source.manifest_sha256 == meta.manifest_sha256))
 }
 
 /// `program`'s day `day` from its rollup (rebuilt from the stored day when it is not
@@ -159,23 +145,36 @@ pub(crate) async fn day_rows(
     program: &str,
     day: NaiveDate,
 ) -> Result<Option<DayRows>> {
-    let Some(current) = current(sink, program, day).await? else {
+    let Some(meta) = manifest_meta(sink, program, day).await? else {
         return Ok(None);
     };
     let keys = keys::rollup_keys(program, day);
-    if let Some(summary) = summary(sink, &keys, &current).await?
+    let summary = summary(sink, &keys, &meta).await?;
+    rows_of(sink, program, meta, keys, summary).await
+}
+
+/// The day's rows when `summary` (read for `meta`) is current and its rows file matches
+/// it, else rebuilt from the stored day.
+async fn rows_of(
+    sink: &impl Sink,
+    program: &str,
+    meta: DayMeta,
+    keys: RollupKeys,
+    summary: Option<DaySummary>,
+) -> Result<Option<DayRows>> {
+    if let Some(summary) = summary
         && let Some(bytes) = sink.get(&keys.rows).await?
         && sha256_hex(&bytes) == summary.rows.sha256
         && Table::parse(&bytes, Kind::Day).is_ok_and(|t| t.len() == summary.rows.rows)
     {
         return Ok(Some(DayRows {
-            meta: current.meta,
+            meta,
             summary,
             keys,
             bytes,
         }));
     }
-    rebuild(sink, program, day).await
+    rebuild(sink, program, meta.date).await
 }
 
 /// The day's points per customer for `customers` (each account without a file), from the
@@ -188,13 +187,15 @@ pub(crate) async fn customer_points(
     customers: Option<&Customers>,
 ) -> Result<Option<Vec<(String, Decimal)>>> {
     let fp = fingerprint(customers);
-    if let Some(current) = current(sink, program, day).await?
-        && let Some(s) = summary(sink, &keys::rollup_keys(program, day), &current).await?
-        && let Some(totals) = totals_for(&s, &fp)
-    {
+    let Some(meta) = manifest_meta(sink, program, day).await? else {
+        return Ok(None);
+    };
+    let keys = keys::rollup_keys(program, day);
+    let summary = summary(sink, &keys, &meta).await?;
+    if let Some(totals) = summary.as_ref().and_then(|s| totals_for(s, &fp)) {
         return Ok(Some(totals));
     }
-    let Some(d) = day_rows(sink, program, day).await? else {
+    let Some(d) = rows_of(sink, program, meta, keys, summary).await? else {
         return Ok(None);
     };
     if let Some(totals) = d.customer_totals(&fp) {
@@ -209,21 +210,19 @@ pub(crate) async fn customer_points(
     Ok(Some(totals))
 }
 
-/// Keeps the rollup of `report`, a daily report whose revision was just written or found
-/// unchanged, current: written from the report's rows unless the stored one already names
-/// the day's current manifest (an archive from before rollups gets them on its next run).
-pub(crate) async fn keep_current(sink: &impl Sink, report: &Report) -> Result<()> {
-    let program = report.spec.program_serial.as_str();
-    let day = report.spec.range.start();
-    let Some(current) = current(sink, program, day).await? else {
-        return Ok(());
-    };
-    if summary(sink, &keys::rollup_keys(program, day), &current)
-        .await?
-        .is_some()
-    {
+/// Keeps the rollup of `report`, a daily report found unchanged under the manifest `meta`
+/// names, current: written from the report's rows unless the stored one already names
+/// that manifest (an archive from before rollups gets them on its next run).
+pub(crate) async fn keep_current(sink: &impl Sink, report: &Report, meta: &DayMeta) -> Result<()> {
+    let keys = keys::rollup_keys(&report.spec.program_serial, meta.date);
+    if summary(sink, &keys, meta).await?.is_some() {
         return Ok(());
     }
+    write_report(sink, report, meta).await
+}
+
+/// Writes the rollup of `report`, the daily report the manifest `meta` names, from its rows.
+pub(crate) async fn write_report(sink: &impl Sink, report: &Report, meta: &DayMeta) -> Result<()> {
     // Row order by serial as indices: a copy of 100,000 rows would cost 10 MB of the peak.
     let rows = &report.rows;
     let mut order: Vec<u32> = (0..rows.len() as u32).collect();
@@ -244,9 +243,8 @@ pub(crate) async fn keep_current(sink: &impl Sink, report: &Report) -> Result<()
             points: contract_points(r.points),
         }
     });
-    write(sink, program, &current.meta, sorted, false)
-        .await
-        .map(drop)
+    let program = report.spec.program_serial.as_str();
+    write(sink, program, meta, sorted, false).await.map(drop)
 }
 
 /// Builds the day's rollup from its stored report (checked against its manifest): an

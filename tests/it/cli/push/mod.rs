@@ -82,18 +82,7 @@ pub(super) async fn final_month() -> tempfile::TempDir {
 
 /// `statement` for November 2025 with `customers.json`, from and into `out/`.
 pub(super) async fn build_statement(dir: &Path) -> Output {
-    let args = [
-        "statement",
-        "--month",
-        "2025-11",
-        "--program",
-        PROGRAM,
-        "--customers",
-        "customers.json",
-        "--out",
-        "out",
-    ];
-    run(None, dir, &args, &[]).await
+    run(None, dir, &super::statement::STATEMENT, &[]).await
 }
 
 fn copy_dir(from: &Path, to: &Path) {
