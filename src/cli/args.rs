@@ -222,7 +222,11 @@ pub struct PushArgs {
     /// would be sent and what the ledger already holds
     #[arg(long)]
     pub apply: bool,
-    /// The billing systems' credentials JSON (needed with --apply)
+    /// Read back what each target holds of the month, compare it with the statement and
+    /// write the reconciliation under pushes/ (sends nothing; --apply always verifies)
+    #[arg(long)]
+    pub verify: bool,
+    /// The billing systems' credentials JSON (needed with --apply and --verify)
     #[arg(long, value_name = "FILE", env = "BILLING_CREDENTIALS_FILE")]
     pub billing_credentials: Option<PathBuf>,
     /// Where the statement is and the ledger goes: a folder or s3://bucket/prefix

@@ -47,24 +47,36 @@ pub fn exit_code(e: &Error) -> u8 {
 
 /// Runs one command, writing what people read to `out`.
 pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
+    let settings = || {
+        let settings = Settings::from_env()?;
+        let now = settings.now.unwrap_or_else(Utc::now);
+        Ok::<_, Error>((settings, now))
+    };
     match cli.command {
         Command::Consumption(args) => {
-            consumption::run(args, Settings::from_env()?, Utc::now(), out).await
+            let (settings, now) = settings()?;
+            consumption::run(args, settings, now, out).await
         }
         Command::Balance(args) => {
-            consumption::balance(args, Settings::from_env()?, Utc::now(), out).await
+            let (settings, now) = settings()?;
+            consumption::balance(args, settings, now, out).await
         }
         Command::Statement(args) => {
-            statement::run(args, Settings::from_env()?, Utc::now(), out).await
+            let (settings, now) = settings()?;
+            statement::run(args, settings, now, out).await
         }
-        Command::Push(args) => push::run(args, Settings::from_env()?, Utc::now(), out).await,
+        Command::Push(args) => {
+            let (settings, now) = settings()?;
+            push::run(args, settings, now, out).await
+        }
         Command::Programs(args) => discovery::programs(args, Settings::from_env()?, out).await,
         Command::Configs(args) => discovery::configs(args, Settings::from_env()?, out).await,
         Command::Entitlements(args) => {
             discovery::entitlements(args, Settings::from_env()?, out).await
         }
         Command::ProbeEndDate(args) => {
-            discovery::probe_end_date(args, Settings::from_env()?, Utc::now(), out).await
+            let (settings, now) = settings()?;
+            discovery::probe_end_date(args, settings, now, out).await
         }
         #[cfg(feature = "sim")]
         Command::Demo(args) => local::demo(args, Settings::from_env()?, out).await,

@@ -23,13 +23,14 @@ pub(super) async fn run(
     out: &mut (impl Write + Send),
 ) -> Result<()> {
     let customers = load_customers(&args.customers)?;
-    let credentials = match (&args.billing_credentials, args.apply) {
+    let credentials = match (&args.billing_credentials, args.apply || args.verify) {
         (Some(path), _) => BillingCredentials::from_file(path)?,
         (None, false) => BillingCredentials::default(),
         (None, true) => {
-            return Err(Error::Credentials(
-                "--apply needs the billing systems' credentials: --billing-credentials FILE or BILLING_CREDENTIALS_FILE".into(),
-            ));
+            return Err(Error::Credentials(format!(
+                "{} needs the billing systems' credentials: --billing-credentials FILE or BILLING_CREDENTIALS_FILE",
+                if args.apply { "--apply" } else { "--verify" }
+            )));
         }
     };
     let billing = &settings.billing;
@@ -41,11 +42,15 @@ pub(super) async fn run(
         customers: &customers,
         only: &args.target,
         apply: args.apply,
+        verify: args.verify,
         now,
     };
     let outcome = push_month(&sink, &port, &job).await?;
     print(out, &table(&outcome))?;
-    match outcome.failure().filter(|_| outcome.applied) {
+    match outcome
+        .failure()
+        .filter(|_| outcome.applied || outcome.verified)
+    {
         Some(e) => Err(e),
         None => Ok(()),
     }
@@ -54,10 +59,10 @@ pub(super) async fn run(
 /// One line per customer × target: action, value, what the ledger held, the target's id.
 fn table(p: &PushOutcome) -> String {
     let mut o = String::new();
-    let mode = if p.applied {
-        "applied"
-    } else {
-        "dry run: nothing is sent or recorded; add --apply to push"
+    let mode = match (p.applied, p.verified) {
+        (true, _) => "applied",
+        (false, true) => "verify: nothing is sent",
+        (false, false) => "dry run: nothing is sent or recorded; add --apply to push",
     };
     let _ = writeln!(
         o,
@@ -66,8 +71,8 @@ fn table(p: &PushOutcome) -> String {
     );
     let _ = writeln!(
         o,
-        "{:<12} {:<34} {:<8} {:>16} {:>22}  Target id",
-        "Target", "Item", "Action", "Value", "Held (revision)"
+        "{:<12} {:<34} {:<8} {:>16} {:>22} {:>9}  Target id",
+        "Target", "Item", "Action", "Value", "Held (revision)", "Billed in"
     );
     let value = |d: Option<rust_decimal::Decimal>, unit: &str| match (d, unit) {
         (None, _) => "-".to_string(),
@@ -82,12 +87,13 @@ fn table(p: &PushOutcome) -> String {
         let item: String = i.item.chars().take(34).collect();
         let _ = writeln!(
             o,
-            "{:<12} {:<34} {:<8} {:>16} {:>22}  {}",
+            "{:<12} {:<34} {:<8} {:>16} {:>22} {:>9}  {}",
             i.target,
             item,
             i.action,
             value(i.value, i.unit),
             held,
+            i.period.as_deref().unwrap_or("-"),
             i.target_id.as_deref().unwrap_or("-")
         );
         if let Some(e) = &i.error {
@@ -97,8 +103,30 @@ fn table(p: &PushOutcome) -> String {
                 if p.applied { "FAILED" } else { "REFUSED" }
             );
         }
+        if let Some(w) = &i.warning {
+            let _ = writeln!(o, "    WARNING: {w}");
+        }
+        if let Some(r) = &i.reconciliation {
+            let target = value(r.target_value, i.unit);
+            let _ = writeln!(
+                o,
+                "    {}: target holds {target}{}",
+                r.status.to_uppercase(),
+                r.message
+                    .as_deref()
+                    .map(|m| format!(" - {m}"))
+                    .unwrap_or_default()
+            );
+        }
     }
     let failed = p.items.iter().filter(|i| i.error.is_some()).count();
+    let reconciled = |s: &str| {
+        p.items
+            .iter()
+            .filter(|i| i.reconciliation.as_ref().is_some_and(|r| r.status == s))
+            .count()
+    };
+    let differing = reconciled("differs") + reconciled("missing");
     let held = p.items.iter().filter(|i| i.action == "nothing").count();
     let to_send = p.items.len() - failed - held;
     let _ = writeln!(o);
@@ -108,15 +136,38 @@ fn table(p: &PushOutcome) -> String {
             .iter()
             .filter(|i| i.done && i.action != "nothing")
             .count();
-        let status = if failed == 0 { "[SUCCESS]" } else { "[FAILED]" };
+        let status = if failed + differing == 0 {
+            "[SUCCESS]"
+        } else {
+            "[FAILED]"
+        };
         let _ = writeln!(
             o,
             "{status} {pushed} pushed, {held} already held, {failed} failed"
         );
-    } else {
+    } else if !p.verified {
         let _ = writeln!(
             o,
             "[DRY RUN] {to_send} to send, {held} already held, {failed} refused"
+        );
+    }
+    if p.verified {
+        let status = if differing == 0 {
+            "[RECONCILED]"
+        } else {
+            "[DIFFERS]"
+        };
+        let _ = writeln!(
+            o,
+            "{status} {} match, {} differ, {} missing, {} unverifiable{}",
+            reconciled("matches"),
+            reconciled("differs"),
+            reconciled("missing"),
+            reconciled("unverifiable"),
+            p.reconciliation_key
+                .as_deref()
+                .map(|k| format!(" - {k}"))
+                .unwrap_or_default()
         );
     }
     o

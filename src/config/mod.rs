@@ -47,6 +47,11 @@ pub struct Settings {
     pub watch: Watch,
     /// Where final months are pushed ([`BillingSettings`]).
     pub billing: BillingSettings,
+    /// `FORTIFLEX_NOW` (RFC 3339): the instant the CLI takes as now, for trials on the
+    /// simulator's calendar and tests (which day is complete, which month is final, which
+    /// billing period is open); the clock when unset. The Lambda always runs on its event's
+    /// time.
+    pub now: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The most days a scheduled run re-pulls.
@@ -186,6 +191,17 @@ impl Settings {
             retention_days,
             watch,
             billing: BillingSettings::from_lookup(&lookup)?,
+            now: var("FORTIFLEX_NOW")
+                .map(|v| {
+                    chrono::DateTime::parse_from_rfc3339(&v)
+                        .map(|t| t.to_utc())
+                        .map_err(|e| {
+                            Error::Configuration(format!(
+                                "FORTIFLEX_NOW {v:?} is not an RFC 3339 instant ({e})"
+                            ))
+                        })
+                })
+                .transpose()?,
         })
     }
 

@@ -129,6 +129,12 @@ pub fn push_ledger_key(program: &str, month: Month, target: &str, item: &str) ->
     format!("pushes/month={month}/{target}/{item}_{program}_{month}.json")
 }
 
+/// `pushes/month=YYYY-MM/reconciliation_<PROGRAM>_YYYY-MM.json`: what each billing target
+/// holds of the month against its statement, read back after a push or by `push --verify`.
+pub fn reconciliation_key(program: &str, month: Month) -> String {
+    format!("pushes/month={month}/reconciliation_{program}_{month}.json")
+}
+
 /// `balances/dt=YYYY-MM-DD/balance_<PROGRAM>_YYYY-MM-DD.json`: the day's balance snapshot.
 pub fn balance_key(program: &str, day: NaiveDate) -> String {
     format!("balances/dt={day}/balance_{program}_{day}.json")

@@ -2,14 +2,14 @@
 //! (`docs/output-contract.md`, "Billing pushes"). In the webhook body every decimal is a
 //! string, so a receiver in any language reads it without a float.
 
-use chrono::SecondsFormat;
+use chrono::{DateTime, SecondsFormat, Utc};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{SCHEMA_VERSION, to_json};
 use crate::domain::billing::Charge;
 use crate::domain::billing::ledger::{Entry, Ledger};
-use crate::domain::money::points_text;
+use crate::domain::money::{Exact, points_text};
 use crate::error::{Error, Result};
 
 /// A ledger as stored.
@@ -27,6 +27,73 @@ pub(crate) fn read_ledger(bytes: &[u8], origin: &str) -> Result<Ledger> {
     })
 }
 
+/// The reconciliation document of one month: each pushed item read back from its target
+/// (`docs/output-contract.md`, "Reconciliation").
+#[derive(Serialize)]
+struct Reconciliation<'a> {
+    schema_version: u32,
+    program_serial: &'a str,
+    month: &'a str,
+    statement_revision: u64,
+    statement_sha256: &'a str,
+    checked_at: String,
+    /// How many lines are in each status.
+    matches: usize,
+    differs: usize,
+    missing: usize,
+    unverifiable: usize,
+    lines: &'a [ReconciliationLine<'a>],
+}
+
+/// Which month and statement a reconciliation checks, and when.
+pub(crate) struct ReconciliationHead<'a> {
+    pub program: &'a str,
+    pub month: &'a str,
+    pub statement_revision: u64,
+    pub statement_sha256: &'a str,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// One customer × target (× product) read back.
+#[derive(Serialize)]
+pub(crate) struct ReconciliationLine<'a> {
+    pub customer_id: &'a str,
+    pub target: &'a str,
+    pub item: &'a str,
+    /// `points` or `cents`.
+    pub unit: &'a str,
+    /// The billing period the push bills in.
+    pub billing_period: Option<&'a str>,
+    pub statement_quantity: Option<Exact>,
+    pub target_quantity: Option<Exact>,
+    /// Target minus statement.
+    pub difference: Option<Exact>,
+    /// `matches`, `differs`, `missing` or `unverifiable`.
+    pub status: &'a str,
+    pub message: Option<&'a str>,
+}
+
+/// The reconciliation as stored.
+pub(crate) fn reconciliation_bytes(
+    head: &ReconciliationHead<'_>,
+    lines: &[ReconciliationLine<'_>],
+) -> Result<Vec<u8>> {
+    let count = |s: &str| lines.iter().filter(|l| l.status == s).count();
+    to_json(&Reconciliation {
+        schema_version: SCHEMA_VERSION,
+        program_serial: head.program,
+        month: head.month,
+        statement_revision: head.statement_revision,
+        statement_sha256: head.statement_sha256,
+        checked_at: head.checked_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        matches: count("matches"),
+        differs: count("differs"),
+        missing: count("missing"),
+        unverifiable: count("unverifiable"),
+        lines,
+    })
+}
+
 #[derive(Serialize)]
 struct Body<'a> {
     schema_version: u32,
@@ -40,6 +107,8 @@ struct Body<'a> {
     operation: &'static str,
     statement_revision: u64,
     statement_sha256: &'a str,
+    /// The billing period (`YYYY-MM`) the customer's `bill_in` puts the month in.
+    billing_period: Option<&'a str>,
     currency: Option<&'a str>,
     points: String,
     price_per_point: Option<String>,
@@ -80,6 +149,7 @@ pub(crate) fn webhook_body(
     let operation = match entry.operation {
         crate::domain::billing::ledger::Operation::Create => "create",
         crate::domain::billing::ledger::Operation::Correct => "correct",
+        crate::domain::billing::ledger::Operation::Cancel => "cancel",
     };
     to_json(&Body {
         schema_version: SCHEMA_VERSION,
@@ -95,6 +165,7 @@ pub(crate) fn webhook_body(
         operation,
         statement_revision: entry.statement_revision,
         statement_sha256: &entry.statement_sha256,
+        billing_period: entry.period.as_deref(),
         currency,
         points: text(charge.points),
         price_per_point: charge.unit_price.map(text),

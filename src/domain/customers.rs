@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::ids::{AccountId, Serial};
-use crate::domain::targets::Billing;
+use crate::domain::targets::{Billing, parse_bill_in};
 use crate::error::{Error, Result};
 
 /// The customer of rows nobody claims.
@@ -58,6 +58,7 @@ struct RawFile {
     currency: Option<String>,
     price_per_point: Option<Value>,
     issuer: Option<String>,
+    bill_in: Option<Value>,
     customers: Vec<RawCustomer>,
 }
 
@@ -76,6 +77,7 @@ struct RawCustomer {
     connectwise: Option<Value>,
     stripe: Option<Value>,
     webhook: Option<bool>,
+    bill_in: Option<Value>,
 }
 
 impl Customers {
@@ -93,6 +95,9 @@ impl Customers {
             None => None,
         };
         let default_price = price(raw.price_per_point.as_ref(), "price_per_point").map_err(bad)?;
+        let bill_in = parse_bill_in(raw.bill_in, "bill_in")
+            .map_err(bad)?
+            .unwrap_or_default();
         let mut file = Customers {
             currency,
             issuer: raw.issuer.filter(|i| !i.trim().is_empty()),
@@ -133,6 +138,9 @@ impl Customers {
                 c.connectwise,
                 c.stripe,
                 c.webhook,
+                parse_bill_in(c.bill_in, &field("bill_in"))
+                    .map_err(bad)?
+                    .unwrap_or(bill_in),
                 &format!("customers[{i}]"),
             )
             .map_err(bad)?;

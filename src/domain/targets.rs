@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub(crate) use crate::domain::billing::period::BillIn;
+use crate::domain::billing::period::{STRIPE_GRACE_DEFAULT, STRIPE_GRACE_MAX};
+
 /// A billing system a month can be pushed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Target {
@@ -62,12 +65,18 @@ pub(crate) enum StripeUnit {
     Points,
 }
 
-/// `"stripe": {"customer": "cus_…", "unit": "cents", "event_name": "fortiflex_cents"}`.
+/// `"stripe": {"customer": "cus_…", "unit": "cents", "event_name": "fortiflex_cents",
+/// "grace_hours": 1, "meter": "mtr_…"}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StripeBilling {
     pub customer: String,
     pub unit: StripeUnit,
     pub event_name: String,
+    /// The account's invoice finalization grace period (Stripe's default 1 hour, at most
+    /// 72): how long after a period ends an event may still be dated in it.
+    pub grace_hours: u32,
+    /// The meter's id, for reading its summaries back; looked up by `event_name` if absent.
+    pub meter: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -76,6 +85,8 @@ struct RawStripe {
     customer: String,
     unit: Option<StripeUnit>,
     event_name: Option<String>,
+    grace_hours: Option<u32>,
+    meter: Option<String>,
 }
 
 /// A customer's billing targets; all `None`/`false`: the customer is not pushed anywhere.
@@ -84,6 +95,19 @@ pub(crate) struct Billing {
     pub connectwise: Option<ConnectWiseBilling>,
     pub stripe: Option<StripeBilling>,
     pub webhook: bool,
+    /// Which invoice carries a month (the customer's, else the file's `bill_in`).
+    pub bill_in: BillIn,
+}
+
+/// A `bill_in` field: `"next_period"` or `"usage_period"`.
+pub(crate) fn parse_bill_in(v: Option<Value>, field: &str) -> Result<Option<BillIn>, String> {
+    v.filter(|v| !v.is_null())
+        .map(|v| {
+            serde_json::from_value::<BillIn>(v.clone()).map_err(|_| {
+                format!("{field} {v} is not \"next_period\" (the default) or \"usage_period\"")
+            })
+        })
+        .transpose()
 }
 
 impl Billing {
@@ -93,6 +117,7 @@ impl Billing {
         connectwise: Option<Value>,
         stripe: Option<Value>,
         webhook: Option<bool>,
+        bill_in: BillIn,
         field: &str,
     ) -> Result<Self, String> {
         let connectwise = connectwise
@@ -134,10 +159,24 @@ impl Billing {
                         "{field}.stripe.event_name must be 1 to 100 characters"
                     ));
                 }
+                let grace_hours = raw.grace_hours.unwrap_or(STRIPE_GRACE_DEFAULT);
+                if grace_hours > STRIPE_GRACE_MAX {
+                    return Err(format!(
+                        "{field}.stripe.grace_hours {grace_hours} is more than Stripe allows ({STRIPE_GRACE_MAX})"
+                    ));
+                }
+                let meter = raw.meter.map(|m| m.trim().to_string());
+                if let Some(m) = meter.as_ref().filter(|m| !m.starts_with("mtr_")) {
+                    return Err(format!(
+                        "{field}.stripe.meter {m:?} is not a Stripe meter id (mtr_…)"
+                    ));
+                }
                 Ok(StripeBilling {
                     customer,
                     unit,
                     event_name,
+                    grace_hours,
+                    meter,
                 })
             })
             .transpose()?;
@@ -145,6 +184,7 @@ impl Billing {
             connectwise,
             stripe,
             webhook: webhook.unwrap_or(false),
+            bill_in,
         })
     }
 

@@ -63,6 +63,11 @@ pub struct PushOutcome {
     pub status: &'static str,
     pub statement_revision: u64,
     pub applied: bool,
+    /// Whether each target was read back and compared (`reconciliation` on each item).
+    pub verified: bool,
+    /// Where the reconciliation was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciliation_key: Option<String>,
     pub items: Vec<PushItem>,
 }
 
@@ -88,8 +93,44 @@ pub struct PushItem {
     pub target_id: Option<String>,
     /// True once the target holds `value` (applied runs).
     pub done: bool,
+    /// The billing period (`YYYY-MM`) the push bills in (what is or would be sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// What the push warned of (a negative correction a light period may floor).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
     /// Why it was refused or failed: the customer, the target and the target's message.
     pub error: Option<String>,
+    /// What the target holds, read back after the push (or by `push --verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<Reconciled>,
+}
+
+/// One item read back from its target and compared with the statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reconciled {
+    /// `matches`, `differs`, `missing` or `unverifiable`.
+    pub status: &'static str,
+    #[serde(serialize_with = "exact_some")]
+    pub target_value: Option<Decimal>,
+    /// Target minus statement.
+    #[serde(serialize_with = "exact_some")]
+    pub difference: Option<Decimal>,
+    pub message: Option<String>,
+    #[serde(skip)]
+    pub problem: bool,
+}
+
+impl From<crate::domain::billing::reconcile::Check> for Reconciled {
+    fn from(c: crate::domain::billing::reconcile::Check) -> Self {
+        Reconciled {
+            status: c.status.as_str(),
+            target_value: c.target,
+            difference: c.difference,
+            message: c.message,
+            problem: c.status.is_problem(),
+        }
+    }
 }
 
 impl PushOutcome {
@@ -99,9 +140,19 @@ impl PushOutcome {
             .items
             .iter()
             .filter_map(|i| {
-                i.error
-                    .as_ref()
-                    .map(|e| format!("{} for {}: {e}", i.target, i.customer_id))
+                let differs = i.reconciliation.as_ref().filter(|r| r.problem).map(|r| {
+                    format!(
+                        "{} {}: {}",
+                        i.item,
+                        r.status,
+                        r.message.as_deref().unwrap_or("")
+                    )
+                });
+                match (&i.error, differs) {
+                    (Some(e), _) => Some(format!("{} for {}: {e}", i.target, i.customer_id)),
+                    (None, Some(d)) => Some(format!("{} for {}: {d}", i.target, i.customer_id)),
+                    (None, None) => None,
+                }
             })
             .collect();
         (!failed.is_empty()).then(|| {

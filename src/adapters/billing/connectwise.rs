@@ -1,22 +1,31 @@
 //! ConnectWise PSA: a month's points become an agreement addition per customer × product
-//! (`POST finance/agreements/{id}/additions`), a restatement a `PATCH` of its quantity. The
-//! addition's invoice description carries the push's key, so a run that ended between the
-//! call and the ledger finds the addition it made instead of adding a second one.
+//! (`POST finance/agreements/{id}/additions`), effective and cancelled inside one billing
+//! period (ConnectWise bills every active addition on every agreement invoice, so an
+//! addition without a cancelled date would bill the month again each period). A correction
+//! replaces the quantity (`PATCH`) or adds a line ([`crate::domain::billing::plan`]).
+//!
+//! The addition's invoice description carries the push's key. ConnectWise takes no
+//! idempotency key, so a create that went out unanswered (a timeout, a dropped connection,
+//! a 5xx) is looked up by that key before it is tried again, never repeated blind; a
+//! `PATCH` (a replace) and a `GET` are safe to repeat.
 
 use reqwest::{Method, Url};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::credentials::ConnectWiseKeys;
-use super::http::exchange;
-use super::{Push, PushError, describe};
+use super::http::{Repeat, backoff, exchange};
+use super::{Holds, Push, PushError, describe};
 use crate::adapters::credentials::ExposeSecret;
-use crate::domain::billing::ledger::Operation;
-use crate::domain::money::points_text;
+use crate::domain::billing::ledger::Ledger;
+use crate::domain::billing::period::connectwise_dates;
+use crate::domain::money::{parse_decimal, points_text};
 
 const TARGET: &str = "ConnectWise";
 /// Additions read per page while looking for one.
 const PAGE_SIZE: usize = 1000;
+/// Creates tried, each after looking the previous one up.
+const CREATE_TRIES: u32 = 3;
 
 pub(crate) struct ConnectWise {
     http: reqwest::Client,
@@ -24,11 +33,63 @@ pub(crate) struct ConnectWise {
     keys: ConnectWiseKeys,
 }
 
+/// A new addition as ConnectWise takes it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewAddition<'a> {
+    product: ProductRef,
+    quantity: &'a RawValue,
+    unit_price: Option<&'a RawValue>,
+    bill_customer: &'a str,
+    effective_date: &'a str,
+    cancelled_date: &'a str,
+    invoice_description: &'a str,
+}
+
+#[derive(Serialize)]
+struct ProductRef {
+    id: u64,
+}
+
+/// One JSON Patch operation.
+#[derive(Serialize)]
+struct Replace<'a> {
+    op: &'a str,
+    path: &'a str,
+    value: &'a RawValue,
+}
+
+/// A request body, serialized once for every try (raw decimals kept as their text).
+fn body(v: &impl Serialize) -> Vec<u8> {
+    serde_json::to_vec(v).expect("a ConnectWise body serializes")
+}
+
 #[derive(Deserialize)]
-struct Addition {
+struct Addition<'a> {
     id: u64,
     #[serde(rename = "invoiceDescription", default)]
     invoice_description: Option<String>,
+    #[serde(default, borrow)]
+    quantity: Option<&'a RawValue>,
+    #[serde(rename = "effectiveDate", default)]
+    effective_date: Option<String>,
+    #[serde(rename = "cancelledDate", default)]
+    cancelled_date: Option<String>,
+}
+
+impl Addition<'_> {
+    fn carries(&self, key: &str) -> bool {
+        self.invoice_description
+            .as_deref()
+            .is_some_and(|d| d.contains(&format!("[{key}]")))
+    }
+}
+
+fn unreadable(what: &str, e: impl std::fmt::Display) -> PushError {
+    PushError::Unsettled {
+        target: TARGET,
+        message: format!("{what} is unreadable ({e})"),
+    }
 }
 
 impl ConnectWise {
@@ -48,90 +109,193 @@ impl ConnectWise {
             .header(reqwest::header::ACCEPT, "application/json")
     }
 
-    /// The addition's invoice description: what it is, and the push's key in brackets.
+    fn json(&self, method: Method, path: &str, body: &[u8]) -> reqwest::RequestBuilder {
+        self.request(method, path)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+    }
+
+    /// The addition's invoice description: what it is, its billing period, and the push's
+    /// key in brackets.
     fn marker(push: &Push<'_>) -> String {
-        format!("{} [{}]", describe(push), push.entry.idempotency_key)
+        let period = push.entry.period_or(push.month);
+        let what = match push.entry.operation {
+            crate::domain::billing::ledger::Operation::Create => String::new(),
+            _ => " correction".to_string(),
+        };
+        format!(
+            "{}{what}, billed {period} [{}]",
+            describe(push),
+            push.entry.idempotency_key
+        )
     }
 
     pub(crate) async fn send(&self, push: &Push<'_>) -> Result<String, PushError> {
         let (agreement, product) = push.charge.agreement.unwrap_or_default();
-        // Decimals go out as JSON numbers with their exact text, never through a float.
+        // Decimals go out as JSON numbers with their exact text (`4548.60`): serialized
+        // straight from the raw text, never through a `serde_json::Value` (a float).
         let number = |d| RawValue::from_string(points_text(d)).expect("decimal text is JSON");
-        let quantity = number(push.entry.value.0);
-        match (
-            push.entry.operation,
-            push.held.and_then(|h| h.target_id.as_deref()),
-        ) {
-            (Operation::Correct, Some(id)) => {
-                let mut ops = vec![
-                    serde_json::json!({"op": "replace", "path": "quantity", "value": quantity}),
-                ];
-                if let Some(price) = push.charge.unit_price {
-                    ops.push(serde_json::json!({"op": "replace", "path": "unitPrice", "value": number(price)}));
-                }
-                let path = format!("finance/agreements/{agreement}/additions/{id}");
-                exchange(TARGET, "update an addition", || {
-                    self.request(Method::PATCH, &path).json(&ops)
-                })
-                .await?;
-                Ok(id.to_string())
-            }
-            _ => {
-                let body = serde_json::json!({
-                    "product": {"id": product},
-                    "quantity": quantity,
-                    "unitPrice": push.charge.unit_price.map(number),
-                    "billCustomer": "Billable",
-                    "effectiveDate": format!("{}T00:00:00Z", push.month.first()),
-                    "invoiceDescription": Self::marker(push),
+        let quantity = number(push.entry.sent.0);
+        let price = push.charge.unit_price.map(number);
+        if let Some(id) = &push.entry.updates {
+            let mut ops = vec![Replace {
+                op: "replace",
+                path: "quantity",
+                value: &quantity,
+            }];
+            if let Some(price) = &price {
+                ops.push(Replace {
+                    op: "replace",
+                    path: "unitPrice",
+                    value: price,
                 });
-                let path = format!("finance/agreements/{agreement}/additions");
-                let (_, reply) = exchange(TARGET, "add an addition", || {
-                    self.request(Method::POST, &path).json(&body)
-                })
-                .await?;
-                let added: Addition =
-                    serde_json::from_str(&reply).map_err(|e| PushError::Unsettled {
+            }
+            let body = body(&ops);
+            let path = format!("finance/agreements/{agreement}/additions/{id}");
+            // A replace leaves the addition as one call would: safe to repeat.
+            exchange(TARGET, "update an addition", Repeat::Safe, || {
+                self.json(Method::PATCH, &path, &body)
+            })
+            .await?;
+            return Ok(id.clone());
+        }
+        let (effective, cancelled) = connectwise_dates(push.entry.period_or(push.month));
+        let body = body(&NewAddition {
+            product: ProductRef { id: product },
+            quantity: &quantity,
+            unit_price: price.as_deref(),
+            bill_customer: "Billable",
+            effective_date: &effective,
+            cancelled_date: &cancelled,
+            invoice_description: &Self::marker(push),
+        });
+        let path = format!("finance/agreements/{agreement}/additions");
+        let mut unanswered = String::new();
+        for attempt in 1..=CREATE_TRIES {
+            let sent = exchange(TARGET, "add an addition", Repeat::Never, || {
+                self.json(Method::POST, &path, &body)
+            })
+            .await;
+            match sent {
+                Ok((_, reply)) => match serde_json::from_str::<Addition>(&reply) {
+                    Ok(added) => return Ok(added.id.to_string()),
+                    Err(e) => unanswered = format!("its reply has no addition id ({e})"),
+                },
+                Err(PushError::Unanswered { message, .. }) => unanswered = message,
+                Err(e) => return Err(e),
+            }
+            // It may be stored: look for it by its key before anything is sent again.
+            tokio::time::sleep(backoff(attempt)).await;
+            match self.find(push).await {
+                Ok(Some(id)) => {
+                    tracing::warn!(addition = %id, attempt, "an unanswered addition was stored; found by its key");
+                    return Ok(id);
+                }
+                Ok(None) => {
+                    tracing::warn!(attempt, error = %unanswered, "an unanswered addition is not stored; adding it again")
+                }
+                Err(e) => {
+                    return Err(PushError::Unsettled {
                         target: TARGET,
-                        message: format!("its reply to the new addition has no id ({e})"),
-                    })?;
-                Ok(added.id.to_string())
+                        message: format!(
+                            "add an addition went unanswered ({unanswered}) and looking it up by its key failed ({e}): it may be stored"
+                        ),
+                    });
+                }
             }
         }
+        Err(PushError::Unsettled {
+            target: TARGET,
+            message: format!(
+                "add an addition went unanswered {CREATE_TRIES} times ({unanswered}) and is not stored"
+            ),
+        })
     }
 
-    /// The addition a pending create made, found by the key in its invoice description;
-    /// `None` for a pending update (a `PATCH` of the same quantity is harmless to repeat).
-    pub(crate) async fn find(&self, push: &Push<'_>) -> Result<Option<String>, PushError> {
-        if push.entry.operation == Operation::Correct {
-            return Ok(None);
-        }
-        let (agreement, product) = push.charge.agreement.unwrap_or_default();
-        let needle = format!("[{}]", push.entry.idempotency_key);
+    /// Every addition of the charge's agreement and product, page by page, handed to `each`
+    /// until it returns `true`.
+    async fn additions(
+        &self,
+        (agreement, product): (u64, u64),
+        mut each: impl FnMut(&Addition<'_>) -> Result<bool, PushError>,
+    ) -> Result<(), PushError> {
         for page in 1.. {
             let path = format!(
                 "finance/agreements/{agreement}/additions?conditions=product/id={product}&pageSize={PAGE_SIZE}&page={page}"
             );
-            let (_, reply) = exchange(TARGET, "list additions", || {
+            let (_, reply) = exchange(TARGET, "list additions", Repeat::Safe, || {
                 self.request(Method::GET, &path)
             })
             .await?;
             let additions: Vec<Addition> =
-                serde_json::from_str(&reply).map_err(|e| PushError::Unsettled {
-                    target: TARGET,
-                    message: format!("its list of additions is unreadable ({e})"),
-                })?;
-            if let Some(a) = additions.iter().find(|a| {
-                a.invoice_description
-                    .as_deref()
-                    .is_some_and(|d| d.contains(&needle))
-            }) {
-                return Ok(Some(a.id.to_string()));
+                serde_json::from_str(&reply).map_err(|e| unreadable("its list of additions", e))?;
+            for a in &additions {
+                if each(a)? {
+                    return Ok(());
+                }
             }
             if additions.len() < PAGE_SIZE {
                 break;
             }
         }
-        Ok(None)
+        Ok(())
+    }
+
+    /// The addition a pending create made, found by the key in its invoice description;
+    /// `None` for a pending update (a `PATCH` of the same quantity is harmless to repeat).
+    pub(crate) async fn find(&self, push: &Push<'_>) -> Result<Option<String>, PushError> {
+        if push.entry.updates.is_some() {
+            return Ok(None);
+        }
+        let mut found = None;
+        let key = &push.entry.idempotency_key;
+        self.additions(push.charge.agreement.unwrap_or_default(), |a| {
+            if a.carries(key) {
+                found = Some(a.id.to_string());
+            }
+            Ok(found.is_some())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// What the agreement holds of the item: the quantities of every addition carrying one
+    /// of its keys (a duplicate counts twice), and any addition whose dates would bill it
+    /// in more than one period.
+    pub(crate) async fn read(
+        &self,
+        agreement: (u64, u64),
+        ledger: &Ledger,
+    ) -> Result<Holds, PushError> {
+        let keys: Vec<&str> = ledger.keys().collect();
+        let mut held = Holds::default();
+        self.additions(agreement, |a| {
+            if !keys.iter().any(|k| a.carries(k)) {
+                return Ok(false);
+            }
+            let quantity = a
+                .quantity
+                .and_then(|q| parse_decimal(q.get()))
+                .ok_or_else(|| unreadable(&format!("addition {}'s quantity", a.id), "not a number"))?;
+            held.value += quantity;
+            held.records += 1;
+            let month = |d: &Option<String>| d.as_deref().and_then(|d| d.get(..7)).map(str::to_string);
+            match (month(&a.effective_date), month(&a.cancelled_date)) {
+                (Some(e), Some(c)) if e == c => {}
+                (_, None) => held.problems.push(format!(
+                    "addition {} has no cancelled date: ConnectWise bills it on every invoice from {}",
+                    a.id,
+                    a.effective_date.as_deref().unwrap_or("its start")
+                )),
+                (e, Some(c)) => held.problems.push(format!(
+                    "addition {} spans {} to {c}: ConnectWise bills it in more than one period",
+                    a.id,
+                    e.unwrap_or_default()
+                )),
+            }
+            Ok(false)
+        })
+        .await?;
+        Ok(held)
     }
 }

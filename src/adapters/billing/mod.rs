@@ -11,7 +11,8 @@ use reqwest::Url;
 
 use crate::domain::billing::Charge;
 use crate::domain::billing::Target;
-use crate::domain::billing::ledger::Entry;
+use crate::domain::billing::ledger::{Entry, Ledger};
+pub(crate) use crate::domain::billing::reconcile::Holds;
 use crate::domain::statement::Month;
 use crate::error::{Error, Result};
 
@@ -55,6 +56,13 @@ pub(crate) enum PushError {
         target: &'static str,
         message: String,
     },
+    /// A create without an idempotency key went out and no answer came back (a timeout, a
+    /// dropped connection, a 5xx): it may be stored, so it is looked up, never sent blind.
+    #[error("{target} did not answer: {message}")]
+    Unanswered {
+        target: &'static str,
+        message: String,
+    },
 }
 
 /// The billing systems, one call per push.
@@ -76,6 +84,15 @@ pub(crate) trait BillingPort: Send + Sync {
     /// How long after its first send a pending push may still be sent again safely
     /// (Stripe forgets an identifier after 24 hours); `None`: always.
     fn resend_window(&self, target: Target) -> Option<Duration>;
+
+    /// What the target holds of `charge`'s item, whose pushes `ledger` records; `None`:
+    /// the target cannot be read back (the webhook).
+    fn read(
+        &self,
+        charge: &Charge,
+        ledger: &Ledger,
+        month: Month,
+    ) -> impl Future<Output = Result<Option<Holds>, PushError>> + Send;
 }
 
 /// Where the targets live: settings (`CONNECTWISE_API_URL`, `STRIPE_API_URL`,
@@ -188,6 +205,37 @@ impl BillingPort for BillingTargets {
 
     fn resend_window(&self, target: Target) -> Option<Duration> {
         (target == Target::Stripe).then_some(stripe::IDENTIFIER_WINDOW)
+    }
+
+    async fn read(
+        &self,
+        charge: &Charge,
+        ledger: &Ledger,
+        month: Month,
+    ) -> Result<Option<Holds>, PushError> {
+        match (
+            charge.target,
+            &self.connectwise,
+            &self.stripe,
+            &charge.stripe,
+        ) {
+            (Target::ConnectWise, Some(t), _, _) => t
+                .read(charge.agreement.unwrap_or_default(), ledger)
+                .await
+                .map(Some),
+            (Target::Stripe, _, Some(t), Some(settings)) => {
+                let mut periods: Vec<Month> =
+                    ledger.live().iter().map(|e| e.period_or(month)).collect();
+                periods.sort();
+                periods.dedup();
+                if periods.is_empty() {
+                    periods.push(charge.period);
+                }
+                t.read(settings, &periods).await
+            }
+            (Target::Webhook, ..) => Ok(None),
+            (target, ..) => Err(unset(target)),
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use hmac::{Hmac, Mac};
 use reqwest::Url;
 use sha2::Sha256;
 
-use super::http::exchange;
+use super::http::{Repeat, exchange};
 use super::{Push, PushError};
 use crate::adapters::credentials::{ExposeSecret, Secret};
 use crate::contract::push::webhook_body;
@@ -51,7 +51,9 @@ impl Webhook {
         })?;
         let signed = signature(self.secret.expose_secret().as_bytes(), &body);
         let key = &push.entry.idempotency_key;
-        exchange(TARGET, "deliver", || {
+        // The receiver keeps one delivery per Idempotency-Key (the contract asks it to), so a
+        // repeat of an unanswered delivery is safe.
+        exchange(TARGET, "deliver", Repeat::Safe, || {
             self.http
                 .post(self.url.clone())
                 .header(reqwest::header::CONTENT_TYPE, "application/json")

@@ -9,6 +9,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Charge;
+use super::plan::Step;
 use crate::domain::money::Exact;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,9 @@ pub(crate) enum Operation {
     Create,
     /// A restated final month: the target's value moved to the new one.
     Correct,
+    /// Stripe: the item's events cancelled (within 24 hours of their receipt), so a
+    /// correction goes out as one new event instead of a difference; the target holds 0.
+    Cancel,
 }
 
 /// One push.
@@ -56,6 +60,41 @@ pub(crate) struct Entry {
     pub message: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The billing period (`YYYY-MM`) it bills in; `None` in ledgers written before
+    /// `bill_in` (their month's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
+    /// Stripe: the meter event's `timestamp` (`started_at` in older ledgers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_time: Option<DateTime<Utc>>,
+    /// ConnectWise: the addition this entry changes in place (a `PATCH`); `None`: it
+    /// creates one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updates: Option<String>,
+    /// Stripe: the identifiers of the events this `Cancel` entry cancels.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cancels: Vec<String>,
+    /// What the push warned of (a negative correction that a light period may floor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+impl Entry {
+    /// The billing period it bills in (the usage month for entries older than `bill_in`).
+    pub(crate) fn period_or(
+        &self,
+        usage: crate::domain::statement::Month,
+    ) -> crate::domain::statement::Month {
+        self.period
+            .as_deref()
+            .and_then(|p| crate::domain::statement::Month::parse(p).ok())
+            .unwrap_or(usage)
+    }
+
+    /// Stripe's timestamp of its event.
+    pub(crate) fn event_time(&self) -> DateTime<Utc> {
+        self.event_time.unwrap_or(self.started_at)
+    }
 }
 
 /// Every push of one item, oldest first.
@@ -99,6 +138,43 @@ impl Ledger {
     pub(crate) fn next_seq(&self) -> u32 {
         self.entries.last().map_or(1, |e| e.seq + 1)
     }
+
+    /// The accepted entries whose record the target still holds: every accepted push
+    /// since the last accepted `Cancel` (Stripe's live events; ConnectWise's additions).
+    pub(crate) fn live(&self) -> Vec<&Entry> {
+        let accepted = self.entries.iter().filter(|e| e.state == State::Accepted);
+        let mut live = Vec::new();
+        for e in accepted {
+            match e.operation {
+                Operation::Cancel => live.clear(),
+                _ => live.push(e),
+            }
+        }
+        live
+    }
+
+    /// Reads a ledger written before entries named their call: a ConnectWise correction
+    /// then always replaced the held addition's quantity in place (its `sent` was the whole
+    /// value), so a pending one is marked as that update and is never resent as a create.
+    pub(crate) fn upgrade(&mut self) {
+        if self.target != super::Target::ConnectWise.as_str() {
+            return;
+        }
+        let mut held: Option<String> = None;
+        for e in &mut self.entries {
+            if e.period.is_none() && e.operation == Operation::Correct && e.updates.is_none() {
+                e.updates = held.clone();
+            }
+            if e.state == State::Accepted {
+                held = e.target_id.clone();
+            }
+        }
+    }
+
+    /// Every key this item's pushes carried (what a target's records are matched by).
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|e| e.idempotency_key.as_str())
+    }
 }
 
 /// What is left to do for one charge.
@@ -141,13 +217,11 @@ fn same_price(held: &Entry, charge: &Charge) -> bool {
     charge.target == super::Target::Stripe || held.unit_price.map(|p| p.0) == charge.unit_price
 }
 
-/// The entry for sending `charge` now as `operation` (pending until the target answers):
-/// `sent` is what goes out (the difference from `held` for Stripe's correcting event).
+/// The entry for sending `step` of `charge` now (pending until the target answers).
 pub(crate) fn entry(
     charge: &Charge,
     seq: u32,
-    operation: Operation,
-    sent: Decimal,
+    step: &Step,
     key: String,
     statement: (u64, &str),
     now: DateTime<Utc>,
@@ -155,19 +229,24 @@ pub(crate) fn entry(
     Entry {
         seq,
         state: State::Pending,
-        operation,
+        operation: step.operation,
         statement_revision: statement.0,
         statement_sha256: statement.1.to_string(),
         points: Exact(charge.points),
         unit_price: charge.unit_price.map(Exact),
         amount: charge.amount.map(Exact),
-        value: Exact(charge.value),
-        sent: Exact(sent),
+        value: Exact(step.value),
+        sent: Exact(step.sent),
         idempotency_key: key,
         target_id: None,
         message: None,
         started_at: now,
         finished_at: None,
+        period: Some(step.period.to_string()),
+        event_time: step.event_time,
+        updates: step.updates.clone(),
+        cancels: step.cancels.clone(),
+        warning: step.warning.clone(),
     }
 }
 

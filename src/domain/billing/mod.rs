@@ -13,6 +13,9 @@ pub use crate::domain::targets::Target;
 pub(crate) use crate::domain::targets::{Billing, StripeBilling, StripeUnit};
 
 pub(crate) mod ledger;
+pub(crate) mod period;
+pub(crate) mod plan;
+pub mod reconcile;
 #[cfg(test)]
 mod tests;
 
@@ -56,6 +59,8 @@ pub(crate) struct Charge {
     /// (cents or whole points), the webhook's quantity (points).
     pub value: Decimal,
     pub stripe: Option<StripeBilling>,
+    /// The billing period a first push bills in (the customer's `bill_in`).
+    pub period: Month,
 }
 
 /// A customer and target the month cannot be pushed to, and why.
@@ -95,6 +100,7 @@ pub(crate) fn charges<'a>(
                 amount: c.amount,
                 value: c.points,
                 stripe: None,
+                period: b.bill_in.period(statement.month),
             };
             match target {
                 Target::ConnectWise => {

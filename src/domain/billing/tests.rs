@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::charges as charges_of;
 use super::ledger::{Decision, Ledger, Operation, State, decide, entry, idempotency_key};
+use super::period::BillIn;
 use super::*;
 
 fn dec(s: &str) -> Decimal {
@@ -13,7 +14,14 @@ fn dec(s: &str) -> Decimal {
 }
 
 fn billing(cw: serde_json::Value, stripe: serde_json::Value, webhook: bool) -> Billing {
-    Billing::parse(Some(cw), Some(stripe), Some(webhook), "customers[0]").unwrap()
+    Billing::parse(
+        Some(cw),
+        Some(stripe),
+        Some(webhook),
+        BillIn::NextPeriod,
+        "customers[0]",
+    )
+    .unwrap()
 }
 
 fn totals(price: Option<&str>, products: &[(Option<&str>, &str, &str)]) -> StatementTotals {
@@ -137,7 +145,14 @@ fn a_bad_billing_setting_names_the_field() {
             "customers[0].stripe",
         ),
     ] {
-        let err = Billing::parse(Some(cw), Some(stripe), None, "customers[0]").unwrap_err();
+        let err = Billing::parse(
+            Some(cw),
+            Some(stripe),
+            None,
+            BillIn::NextPeriod,
+            "customers[0]",
+        )
+        .unwrap_err();
         assert!(err.contains(expected), "{err}");
     }
 }
@@ -167,15 +182,14 @@ fn the_ledger_says_what_is_left_to_send() {
     );
     assert_eq!(key, idempotency_key("ELAV", "2025-11", &charge, 1));
     assert_ne!(key, idempotency_key("ELAV", "2025-11", &charge, 2));
-    let mut e = entry(
-        &charge,
-        1,
-        Operation::Create,
-        charge.value,
-        key,
-        (1, "abc"),
-        now,
+    let step = super::plan::plan(&charge, None, Month::parse("2025-11").unwrap(), now).unwrap();
+    assert_eq!(step.operation, Operation::Create);
+    assert_eq!(
+        step.period,
+        Month::parse("2025-12").unwrap(),
+        "billed in the next period"
     );
+    let mut e = entry(&charge, 1, &step, key, (1, "abc"), now);
     ledger.entries.push(e.clone());
     assert_eq!(
         decide(&charge, Some(&ledger)),

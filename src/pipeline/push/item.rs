@@ -14,6 +14,7 @@ use crate::contract::push::{ledger_bytes, read_ledger};
 use crate::domain::billing::ledger::{
     Decision, Entry, Ledger, Operation, State, decide, entry, idempotency_key,
 };
+use crate::domain::billing::plan::plan;
 use crate::domain::billing::{Charge, StripeUnit, Target};
 use crate::domain::ids::Serial;
 use crate::domain::statement::Month;
@@ -38,7 +39,7 @@ fn action(d: &Decision) -> &'static str {
             ..
         } => "create",
         Decision::Send {
-            operation: Operation::Correct,
+            operation: Operation::Correct | Operation::Cancel,
             ..
         } => "correct",
     }
@@ -69,11 +70,17 @@ pub(super) async fn settle(
         held_revision: None,
         target_id: None,
         done: false,
+        period: None,
+        warning: None,
         error: None,
+        reconciliation: None,
     };
     let stored = match sink.get(&key).await? {
         Some(bytes) => match read_ledger(&bytes, &sink.location(&key)) {
-            Ok(l) => Some(l),
+            Ok(mut l) => {
+                l.upgrade();
+                Some(l)
+            }
             Err(e) => {
                 item.error = Some(e.to_string());
                 return Ok(item);
@@ -84,6 +91,20 @@ pub(super) async fn settle(
     let decision = decide(charge, stored.as_ref());
     item.action = action(&decision);
     describe_held(&mut item, stored.as_ref(), charge);
+    if matches!(decision, Decision::Send { .. }) {
+        // What would go, and into which period; a push that cannot bill the right period
+        // is refused before anything is sent or written.
+        match plan(charge, stored.as_ref(), st.month, now) {
+            Ok(step) => {
+                item.period = Some(step.period.to_string());
+                item.warning = step.warning;
+            }
+            Err(message) => {
+                item.error = Some(message);
+                return Ok(item);
+            }
+        }
+    }
     if !apply || decision == Decision::Nothing {
         return Ok(item);
     }
@@ -112,34 +133,43 @@ pub(super) async fn settle(
         }
         decision = decide(charge, Some(&ledger));
     }
-    if let Decision::Send { operation, held } = decision {
-        let seq = ledger.next_seq();
-        let sent = match (target, held) {
-            // A meter sums its events: the correction is the difference.
-            (Target::Stripe, Some(held)) => charge.value - held,
-            _ => charge.value,
+    // A Stripe correction can take two calls (cancel, then send again); each is its own
+    // ledger entry, written pending before its call.
+    for _ in 0..MAX_STEPS {
+        if !matches!(decision, Decision::Send { .. }) {
+            break;
+        }
+        let step = match plan(charge, Some(&ledger), st.month, now) {
+            Ok(step) => step,
+            Err(message) => {
+                item.error = Some(message);
+                break;
+            }
         };
-        let month = st.month.to_string();
-        let id_key = idempotency_key(st.program, &month, charge, seq);
-        let pending = entry(
-            charge,
-            seq,
-            operation,
-            sent,
-            id_key,
-            (st.revision, st.sha256),
-            now,
-        );
+        let seq = ledger.next_seq();
+        let id_key = idempotency_key(st.program, &st.month.to_string(), charge, seq);
+        let pending = entry(charge, seq, &step, id_key, (st.revision, st.sha256), now);
+        if let Some(w) = &step.warning {
+            tracing::warn!(item = %charge.item, warning = %w, "push warning");
+        }
+        item.period = Some(step.period.to_string());
+        item.warning = step.warning;
         ledger.entries.push(pending);
         write(sink, &key, &ledger).await?;
-        if let Err(message) = call(port, st, &mut ledger, charge, now).await {
-            item.error = Some(message);
-        }
+        let called = call(port, st, &mut ledger, charge, now).await;
         write(sink, &key, &ledger).await?;
+        if let Err(message) = called {
+            item.error = Some(message);
+            break;
+        }
+        decision = decide(charge, Some(&ledger));
     }
     describe_held(&mut item, Some(&ledger), charge);
     Ok(item)
 }
+
+/// Calls one settle may make: a cancel and the event sent again, with a spare.
+const MAX_STEPS: usize = 3;
 
 /// Fills what the ledger says the target holds, and whether that is the charge.
 fn describe_held(item: &mut PushItem, ledger: Option<&Ledger>, charge: &Charge) {
@@ -147,6 +177,9 @@ fn describe_held(item: &mut PushItem, ledger: Option<&Ledger>, charge: &Charge) 
     item.held = held.map(|e| e.value.0);
     item.held_revision = held.map(|e| e.statement_revision);
     item.target_id = held.and_then(|e| e.target_id.clone());
+    if item.period.is_none() {
+        item.period = held.and_then(|e| e.period.clone());
+    }
     item.done = match held {
         Some(e) => e.value.0 == charge.value,
         None => charge.value.is_zero(),
@@ -196,7 +229,7 @@ fn record(
             Err(e.to_string())
         }
         // Unknown whether it arrived: it stays pending for the next run to resolve.
-        Err(e @ PushError::Unsettled { .. }) => Err(format!(
+        Err(e @ (PushError::Unsettled { .. } | PushError::Unanswered { .. })) => Err(format!(
             "{e}; push {} stays pending and is resolved by the next run",
             entry.seq
         )),

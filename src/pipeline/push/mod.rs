@@ -20,6 +20,7 @@ use crate::domain::statement::{Month, Status};
 use crate::error::{Error, Result};
 
 mod item;
+mod verify;
 
 /// One month to push.
 #[derive(Debug, Clone, Copy)]
@@ -31,6 +32,8 @@ pub(crate) struct PushJob<'a> {
     pub only: &'a [Target],
     /// Send and record; `false`: say what would be sent.
     pub apply: bool,
+    /// Read every target back and compare (always after `apply`).
+    pub verify: bool,
     pub now: DateTime<Utc>,
 }
 
@@ -83,6 +86,9 @@ pub(crate) async fn push_month(
             held_revision: None,
             target_id: None,
             done: false,
+            period: None,
+            warning: None,
+            reconciliation: None,
         })
         .collect();
     let statement = item::StatementRef {
@@ -95,6 +101,11 @@ pub(crate) async fn push_month(
     for charge in &charges {
         items.push(item::settle(sink, port, &statement, charge, job.apply, job.now).await?);
     }
+    let verified = job.apply || job.verify;
+    let reconciliation_key = match verified {
+        true => Some(verify::verify(sink, port, &statement, &charges, &mut items, job.now).await?),
+        false => None,
+    };
     items.sort_by(|a, b| (a.target, &a.item).cmp(&(b.target, &b.item)));
     for i in &items {
         tracing::info!(
@@ -104,6 +115,7 @@ pub(crate) async fn push_month(
             action = i.action,
             done = i.done,
             failed = i.error.is_some(),
+            reconciliation = i.reconciliation.as_ref().map(|r| r.status),
             "push"
         );
     }
@@ -112,6 +124,8 @@ pub(crate) async fn push_month(
         status: totals.status.as_str(),
         statement_revision: head.revision,
         applied: job.apply,
+        verified,
+        reconciliation_key: reconciliation_key.map(|k| sink.location(&k)),
         items,
     })
 }
@@ -146,6 +160,7 @@ pub(crate) async fn push_final(
                 customers: &customers,
                 only: &[],
                 apply: true,
+                verify: true,
                 now,
             };
             let outcome = push_month(sink, port, &job).await?;

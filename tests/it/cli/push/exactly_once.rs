@@ -8,7 +8,9 @@ use std::time::Duration;
 use rust_decimal::Decimal;
 
 use super::super::*;
-use super::{PUSH, build_statement, final_month, ledger, push, statement};
+use super::{
+    PUSH, PUSH_NOW, build_statement, final_month, ledger, push, restate, standins, statement,
+};
 use crate::support::billing::BillingStandIns;
 
 /// `push --apply` started as a process (to be killed mid-call).
@@ -19,6 +21,7 @@ fn spawn_push(dir: &Path, standins: &BillingStandIns) -> std::process::Child {
         .args(["billing.json", "--apply"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FORTIFLEX_NOW", PUSH_NOW)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     for (k, v) in standins.env() {
@@ -30,7 +33,7 @@ fn spawn_push(dir: &Path, standins: &BillingStandIns) -> std::process::Child {
 #[tokio::test]
 async fn a_run_killed_between_the_call_and_its_ledger_sends_no_duplicate() {
     let dir = final_month().await;
-    let standins = BillingStandIns::start().await;
+    let standins = standins().await;
     // Each target in turn takes the push, then the run dies before it hears back.
     for target in ["connectwise", "stripe", "webhook"] {
         standins.books().hang = Some(target);
@@ -59,6 +62,10 @@ async fn a_run_killed_between_the_call_and_its_ledger_sends_no_duplicate() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         child.kill().unwrap();
         child.wait().unwrap();
+        // Stripe keeps an identifier unique at least as long as an Idempotency-Key: with
+        // the key's reply forgotten, a resend meets the identifier and is refused as a
+        // duplicate, which settles it.
+        standins.books().stripe_replies.clear();
     }
     let pending = ledger(dir.path(), "webhook", "acme");
     assert_eq!(
@@ -78,7 +85,7 @@ async fn a_run_killed_between_the_call_and_its_ledger_sends_no_duplicate() {
         .collect();
     products.sort();
     assert_eq!(products, [(901, 456), (901, 457), (902, 456)]);
-    // Stripe refused the resent identifier as a duplicate: one event.
+    // Stripe refused the resent identifier as a duplicate, which settles it: one event.
     assert_eq!(b.events.len(), 1);
     assert!(b.refused.contains(&(400, "stripe")));
     // The webhook got the same key twice and kept one delivery per customer.
@@ -113,43 +120,13 @@ async fn a_run_killed_between_the_call_and_its_ledger_sends_no_duplicate() {
 #[tokio::test]
 async fn a_restated_final_month_sends_only_the_corrections() {
     let dir = final_month().await;
-    let standins = BillingStandIns::start().await;
+    let standins = standins().await;
     let out = push(dir.path(), &standins, &["--apply"]).await;
     assert!(out.status.success(), "{}", text(&out.stdout));
     let before = statement(dir.path());
 
     // FortiCloud corrects 15 November for one of Acme's FortiGates.
-    let mut corrected = Dataset::mssp(0);
-    let day = NaiveDate::from_ymd_opt(2025, 11, 15).unwrap();
-    let e = corrected.programs[0]
-        .entitlements
-        .iter_mut()
-        .find(|e| e.config_id == 4102)
-        .unwrap();
-    e.spikes.push((day, e.daily + Decimal::from(7)));
-    let sim = start_sim(
-        corrected,
-        SimOptions {
-            today: NaiveDate::from_ymd_opt(2025, 12, 5),
-            ..Default::default()
-        },
-    )
-    .await;
-    let creds = write_credentials(dir.path(), CREDENTIALS);
-    let repull = [
-        "consumption",
-        "--credentials",
-        &creds,
-        "--date",
-        "2025-11-15",
-        "--daily",
-        "--force",
-        "--out",
-        "out",
-    ];
-    let out = run(Some(&sim), dir.path(), &repull, &[]).await;
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = build_statement(dir.path()).await;
+    let out = restate(dir.path(), Decimal::from(7)).await;
     assert!(
         text(&out.stdout).contains("written (revision 2)"),
         "{}",
@@ -165,12 +142,14 @@ async fn a_restated_final_month_sends_only_the_corrections() {
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
     assert!(stdout.contains("statement revision 2"), "{stdout}");
     let b = standins.books();
-    // Only Acme's corrections: a PATCH of the one addition whose product changed, one
-    // correcting meter event with the difference, one new webhook revision.
+    // Only Acme's corrections: a PATCH of the one addition whose product changed; Stripe's
+    // event, received within the day, cancelled and the month sent again as one event; one
+    // new webhook revision.
     assert_eq!(
         b.writes[writes..],
         [
             ("connectwise", "PATCH"),
+            ("stripe", "CANCEL"),
             ("stripe", "POST"),
             ("webhook", "POST")
         ]
@@ -183,13 +162,18 @@ async fn a_restated_final_month_sends_only_the_corrections() {
     let hardware = after["acme"].2["FortiGate Hardware"].0;
     assert_eq!(vm.quantity, after["acme"].0 - hardware);
     assert_eq!(b.additions.len(), 3);
-    let cents: Vec<Decimal> = b.events.iter().map(|e| e.value).collect();
+    let cents: Vec<(Decimal, bool)> = b.events.iter().map(|e| (e.value, e.cancelled)).collect();
     assert_eq!(
         cents,
         [
-            before["acme"].1 * Decimal::ONE_HUNDRED,
-            (after["acme"].1 - before["acme"].1) * Decimal::ONE_HUNDRED
+            (before["acme"].1 * Decimal::ONE_HUNDRED, true),
+            (after["acme"].1 * Decimal::ONE_HUNDRED, false)
         ]
+    );
+    assert_eq!(
+        b.stripe_billed("cus_Acme123", "fortiflex_cents", "2025-12"),
+        after["acme"].1 * Decimal::ONE_HUNDRED,
+        "December's invoice bills the restated month once"
     );
     let last = b.deliveries.last().unwrap();
     assert_eq!(
@@ -211,7 +195,7 @@ async fn a_restated_final_month_sends_only_the_corrections() {
 #[tokio::test]
 async fn a_refused_customer_leaves_the_others_pushed_and_fails_the_run_with_billing() {
     let dir = final_month().await;
-    let standins = BillingStandIns::start().await;
+    let standins = standins().await;
     standins
         .books()
         .refuse_agreement
@@ -260,7 +244,7 @@ async fn a_refused_customer_leaves_the_others_pushed_and_fails_the_run_with_bill
 #[tokio::test]
 async fn a_provisional_month_is_refused_by_apply() {
     let dir = final_month().await;
-    let standins = BillingStandIns::start().await;
+    let standins = standins().await;
     // 30 November goes missing: the month is provisional again.
     std::fs::remove_dir_all(dir.path().join("out/daily/manifests/dt=2025-11-30")).unwrap();
     let out = build_statement(dir.path()).await;

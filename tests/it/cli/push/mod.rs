@@ -11,11 +11,31 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 mod exactly_once;
+mod lost_answers;
+mod periods;
+mod verify;
 
 use super::*;
 use crate::support::billing::{BillingStandIns, credentials_json};
 
 pub(super) const PROGRAM: &str = "ELAVMS0000123456";
+
+/// When the pushes run: 4 December 2025, November final, December (November's billing
+/// period under the default `bill_in`) open. The CLI takes it as now (`FORTIFLEX_NOW`) and
+/// the Stripe stand-in as its clock.
+pub(super) const PUSH_NOW: &str = "2025-12-04T14:00:00Z";
+
+/// The stand-ins on the push's clock.
+pub(super) async fn standins() -> BillingStandIns {
+    let standins = BillingStandIns::start().await;
+    standins.books().stripe_now = Some(
+        PUSH_NOW
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            .timestamp(),
+    );
+    standins
+}
 
 /// Acme (3300001: FortiGate-VM bundle and FortiGate Hardware) on ConnectWise with a product
 /// per type, Stripe in cents and the webhook; Globex (3300002) on ConnectWise and the webhook.
@@ -85,6 +105,43 @@ pub(super) async fn build_statement(dir: &Path) -> Output {
     run(None, dir, &super::statement::STATEMENT, &[]).await
 }
 
+/// FortiCloud restates 15 November: Acme's FortiGate (config 4102) used `extra` points more
+/// than the stored day says (less when negative); the day is re-pulled and the statement
+/// rebuilt. The statement's output.
+pub(super) async fn restate(dir: &Path, extra: Decimal) -> Output {
+    let mut corrected = Dataset::mssp(0);
+    let day = NaiveDate::from_ymd_opt(2025, 11, 15).unwrap();
+    let e = corrected.programs[0]
+        .entitlements
+        .iter_mut()
+        .find(|e| e.config_id == 4102)
+        .unwrap();
+    e.spikes.push((day, e.daily + extra));
+    let sim = start_sim(
+        corrected,
+        SimOptions {
+            today: NaiveDate::from_ymd_opt(2025, 12, 5),
+            ..Default::default()
+        },
+    )
+    .await;
+    let creds = write_credentials(dir, CREDENTIALS);
+    let repull = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--date",
+        "2025-11-15",
+        "--daily",
+        "--force",
+        "--out",
+        "out",
+    ];
+    let out = run(Some(&sim), dir, &repull, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    build_statement(dir).await
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -112,13 +169,26 @@ pub(super) const PUSH: [&str; 10] = [
 ];
 
 pub(super) async fn push(dir: &Path, standins: &BillingStandIns, extra: &[&str]) -> Output {
+    push_at(dir, standins, extra, PUSH_NOW, &[]).await
+}
+
+/// `push` at `now`, with more settings.
+pub(super) async fn push_at(
+    dir: &Path,
+    standins: &BillingStandIns,
+    extra: &[&str],
+    now: &str,
+    settings: &[(&str, &str)],
+) -> Output {
     let args: Vec<&str> = PUSH
         .iter()
         .copied()
         .chain(["billing.json"])
         .chain(extra.iter().copied())
         .collect();
-    let env = standins.env();
+    let mut env = standins.env();
+    env.push(("FORTIFLEX_NOW", now.to_string()));
+    env.extend(settings.iter().map(|(k, v)| (*k, v.to_string())));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     run(None, dir, &args, &env).await
 }
@@ -175,7 +245,7 @@ pub(super) fn ledger(dir: &Path, target: &str, item: &str) -> Value {
 #[tokio::test]
 async fn a_final_month_lands_once_in_each_billing_system() {
     let dir = final_month().await;
-    let standins = BillingStandIns::start().await;
+    let standins = standins().await;
     let owed = statement(dir.path());
 
     // The default is a dry run: it says what would go, sends nothing, records nothing.
@@ -230,10 +300,18 @@ async fn a_final_month_lands_once_in_each_billing_system() {
                 (902, 456, owed["globex"].0, price("0.50")),
             ]
         );
+        // November bills in December (the default bill_in): one period, nothing after it.
+        assert!(b.additions.iter().all(|a| {
+            a.effective_date == "2025-12-01T00:00:00Z"
+                && a.cancelled_date.as_deref() == Some("2025-12-31T00:00:00Z")
+        }));
+        // Quantities go out as the contract's exact decimal text.
         assert!(
             b.additions
                 .iter()
-                .all(|a| a.effective_date == "2025-11-01T00:00:00Z")
+                .all(|a| a.quantity_text == format!("{:.2}", a.quantity)),
+            "{:?}",
+            b.additions
         );
         assert!(
             b.additions[0]

@@ -1,5 +1,6 @@
 //! The ConnectWise PSA stand-in: agreement additions (POST, PATCH with JSON Patch, GET with
-//! `conditions`), Basic `company+public:private` and the `clientId` header checked.
+//! `conditions`), Basic `company+public:private` and the `clientId` header checked. Like
+//! ConnectWise, it takes no idempotency key: every POST that arrives adds an addition.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,8 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{
-    Addition, Books_, CW_CLIENT, CW_COMPANY, CW_PRIVATE, CW_PUBLIC, faults, hang_if, status,
+    Addition, Books_, CW_CLIENT, CW_COMPANY, CW_PRIVATE, CW_PUBLIC, answer, faults, read_fault,
+    status,
 };
 
 /// The header reqwest (any HTTP client) sends for Basic `user:password`.
@@ -61,6 +63,7 @@ pub(super) async fn cw_add(
         unit_price: Option<&'a RawValue>,
         bill_customer: String,
         effective_date: Option<String>,
+        cancelled_date: Option<String>,
         invoice_description: Option<String>,
     }
     let Ok(new) = serde_json::from_slice::<New>(&body) else {
@@ -94,7 +97,23 @@ pub(super) async fn cw_add(
             json!({"code": "InvalidObject", "message": message, "errors": []}),
         );
     }
-    let hang = match faults(&books, "connectwise", "POST") {
+    let Some(effective_date) = new.effective_date.filter(|d| valid_date(d)) else {
+        return status(
+            400,
+            json!({"code": "InvalidObject", "message": "effectiveDate is required"}),
+        );
+    };
+    if new
+        .cancelled_date
+        .as_deref()
+        .is_some_and(|c| !valid_date(c) || c < effective_date.as_str())
+    {
+        return status(
+            400,
+            json!({"code": "InvalidObject", "message": "cancelledDate must be on or after effectiveDate"}),
+        );
+    }
+    let how = match faults(&books, "connectwise", "POST") {
         Ok(h) => h,
         Err(r) => return r,
     };
@@ -105,14 +124,24 @@ pub(super) async fn cw_add(
             agreement,
             product,
             quantity,
+            quantity_text: new
+                .quantity
+                .map(|q| q.get().to_string())
+                .unwrap_or_default(),
             unit_price: number(new.unit_price),
-            effective_date: new.effective_date.unwrap_or_default(),
+            effective_date,
+            cancelled_date: new.cancelled_date,
             invoice_description: new.invoice_description.unwrap_or_default(),
         };
         b.additions.push(addition.clone());
         status(201, addition_json(&addition))
     };
-    hang_if(hang, reply).await
+    answer(how, reply).await
+}
+
+/// ConnectWise's date-times: `YYYY-MM-DDTHH:MM:SSZ`.
+fn valid_date(d: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(d).is_ok()
 }
 
 fn addition_json(a: &Addition) -> Value {
@@ -120,6 +149,7 @@ fn addition_json(a: &Addition) -> Value {
         "id": a.id, "agreementId": a.agreement, "product": {"id": a.product},
         "quantity": a.quantity.to_string().parse::<f64>().unwrap(),
         "billCustomer": "Billable", "effectiveDate": a.effective_date,
+        "cancelledDate": a.cancelled_date,
         "invoiceDescription": a.invoice_description,
     })
 }
@@ -131,6 +161,9 @@ pub(super) async fn cw_list(
     RawQuery(query): RawQuery,
 ) -> Response {
     if let Some(r) = cw_authorized(&headers) {
+        return r;
+    }
+    if let Some(r) = read_fault(&books, "connectwise") {
         return r;
     }
     let query = query.unwrap_or_default();
@@ -180,7 +213,7 @@ pub(super) async fn cw_patch(
             json!({"code": "InvalidObject", "message": "a JSON Patch array is expected"}),
         );
     };
-    let hang = match faults(&books, "connectwise", "PATCH") {
+    let how = match faults(&books, "connectwise", "PATCH") {
         Ok(h) => h,
         Err(r) => return r,
     };
@@ -199,7 +232,10 @@ pub(super) async fn cw_patch(
         for op in ops {
             let value = number(Some(op.value));
             match (op.op.as_str(), op.path.as_str(), value) {
-                ("replace", "quantity", Some(v)) => a.quantity = v,
+                ("replace", "quantity", Some(v)) => {
+                    a.quantity = v;
+                    a.quantity_text = op.value.get().to_string();
+                }
                 ("replace", "unitPrice", Some(v)) => a.unit_price = Some(v),
                 _ => {
                     return status(
@@ -212,5 +248,5 @@ pub(super) async fn cw_patch(
         let a = a.clone();
         status(200, addition_json(&a))
     };
-    hang_if(hang, reply).await
+    answer(how, reply).await
 }
