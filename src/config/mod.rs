@@ -224,6 +224,8 @@ pub struct LambdaSettings {
     pub force_path_style: bool,
     /// `BILLING_SECRET_ID`: the billing systems' credentials (required with `PUSH_ON_FINAL`).
     pub billing_secret_id: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME` (Lambda sets it): the metrics' `Function` dimension.
+    pub function_name: String,
 }
 
 impl LambdaSettings {
@@ -252,6 +254,8 @@ impl LambdaSettings {
             secret_id: required("FORTIFLEX_SECRET_ID")?,
             force_path_style,
             billing_secret_id,
+            function_name: var("AWS_LAMBDA_FUNCTION_NAME")
+                .unwrap_or_else(|| "fortiflex-reporter".into()),
         })
     }
 

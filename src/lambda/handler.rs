@@ -37,6 +37,8 @@ pub struct Handler<C, S> {
     tasks: Option<StepFunctions>,
     /// The billing systems' credentials (`PUSH_ON_FINAL`; `None`: nothing is pushed).
     billing: Option<SecretsManager>,
+    /// The function's name: the `Function` dimension of the push metrics it prints.
+    function: String,
 }
 
 /// What one invocation did: a direct run, or the job steps of a queue event.
@@ -75,6 +77,7 @@ impl Handler<SecretsManager, S3Sink> {
         let mut handler = Handler::new(http, settings.settings, secrets, sink);
         handler.tasks = Some(StepFunctions::new(aws));
         handler.billing = billing;
+        handler.function = settings.function_name;
         Ok(handler)
     }
 }
@@ -89,6 +92,7 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
             sink,
             tasks: None,
             billing: None,
+            function: "fortiflex-reporter".into(),
         }
     }
 
@@ -104,7 +108,12 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
         let b = &self.settings.billing;
         let port =
             BillingTargets::new(&b.endpoints, secret.billing_credentials().await?, b.timeout)?;
-        push_final(&self.sink, &port, &mut run.programs, now).await
+        let pushed = push_final(&self.sink, &port, &mut run.programs, now).await;
+        // Printed whether or not a customer failed: the alarm counts the differences.
+        if let Some(line) = super::metrics::push_line(&self.function, run, now) {
+            println!("{line}");
+        }
+        pushed
     }
 
     /// Any event: a queue event's job steps, else a direct payload's run.

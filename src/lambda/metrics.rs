@@ -1,7 +1,8 @@
 //! CloudWatch metrics as Embedded Metric Format log lines: printed to stdout, turned into
 //! metrics by CloudWatch Logs, no API call and no extra permission. The stack's heartbeat
 //! alarm watches `SuccessfulRuns`; `DailyPoints` and `Rows` chart each published day;
-//! `BalancePoints`, `RunwayDays` and `Alerts` (by `Kind`) feed the balance and alert alarms.
+//! `BalancePoints`, `RunwayDays` and `Alerts` (by `Kind`) feed the balance and alert alarms;
+//! `BillingDifferences` and `BillingFailures` the billing alarm.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +100,31 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
         }),
     ));
     lines
+}
+
+/// The push's line, when the run pushed any month: `BillingDifferences`, the items whose
+/// target holds other than the statement (`differs` or `missing` after the read-back), and
+/// `BillingFailures`, the items not pushed. Both feed the template's billing alarm.
+pub fn push_line(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Option<String> {
+    let pushes: Vec<_> = outcome.programs.iter().flat_map(|p| &p.pushes).collect();
+    if pushes.is_empty() {
+        return None;
+    }
+    let items = || pushes.iter().flat_map(|p| &p.items);
+    let differences = items()
+        .filter(|i| i.reconciliation.as_ref().is_some_and(|r| r.problem))
+        .count();
+    let failures = items().filter(|i| i.error.is_some()).count();
+    let months: Vec<&str> = pushes.iter().map(|p| p.month.as_str()).collect();
+    Some(line(
+        function,
+        now,
+        &[
+            ("BillingDifferences", "Count"),
+            ("BillingFailures", "Count"),
+        ],
+        json!({"months": months, "BillingDifferences": differences, "BillingFailures": failures}),
+    ))
 }
 
 /// A watching run's lines: `BalancePoints` and `RunwayDays` per program (when known), and
@@ -325,5 +351,57 @@ mod tests {
     #[test]
     fn a_dry_run_emits_no_heartbeat() {
         assert!(emf_lines("f", &summary(true), Utc::now()).is_empty());
+    }
+
+    #[test]
+    fn a_push_reports_its_differences_and_failures() {
+        use crate::pipeline::outcome::{PushItem, PushOutcome, Reconciled};
+        let now = Utc::now();
+        let mut outcome = summary(false);
+        assert_eq!(push_line("f", &outcome, now), None, "no push, no line");
+        let item = |status: &'static str, problem: bool, error: Option<&str>| PushItem {
+            target: "connectwise",
+            customer_id: "acme".into(),
+            item: "acme_product-1".into(),
+            action: "nothing",
+            value: None,
+            unit: "points",
+            held: None,
+            held_revision: None,
+            target_id: None,
+            done: true,
+            period: Some("2025-12".into()),
+            warning: None,
+            error: error.map(str::to_string),
+            reconciliation: Some(Reconciled {
+                status,
+                target_value: None,
+                difference: None,
+                message: None,
+                problem,
+            }),
+        };
+        outcome.programs[0].pushes.push(PushOutcome {
+            month: "2025-11".into(),
+            status: "final",
+            statement_revision: 1,
+            applied: true,
+            verified: true,
+            reconciliation_key: None,
+            items: vec![
+                item("matches", false, None),
+                item("differs", true, None),
+                item("missing", true, Some("ConnectWise answered HTTP 400")),
+                item("unverifiable", false, None),
+            ],
+        });
+        let line: Value = serde_json::from_str(&push_line("f", &outcome, now).unwrap()).unwrap();
+        assert_eq!(line["BillingDifferences"], json!(2));
+        assert_eq!(line["BillingFailures"], json!(1));
+        assert_eq!(line["months"], json!(["2025-11"]));
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            json!("BillingDifferences")
+        );
     }
 }

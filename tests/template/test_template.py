@@ -309,6 +309,17 @@ class Alarms(unittest.TestCase):
         self.assertEqual(alarm["Threshold"], 1)
         self.assertIn("force", alarm["AlarmDescription"])
 
+    def test_a_pushed_month_that_differs_reaches_a_person(self):
+        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
+        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
+        self.assertIn('"BillingDifferences"', metrics_rs)
+        (alarm,) = self.watching(namespace, "BillingDifferences")
+        self.assertEqual(RES["BillingAlarm"]["Condition"], "PushesOnFinal")
+        self.assertEqual((alarm["Threshold"], alarm["Statistic"]), (1, "Sum"))
+        self.assertEqual(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
+        self.assertEqual(alarm["TreatMissingData"], "notBreaching")
+        self.assertIn("reconciliation", alarm["AlarmDescription"])
+
     def test_low_runway_and_new_alerts_reach_a_person(self):
         metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
         namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)

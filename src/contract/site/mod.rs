@@ -4,6 +4,7 @@
 //! the customers file shows as text; nothing here ever sees a licence token or a secret.
 //! Self-contained: inline CSS and SVG, no script, nothing fetched from elsewhere.
 
+pub(crate) mod billing;
 pub(crate) mod chart;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -272,6 +273,8 @@ fn statement_frame(program: &str, m: &Statement, c: &CustomerStatement) -> Strin
                         td.num { (money(c.amount, currency)) }
                     } }
                 }
+                // Filled by the month's push: what each billing system holds of it.
+                (PreEscaped(billing::START)) (PreEscaped(billing::END))
             }
         },
     )

@@ -20,6 +20,7 @@ use crate::domain::statement::{Month, Status};
 use crate::error::{Error, Result};
 
 mod item;
+mod pages;
 mod verify;
 
 /// One month to push.
@@ -107,6 +108,9 @@ pub(crate) async fn push_month(
         false => None,
     };
     items.sort_by(|a, b| (a.target, &a.item).cmp(&(b.target, &b.item)));
+    if verified {
+        pages::mark(sink, job.month, head.revision, &items, job.now).await?;
+    }
     for i in &items {
         tracing::info!(
             target_system = i.target,

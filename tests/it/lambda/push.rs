@@ -57,6 +57,14 @@ async fn the_scheduled_run_pushes_a_month_once_it_turns_final() {
         .await
         .unwrap();
     assert!(standins.books().writes.is_empty());
+    // 1 December's run reports 30 November: the site writes November's statement pages.
+    h.handle(scheduled("2025-12-01"), at("2025-12-01T14:00:00Z"), "run-0")
+        .await
+        .unwrap();
+    let page = format!("{PREFIX}/site/month=2025-11/acme.html");
+    let (before, _) = aws.object(&page).await;
+    assert!(!String::from_utf8_lossy(&before).contains("<h2>Billing</h2>"));
+    assert!(standins.books().writes.is_empty());
 
     // 2 December's run: November is still within its restatement window (provisional).
     let run = h
@@ -99,8 +107,27 @@ async fn the_scheduled_run_pushes_a_month_once_it_turns_final() {
             .any(|k| k.ends_with("consumption_ELAVMS0000123456_2025-12-02.manifest.json")),
         "the day's report is written before the push"
     );
-    let ledgers: Vec<&String> = keys.iter().filter(|k| k.contains("/pushes/")).collect();
+    let ledgers: Vec<&String> = keys
+        .iter()
+        .filter(|k| k.contains("/pushes/") && !k.contains("reconciliation_"))
+        .collect();
     assert_eq!(ledgers.len(), 4, "{ledgers:?}");
+    // The month is read back after the push: Globex's addition is missing at ConnectWise.
+    let (body, _) = aws
+        .object(&format!(
+            "{PREFIX}/pushes/month=2025-11/reconciliation_ELAVMS0000123456_2025-11.json"
+        ))
+        .await;
+    let reconciliation: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (
+            reconciliation["matches"].as_u64(),
+            reconciliation["missing"].as_u64(),
+            reconciliation["unverifiable"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{reconciliation}"
+    );
     {
         let b = standins.books();
         assert_eq!(b.additions.len(), 1, "Acme's addition went in");
@@ -120,8 +147,32 @@ async fn the_scheduled_run_pushes_a_month_once_it_turns_final() {
     assert_eq!(pushed.len(), 1);
     assert_eq!(pushed[0].month, "2025-11");
     assert!(pushed[0].items.iter().all(|i| i.done && i.error.is_none()));
+    assert!(pushed[0].verified);
+    let statuses: Vec<&str> = pushed[0]
+        .items
+        .iter()
+        .map(|i| i.reconciliation.as_ref().unwrap().status)
+        .collect();
+    assert_eq!(
+        statuses,
+        ["matches", "matches", "matches", "unverifiable"],
+        "ConnectWise × 2, Stripe, the webhook"
+    );
     let reply = serde_json::to_value(&run).unwrap();
     assert_eq!(reply["programs"][0]["pushes"][0]["status"], "final");
+    // Acme's November page shows where its month went and what each target holds.
+    let (after, _) = aws.object(&page).await;
+    let after = String::from_utf8_lossy(&after);
+    assert!(after.contains("<h2>Billing</h2>"), "{after}");
+    assert_eq!(after.matches("<section class=\"billing\">").count(), 1);
+    for expected in [
+        "<td>connectwise</td><td>acme_product-456</td><td>2025-12</td>",
+        "<td>stripe</td><td>acme</td><td>2025-12</td>",
+        ">matches</td>",
+        "unverifiable: a webhook cannot be read back",
+    ] {
+        assert!(after.contains(expected), "{expected}: {after}");
+    }
     let writes = standins.books().writes.len();
     // The same run again (November is still one of its months): nothing is sent.
     h.handle(scheduled("2025-12-04"), at("2025-12-04T15:00:00Z"), "run-4")
