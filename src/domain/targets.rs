@@ -7,8 +7,21 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-pub(crate) use crate::domain::billing::period::BillIn;
-use crate::domain::billing::period::{STRIPE_GRACE_DEFAULT, STRIPE_GRACE_MAX};
+/// Which invoice carries a month's usage (the periods themselves are
+/// `domain::billing::period`'s).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum BillIn {
+    /// The next invoice: the month after the usage month (usage billed in arrears).
+    #[default]
+    NextPeriod,
+    /// The usage month's own invoice.
+    UsagePeriod,
+}
+
+/// Stripe's default invoice finalization grace period in hours, and its most.
+pub(crate) const STRIPE_GRACE_DEFAULT: u32 = 1;
+pub(crate) const STRIPE_GRACE_MAX: u32 = 72;
 
 /// A billing system a month can be pushed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

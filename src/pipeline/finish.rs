@@ -57,9 +57,15 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
             } else {
                 None
             };
-            let (outcomes, month) =
-                statements::publish_months(sink, program, &request.daily, customers.as_ref(), ctx)
-                    .await?;
+            let (outcomes, month) = statements::publish_months(
+                sink,
+                program,
+                &request.daily,
+                customers.as_ref(),
+                ctx,
+                request.site,
+            )
+            .await?;
             program.statements = outcomes;
             if let Some(history) = history {
                 let extras = site::Extras {

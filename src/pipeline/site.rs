@@ -125,15 +125,7 @@ pub(crate) async fn publish_site(
     let (days, top) = (&history.days, &history.top);
     let mut written = Vec::new();
     if let Some(m) = extras.month {
-        for c in &m.customers {
-            let key = keys::site_statement_page(m.month, &c.id);
-            let page = Staged::render(|w| {
-                site::write_statement_page(program, m, c, w)
-                    .map_err(|e| Error::Storage(format!("cannot stage {key}: {e}")))
-            })?;
-            sink.put_staged(&key, page, HTML).await?;
-            written.push(key);
-        }
+        written = statement_pages(sink, program, m).await?;
     }
     let provisional_from = (extras.restate_days > 0)
         .then(|| today.checked_sub_days(Days::new(u64::from(extras.restate_days))))
@@ -150,6 +142,26 @@ pub(crate) async fn publish_site(
     });
     sink.put(keys::SITE_INDEX, index.into_bytes(), HTML).await?;
     written.push(keys::SITE_INDEX.to_string());
+    Ok(written)
+}
+
+/// Writes one statement page per customer of `m` (an empty billing section, which the
+/// month's push fills); returns the keys written.
+pub(crate) async fn statement_pages(
+    sink: &impl Sink,
+    program: &str,
+    m: &Statement,
+) -> Result<Vec<String>> {
+    let mut written = Vec::with_capacity(m.customers.len());
+    for c in &m.customers {
+        let key = keys::site_statement_page(m.month, &c.id);
+        let page = Staged::render(|w| {
+            site::write_statement_page(program, m, c, w)
+                .map_err(|e| Error::Storage(format!("cannot stage {key}: {e}")))
+        })?;
+        sink.put_staged(&key, page, HTML).await?;
+        written.push(key);
+    }
     Ok(written)
 }
 

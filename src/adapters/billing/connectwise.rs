@@ -22,10 +22,14 @@ use crate::domain::billing::period::connectwise_dates;
 use crate::domain::money::{parse_decimal, points_text};
 
 const TARGET: &str = "ConnectWise";
-/// Additions read per page while looking for one.
+/// Additions asked for per page while looking for one (ConnectWise's most), and the most
+/// pages read (a million additions on one agreement and product).
 const PAGE_SIZE: usize = 1000;
+const MAX_PAGES: usize = 1000;
 /// Creates tried, each after looking the previous one up.
 const CREATE_TRIES: u32 = 3;
+/// The least wait between an unanswered create and the lookup for it.
+const LOOKUP_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub(crate) struct ConnectWise {
     http: reqwest::Client,
@@ -184,8 +188,9 @@ impl ConnectWise {
                 Err(PushError::Unanswered { message, .. }) => unanswered = message,
                 Err(e) => return Err(e),
             }
-            // It may be stored: look for it by its key before anything is sent again.
-            tokio::time::sleep(backoff(attempt)).await;
+            // It may be stored (or still being stored): give ConnectWise a moment, then look
+            // for it by its key before anything is sent again.
+            tokio::time::sleep(backoff(attempt).max(LOOKUP_PAUSE)).await;
             match self.find(push).await {
                 Ok(Some(id)) => {
                     tracing::warn!(addition = %id, attempt, "an unanswered addition was stored; found by its key");
@@ -213,13 +218,16 @@ impl ConnectWise {
     }
 
     /// Every addition of the charge's agreement and product, page by page, handed to `each`
-    /// until it returns `true`.
+    /// until it returns `true`. Pages are read until an empty one (a server may cap the page
+    /// size below [`PAGE_SIZE`]), or one that repeats the page before (a server that ignores
+    /// `page`).
     async fn additions(
         &self,
         (agreement, product): (u64, u64),
         mut each: impl FnMut(&Addition<'_>) -> Result<bool, PushError>,
     ) -> Result<(), PushError> {
-        for page in 1.. {
+        let mut previous_first: Option<u64> = None;
+        for page in 1..=MAX_PAGES {
             let path = format!(
                 "finance/agreements/{agreement}/additions?conditions=product/id={product}&pageSize={PAGE_SIZE}&page={page}"
             );
@@ -229,13 +237,15 @@ impl ConnectWise {
             .await?;
             let additions: Vec<Addition> =
                 serde_json::from_str(&reply).map_err(|e| unreadable("its list of additions", e))?;
+            let first = additions.first().map(|a| a.id);
+            if first.is_none() || first == previous_first {
+                break;
+            }
+            previous_first = first;
             for a in &additions {
                 if each(a)? {
                     return Ok(());
                 }
-            }
-            if additions.len() < PAGE_SIZE {
-                break;
             }
         }
         Ok(())

@@ -9,7 +9,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Charge;
-use super::plan::Step;
 use crate::domain::money::Exact;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,39 +214,6 @@ pub(crate) fn decide(charge: &Charge, ledger: Option<&Ledger>) -> Decision {
 /// price; a Stripe meter event carries only its value.
 fn same_price(held: &Entry, charge: &Charge) -> bool {
     charge.target == super::Target::Stripe || held.unit_price.map(|p| p.0) == charge.unit_price
-}
-
-/// The entry for sending `step` of `charge` now (pending until the target answers).
-pub(crate) fn entry(
-    charge: &Charge,
-    seq: u32,
-    step: &Step,
-    key: String,
-    statement: (u64, &str),
-    now: DateTime<Utc>,
-) -> Entry {
-    Entry {
-        seq,
-        state: State::Pending,
-        operation: step.operation,
-        statement_revision: statement.0,
-        statement_sha256: statement.1.to_string(),
-        points: Exact(charge.points),
-        unit_price: charge.unit_price.map(Exact),
-        amount: charge.amount.map(Exact),
-        value: Exact(step.value),
-        sent: Exact(step.sent),
-        idempotency_key: key,
-        target_id: None,
-        message: None,
-        started_at: now,
-        finished_at: None,
-        period: Some(step.period.to_string()),
-        event_time: step.event_time,
-        updates: step.updates.clone(),
-        cancels: step.cancels.clone(),
-        warning: step.warning.clone(),
-    }
 }
 
 /// The idempotency key of push `seq` of `charge`: the same for a resend, new for the next

@@ -100,7 +100,7 @@ pub(crate) fn charges<'a>(
                 amount: c.amount,
                 value: c.points,
                 stripe: None,
-                period: b.bill_in.period(statement.month),
+                period: period::billing_period(b.bill_in, statement.month),
             };
             match target {
                 Target::ConnectWise => {

@@ -14,28 +14,15 @@
 //!   the window, rather than sent into the wrong one.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
-use serde::Deserialize;
 
 use crate::domain::statement::Month;
+pub(crate) use crate::domain::targets::BillIn;
 
-/// Which invoice carries a month's usage.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum BillIn {
-    /// The next invoice: the month after the usage month (usage billed in arrears).
-    #[default]
-    NextPeriod,
-    /// The usage month's own invoice.
-    UsagePeriod,
-}
-
-impl BillIn {
-    /// The billing period a usage month is billed in.
-    pub(crate) fn period(self, usage: Month) -> Month {
-        match self {
-            BillIn::NextPeriod => next(usage),
-            BillIn::UsagePeriod => usage,
-        }
+/// The billing period a usage month is billed in, as `bill_in` says.
+pub(crate) fn billing_period(bill_in: BillIn, usage: Month) -> Month {
+    match bill_in {
+        BillIn::NextPeriod => next(usage),
+        BillIn::UsagePeriod => usage,
     }
 }
 
@@ -47,9 +34,6 @@ pub(crate) fn next(m: Month) -> Month {
 /// How far back Stripe takes a meter event's timestamp, and how far ahead.
 pub(crate) const STRIPE_BACK: Duration = Duration::days(35);
 pub(crate) const STRIPE_AHEAD: Duration = Duration::minutes(5);
-/// Stripe's default invoice finalization grace period, and its most.
-pub(crate) const STRIPE_GRACE_DEFAULT: u32 = 1;
-pub(crate) const STRIPE_GRACE_MAX: u32 = 72;
 
 fn noon(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::from_hms_opt(12, 0, 0).unwrap_or_default())
@@ -125,15 +109,15 @@ mod tests {
     fn a_month_bills_in_the_next_period_unless_the_partner_says_otherwise() {
         assert_eq!(BillIn::default(), BillIn::NextPeriod);
         assert_eq!(
-            BillIn::NextPeriod.period(month("2025-11")),
+            billing_period(BillIn::NextPeriod, month("2025-11")),
             month("2025-12")
         );
         assert_eq!(
-            BillIn::NextPeriod.period(month("2025-12")),
+            billing_period(BillIn::NextPeriod, month("2025-12")),
             month("2026-01")
         );
         assert_eq!(
-            BillIn::UsagePeriod.period(month("2025-11")),
+            billing_period(BillIn::UsagePeriod, month("2025-11")),
             month("2025-11")
         );
         assert_eq!(

@@ -5,8 +5,9 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::charges as charges_of;
-use super::ledger::{Decision, Ledger, Operation, State, decide, entry, idempotency_key};
+use super::ledger::{Decision, Ledger, Operation, State, decide, idempotency_key};
 use super::period::BillIn;
+use super::plan::entry;
 use super::*;
 
 fn dec(s: &str) -> Decimal {

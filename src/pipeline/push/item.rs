@@ -12,9 +12,9 @@ use crate::contract::JSON_CONTENT_TYPE;
 use crate::contract::keys::push_ledger_key;
 use crate::contract::push::{ledger_bytes, read_ledger};
 use crate::domain::billing::ledger::{
-    Decision, Entry, Ledger, Operation, State, decide, entry, idempotency_key,
+    Decision, Entry, Ledger, Operation, State, decide, idempotency_key,
 };
-use crate::domain::billing::plan::plan;
+use crate::domain::billing::plan::{entry, plan};
 use crate::domain::billing::{Charge, StripeUnit, Target};
 use crate::domain::ids::Serial;
 use crate::domain::statement::Month;

@@ -27,13 +27,16 @@ pub(crate) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
 
 /// Rewrites the statements of the months of `days` and of the month before the first, so a
 /// month turns `final` on the first run after its restatement window closes. Also returns
-/// the newest month's statement (the site shows it as the month to date).
+/// the newest month's statement (the site shows it as the month to date). With `pages`, an
+/// older month whose statement changed gets its site pages rewritten here, while it is in
+/// memory, so a month's pages end final and with its last restatement.
 pub(crate) async fn publish_months(
     sink: &impl Sink,
     program: &ProgramOutcome,
     days: &[NaiveDate],
     customers: Option<&Customers>,
     ctx: &Context,
+    pages: bool,
 ) -> Result<(Vec<StatementOutcome>, Option<Statement>)> {
     let serial = Serial::parse(&program.program_serial_number, "program serial number")?;
     let today = window::today(ctx.now, ctx.timezone);
@@ -49,7 +52,9 @@ pub(crate) async fn publish_months(
     months.dedup();
     let mut outcomes = Vec::with_capacity(months.len());
     let mut newest = None;
-    for month in months.into_iter().filter(|m| m.first() < today) {
+    let months: Vec<Month> = months.into_iter().filter(|m| m.first() < today).collect();
+    let last = months.last().copied();
+    for month in months {
         // Only the newest month's statement is kept: the one before is freed before the next
         // month is read (at 100,000 entitlements its lines are 16 MB).
         newest = None;
@@ -75,6 +80,9 @@ pub(crate) async fn publish_months(
             amount: p.statement.amount,
             key: p.keys.json,
         });
+        if pages && p.written && Some(month) != last {
+            crate::pipeline::site::statement_pages(sink, serial.as_str(), &p.statement).await?;
+        }
         newest = Some(p.statement);
     }
     Ok((outcomes, newest))

@@ -164,6 +164,8 @@ async fn the_scheduled_run_pushes_a_month_once_it_turns_final() {
     let (after, _) = aws.object(&page).await;
     let after = String::from_utf8_lossy(&after);
     assert!(after.contains("<h2>Billing</h2>"), "{after}");
+    // Rewritten when November turned final (no longer the month to date).
+    assert!(after.contains("final · accounts"), "{after}");
     assert_eq!(after.matches("<section class=\"billing\">").count(), 1);
     for expected in [
         "<td>connectwise</td><td>acme_product-456</td><td>2025-12</td>",
