@@ -11,6 +11,16 @@ use crate::domain::records::{PointsQuery, PointsRow};
 use crate::domain::report::{Catalog, Report, ReportKind, ReportSpec, build};
 use crate::domain::window::{DayRange, PACIFIC, parse_date};
 
+/// An RFC 3339 instant.
+pub(crate) fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    s.parse().unwrap()
+}
+
+/// A `YYYY-MM` month.
+pub(crate) fn month(s: &str) -> crate::domain::statement::Month {
+    crate::domain::statement::Month::parse(s).unwrap()
+}
+
 pub(crate) fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }

@@ -97,13 +97,7 @@ pub(crate) fn connectwise_open(period: Month, now: DateTime<Utc>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-    fn month(s: &str) -> Month {
-        Month::parse(s).unwrap()
-    }
+    use crate::testutil::{at, month};
 
     #[test]
     fn a_month_bills_in_the_next_period_unless_the_partner_says_otherwise() {

@@ -187,20 +187,12 @@ pub(crate) fn entry(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, Utc};
     use rust_decimal::Decimal;
 
     use super::*;
     use crate::domain::billing::ledger::{Ledger, State};
     use crate::domain::billing::{StripeBilling, StripeUnit};
-    use crate::testutil::dec;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        s.parse().unwrap()
-    }
-    fn month(s: &str) -> Month {
-        Month::parse(s).unwrap()
-    }
+    use crate::testutil::{at, dec, month};
 
     fn charge(target: Target, value: &str) -> Charge {
         Charge {

@@ -28,12 +28,7 @@ pub(super) const PUSH_NOW: &str = "2025-12-04T14:00:00Z";
 /// The stand-ins on the push's clock.
 pub(super) async fn standins() -> BillingStandIns {
     let standins = BillingStandIns::start().await;
-    standins.books().stripe_now = Some(
-        PUSH_NOW
-            .parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap()
-            .timestamp(),
-    );
+    standins.set_stripe_clock(PUSH_NOW);
     standins
 }
 

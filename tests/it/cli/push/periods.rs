@@ -27,11 +27,7 @@ async fn each_month_bills_once_in_the_period_the_partner_chose() {
     let owed = statement(dir.path());
     // 3 December: November's own invoices are still open (72-hour grace at Stripe).
     let now = "2025-12-03T14:00:00Z";
-    standins.books().stripe_now = Some(
-        now.parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap()
-            .timestamp(),
-    );
+    standins.set_stripe_clock(now);
     let out = push_at(dir.path(), &standins, &["--apply"], now, &[]).await;
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
@@ -105,11 +101,7 @@ async fn a_push_that_would_date_an_event_in_a_closed_stripe_period_is_refused() 
     // 4 January 2026: December's invoice is finalized (72 hours after it ended), and so is
     // November's.
     let now = "2026-01-04T14:00:00Z";
-    standins.books().stripe_now = Some(
-        now.parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap()
-            .timestamp(),
-    );
+    standins.set_stripe_clock(now);
     let out = push_at(
         dir.path(),
         &standins,
@@ -160,12 +152,7 @@ async fn a_downward_restatement_is_billed_in_full_in_the_originals_period() {
         "a large drop: {drop_cents}"
     );
     let later = "2025-12-06T14:00:00Z";
-    standins.books().stripe_now = Some(
-        later
-            .parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap()
-            .timestamp(),
-    );
+    standins.set_stripe_clock(later);
     let out = push_at(dir.path(), &standins, &["--apply"], later, &[]).await;
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
@@ -208,11 +195,7 @@ async fn a_correction_after_the_period_closed_goes_into_the_current_one_with_a_w
     let low = statement(dir.path());
     // 5 January: December's invoices have run.
     let now = "2026-01-05T14:00:00Z";
-    standins.books().stripe_now = Some(
-        now.parse::<chrono::DateTime<chrono::Utc>>()
-            .unwrap()
-            .timestamp(),
-    );
+    standins.set_stripe_clock(now);
     let out = push_at(dir.path(), &standins, &["--apply"], now, &[]).await;
     let stdout = text(&out.stdout);
     // ConnectWise: a credit line in January, so the partner's next invoice refunds it.

@@ -227,6 +227,12 @@ impl BillingStandIns {
     pub fn books(&self) -> std::sync::MutexGuard<'_, Books> {
         self.books.lock().unwrap()
     }
+
+    /// Sets Stripe's clock to an RFC 3339 instant.
+    pub fn set_stripe_clock(&self, now: &str) {
+        let at: chrono::DateTime<chrono::Utc> = now.parse().unwrap();
+        self.books().stripe_now = Some(at.timestamp());
+    }
 }
 
 pub(super) type Books_ = State<Arc<Mutex<Books>>>;

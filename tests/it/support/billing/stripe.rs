@@ -61,18 +61,29 @@ fn remember(books: &Arc<Mutex<Books>>, headers: &HeaderMap, code: u16, body: &Va
     }
 }
 
+/// A write's form, once its key is checked and it is not a replay (`Err`: the answer).
+#[allow(clippy::result_large_err)]
+fn write_form(
+    books: &Arc<Mutex<Books>>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<HashMap<String, String>, Response> {
+    authorized(headers)?;
+    if let Some(r) = replayed(books, headers) {
+        return Err(r);
+    }
+    Ok(form_urlencoded::parse(body).into_owned().collect())
+}
+
 pub(super) async fn stripe_event(
     State(books): Books_,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    if let Some(r) = replayed(&books, &headers) {
-        return r;
-    }
-    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let form = match write_form(&books, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (identifier, event_name, customer) = (
         field("identifier"),
@@ -143,13 +154,10 @@ pub(super) async fn stripe_cancel(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&headers) {
-        return r;
-    }
-    if let Some(r) = replayed(&books, &headers) {
-        return r;
-    }
-    let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
+    let form = match write_form(&books, &headers, &body) {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (event_name, identifier) = (field("event_name"), field("cancel[identifier]"));
     if field("type") != "cancel" || identifier.is_empty() {
