@@ -228,9 +228,12 @@ pub(super) fn statement(dir: &Path) -> BTreeMap<String, Owed> {
 }
 
 pub(super) fn ledger(dir: &Path, target: &str, item: &str) -> Value {
-    let path = dir.join(format!(
-        "out/pushes/month=2025-11/{target}/{item}_{PROGRAM}_2025-11.json"
-    ));
+    pushed_json(dir, &format!("{target}/{item}_{PROGRAM}_2025-11.json"))
+}
+
+/// A JSON file under November's `pushes/`.
+pub(super) fn pushed_json(dir: &Path, name: &str) -> Value {
+    let path = dir.join(format!("out/pushes/month=2025-11/{name}"));
     serde_json::from_slice(
         &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )

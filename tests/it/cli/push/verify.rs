@@ -8,16 +8,10 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::super::*;
-use super::{PROGRAM, final_month, push, standins, statement};
+use super::{PROGRAM, final_month, push, pushed_json, standins, statement};
 
 fn reconciliation(dir: &Path) -> Value {
-    let path = dir.join(format!(
-        "out/pushes/month=2025-11/reconciliation_{PROGRAM}_2025-11.json"
-    ));
-    serde_json::from_slice(
-        &std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
+    pushed_json(dir, &format!("reconciliation_{PROGRAM}_2025-11.json"))
 }
 
 #[tokio::test]

@@ -61,18 +61,20 @@ fn remember(books: &Arc<Mutex<Books>>, headers: &HeaderMap, code: u16, body: &Va
     }
 }
 
-/// A write's form, once its key is checked and it is not a replay (`Err`: the answer).
+/// A write's form fields, each read as text (empty when absent), once its key is checked
+/// and it is not a replay (`Err`: the answer).
 #[allow(clippy::result_large_err)]
-fn write_form(
+fn write_fields(
     books: &Arc<Mutex<Books>>,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<HashMap<String, String>, Response> {
+) -> Result<impl Fn(&str) -> String, Response> {
     authorized(headers)?;
     if let Some(r) = replayed(books, headers) {
         return Err(r);
     }
-    Ok(form_urlencoded::parse(body).into_owned().collect())
+    let form: HashMap<String, String> = form_urlencoded::parse(body).into_owned().collect();
+    Ok(move |k: &str| form.get(k).cloned().unwrap_or_default())
 }
 
 pub(super) async fn stripe_event(
@@ -80,11 +82,10 @@ pub(super) async fn stripe_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match write_form(&books, &headers, &body) {
+    let field = match write_fields(&books, &headers, &body) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (identifier, event_name, customer) = (
         field("identifier"),
         field("event_name"),
@@ -154,11 +155,10 @@ pub(super) async fn stripe_cancel(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match write_form(&books, &headers, &body) {
+    let field = match write_fields(&books, &headers, &body) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let field = |k: &str| form.get(k).cloned().unwrap_or_default();
     let (event_name, identifier) = (field("event_name"), field("cancel[identifier]"));
     if field("type") != "cancel" || identifier.is_empty() {
         return error(400, "type must be cancel, with cancel[identifier].".into());
