@@ -46,8 +46,9 @@ fn dimensioned(
 }
 
 /// The EMF lines for a successful invocation: one per daily report (points and rows), then
-/// `SuccessfulRuns` = 1 with the reports written and the re-pulls refused (a stored report
-/// kept because FortiFlex answered emptier: worth an alarm). A dry run publishes nothing,
+/// `SuccessfulRuns` = 1 with the reports written, the re-pulls refused (a stored report
+/// kept because FortiFlex answered emptier: worth an alarm) and the days lost (aged out of
+/// FortiFlex's retention mid-job: never published, worth an alarm). A dry run publishes nothing,
 /// so it emits nothing: it must not silence the heartbeat.
 pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Vec<String> {
     if outcome.dry_run {
@@ -89,12 +90,14 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
             ("SuccessfulRuns", "Count"),
             ("ReportsWritten", "Count"),
             ("RefusedRepulls", "Count"),
+            ("LostDays", "Count"),
             ("FortiFlexCalls", "Count"),
         ],
         json!({
             "SuccessfulRuns": 1,
             "ReportsWritten": count(Status::Written),
             "RefusedRepulls": count(Status::Refused),
+            "LostDays": count(Status::Lost),
             "FortiFlexCalls": outcome.calls,
             "run_id": outcome.run_id,
         }),

@@ -93,6 +93,8 @@ struct ProgramSummary {
     unchanged: usize,
     kept: usize,
     refused: usize,
+    /// Days that left FortiFlex's retention before every account was fetched: not published.
+    lost: usize,
     statements: usize,
     alerts: usize,
 }
@@ -114,6 +116,7 @@ pub(crate) fn summary(outcome: &RunOutcome) -> Summary {
                 unchanged: count(p, Status::Unchanged),
                 kept: count(p, Status::Kept),
                 refused: count(p, Status::Refused),
+                lost: count(p, Status::Lost),
                 statements: p.statements.len(),
                 alerts: p.alerts.iter().map(|a| a.alerts.len()).sum(),
             })

@@ -268,6 +268,10 @@ pub enum Status {
     Refused,
     /// Fetched and built, nothing read from or written to storage.
     DryRun,
+    /// Not published: the day left FortiFlex's retention before every account of the program
+    /// was fetched, so any report of it would be partial. FortiFlex can no longer be asked for
+    /// it; a stored report of it stays.
+    Lost,
 }
 
 impl Status {
@@ -278,6 +282,7 @@ impl Status {
             Status::Kept => "kept",
             Status::Refused => "refused",
             Status::DryRun => "dry_run",
+            Status::Lost => "lost",
         }
     }
 }

@@ -72,6 +72,9 @@ impl Default for SimOptions {
 struct Simulator {
     data: Dataset,
     opts: SimOptions,
+    /// A "today" set while serving ([`RunningSim::set_today`]): the clock moving past
+    /// midnight mid-job.
+    moved_today: Mutex<Option<NaiveDate>>,
     tokens: Mutex<HashMap<String, Instant>>,
     plan: Mutex<faults::Plan>,
     shape: Mutex<RowShape>,
@@ -93,8 +96,9 @@ const LOG_CALLS: usize = 100_000;
 
 impl Simulator {
     fn today(&self) -> NaiveDate {
-        self.opts
-            .today
+        let moved = *self.moved_today.lock().unwrap();
+        moved
+            .or(self.opts.today)
             .unwrap_or_else(|| window::today(Utc::now(), PACIFIC))
     }
 
@@ -154,6 +158,11 @@ impl RunningSim {
         self.state.plan.lock().unwrap().push(fault);
     }
 
+    /// Moves the simulator's Pacific "today" (its retention and tallies follow).
+    pub fn set_today(&self, today: NaiveDate) {
+        *self.state.moved_today.lock().unwrap() = Some(today);
+    }
+
     pub fn set_shape(&self, shape: RowShape) {
         *self.state.shape.lock().unwrap() = shape;
     }
@@ -207,6 +216,7 @@ pub async fn start(
     let sim = Arc::new(Simulator {
         data: data.clone(),
         shape: Mutex::new(opts.shape),
+        moved_today: Mutex::new(None),
         opts,
         tokens: Mutex::new(HashMap::new()),
         plan: Mutex::new(plan),

@@ -309,6 +309,16 @@ class Alarms(unittest.TestCase):
         self.assertEqual(alarm["Threshold"], 1)
         self.assertIn("force", alarm["AlarmDescription"])
 
+    def test_a_lost_day_reaches_a_person(self):
+        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
+        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
+        self.assertIn('"LostDays"', metrics_rs)
+        (alarm,) = self.watching(namespace, "LostDays")
+        self.assertEqual((alarm["Threshold"], alarm["Statistic"]), (1, "Sum"))
+        self.assertEqual(alarm["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
+        self.assertEqual(alarm["TreatMissingData"], "notBreaching")
+        self.assertIn("Lost days", alarm["AlarmDescription"])
+
     def test_a_pushed_month_that_differs_reaches_a_person(self):
         metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
         namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)

@@ -175,6 +175,11 @@ pub(crate) fn summary(
                 p.note.as_deref().unwrap_or("")
             ),
             Status::DryRun => writeln!(o, "\n[INFO] Dry run: nothing written"),
+            Status::Lost => writeln!(
+                o,
+                "\n[ERROR] Day lost, nothing written: {}",
+                p.note.as_deref().unwrap_or("")
+            ),
         };
     }
     o
@@ -232,7 +237,7 @@ pub(crate) fn report_line(o: &ReportOutcome) -> String {
     let what = match o.status {
         Status::Written => format!("written{revision}{}", restated(o)),
         Status::Unchanged => format!("unchanged{revision}"),
-        Status::Kept | Status::Refused => format!(
+        Status::Kept | Status::Refused | Status::Lost => format!(
             "{}{revision}: {}",
             o.status.as_str(),
             o.note.as_deref().unwrap_or("")

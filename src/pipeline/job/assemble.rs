@@ -63,15 +63,37 @@ pub(super) async fn publish_complete(
                 continue;
             }
             let date = day.day;
-            let done = assemble_day(sink, state, p, d, ctx, catalogs)
-                .await
-                .map_err(|e| e.during(format!("daily report {date}")))?;
+            let done = match &day.lost {
+                // Some accounts were never asked: nothing of it is published.
+                Some(why) => lost_day(sink, state, p, date, why).await?,
+                None => assemble_day(sink, state, p, d, ctx, catalogs)
+                    .await
+                    .map_err(|e| e.during(format!("daily report {date}")))?,
+            };
             state.programs[p].days[d].done = Some(done);
             state.save(sink).await?;
             parts::remove_day(sink, state, p, date).await?;
         }
     }
     Ok(())
+}
+
+/// A lost day as the job reports it: the stored report (if any) untouched.
+async fn lost_day(
+    sink: &impl Sink,
+    state: &JobState,
+    p: usize,
+    day: chrono::NaiveDate,
+    why: &str,
+) -> Result<DayDone> {
+    let stored = archive::stored(sink, &daily_keys(&state.programs[p].serial, day)).await?;
+    Ok(DayDone {
+        status: Status::Lost,
+        revision: stored.as_ref().map(|s| s.revision),
+        entitlements: stored.as_ref().map_or(0, |s| s.entitlements),
+        points: Exact(stored.map(|s| s.points).unwrap_or_default()),
+        note: Some(why.to_string()),
+    })
 }
 
 async fn assemble_day(

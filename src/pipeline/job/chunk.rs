@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::assemble::{self, Catalogs};
 use super::parts::Buffer;
-use super::state::{Item, JobState, Work};
+use super::state::{DayKind, Item, JobState, Work};
 use crate::adapters::fortiflex::{EntitlementQuery, FortiFlexApi, Pacer, PointsQuery, PointsRow};
 use crate::adapters::storage::Sink;
 use crate::contract::keys::daily_keys;
@@ -28,6 +28,9 @@ use crate::pipeline::request::Context;
 const RESERVE: Duration = Duration::from_secs(120);
 /// Items between two stagings, so a crash loses little work.
 const STAGE_EVERY: usize = 200;
+/// How close to its age-out a day is no longer asked for: FortiFlex's clock may run ahead
+/// of ours, and past retention it answers an empty success indistinguishable from no use.
+const RETENTION_MARGIN: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Runs items from `state.next_item` on, until `deadline` (the invocation's end) comes near;
 /// returns how long the budget asks to wait (zero when the chunk stopped for time or ran out
@@ -50,6 +53,7 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     let mut catalogs = Catalogs::default();
     let mut buffered = 0;
     let mut wait = Duration::ZERO;
+    let started = Instant::now();
     // Days that were complete before (a chunk that broke off after staging them).
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     let items = state.items();
@@ -69,7 +73,23 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
         }) {
             break;
         }
-        if let Err(e) = chunk.run(state, &item).await {
+        if let Work::Fetch { day } = item.work {
+            let at = ctx.now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
+            if let Some(why) = aged_out(day, at, ctx) {
+                lose(state, &item, day, why);
+            }
+        }
+        let lost = match item.work {
+            Work::Fetch { day } => state.programs[item.program]
+                .days
+                .iter()
+                .any(|d| d.day == day && d.kind == DayKind::Fetch && d.lost.is_some()),
+            _ => false,
+        };
+        if lost {
+            // Not asked: its answer would be FortiFlex's empty success, and the day is not
+            // published anyway.
+        } else if let Err(e) = chunk.run(state, &item).await {
             // What the items before this one fetched is good: stage it for the retry.
             chunk.buffer.stage(sink, state, buffered).await?;
             return Err(e);
@@ -89,6 +109,35 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     chunk.buffer.stage(sink, state, buffered).await?;
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     Ok(wait)
+}
+
+/// Why `day` is no longer inside FortiFlex's retention at `at` (with a margin), if it is not.
+fn aged_out(day: NaiveDate, at: chrono::DateTime<chrono::Utc>, ctx: &Context) -> Option<String> {
+    let oldest = crate::pipeline::plan::oldest_available(
+        at + RETENTION_MARGIN,
+        ctx.timezone,
+        ctx.retention_days,
+    );
+    (day < oldest).then(|| {
+        format!(
+            "{day} left FortiFlex's {}-day retention (at {} Pacific midnight) before every account of the program was fetched: not published, since a report of it would be partial",
+            ctx.retention_days,
+            day + chrono::Days::new(u64::from(ctx.retention_days) + 1)
+        )
+    })
+}
+
+/// Marks `day` of `item`'s program lost (once), saying why.
+fn lose(state: &mut JobState, item: &Item, day: NaiveDate, why: String) {
+    let serial = state.programs[item.program].serial.clone();
+    if let Some(d) = state.programs[item.program]
+        .days
+        .iter_mut()
+        .find(|d| d.day == day && d.kind == DayKind::Fetch && d.lost.is_none())
+    {
+        tracing::error!(program = %serial, day = %day, reason = %why, "day lost");
+        d.lost = Some(why);
+    }
 }
 
 struct Chunk<'a, A, S> {

@@ -140,6 +140,7 @@ fn program(p: &ProgramPlan) -> JobProgram {
                 last_item: None,
                 parts: Vec::new(),
                 done,
+                lost: None,
             }
         })
         .collect::<Vec<_>>();

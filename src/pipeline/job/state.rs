@@ -103,6 +103,10 @@ pub(super) struct JobDay {
     /// Staged parts holding the day's rows (part numbers).
     pub parts: Vec<u64>,
     pub done: Option<DayDone>,
+    /// Why the day left FortiFlex's retention before every account was fetched (or will,
+    /// as planned): its remaining accounts are not asked and it is never published.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

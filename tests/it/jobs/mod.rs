@@ -456,3 +456,5 @@ async fn a_job_checks_stored_days_and_writes_a_restated_one_as_a_direct_run_does
         assert_eq!(aws.object(key).await.0, other.object(key).await.0, "{key}");
     }
 }
+
+mod retention;
