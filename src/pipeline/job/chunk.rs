@@ -10,6 +10,7 @@ use chrono::NaiveDate;
 use tokio::time::Instant;
 
 use super::assemble::{self, Catalogs};
+use super::horizon;
 use super::parts::Buffer;
 use super::state::{DayKind, Item, JobState, Work};
 use crate::adapters::fortiflex::{EntitlementQuery, FortiFlexApi, Pacer, PointsQuery, PointsRow};
@@ -28,9 +29,6 @@ use crate::pipeline::request::Context;
 const RESERVE: Duration = Duration::from_secs(120);
 /// Items between two stagings, so a crash loses little work.
 const STAGE_EVERY: usize = 200;
-/// How close to its age-out a day is no longer asked for: FortiFlex's clock may run ahead
-/// of ours, and past retention it answers an empty success indistinguishable from no use.
-const RETENTION_MARGIN: chrono::Duration = chrono::Duration::minutes(10);
 
 /// Runs items from `state.next_item` on, until `deadline` (the invocation's end) comes near;
 /// returns how long the budget asks to wait (zero when the chunk stopped for time or ran out
@@ -113,16 +111,12 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
 
 /// Why `day` is no longer inside FortiFlex's retention at `at` (with a margin), if it is not.
 fn aged_out(day: NaiveDate, at: chrono::DateTime<chrono::Utc>, ctx: &Context) -> Option<String> {
-    let oldest = crate::pipeline::plan::oldest_available(
-        at + RETENTION_MARGIN,
-        ctx.timezone,
-        ctx.retention_days,
-    );
-    (day < oldest).then(|| {
+    let gone = horizon::ages_out(day, ctx.timezone, ctx.retention_days);
+    (at + horizon::MARGIN >= gone).then(|| {
         format!(
-            "{day} left FortiFlex's {}-day retention (at {} Pacific midnight) before every account of the program was fetched: not published, since a report of it would be partial",
+            "{day} left FortiFlex's {}-day retention at {} UTC before every account of the program was fetched: not published, since a report of it would be partial",
             ctx.retention_days,
-            day + chrono::Days::new(u64::from(ctx.retention_days) + 1)
+            gone.format("%Y-%m-%d %H:%M")
         )
     })
 }

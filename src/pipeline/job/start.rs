@@ -3,6 +3,7 @@
 
 use chrono::{Duration as Days, Utc};
 
+use super::horizon::unreachable_days;
 use super::state::{DayDone, DayKind, JobDay, JobProgram, JobRequest, JobState, VERSION};
 use super::wire;
 use crate::adapters::credentials::Credentials;
@@ -92,6 +93,18 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         parts: 0,
     };
     state.index_days();
+    // A day the budget cannot finish before FortiFlex forgets it is not started.
+    let horizon = (ctx.timezone, ctx.retention_days);
+    for (p, day, why) in unreachable_days(&state.items(), &ctx.limits, ctx.now, horizon) {
+        tracing::warn!(program = %state.programs[p].serial, day = %day, reason = %why, "day lost");
+        if let Some(d) = state.programs[p]
+            .days
+            .iter_mut()
+            .find(|d| d.day == day && d.kind == DayKind::Fetch)
+        {
+            d.lost = Some(why);
+        }
+    }
     if let Some(item) = state
         .items()
         .iter()

@@ -60,3 +60,35 @@ async fn a_day_that_ages_out_mid_job_is_lost_never_published_partial() {
     assert_eq!(after, asked);
     assert!(staging(&aws.keys().await).is_empty());
 }
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_backfill_does_not_start_an_oldest_day_it_cannot_finish() {
+    // 23:55 Pacific on 21 November: 23 August leaves FortiFlex in five minutes.
+    let (aws, sim) = setup(Dataset::mssp(7)).await;
+    let h = handler(&aws.config, env(&aws, &sim, budget_env(100, 1000, 3600)));
+    let machine = StateMachine::create(&aws).await;
+    let input = json!({"start_date": "2025-08-23", "end_date": "2025-08-24"});
+    let run = machine.start("too-late", input).await;
+    let late = DateTime::parse_from_rfc3339("2025-11-22T07:55:00Z")
+        .unwrap()
+        .to_utc();
+    let ended = machine.work(&h, &run, late, None).await;
+    assert_succeeded(&ended);
+    let output = ended.output.as_ref().unwrap();
+    assert_eq!(
+        (
+            output["programs"][0]["lost"].as_u64(),
+            output["programs"][0]["written"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{output}"
+    );
+    let fetched = day_fetches(&sim.call_log());
+    assert!(
+        fetched.keys().all(|(_, d)| d != "2025-08-23"),
+        "the lost day cost no call: {fetched:?}"
+    );
+    let manifests = manifests(&aws).await;
+    assert_eq!(manifests.keys().collect::<Vec<_>>(), ["2025-08-24"]);
+}
