@@ -28,6 +28,11 @@ pub enum Error {
     /// invocation): refused before any per-account call.
     #[error("call budget: {0}")]
     Budget(String),
+    /// FortiFlex refused a call for its minute or hour limit (`-10`, `-11`): another client of
+    /// the same API user spent the window. The window counts as spent from then; a job's
+    /// chunk stops and hands the wait to the state machine. Its kind is `Budget`.
+    #[error("call budget: {0}")]
+    WindowSpent(String),
     /// The customers file (who is billed for what, at which price) is malformed: the message
     /// names the field. Nothing was written.
     #[error("customers file: {0}")]
@@ -62,7 +67,7 @@ impl Error {
             Error::Credentials(_) => "Credentials",
             Error::Authentication(_) => "Authentication",
             Error::FortiFlex(_) => "FortiFlex",
-            Error::Budget(_) => "Budget",
+            Error::Budget(_) | Error::WindowSpent(_) => "Budget",
             Error::Customers(_) => "Customers",
             Error::Storage(_) => "Storage",
             Error::StepFunctions(_) => "StepFunctions",

@@ -29,13 +29,15 @@ fn now() -> DateTime<Utc> {
         .to_utc()
 }
 
-/// The Lambda's settings for this bucket and simulator, with retry waits in milliseconds.
+/// The Lambda's settings for this bucket and simulator, with retry waits in milliseconds and
+/// FortiFlex's windows a minute and a second long.
 fn settings(aws: &Aws, sim: &RunningSim) -> LambdaSettings {
     let mut env = lambda_env(moto(), aws, sim);
     env.extend([
         ("FORTIFLEX_RETRIES", "4".to_string()),
         ("FORTIFLEX_RETRY_BASE_MS", "5".to_string()),
         ("FORTIFLEX_RETRY_BUDGET_SECS", "5".to_string()),
+        ("FORTIFLEX_BUDGET_HOUR_SECS", "60".to_string()),
         ("RESTATE_DAYS", "0".to_string()),
     ]);
     LambdaSettings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -100,6 +102,26 @@ async fn transient_faults_are_ridden_out() {
             assert_eq!(sim.calls(), 5, "{fault:?}: four calls and one retry");
         }
     }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn an_hour_limit_refusal_is_one_call_and_a_budget_error_naming_the_wait() {
+    let (aws, sim) = setup(Dataset::walkthrough()).await;
+    sim.inject(Fault::once(FaultKind::Status(-11)).after(3));
+    let err = run_day(&aws, &sim).await.unwrap_err();
+    assert_eq!(err.kind(), "Budget", "{err}");
+    let message = err.to_string();
+    assert!(
+        message.contains("for its hour limit") && message.contains("the next call fits in"),
+        "{message}"
+    );
+    assert_eq!(sim.calls(), 4, "no quick retry of a spent hour");
+    assert_eq!(
+        aws.keys().await,
+        Vec::<String>::new(),
+        "nothing half-written"
+    );
 }
 
 #[tokio::test]

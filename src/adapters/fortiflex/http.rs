@@ -14,6 +14,7 @@ use tokio::sync::Mutex;
 
 use super::endpoints::Endpoints;
 use super::pace::Pacer;
+use super::pace::Window;
 use super::retry::{self, Failure, Next, Retries, RetryPolicy};
 use super::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program, parse,
@@ -237,6 +238,23 @@ impl HttpFortiFlex {
         loop {
             match self.try_call(call, &url, body, keys).await {
                 Ok(rows) => return Ok(rows),
+                Err(Failure::WindowSpent(e, window)) => {
+                    // One refused call per window: it is counted spent, and the next call
+                    // waits it out, here when that fits the retry budget, else by the caller.
+                    self.pacer.spend(window).await;
+                    let wait = self.pacer.wait_for(1).await;
+                    if wait > self.retry.budget {
+                        return Err(Error::WindowSpent(format!(
+                            "FortiFlex refused {call} for its {} limit ({e}): another client of this API user spent it; the next call fits in {} s",
+                            match window {
+                                Window::Minute => "minute",
+                                Window::Hour => "hour",
+                            },
+                            wait.as_secs()
+                        )));
+                    }
+                    tracing::warn!(call, wait_ms = wait.as_millis() as u64, error = %e, "FortiFlex's window is spent; waiting it out");
+                }
                 Err(f) => {
                     if retries.after(f).await? == Next::Relogin {
                         *self.token.lock().await = None;
@@ -311,6 +329,8 @@ impl<T: DeserializeOwned> Body for Reply<'_, T> {
 fn judge(status: StatusCode, e: ApiError, retry_after: Option<Duration>) -> Failure {
     if status == StatusCode::UNAUTHORIZED || e.code == Some(-1) {
         Failure::TokenRefused
+    } else if let Some(window) = retry::spent_window(e.code) {
+        Failure::WindowSpent(e.into(), window)
     } else if retry::transient(e.http_status, e.code) {
         Failure::Transient(e.into(), retry_after)
     } else {

@@ -44,6 +44,13 @@ impl Default for Limits {
 
 const HOUR: Duration = Duration::from_secs(3600);
 
+/// One of FortiFlex's call windows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Minute,
+    Hour,
+}
+
 /// Hands out turns: one holder at a time, and no more starts per window than the limits.
 #[derive(Debug)]
 pub struct Pacer {
@@ -106,6 +113,21 @@ impl Pacer {
             Some(o) => ages
                 .get(o - 1)
                 .map_or(self.limits.hour, |a| self.limits.hour - *a),
+        }
+    }
+
+    /// Counts `window` as spent from now (FortiFlex refused a call for it: another client of
+    /// the same API user used it up), so the next turn waits the whole window and the shared
+    /// budget record shows it.
+    pub async fn spend(&self, window: Window) {
+        let mut starts = self.starts.lock().await;
+        let now = Instant::now();
+        let n = match window {
+            Window::Minute => self.limits.per_minute,
+            Window::Hour => self.limits.per_hour,
+        };
+        for _ in 0..n {
+            starts.push_back(now);
         }
     }
 
@@ -259,5 +281,31 @@ mod tests {
         for t in tasks {
             assert_eq!(t.await.unwrap(), 0, "another call was in flight");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_refused_by_fortiflex_is_waited_out_whole() {
+        let pacer = Pacer::new(Limits::new(90, 950));
+        let _ = pacer.turn().await;
+        pacer.spend(Window::Minute).await;
+        assert_eq!(
+            pacer.wait_for(1).await,
+            Duration::ZERO,
+            "the hour still has room"
+        );
+        let begin = Instant::now();
+        drop(pacer.turn().await);
+        assert_eq!(
+            Instant::now() - begin,
+            Limits::default().minute(),
+            "a minute's wait"
+        );
+        pacer.spend(Window::Hour).await;
+        assert_eq!(
+            pacer.wait_for(1).await,
+            HOUR,
+            "a whole hour, recorded as spent"
+        );
+        assert!(pacer.calls_this_hour().await >= 950);
     }
 }

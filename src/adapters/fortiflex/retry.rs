@@ -47,6 +47,17 @@ impl RetryPolicy {
 /// FortiFlex's "slow down" codes: -10 minute limit, -11 hour limit, -12 concurrent token use.
 pub(super) const RATE_LIMIT_CODES: [i64; 3] = [-10, -11, -12];
 
+/// The window a FortiFlex code says is spent: -10 the minute's, -11 the hour's. Retrying
+/// these within the window only adds errors (FortiFlex reportedly locks an API user out after
+/// ten an hour, `-30`): the caller waits the window out instead.
+pub(super) fn spent_window(code: Option<i64>) -> Option<super::pace::Window> {
+    match code {
+        Some(-10) => Some(super::pace::Window::Minute),
+        Some(-11) => Some(super::pace::Window::Hour),
+        _ => None,
+    }
+}
+
 /// Whether an HTTP status and FortiFlex `status` code mean "try again later": 5xx, 429 and
 /// the rate-limit codes. A 400 without such a code (a validation error) never is.
 pub(super) fn transient(http_status: Option<u16>, code: Option<i64>) -> bool {
@@ -58,6 +69,8 @@ pub(super) fn transient(http_status: Option<u16>, code: Option<i64>) -> bool {
 pub(super) enum Failure {
     /// Worth another try after a wait (`Retry-After`, if the server gave one).
     Transient(Error, Option<Duration>),
+    /// FortiFlex refused it for a spent window: wait the window out, then try again.
+    WindowSpent(Error, super::pace::Window),
     /// FortiFlex refused the token: log in again, once.
     TokenRefused,
     /// Final: a validation error, a refused login, a reply of the wrong shape.
@@ -97,7 +110,7 @@ impl<'a> Retries<'a> {
     pub(super) async fn after(&mut self, failure: Failure) -> Result<Next> {
         let call = self.call;
         match failure {
-            Failure::Fatal(e) => Err(e),
+            Failure::Fatal(e) | Failure::WindowSpent(e, _) => Err(e),
             Failure::TokenRefused if !self.relogged => {
                 self.relogged = true;
                 tracing::warn!(call, "FortiFlex refused the token; logging in again");
@@ -162,5 +175,18 @@ mod tests {
         assert!(!transient(Some(400), None));
         assert!(!transient(Some(404), None));
         assert!(!transient(Some(200), Some(-30)), "too many errors: stop");
+    }
+
+    #[test]
+    fn the_minute_and_hour_limits_are_waited_out_not_retried() {
+        use super::super::pace::Window;
+        assert_eq!(spent_window(Some(-10)), Some(Window::Minute));
+        assert_eq!(spent_window(Some(-11)), Some(Window::Hour));
+        assert_eq!(
+            spent_window(Some(-12)),
+            None,
+            "a token in use twice: a retry"
+        );
+        assert_eq!(spent_window(None), None);
     }
 }

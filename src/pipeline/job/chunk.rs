@@ -18,7 +18,7 @@ use crate::adapters::storage::Sink;
 use crate::contract::keys::daily_keys;
 use crate::domain::ids::AccountId;
 use crate::domain::window::DayRange;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::pipeline::archive;
 use crate::pipeline::metered::Metered;
 use crate::pipeline::program::sums;
@@ -88,6 +88,13 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
             // Not asked: its answer would be FortiFlex's empty success, and the day is not
             // published anyway.
         } else if let Err(e) = chunk.run(state, &item).await {
+            if matches!(e.root(), Error::WindowSpent(_)) {
+                // FortiFlex refused it for a window another client spent: the state machine
+                // waits it out, and this item runs first in the next chunk.
+                tracing::warn!(error = %e, "FortiFlex's window is spent; the job waits");
+                wait = pacer.wait_for(item.max_calls() + 1).await;
+                break;
+            }
             // What the items before this one fetched is good: stage it for the retry.
             chunk.buffer.stage(sink, state, buffered).await?;
             return Err(e);

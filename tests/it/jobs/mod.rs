@@ -457,4 +457,5 @@ async fn a_job_checks_stored_days_and_writes_a_restated_one_as_a_direct_run_does
     }
 }
 
+mod refusals;
 mod retention;
