@@ -48,7 +48,7 @@ def machine(e):
     )
     sfn, sqs = boto3.client("stepfunctions", **kw), boto3.client("sqs", **kw)
     queue = sqs.create_queue(QueueName="fortiflex-reporter-jobs")["QueueUrl"]
-    definition = DEFINITION.read_text().replace("${JobQueueUrl}", queue)
+    definition = DEFINITION.read_text().replace("${JobQueueUrl}", queue).replace("${Partition}", "aws")
     name = "fortiflex-reporter-jobs"
     existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name]
     if existing:

@@ -185,6 +185,20 @@ class Bucket(unittest.TestCase):
         self.assertEqual(self.bucket["Condition"], "CreateBucket")
         self.assertEqual(RES["ApiSecret"]["Condition"], "CreateSecret")
 
+    def test_a_secrets_own_kms_key_decrypts_through_secrets_manager_only(self):
+        kms = [st for st in statements(RES["ReportFunctionRole"]) if "kms:Decrypt" in as_list(st["Action"])]
+        (st,) = kms
+        self.assertEqual(st["Resource"], {"Ref": "SecretKmsKeyArn"})
+        self.assertIn("secretsmanager.", json.dumps(st["Condition"]["StringEquals"]["kms:ViaService"]))
+        self.assertEqual(RAW["Conditions"]["HasSecretKmsKey"],
+                         {"Fn::Not": [{"Fn::Equals": [{"Ref": "SecretKmsKeyArn"}, ""]}]})
+
+    def test_the_prefix_cannot_be_an_iam_wildcard(self):
+        pattern = re.compile(RAW["Parameters"]["ReportPrefix"]["AllowedPattern"])
+        self.assertTrue(pattern.match("fortiflex/partner-a"))
+        for bad in ("fortiflex*", "*", "a/*/b", "a?"):
+            self.assertIsNone(pattern.match(bad), bad)
+
     def test_placeholder_secret_has_the_credentials_shape(self):
         doc = json.loads(RES["ApiSecret"]["Properties"]["SecretString"])
         self.assertEqual(
@@ -220,7 +234,7 @@ class Permissions(unittest.TestCase):
             set(allowed),
             {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "secretsmanager:GetSecretValue",
              "sqs:SendMessage", "s3:DeleteObject", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-             "sqs:GetQueueAttributes", "states:SendTaskSuccess", "states:SendTaskFailure"},
+             "sqs:GetQueueAttributes", "states:SendTaskSuccess", "states:SendTaskFailure", "kms:Decrypt"},
         )
         deleting = json.dumps(allowed["s3:DeleteObject"][0]["Resource"])
         self.assertIn("/${ReportPrefix}/staging/*", deleting, "only a job's staging is ever deleted")
@@ -236,7 +250,8 @@ class Permissions(unittest.TestCase):
 
     def test_the_billing_secret_is_readable_only_when_months_are_pushed(self):
         docs = [p["PolicyDocument"] for p in RES["ReportFunctionRole"]["Properties"]["Policies"]]
-        conditional = [st for d in docs for st in d["Statement"] if "Fn::If" in st]
+        conditional = [st for d in docs for st in d["Statement"]
+                       if "Fn::If" in st and st["Fn::If"][0] == "PushesOnFinal"]
         self.assertEqual(len(conditional), 1)
         cond, billing, otherwise = conditional[0]["Fn::If"]
         self.assertEqual((cond, otherwise), ("PushesOnFinal", {"Ref": "AWS::NoValue"}))
@@ -366,6 +381,16 @@ class StateMachine(unittest.TestCase):
         placeholders = set(re.findall(r"\$\{(\w+)\}", ASL_TEXT))
         self.assertEqual(placeholders, set(RAW_MACHINE["DefinitionSubstitutions"]))
         self.assertEqual(RAW_MACHINE["DefinitionSubstitutions"]["JobQueueUrl"], {"Ref": "JobQueue"})
+        self.assertEqual(RAW_MACHINE["DefinitionSubstitutions"]["Partition"], {"Ref": "AWS::Partition"})
+
+    def test_only_this_accounts_state_machine_assumes_its_role(self):
+        (trust,) = RES["StateMachineRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+        self.assertEqual(trust["Condition"]["StringEquals"]["aws:SourceAccount"], {"Ref": "AWS::AccountId"})
+        self.assertIn("stateMachine:${AWS::StackName}-jobs", json.dumps(trust["Condition"]["ArnLike"]))
+
+    def test_no_hard_coded_partition(self):
+        text = (ROOT / "template.yaml").read_text() + ASL_TEXT
+        self.assertEqual(re.findall(r'arn:aws:', text), [], "every ARN names ${AWS::Partition}")
 
     def test_its_role_uses_only_the_job_queue_and_invokes_nothing(self):
         self.assertEqual(RAW_MACHINE["Role"], {"Fn::GetAtt": ["StateMachineRole", "Arn"]})
@@ -383,7 +408,7 @@ class StateMachine(unittest.TestCase):
         self.assertEqual(set(tasks), {"Plan", "Chunk", "Finish"})
         steps = re.findall(r"StepName::(\w+) =>", (ROOT / "src/lambda/handler.rs").read_text())
         for name, st in tasks.items():
-            self.assertEqual(st["Resource"], "arn:aws:states:::sqs:sendMessage.waitForTaskToken")
+            self.assertEqual(st["Resource"], "arn:${Partition}:states:::sqs:sendMessage.waitForTaskToken")
             self.assertEqual(st["Parameters"]["QueueUrl"], "${JobQueueUrl}")
             body = st["Parameters"]["MessageBody"]
             self.assertEqual(body["task_token.$"], "$$.Task.Token")

@@ -36,10 +36,11 @@ pub fn check_bucket(bucket: &str) -> Result<&str> {
     }
 }
 
-/// `prefix` without its outer slashes, if it is safe as the start of a key.
+/// `prefix` without its outer slashes, if it is safe as the start of a key and as part of
+/// an IAM resource ARN (no `*` or `?`, which would be wildcards there).
 pub fn check_prefix(prefix: &str) -> Result<&str> {
     let prefix = prefix.trim().trim_matches('/');
-    if !prefix.is_empty() && check_key(prefix).is_err() {
+    if !prefix.is_empty() && (check_key(prefix).is_err() || prefix.contains(['*', '?'])) {
         return Err(Error::Configuration(format!(
             "{prefix:?} is not a safe key prefix"
         )));
@@ -262,6 +263,8 @@ mod tests {
             ("b/c", "p", "bucket name"),
             ("bucket", "a/../b", "key prefix"),
             ("bucket", "a//b", "key prefix"),
+            ("bucket", "fortiflex*", "key prefix"),
+            ("bucket", "a/?/b", "key prefix"),
         ] {
             let err = S3Sink::new(client(), bucket, prefix).unwrap_err();
             assert_eq!(err.kind(), "Configuration");

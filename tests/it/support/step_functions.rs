@@ -21,7 +21,10 @@ use super::{Aws, moto};
 pub fn definition(queue_url: &str, retry_seconds: u64) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine.asl.json");
     let text = std::fs::read_to_string(path).unwrap();
-    let mut asl: Value = serde_json::from_str(&text.replace("${JobQueueUrl}", queue_url)).unwrap();
+    let text = text
+        .replace("${JobQueueUrl}", queue_url)
+        .replace("${Partition}", "aws");
+    let mut asl: Value = serde_json::from_str(&text).unwrap();
     for state in asl["States"].as_object_mut().unwrap().values_mut() {
         let retries = state.get_mut("Retry").and_then(Value::as_array_mut);
         for retry in retries.into_iter().flatten() {
