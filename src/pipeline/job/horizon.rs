@@ -24,9 +24,17 @@ pub(super) fn ages_out(day: NaiveDate, tz: Tz, retention_days: u32) -> DateTime<
         .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
 }
 
+/// The longest job the planner accepts, in days at the budget's pace. A job's staged parts
+/// are read to its end, and the bucket expires `staging/` after [`STAGING_EXPIRY_DAYS`]
+/// (`template.yaml`, a template test checks the two): the expiry outlives the longest job
+/// with two days to spare for waits the estimate cannot see.
+pub(super) const MAX_JOB_DAYS: u64 = 12;
+/// The template's `expire-job-staging` rule (kept equal by a template test).
+pub(super) const STAGING_EXPIRY_DAYS: u64 = 14;
+
 /// When the `calls`-th call of a job started at `now` can go out at the latest pace `limits`
 /// allow: a full hour window per `per_hour` calls, a minute per `per_minute`.
-fn paced(calls: u64, limits: &Limits, now: DateTime<Utc>) -> DateTime<Utc> {
+pub(super) fn paced(calls: u64, limits: &Limits, now: DateTime<Utc>) -> DateTime<Utc> {
     let before = calls.saturating_sub(1);
     let hours =
         limits.hour * u32::try_from(before / u64::from(limits.per_hour.max(1))).unwrap_or(u32::MAX);
@@ -79,6 +87,25 @@ pub(super) fn unreachable_days(
     lost
 }
 
+/// Refuses a job of `calls` calls that would outlast [`MAX_JOB_DAYS`] at `limits`' pace.
+pub(super) fn within_longest_job(calls: u64, limits: &Limits) -> Result<(), String> {
+    let now = DateTime::<Utc>::UNIX_EPOCH;
+    let takes = paced(calls, limits, now) - now;
+    let longest = chrono::Duration::days(MAX_JOB_DAYS as i64);
+    // Measured in the budget's own hours (scaled down in tests and trials).
+    let scale = limits.hour.as_secs_f64() / 3600.0;
+    let longest =
+        chrono::Duration::milliseconds((longest.num_milliseconds() as f64 * scale) as i64);
+    match takes > longest {
+        false => Ok(()),
+        true => Err(format!(
+            "this job needs {calls} FortiFlex calls, about {} hours at {} calls an hour, more than the {MAX_JOB_DAYS} days a job may run (its staging expires after {STAGING_EXPIRY_DAYS}): split it into shorter ranges or fewer programs",
+            (takes.num_seconds() as f64 / 3600.0 / scale).round(),
+            limits.per_hour
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +138,20 @@ mod tests {
             ages_out("2025-04-01".parse().unwrap(), PACIFIC, 90),
             at("2025-07-01T07:00:00Z")
         );
+    }
+
+    #[test]
+    fn a_job_longer_than_its_staging_lives_is_refused() {
+        let limits = Limits::default();
+        // 1,000 accounts × 90 days: about 96 hours, accepted.
+        assert!(within_longest_job(1_000 * 91 + 2, &limits).is_ok());
+        // 3,200 accounts × 90 days: about 12 days and 18 hours, refused, saying why.
+        let refused = within_longest_job(3_200 * 91 + 2, &limits).unwrap_err();
+        assert!(
+            refused.contains("12 days") && refused.contains("split it"),
+            "{refused}"
+        );
+        assert!(STAGING_EXPIRY_DAYS >= MAX_JOB_DAYS + 2);
     }
 
     #[test]

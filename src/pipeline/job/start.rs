@@ -93,6 +93,8 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         parts: 0,
     };
     state.index_days();
+    let calls: u64 = state.items().iter().map(|i| i.max_calls()).sum();
+    super::horizon::within_longest_job(calls, &ctx.limits).map_err(Error::Budget)?;
     // A day the budget cannot finish before FortiFlex forgets it is not started.
     let horizon = (ctx.timezone, ctx.retention_days);
     for (p, day, why) in unreachable_days(&state.items(), &ctx.limits, ctx.now, horizon) {
