@@ -31,6 +31,7 @@ pub(super) fn ages_out(day: NaiveDate, tz: Tz, retention_days: u32) -> DateTime<
 pub(super) const MAX_JOB_DAYS: u64 = 12;
 /// The template's `expire-job-staging` rule (kept equal by a template test).
 pub(super) const STAGING_EXPIRY_DAYS: u64 = 14;
+const _: () = assert!(STAGING_EXPIRY_DAYS >= MAX_JOB_DAYS + 2);
 
 /// When the `calls`-th call of a job started at `now` can go out at the latest pace `limits`
 /// allow: a full hour window per `per_hour` calls, a minute per `per_minute`.
@@ -151,7 +152,6 @@ mod tests {
             refused.contains("12 days") && refused.contains("split it"),
             "{refused}"
         );
-        assert!(STAGING_EXPIRY_DAYS >= MAX_JOB_DAYS + 2);
     }
 
     #[test]
