@@ -1,6 +1,7 @@
 //! How a job step answers the state machine: the task token Step Functions put in the step's
 //! message (`.waitForTaskToken`), answered with the step's reply or with its `errorType` and
-//! message, which the state machine's `Retry` and the failed execution show.
+//! message, which the state machine's `Retry` and the failed execution show; heartbeats while
+//! it works, so a step that crashed is retried within the task's `HeartbeatSeconds`.
 
 use std::future::Future;
 
@@ -19,6 +20,10 @@ pub trait TaskCallback: Send + Sync {
         error: &str,
         cause: &str,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// The task is still being worked on (`SendTaskHeartbeat`): `false` when it is over
+    /// already (timed out and retried with another message, or answered), so the step this
+    /// message asks for is stale.
+    fn heartbeat(&self, token: &str) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// Step Functions' `SendTaskSuccess` and `SendTaskFailure`.
@@ -61,6 +66,23 @@ fn failed(
 }
 
 impl TaskCallback for StepFunctions {
+    async fn heartbeat(&self, token: &str) -> Result<bool> {
+        match self
+            .client
+            .send_task_heartbeat()
+            .task_token(token)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if gone(e.code()) => Ok(false),
+            Err(e) => Err(Error::StepFunctions(format!(
+                "SendTaskHeartbeat failed: {}",
+                e.message().map_or_else(|| e.to_string(), str::to_string)
+            ))),
+        }
+    }
+
     async fn succeed(&self, token: &str, output: String) -> Result<()> {
         match self
             .client

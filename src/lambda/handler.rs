@@ -174,6 +174,33 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
     }
 }
 
+/// How often a working step tells Step Functions it is alive: well inside the task states'
+/// `HeartbeatSeconds` (300, `infra/statemachine.asl.json`; a template test checks the two).
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(60);
+
+/// `work`, with a heartbeat for `token` every [`HEARTBEAT_EVERY`] while it runs. A failed
+/// heartbeat is logged, not fatal: the step's own answer decides.
+async fn with_heartbeats<T>(
+    tasks: &impl TaskCallback,
+    token: &str,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let beats = async {
+        loop {
+            tokio::time::sleep(HEARTBEAT_EVERY).await;
+            match tasks.heartbeat(token).await {
+                Ok(true) => {}
+                Ok(false) => tracing::warn!("the step's task is over already; finishing it"),
+                Err(e) => tracing::warn!(error = %e, "heartbeat failed"),
+            }
+        }
+    };
+    match futures_util::future::select(std::pin::pin!(work), std::pin::pin!(beats)).await {
+        futures_util::future::Either::Left((out, _)) => out,
+        futures_util::future::Either::Right((never, _)) => never,
+    }
+}
+
 impl<C: CredentialSource, S: Sink> Handler<C, S> {
     /// The request a payload asks for; the scheduled run keeps watch (balance snapshot and
     /// alerts after its reports).
@@ -210,9 +237,18 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
                     continue;
                 }
             };
+            // A message redelivered after its task timed out (and was retried with another)
+            // is stale: the step is not run again beside its retry.
+            if !tasks.heartbeat(&message.task_token).await? {
+                tracing::warn!(message_id, "stale job step: its task is over; not run");
+                continue;
+            }
             let step = self.job_step(&message, now);
             let result = match step {
-                Ok(step) => self.run_job_step(step, now, run_id, time_left).await,
+                Ok(step) => {
+                    let work = self.run_job_step(step, now, run_id, time_left);
+                    with_heartbeats(tasks, &message.task_token, work).await
+                }
                 Err(e) => Err(e),
             };
             // A finished job's final months go to the billing systems before its answer.
@@ -309,4 +345,41 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
 
 fn json(value: &impl serde::Serialize) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "{}".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Counts heartbeats; answers nothing else.
+    #[derive(Default)]
+    struct Beats(AtomicUsize);
+
+    impl TaskCallback for Beats {
+        async fn succeed(&self, _: &str, _: String) -> Result<()> {
+            Ok(())
+        }
+        async fn fail(&self, _: &str, _: &str, _: &str) -> Result<()> {
+            Ok(())
+        }
+        async fn heartbeat(&self, _: &str) -> Result<bool> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(true)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_working_step_beats_every_minute_and_stops_when_done() {
+        let beats = Beats::default();
+        let work = async {
+            tokio::time::sleep(Duration::from_secs(150)).await;
+            "done"
+        };
+        assert_eq!(with_heartbeats(&beats, "token", work).await, "done");
+        assert_eq!(beats.0.load(Ordering::SeqCst), 2, "at 60 s and 120 s");
+        tokio::time::sleep(Duration::from_secs(300)).await;
+        assert_eq!(beats.0.load(Ordering::SeqCst), 2, "none after the step");
+    }
 }

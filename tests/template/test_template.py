@@ -69,7 +69,7 @@ ASL = json.loads(ASL_TEXT)
 ERROR_KINDS = set(re.findall(r'=> "([A-Za-z]+)",', (ROOT / "src/error.rs").read_text()))
 # Wildcard resources IAM allows no other way: callback task tokens, and CloudWatch Logs
 # delivery for state machines.
-UNSCOPED = {"states:SendTaskSuccess", "states:SendTaskFailure", "logs:CreateLogDelivery",
+UNSCOPED = {"states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat", "logs:CreateLogDelivery",
             "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery",
             "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies",
             "logs:DescribeLogGroups"}
@@ -234,7 +234,8 @@ class Permissions(unittest.TestCase):
             set(allowed),
             {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "secretsmanager:GetSecretValue",
              "sqs:SendMessage", "s3:DeleteObject", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-             "sqs:GetQueueAttributes", "states:SendTaskSuccess", "states:SendTaskFailure", "kms:Decrypt"},
+             "sqs:GetQueueAttributes", "states:SendTaskSuccess", "states:SendTaskFailure",
+             "states:SendTaskHeartbeat", "kms:Decrypt"},
         )
         deleting = json.dumps(allowed["s3:DeleteObject"][0]["Resource"])
         self.assertIn("/${ReportPrefix}/staging/*", deleting, "only a job's staging is ever deleted")
@@ -426,11 +427,25 @@ class StateMachine(unittest.TestCase):
             self.assertLessEqual({"FortiFlex", "Storage"}, retried, name)
             self.assertFalse(retried & (permanent | {"States.ALL", "States.TaskFailed"}), name)
             for r in retries:
-                self.assertLessEqual(set(r["ErrorEquals"]) - {"States.Timeout"}, ERROR_KINDS, name)
+                self.assertLessEqual(set(r["ErrorEquals"]) - {"States.Timeout", "States.HeartbeatTimeout"},
+                                     ERROR_KINDS, name)
             (transient,) = [r for r in retries if "FortiFlex" in r["ErrorEquals"]]
             self.assertGreater(transient["BackoffRate"], 1)
             self.assertGreaterEqual(transient["MaxAttempts"], 3)
             self.assertNotIn("Catch", ASL["States"][name], "a failed step fails the execution")
+
+    def test_a_crashed_step_is_retried_within_minutes(self):
+        handler = (ROOT / "src/lambda/handler.rs").read_text()
+        every = int(re.search(r"HEARTBEAT_EVERY: Duration = Duration::from_secs\((\d+)\)", handler).group(1))
+        for name in ("Plan", "Chunk", "Finish"):
+            st = ASL["States"][name]
+            self.assertLessEqual(st["HeartbeatSeconds"], 600, name)
+            self.assertGreaterEqual(st["HeartbeatSeconds"], 3 * every, f"{name}: room for two missed beats")
+            self.assertLess(st["HeartbeatSeconds"], st["TimeoutSeconds"], name)
+            retried = {e for r in st["Retry"] for e in r["ErrorEquals"]}
+            self.assertIn("States.HeartbeatTimeout", retried, name)
+        answer = [st for st in statements(RES["ReportFunctionRole"]) if st.get("Sid") == "AnswerJobSteps"]
+        self.assertIn("states:SendTaskHeartbeat", answer[0]["Action"])
 
     def test_the_budget_wait_comes_from_the_chunk(self):
         wait = ASL["States"]["WaitForBudget"]

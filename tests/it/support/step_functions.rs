@@ -19,6 +19,11 @@ use super::{Aws, moto};
 
 /// The definition `template.yaml` deploys (`DefinitionUri`), with its substitutions.
 pub fn definition(queue_url: &str, retry_seconds: u64) -> String {
+    definition_with(queue_url, retry_seconds, None)
+}
+
+/// [`definition`], with each task's `HeartbeatSeconds` set to `heartbeat` when given.
+pub fn definition_with(queue_url: &str, retry_seconds: u64, heartbeat: Option<u64>) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine.asl.json");
     let text = std::fs::read_to_string(path).unwrap();
     let text = text
@@ -26,6 +31,9 @@ pub fn definition(queue_url: &str, retry_seconds: u64) -> String {
         .replace("${Partition}", "aws");
     let mut asl: Value = serde_json::from_str(&text).unwrap();
     for state in asl["States"].as_object_mut().unwrap().values_mut() {
+        if let (Some(secs), Some(beat)) = (heartbeat, state.get_mut("HeartbeatSeconds")) {
+            *beat = json!(secs);
+        }
         let retries = state.get_mut("Retry").and_then(Value::as_array_mut);
         for retry in retries.into_iter().flatten() {
             retry["IntervalSeconds"] = json!(retry_seconds);
@@ -74,6 +82,11 @@ pub struct Ended {
 impl StateMachine {
     /// The template's state machine on moto, with its own job queue.
     pub async fn create(aws: &Aws) -> Self {
+        Self::create_with(aws, None).await
+    }
+
+    /// [`StateMachine::create`], its tasks timing out after `heartbeat` seconds without one.
+    pub async fn create_with(aws: &Aws, heartbeat: Option<u64>) -> Self {
         let moto = moto();
         let config = reqwest::Client::new()
             .post(format!("{}/moto-api/config", moto.endpoint))
@@ -96,7 +109,7 @@ impl StateMachine {
         let arn = sfn
             .create_state_machine()
             .name(&name)
-            .definition(definition(&queue_url, 1))
+            .definition(definition_with(&queue_url, 1, heartbeat))
             .role_arn("arn:aws:iam::123456789012:role/fortiflex-reporter-jobs")
             .send()
             .await
