@@ -279,22 +279,50 @@ class Alarms(unittest.TestCase):
                 if a["Properties"].get("Namespace") == namespace
                 and a["Properties"].get("MetricName") == metric]
 
-    def test_every_alarm_notifies_the_topic(self):
+    BUSINESS = {"RunwayAlarm", "AlertsAlarm", "BillingAlarm"}
+
+    def test_every_alarm_notifies_its_topic(self):
         for name, alarm in self.alarms.items():
-            self.assertIn({"Ref": "AlarmTopic"}, alarm["Properties"]["AlarmActions"], name)
+            topic = "AlertTopic" if name in self.BUSINESS else "AlarmTopic"
+            self.assertEqual(alarm["Properties"]["AlarmActions"], [{"Ref": topic}], name)
         self.assertEqual(RES["AlarmEmailSubscription"]["Condition"], "HasAlarmEmail")
+        self.assertEqual(RES["AlertEmailSubscription"]["Condition"], "HasAlertEmail")
+
+    def test_every_alarm_says_what_happened_and_has_a_runbook_entry(self):
+        runbook = (ROOT / "docs/operations.md").read_text().split("## Alarms", 1)[1].split("\n## ", 1)[0]
+        for name, alarm in self.alarms.items():
+            self.assertIn(f"`{name}`", runbook, f"{name} has no runbook entry")
+            p = alarm["Properties"]
+            self.assertIn("TreatMissingData", p, name)
+            if p.get("TreatMissingData") == "breaching":
+                self.assertIn(name, {"HeartbeatAlarm"}, "only the heartbeat counts silence")
+
+    def test_throttles(self):
+        (throttles,) = self.watching("AWS/Lambda", "Throttles")
+        self.assertEqual(throttles["Dimensions"][0]["Value"], {"Ref": "ReportFunction"})
+        self.assertEqual((throttles["Statistic"], throttles["Threshold"]), ("Sum", 1))
 
     def test_function_errors(self):
         (errors,) = self.watching("AWS/Lambda", "Errors")
         self.assertEqual(errors["Dimensions"][0]["Value"], {"Ref": "ReportFunction"})
 
-    def test_both_dead_letter_queues(self):
-        queues = {json.dumps(a["Dimensions"][0]["Value"])
-                  for a in self.watching("AWS/SQS", "ApproximateNumberOfMessagesVisible")}
-        self.assertEqual(queues, {
+    def test_each_new_dead_letter_alarms_not_the_depth(self):
+        # Scheduler and Lambda's destination send: NumberOfMessagesSent counts each message.
+        sent = {json.dumps(a["Dimensions"][0]["Value"]) for a in self.watching("AWS/SQS", "NumberOfMessagesSent")}
+        self.assertEqual(sent, {
             json.dumps({"Fn::GetAtt": ["ScheduleDeadLetterQueue", "QueueName"]}),
             json.dumps({"Fn::GetAtt": ["FailedInvocationQueue", "QueueName"]}),
         })
+        # SQS's redrive does not count there: the job queue's dead letters alarm on the rise.
+        jobs = self.alarms["JobDeadLetterAlarm"]["Properties"]
+        (depth,) = [m for m in jobs["Metrics"] if "MetricStat" in m]
+        self.assertEqual(depth["MetricStat"]["Metric"]["MetricName"], "ApproximateNumberOfMessagesVisible")
+        self.assertEqual(depth["MetricStat"]["Metric"]["Dimensions"][0]["Value"],
+                         {"Fn::GetAtt": ["JobDeadLetterQueue", "QueueName"]})
+        (arrived,) = [m for m in jobs["Metrics"] if m.get("ReturnData")]
+        self.assertIn("DIFF(", arrived["Expression"])
+        self.assertEqual((jobs["Threshold"], jobs["ComparisonOperator"]), (0, "GreaterThanThreshold"))
+        self.assertFalse(self.watching("AWS/SQS", "ApproximateNumberOfMessagesVisible"), "no depth alarm")
 
     def test_heartbeat_watches_the_jobs(self):
         (beat,) = self.watching("AWS/States", "ExecutionsSucceeded")
@@ -466,7 +494,7 @@ class StateMachine(unittest.TestCase):
         self.assertEqual(p["EventSourceArn"], {"Fn::GetAtt": ["JobQueue", "Arn"]})
         queue = RES["JobQueue"]["Properties"]
         self.assertGreaterEqual(queue["VisibilityTimeout"], FUNCTION["Timeout"])
-        self.assertEqual(queue["RedrivePolicy"]["deadLetterTargetArn"], {"Fn::GetAtt": ["FailedInvocationQueue", "Arn"]})
+        self.assertEqual(queue["RedrivePolicy"]["deadLetterTargetArn"], {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]})
         self.assertLessEqual(max(st["TimeoutSeconds"] for st in ASL["States"].values() if "TimeoutSeconds" in st),
                              24 * 3600)
 
