@@ -246,7 +246,8 @@ impl<C: CredentialSource, S: Sink> Handler<C, S> {
             let step = self.job_step(&message, now);
             let result = match step {
                 Ok(step) => {
-                    let work = self.run_job_step(step, now, run_id, time_left);
+                    // Boxed: the step's future is large, and kept once, on the heap.
+                    let work = Box::pin(self.run_job_step(step, now, run_id, time_left));
                     with_heartbeats(tasks, &message.task_token, work).await
                 }
                 Err(e) => Err(e),
