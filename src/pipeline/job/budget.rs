@@ -1,7 +1,8 @@
 //! The calls of FortiFlex's budget window, shared by every job step (`staging/budget.json`):
 //! the limits are per API user, so a chunk inherits the calls the steps before it made, of
 //! its own job and of any other (a backfill started while the daily job runs). Steps run one
-//! at a time (the function's reserved concurrency is 1), so the object has one writer.
+//! at a time (the function's reserved concurrency is 1), so the object has one writer. A
+//! chunk records the calls it is about to make before it makes them ([`save_reserving`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,13 @@ pub(super) async fn ages(sink: &impl Sink) -> Result<Vec<Duration>> {
 
 /// Records the calls `pacer` knows of (those of the window), for the next step.
 pub(super) async fn save(sink: &impl Sink, pacer: &Pacer) -> Result<()> {
+    save_reserving(sink, pacer, 0).await
+}
+
+/// [`save`], with `reserved` more calls recorded as starting now: the calls about to be made
+/// before the next save. An invocation killed before that save leaves the record counting
+/// them (more than it made, never fewer), so the next step cannot overrun the window.
+pub(super) async fn save_reserving(sink: &impl Sink, pacer: &Pacer, reserved: u64) -> Result<()> {
     let now = now_ms();
     let mut calls: Vec<i64> = pacer
         .ages()
@@ -55,6 +63,7 @@ pub(super) async fn save(sink: &impl Sink, pacer: &Pacer) -> Result<()> {
         .iter()
         .map(|a| now - a.as_millis() as i64)
         .collect();
+    calls.extend(std::iter::repeat_n(now, reserved as usize));
     calls.sort_unstable();
     if calls.is_empty() {
         // Nothing in the window: nothing to hand on (and nothing written for a step that
@@ -64,4 +73,29 @@ pub(super) async fn save(sink: &impl Sink, pacer: &Pacer) -> Result<()> {
     let body = serde_json::to_vec(&Budget { calls })
         .map_err(|e| Error::Storage(format!("cannot encode the call budget: {e}")))?;
     sink.put(keys::BUDGET, body, JSON_CONTENT_TYPE).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::fortiflex::Limits;
+    use crate::adapters::storage::MemorySink;
+
+    #[tokio::test]
+    async fn calls_about_to_be_made_are_recorded_before_they_are_made() {
+        let sink = MemorySink::default();
+        let pacer = Pacer::new(Limits::default());
+        for _ in 0..3 {
+            drop(pacer.turn().await);
+        }
+        // Before a batch of up to 200 calls: the record counts them already.
+        save_reserving(&sink, &pacer, 200).await.unwrap();
+        assert_eq!(ages(&sink).await.unwrap().len(), 203);
+        // Killed now, the next step's pacer sees the whole batch as spent.
+        let next = Pacer::resume(Limits::default(), &ages(&sink).await.unwrap());
+        assert_eq!(next.calls_this_hour().await, 203);
+        // The batch's end records what was made.
+        save(&sink, &pacer).await.unwrap();
+        assert_eq!(ages(&sink).await.unwrap().len(), 3);
+    }
 }

@@ -55,6 +55,7 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     // Days that were complete before (a chunk that broke off after staging them).
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     let items = state.items();
+    super::budget::save_reserving(sink, pacer, batch_calls(&items, state.next_item)).await?;
     while state.next_item + buffered < items.len() {
         let index = state.next_item + buffered;
         let item = items[index].clone();
@@ -107,13 +108,25 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
         if completes_day || buffered >= STAGE_EVERY {
             chunk.buffer.stage(sink, state, buffered).await?;
             buffered = 0;
-            super::budget::save(sink, pacer).await?;
+            let next = state.next_item;
+            super::budget::save_reserving(sink, pacer, batch_calls(&items, next)).await?;
             assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
         }
     }
     chunk.buffer.stage(sink, state, buffered).await?;
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     Ok(wait)
+}
+
+/// The most calls the next [`STAGE_EVERY`] items from `from` can make (a login besides): what
+/// the budget record reserves before they run.
+fn batch_calls(items: &[Item], from: usize) -> u64 {
+    1 + items
+        .iter()
+        .skip(from)
+        .take(STAGE_EVERY)
+        .map(Item::max_calls)
+        .sum::<u64>()
 }
 
 /// Why `day` is no longer inside FortiFlex's retention at `at` (with a margin), if it is not.
