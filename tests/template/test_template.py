@@ -297,6 +297,35 @@ class Alarms(unittest.TestCase):
             if p.get("TreatMissingData") == "breaching":
                 self.assertIn(name, {"HeartbeatAlarm"}, "only the heartbeat counts silence")
 
+    def test_every_alarm_watches_what_it_says(self):
+        # alarm: (metric, statistic, missing data). What each watches, and that silence means
+        # health except where silence is the failure.
+        expected = {
+            "FunctionErrorsAlarm": ("Errors", "Sum", "notBreaching"),
+            "ThrottlesAlarm": ("Throttles", "Sum", "notBreaching"),
+            "ScheduleDeadLetterAlarm": ("NumberOfMessagesSent", "Sum", "notBreaching"),
+            "FailedInvocationAlarm": ("NumberOfMessagesSent", "Sum", "notBreaching"),
+            "JobDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", "Maximum", "notBreaching"),
+            "HeartbeatAlarm": ("ExecutionsSucceeded", "Sum", "breaching"),
+            "ExecutionsFailedAlarm": ("ExecutionsFailed", "Sum", "notBreaching"),
+            "RefusedRepullsAlarm": ("RefusedRepulls", "Sum", "notBreaching"),
+            "LostDaysAlarm": ("LostDays", "Sum", "notBreaching"),
+            "RunwayAlarm": ("RunwayDays", "Minimum", "notBreaching"),
+            "AlertsAlarm": ("Alerts", "Sum", "notBreaching"),
+            "BillingAlarm": ("BillingDifferences", "Sum", "notBreaching"),
+        }
+        self.assertEqual(set(self.alarms), set(expected))
+        for name, (metric, stat, missing) in expected.items():
+            p = self.alarms[name]["Properties"]
+            if "MetricName" in p:
+                got = (p["MetricName"], p["Statistic"])
+            else:
+                stats = [m["MetricStat"] for m in p["Metrics"] if "MetricStat" in m]
+                got = next(((s["Metric"]["MetricName"], s["Stat"]) for s in stats
+                            if s["Metric"]["MetricName"] == metric), None)
+            self.assertEqual(got, (metric, stat), name)
+            self.assertEqual(p["TreatMissingData"], missing, name)
+
     def test_throttles(self):
         (throttles,) = self.watching("AWS/Lambda", "Throttles")
         self.assertEqual(throttles["Dimensions"][0]["Value"], {"Ref": "ReportFunction"})
