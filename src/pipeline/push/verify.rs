@@ -120,20 +120,37 @@ async fn read_back(
         .is_some_and(|t| now - t < chrono::Duration::minutes(10));
     let mut pauses = STRIPE_SETTLE.iter();
     loop {
-        let check = match port.read(charge, &ledger, st.month).await {
-            Ok(Some(holds)) => compare(charge.value, Some(&holds), ""),
-            Ok(None) if charge.target == Target::Webhook => unverifiable(
-                "a webhook cannot be read back: its receiver keeps one delivery per Idempotency-Key".into(),
+        let (check, explained) = match port.read(charge, &ledger, st.month).await {
+            Ok(Some(holds)) => (
+                compare(charge.value, Some(&holds), ""),
+                !holds.problems.is_empty(),
             ),
-            Ok(None) => unverifiable(format!(
-                "{} has no meter for this customer's event name",
-                charge.target.as_str()
-            )),
-            Err(e) => unverifiable(format!("reading it back failed: {e}")),
+            Ok(None) if charge.target == Target::Webhook => (
+                unverifiable(
+                    "a webhook cannot be read back: its receiver keeps one delivery per Idempotency-Key".into(),
+                ),
+                false,
+            ),
+            Ok(None) => (
+                unverifiable(format!(
+                    "{} has no meter for this customer's event name",
+                    charge.target.as_str()
+                )),
+                false,
+            ),
+            Err(e) => (unverifiable(format!("reading it back failed: {e}")), false),
         };
-        let again = charge.target == Target::Stripe && check.status.is_problem() && fresh;
+        let settling = charge.target == Target::Stripe && check.status.is_problem() && fresh;
         match pauses.next() {
-            Some(pause) if again => tokio::time::sleep(*pause).await,
+            Some(pause) if settling => tokio::time::sleep(*pause).await,
+            // Still short of a fresh push with nothing that explains it: Stripe has not summed
+            // it yet, which is no difference to alarm on.
+            _ if settling && !explained => {
+                return Ok(unverifiable(format!(
+                    "Stripe aggregates meter events asynchronously and has not summed the events just sent ({}); run push --verify in a few minutes",
+                    check.message.unwrap_or_default()
+                )));
+            }
             _ => return Ok(check),
         }
     }

@@ -135,6 +135,30 @@ async fn verify_finds_a_month_the_target_lost_and_an_addition_that_never_ends() 
 }
 
 #[tokio::test]
+async fn a_push_stripe_has_not_summed_yet_is_unverifiable_not_a_difference() {
+    let dir = final_month().await;
+    let standins = standins().await;
+    standins.books().summaries_lag = true;
+    let out = push(dir.path(), &standins, &["--apply", "--target", "stripe"]).await;
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("[RECONCILED] 0 match, 0 differ, 0 missing, 1 unverifiable")
+            && stdout.contains("has not summed the events just sent"),
+        "{stdout}"
+    );
+    // Minutes later, Stripe has summed it.
+    standins.books().summaries_lag = false;
+    let out = push(dir.path(), &standins, &["--verify", "--target", "stripe"]).await;
+    assert!(out.status.success());
+    assert!(
+        text(&out.stdout).contains("[RECONCILED] 1 match"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[tokio::test]
 async fn verify_needs_the_credentials() {
     let dir = final_month().await;
     let standins = standins().await;

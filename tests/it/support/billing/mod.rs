@@ -116,6 +116,8 @@ pub struct Books {
     pub stripe_now: Option<i64>,
     /// Stripe's meters: (id, event name).
     pub meters: Vec<(String, String)>,
+    /// Stripe's summaries leave out events received at its current clock (aggregation lag).
+    pub summaries_lag: bool,
     /// Stripe's cancellations, by identifier.
     pub adjustments: Vec<String>,
     /// Stripe's replies by Idempotency-Key (a repeated key gets the first reply).

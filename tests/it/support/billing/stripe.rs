@@ -246,11 +246,13 @@ pub(super) async fn stripe_summaries(
     let Some((_, event_name)) = b.meters.iter().find(|(m, _)| *m == id) else {
         return error(404, format!("No such billing meter: '{id}'"));
     };
+    let now = stripe_now(&b);
     let sum: Decimal = b
         .events
         .iter()
         .filter(|e| !e.cancelled && e.customer == *customer && e.event_name == *event_name)
         .filter(|e| e.timestamp >= start && e.timestamp < end)
+        .filter(|e| !(b.summaries_lag && e.received >= now))
         .map(|e| e.value)
         .sum();
     let value: Value = serde_json::from_str(&sum.normalize().to_string()).unwrap();
