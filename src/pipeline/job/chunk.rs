@@ -55,6 +55,14 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     // Days that were complete before (a chunk that broke off after staging them).
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     let items = state.items();
+    // A chunk starts only when the window has room for a useful batch: a window spent to
+    // its last few calls would otherwise make chunks of one call and a wait each, and a long
+    // job would near Step Functions' 25,000 history events (about 11 per chunk).
+    let useful = useful_chunk(&items[state.next_item.min(items.len())..], &ctx.limits);
+    let room = pacer.wait_for(useful).await;
+    if !room.is_zero() {
+        return Ok(room);
+    }
     super::budget::save_reserving(sink, pacer, batch_calls(&items, state.next_item)).await?;
     while state.next_item + buffered < items.len() {
         let index = state.next_item + buffered;
@@ -116,6 +124,14 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
     chunk.buffer.stage(sink, state, buffered).await?;
     assemble::publish_complete(sink, state, ctx, &mut catalogs).await?;
     Ok(wait)
+}
+
+/// The calls a chunk waits to have room for before it starts: a tenth of the hour's budget,
+/// or what is left of the job (a login besides) when that is less.
+fn useful_chunk(left: &[Item], limits: &crate::adapters::fortiflex::Limits) -> u64 {
+    let tenth = u64::from(limits.per_hour / 10).max(1);
+    let rest = 1 + left.iter().map(Item::max_calls).sum::<u64>();
+    tenth.min(rest)
 }
 
 /// The most calls the next [`STAGE_EVERY`] items from `from` can make (a login besides): what

@@ -165,6 +165,19 @@ async fn a_400_account_daily_run_publishes_whole_days_in_chunks_within_the_budge
         ended.replies
     );
 
+    // No chunk started on a window with room for less than a tenth of the hour's budget:
+    // every step that made calls made at least that many, but the last.
+    let made: Vec<u64> = ended
+        .replies
+        .iter()
+        .filter_map(|r| r["calls"].as_u64())
+        .collect();
+    assert!(
+        made[..made.len() - 1]
+            .iter()
+            .all(|c| *c == 0 || *c >= u64::from(per_hour / 10)),
+        "{made:?}"
+    );
     // Never more than the scaled budget in any window.
     assert_within_budget(&ended, &sim, per_minute, per_hour, hour);
     let log = sim.call_log();
