@@ -11,9 +11,8 @@ use super::consumption::destination;
 use super::{PushArgs, load_customers, print};
 use crate::adapters::billing::{BillingCredentials, BillingTargets};
 use crate::config::Settings;
-use crate::domain::money::points_text;
 use crate::error::{Error, Result};
-use crate::pipeline::outcome::PushOutcome;
+use crate::pipeline::outcome::{PushOutcome, quantity_text};
 use crate::pipeline::push::{PushJob, push_month};
 
 pub(super) async fn run(
@@ -74,11 +73,7 @@ fn table(p: &PushOutcome) -> String {
         "{:<12} {:<34} {:<8} {:>16} {:>22} {:>9}  Target id",
         "Target", "Item", "Action", "Value", "Held (revision)", "Billed in"
     );
-    let value = |d: Option<rust_decimal::Decimal>, unit: &str| match (d, unit) {
-        (None, _) => "-".to_string(),
-        (Some(d), "cents") => format!("{} cents", d.normalize()),
-        (Some(d), _) => format!("{} pt", points_text(d)),
-    };
+    let value = quantity_text;
     for i in &p.items {
         let held = match (i.held, i.held_revision) {
             (Some(h), Some(r)) => format!("{} (r{r})", value(Some(h), i.unit)),

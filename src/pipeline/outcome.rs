@@ -106,6 +106,15 @@ pub struct PushItem {
     pub reconciliation: Option<Reconciled>,
 }
 
+/// A push quantity with its unit, as people read it (`4548.60 pt`, `250173 cents`, `-`).
+pub fn quantity_text(d: Option<Decimal>, unit: &str) -> String {
+    match (d, unit) {
+        (None, _) => "-".into(),
+        (Some(d), "cents") => format!("{} cents", d.normalize()),
+        (Some(d), _) => format!("{} pt", crate::domain::money::points_text(d)),
+    }
+}
+
 /// One item read back from its target and compared with the statement.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Reconciled {

@@ -8,21 +8,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use crate::adapters::storage::Sink;
 use crate::contract::keys::site_statement_page;
 use crate::contract::site::billing::{PushRow, with_billing};
-use crate::domain::money::points_text;
 use crate::domain::statement::Month;
 use crate::error::Result;
-use crate::pipeline::outcome::PushItem;
+use crate::pipeline::outcome::{PushItem, quantity_text as quantity};
 
 const HTML: &str = "text/html; charset=utf-8";
-
-/// A quantity with its unit, as the page shows it.
-fn quantity(d: Option<rust_decimal::Decimal>, unit: &str) -> String {
-    match (d, unit) {
-        (None, _) => "-".into(),
-        (Some(d), "cents") => format!("{} cents", d.normalize()),
-        (Some(d), _) => format!("{} pt", points_text(d)),
-    }
-}
 
 /// Fills the billing section of each customer's page of `month` with its `items`.
 pub(super) async fn mark(
