@@ -33,6 +33,11 @@ pub enum Error {
     /// chunk stops and hands the wait to the state machine. Its kind is `Budget`.
     #[error("call budget: {0}")]
     WindowSpent(String),
+    /// Another run holds the output root's run lock (a job step, a direct invocation, a CLI
+    /// run on the same bucket): nothing was started. The message names the holder and when its
+    /// lease ends at the latest.
+    #[error("busy: {0}")]
+    Busy(String),
     /// The customers file (who is billed for what, at which price) is malformed: the message
     /// names the field. Nothing was written.
     #[error("customers file: {0}")]
@@ -68,6 +73,7 @@ impl Error {
             Error::Authentication(_) => "Authentication",
             Error::FortiFlex(_) => "FortiFlex",
             Error::Budget(_) | Error::WindowSpent(_) => "Budget",
+            Error::Busy(_) => "Busy",
             Error::Customers(_) => "Customers",
             Error::Storage(_) => "Storage",
             Error::StepFunctions(_) => "StepFunctions",

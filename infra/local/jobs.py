@@ -47,7 +47,11 @@ def machine(e):
         aws_secret_access_key=e["AWS_SECRET_ACCESS_KEY"],
     )
     sfn, sqs = boto3.client("stepfunctions", **kw), boto3.client("sqs", **kw)
-    queue = sqs.create_queue(QueueName="fortiflex-reporter-jobs")["QueueUrl"]
+    # FIFO with one message group, as template.yaml's JobQueue: one step at a time.
+    queue = sqs.create_queue(
+        QueueName="fortiflex-reporter-jobs.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"},
+    )["QueueUrl"]
     definition = DEFINITION.read_text().replace("${JobQueueUrl}", queue).replace("${Partition}", "aws")
     name = "fortiflex-reporter-jobs"
     existing = [m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == name]

@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success, including a range with no consumption
-  1  usage, configuration, credentials, budget or storage error
+  1  usage, configuration, credentials, budget, busy or storage error
   2  FortiFlex, authentication or network error";
 
 /// The exit code for a failure, as documented in `--help`.

@@ -169,6 +169,10 @@ pub const STAGING: &str = "staging/";
 /// step inherits.
 pub const BUDGET: &str = "staging/budget.json";
 
+/// `staging/lock.json`: the run lock, one writer at a time on the output root
+/// (`crate::pipeline::lock`).
+pub const RUN_LOCK: &str = "staging/lock.json";
+
 /// `staging/job=<JOB>/job.json`: a job's plan and progress. `job` is a hex digest.
 pub fn job_state_key(job: &str) -> String {
     format!("{STAGING}job={job}/job.json")

@@ -46,7 +46,8 @@ fn dimensioned(
 }
 
 /// The EMF lines for a successful invocation: one per daily report (points and rows), then
-/// `SuccessfulRuns` = 1 with the reports written, the re-pulls refused (a stored report
+/// `SuccessfulRuns` = 1 (and `ScheduledRunsSucceeded` = 1 for the scheduled run: the
+/// heartbeat, which a backfill must not feed) with the reports written, the re-pulls refused (a stored report
 /// kept because FortiFlex answered emptier: worth an alarm) and the days lost (aged out of
 /// FortiFlex's retention mid-job: never published, worth an alarm). A dry run publishes nothing,
 /// so it emits nothing: it must not silence the heartbeat.
@@ -88,6 +89,7 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
         now,
         &[
             ("SuccessfulRuns", "Count"),
+            ("ScheduledRunsSucceeded", "Count"),
             ("ReportsWritten", "Count"),
             ("RefusedRepulls", "Count"),
             ("LostDays", "Count"),
@@ -95,6 +97,7 @@ pub fn emf_lines(function: &str, outcome: &RunOutcome, now: DateTime<Utc>) -> Ve
         ],
         json!({
             "SuccessfulRuns": 1,
+            "ScheduledRunsSucceeded": u8::from(outcome.scheduled),
             "ReportsWritten": count(Status::Written),
             "RefusedRepulls": count(Status::Refused),
             "LostDays": count(Status::Lost),
@@ -199,6 +202,7 @@ mod tests {
         RunOutcome {
             run_id: "r-1".into(),
             dry_run,
+            scheduled: false,
             calls: 7,
             programs: vec![ProgramOutcome {
                 program_serial_number: "ELAVMS0000123456".into(),
@@ -354,6 +358,19 @@ mod tests {
     #[test]
     fn a_dry_run_emits_no_heartbeat() {
         assert!(emf_lines("f", &summary(true), Utc::now()).is_empty());
+    }
+
+    #[test]
+    fn only_the_scheduled_run_feeds_the_heartbeat() {
+        let beat = |scheduled| {
+            let mut run = summary(false);
+            run.scheduled = scheduled;
+            let lines = emf_lines("f", &run, Utc::now());
+            let last: Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+            last["ScheduledRunsSucceeded"].clone()
+        };
+        assert_eq!(beat(true), json!(1));
+        assert_eq!(beat(false), json!(0), "a backfill is no heartbeat");
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub(crate) mod balance_alerts;
 pub mod discovery;
 pub(crate) mod finish;
 pub mod job;
+pub(crate) mod lock;
 pub(crate) mod metered;
 pub mod outcome;
 pub(crate) mod plan;

@@ -27,6 +27,10 @@ fn exact_some<S: Serializer>(d: &Option<Decimal>, s: S) -> Result<S::Ok, S::Erro
 pub struct RunOutcome {
     pub run_id: String,
     pub dry_run: bool,
+    /// The scheduled run (the one that rewrites the statements): what the heartbeat counts,
+    /// never a backfill.
+    #[serde(skip)]
+    pub scheduled: bool,
     /// FortiFlex API calls this run made (logins not counted).
     pub calls: u64,
     pub programs: Vec<ProgramOutcome>,

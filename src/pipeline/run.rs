@@ -20,11 +20,30 @@ use crate::domain::report::Catalog;
 use crate::domain::window::DayRange;
 use crate::error::{Error, Result};
 use crate::pipeline::discovery::{Scope, discover};
+use crate::pipeline::lock;
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Progress;
 
-/// Runs `request` for the program(s) of `credentials`, writing through `sink`.
+/// Runs `request` for the program(s) of `credentials`, writing through `sink` under its run
+/// lock when the sink is shared (a bucket; a dry run writes nothing and takes none): `Busy`
+/// while a job step or another run works on the same output root.
 pub async fn run<A: FortiFlexApi, S: Sink>(
+    api: &A,
+    sink: &S,
+    credentials: &Credentials,
+    request: &Request,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<RunOutcome> {
+    let work = run_unlocked(api, sink, credentials, request, ctx, progress);
+    if request.dry_run || !sink.shared() {
+        return work.await;
+    }
+    let holder = format!("run {}", ctx.run_id);
+    lock::exclusively(sink, &holder, Box::pin(work)).await
+}
+
+async fn run_unlocked<A: FortiFlexApi, S: Sink>(
     api: &A,
     sink: &S,
     credentials: &Credentials,
@@ -90,6 +109,7 @@ pub async fn run<A: FortiFlexApi, S: Sink>(
     Ok(RunOutcome {
         run_id: ctx.run_id.clone(),
         dry_run: request.dry_run,
+        scheduled: request.statements,
         calls: api.calls(),
         programs,
     })

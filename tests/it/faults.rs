@@ -11,7 +11,7 @@ use crate::support::{
 };
 use chrono::{DateTime, Utc};
 use fortiflex_reporter::adapters::secrets::SecretsManager;
-use fortiflex_reporter::adapters::storage::{S3Sink, Sink};
+use fortiflex_reporter::adapters::storage::{S3Sink, Sink, Tagged};
 use fortiflex_reporter::config::LambdaSettings;
 use fortiflex_reporter::lambda::handler::Handler;
 use fortiflex_reporter::pipeline::outcome::{RunOutcome as Summary, Status};
@@ -337,6 +337,24 @@ impl Sink for ManifestElsewhere {
         } else {
             self.data.put(key, body, content_type).await
         }
+    }
+
+    async fn get_tagged(&self, key: &str) -> fortiflex_reporter::Result<Option<Tagged>> {
+        self.data.get_tagged(key).await
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        expected: Option<&str>,
+    ) -> fortiflex_reporter::Result<bool> {
+        self.data.put_if(key, body, content_type, expected).await
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn delete(&self, key: &str) -> fortiflex_reporter::Result<()> {

@@ -11,5 +11,6 @@ mod jobs;
 mod lambda;
 mod parsers;
 mod site;
+mod storage;
 mod support;
 mod watch;

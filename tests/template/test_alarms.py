@@ -34,8 +34,8 @@ class Alarms(unittest.TestCase):
             self.assertIn(f"`{name}`", runbook, f"{name} has no runbook entry")
             p = alarm["Properties"]
             self.assertIn("TreatMissingData", p, name)
-            if p.get("TreatMissingData") == "breaching":
-                self.assertIn(name, {"HeartbeatAlarm"}, "only the heartbeat counts silence")
+            self.assertNotEqual(p.get("TreatMissingData"), "breaching",
+                                f"{name}: silence before the first run would be an alarm")
 
     def test_every_alarm_watches_what_it_says(self):
         # alarm: (metric, statistic, missing data). What each watches, and that silence means
@@ -46,7 +46,7 @@ class Alarms(unittest.TestCase):
             "ScheduleDeadLetterAlarm": ("NumberOfMessagesSent", "Sum", "notBreaching"),
             "FailedInvocationAlarm": ("NumberOfMessagesSent", "Sum", "notBreaching"),
             "JobDeadLetterAlarm": ("ApproximateNumberOfMessagesVisible", "Maximum", "notBreaching"),
-            "HeartbeatAlarm": ("ExecutionsSucceeded", "Sum", "breaching"),
+            "HeartbeatAlarm": ("ScheduledRunsSucceeded", "Sum", "missing"),
             "ExecutionsFailedAlarm": ("ExecutionsFailed", "Sum", "notBreaching"),
             "RefusedRepullsAlarm": ("RefusedRepulls", "Sum", "notBreaching"),
             "LostDaysAlarm": ("LostDays", "Sum", "notBreaching"),
@@ -93,12 +93,19 @@ class Alarms(unittest.TestCase):
         self.assertEqual((jobs["Threshold"], jobs["ComparisonOperator"]), (0, "GreaterThanThreshold"))
         self.assertFalse(self.watching("AWS/SQS", "ApproximateNumberOfMessagesVisible"), "no depth alarm")
 
-    def test_heartbeat_watches_the_jobs(self):
-        (beat,) = self.watching("AWS/States", "ExecutionsSucceeded")
+    def test_heartbeat_watches_the_scheduled_run_only_and_is_quiet_before_it(self):
+        metrics_rs = (ROOT / "src/lambda/metrics.rs").read_text()
+        namespace = re.search(r'pub const NAMESPACE: &str = "([^"]+)"', metrics_rs).group(1)
+        self.assertIn('"ScheduledRunsSucceeded": u8::from(outcome.scheduled)', metrics_rs)
+        (beat,) = self.watching(namespace, "ScheduledRunsSucceeded")
+        self.assertFalse(self.watching("AWS/States", "ExecutionsSucceeded"), "backfills must not feed it")
         self.assertEqual(beat["Period"] * beat["EvaluationPeriods"], 26 * 3600)
-        self.assertEqual(beat["TreatMissingData"], "breaching")
+        # Nothing to evaluate before the first run: INSUFFICIENT_DATA, never ALARM; after an OK,
+        # silence turns it INSUFFICIENT_DATA, and that transition notifies.
+        self.assertEqual(beat["TreatMissingData"], "missing")
+        self.assertEqual(beat["InsufficientDataActions"], [{"Ref": "AlarmTopic"}])
         self.assertEqual(beat["ComparisonOperator"], "LessThanThreshold")
-        self.assertEqual(beat["Dimensions"], [{"Name": "StateMachineArn", "Value": {"Ref": "ReportStateMachine"}}])
+        self.assertEqual(beat["Dimensions"], [{"Name": "Function", "Value": {"Ref": "ReportFunction"}}])
 
     def test_failed_and_timed_out_jobs(self):
         alarm = RES["ExecutionsFailedAlarm"]["Properties"]

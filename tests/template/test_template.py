@@ -24,8 +24,11 @@ class Function(unittest.TestCase):
         self.assertIn(f'name = "{binary}"', cargo, "the Binary SAM builds must be a [[bin]]")
         self.assertTrue((ROOT / "src/bin" / f"{binary}.rs").exists())
 
-    def test_one_run_at_a_time_with_room_for_a_backfill(self):
-        self.assertEqual(FUNCTION["ReservedConcurrentExecutions"], 1)
+    def test_no_reserved_concurrency_and_room_for_a_backfill(self):
+        # A reservation fails the first deploy on a new account (a concurrency quota of 10,
+        # all of it the unreserved minimum): steps are single-file through the FIFO queue.
+        for name, res in RES.items():
+            self.assertNotIn("ReservedConcurrentExecutions", res.get("Properties", {}), name)
         # 366 daily calls + login and lists, at the 90 calls a minute the reporter keeps to.
         self.assertGreaterEqual(FUNCTION["Timeout"], (366 + 5) / 90 * 60 * 2)
         self.assertLessEqual(FUNCTION["Timeout"], 900)
@@ -273,6 +276,9 @@ class StateMachine(unittest.TestCase):
             self.assertGreater(transient["BackoffRate"], 1)
             self.assertGreaterEqual(transient["MaxAttempts"], 3)
             self.assertNotIn("Catch", ASL["States"][name], "a failed step fails the execution")
+            # A direct run holds the run lock for at most the function's timeout: waited out.
+            (busy,) = [r for r in retries if "Busy" in r["ErrorEquals"]]
+            self.assertGreaterEqual(busy["IntervalSeconds"] * busy["MaxAttempts"], FUNCTION["Timeout"] + 300)
 
     def test_a_crashed_step_is_retried_within_minutes(self):
         handler = (ROOT / "src/lambda/handler.rs").read_text()
@@ -304,8 +310,16 @@ class StateMachine(unittest.TestCase):
         p = mapping["Properties"]
         self.assertEqual((p["BatchSize"], p["FunctionName"]), (1, {"Ref": "ReportFunction"}))
         self.assertEqual(p["EventSourceArn"], {"Fn::GetAtt": ["JobQueue", "Arn"]})
+        self.assertNotIn("ScalingConfig", p, "one message group: Lambda invokes one at a time")
         queue = RES["JobQueue"]["Properties"]
+        self.assertEqual((queue["FifoQueue"], queue["ContentBasedDeduplication"]), (True, True))
+        self.assertTrue(RES["JobDeadLetterQueue"]["Properties"]["FifoQueue"])
+        groups = {st["Parameters"]["MessageGroupId"] for st in ASL["States"].values() if st["Type"] == "Task"}
+        self.assertEqual(len(groups), 1, "every step in one message group")
+        # An unanswered message blocks its group until visible again: back soon after the
+        # function's end, not hours later.
         self.assertGreaterEqual(queue["VisibilityTimeout"], FUNCTION["Timeout"])
+        self.assertLessEqual(queue["VisibilityTimeout"], FUNCTION["Timeout"] + 120)
         self.assertEqual(queue["RedrivePolicy"]["deadLetterTargetArn"], {"Fn::GetAtt": ["JobDeadLetterQueue", "Arn"]})
         self.assertLessEqual(max(st["TimeoutSeconds"] for st in ASL["States"].values() if "TimeoutSeconds" in st),
                              24 * 3600)

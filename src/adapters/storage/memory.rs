@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use super::{Sink, check_key};
+use super::{Sink, Tagged, check_key, content_tag};
 use crate::error::{Error, Result};
 
 /// An in-memory sink for tests: records every put in order and can be told to fail one key.
@@ -64,6 +64,32 @@ impl Sink for MemorySink {
             .unwrap()
             .insert(key.to_string(), (body, content_type));
         Ok(())
+    }
+
+    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>> {
+        Ok(self.get(key).await?.map(|body| Tagged {
+            tag: content_tag(&body),
+            body,
+        }))
+    }
+
+    /// Compared and written under the map's lock: atomic, as S3's conditional put.
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        expected: Option<&str>,
+    ) -> Result<bool> {
+        check_key(key)?;
+        let mut objects = self.objects.lock().unwrap();
+        let current = objects.get(key).map(|(b, _)| content_tag(b));
+        if current.as_deref() != expected {
+            return Ok(false);
+        }
+        self.puts.lock().unwrap().push(key.to_string());
+        objects.insert(key.to_string(), (body, content_type));
+        Ok(true)
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

@@ -2,14 +2,15 @@
 //! and identical for every sink, so a local run lays out exactly what S3 would hold.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+mod local;
 #[cfg(any(test, feature = "testing"))]
 mod memory;
 pub mod s3;
 mod staged;
+pub use local::LocalDir;
 #[cfg(any(test, feature = "testing"))]
 pub use memory::MemorySink;
 pub use s3::S3Sink;
@@ -47,11 +48,46 @@ pub trait Sink: Send + Sync {
             }
         }
     }
+    /// The object at `key` with its version tag (S3's ETag), or `None` when there is none:
+    /// what [`Sink::put_if`] is told it expects.
+    fn get_tagged(&self, key: &str) -> impl Future<Output = Result<Option<Tagged>>> + Send;
+    /// Stores `body` at `key` only while the object is as the caller last saw it: absent
+    /// (`expected` `None`) or still at version tag `expected`. `false`, with nothing
+    /// written, when another writer came first. The one compare-and-swap write (the run lock,
+    /// [`crate::pipeline::lock`]); S3 does it with `If-None-Match`/`If-Match`.
+    fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        expected: Option<&str>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Whether other processes write here too (a bucket: the Lambda's direct runs, its job
+    /// steps, a CLI run with `--out s3://`), so a run takes the run lock. A local folder is one
+    /// person's; a run there takes none and leaves nothing but reports.
+    fn shared(&self) -> bool {
+        false
+    }
     /// Removes the object at `key`; a missing one is no error. Only a job's staging is ever
     /// deleted: reports and their revisions are never removed.
     fn delete(&self, key: &str) -> impl Future<Output = Result<()>> + Send;
     /// Where `key` lives, for people (`reports/daily/...`, `s3://bucket/prefix/daily/...`).
     fn location(&self, key: &str) -> String;
+}
+
+/// An object and its version tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tagged {
+    pub body: Vec<u8>,
+    pub tag: String,
+}
+
+/// The version tag of a body where the store has none of its own (the local folder, the
+/// memory sink): its SHA-256, so equal bodies are one version, as S3's ETag of a plain put.
+fn content_tag(body: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `bytes` in an unnamed temporary file, rewound.
@@ -80,119 +116,6 @@ pub fn check_key(key: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A local folder laid out like the bucket. Files are written to a temporary name and
-/// renamed, so a crash never leaves half a report.
-#[derive(Debug, Clone)]
-pub struct LocalDir {
-    root: PathBuf,
-}
-
-impl LocalDir {
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        LocalDir { root: root.into() }
-    }
-
-    fn path(&self, key: &str) -> Result<PathBuf> {
-        check_key(key)?;
-        Ok(self.root.join(key))
-    }
-}
-
-impl Sink for LocalDir {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        let path = self.path(key)?;
-        match tokio::fs::read(&path).await {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Storage(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
-        }
-    }
-
-    async fn get_file(&self, key: &str) -> Result<Option<std::fs::File>> {
-        let path = self.path(key)?;
-        match std::fs::File::open(&path) {
-            Ok(file) => Ok(Some(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::Storage(format!(
-                "cannot read {}: {e}",
-                path.display()
-            ))),
-        }
-    }
-
-    async fn put(&self, key: &str, body: Vec<u8>, _content_type: &'static str) -> Result<()> {
-        self.replace(key, |tmp| std::fs::write(tmp, &body).map_err(io_error(tmp)))
-            .await
-    }
-
-    async fn put_staged(
-        &self,
-        key: &str,
-        staged: Staged,
-        _content_type: &'static str,
-    ) -> Result<()> {
-        self.replace(key, |tmp| staged.persist(tmp)).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<()> {
-        let path = self.path(key)?;
-        match tokio::fs::remove_file(&path).await {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::Storage(format!(
-                "cannot delete {}: {e}",
-                path.display()
-            ))),
-        }
-    }
-
-    fn location(&self, key: &str) -> String {
-        self.root.join(key).display().to_string()
-    }
-}
-
-fn io_error(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| Error::Storage(format!("cannot write {}: {e}", path.display()))
-}
-
-impl LocalDir {
-    /// Puts a file at `key` by writing it under a temporary name beside it (`fill`), then
-    /// renaming it over the old one: a reader sees the old file or the new one, never half.
-    async fn replace(&self, key: &str, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-        let path = self.path(key)?;
-        let fail = |what: &str, e: std::io::Error| {
-            Error::Storage(format!("cannot {what} {}: {e}", path.display()))
-        };
-        let dir = path
-            .parent()
-            .ok_or_else(|| Error::Storage(format!("{} has no folder", path.display())))?;
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| fail("create the folder of", e))?;
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            file_name(&path),
-            uuid::Uuid::new_v4().simple()
-        ));
-        if let Err(e) = fill(&tmp) {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(e);
-        }
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(|e| fail("write", e))
-    }
-}
-
-fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
 }
 
 /// Where a CLI run writes, chosen at run time: `--out DIR` or `--out s3://bucket/prefix`.
@@ -233,6 +156,30 @@ impl Sink for Destination {
             Destination::Local(s) => s.put_staged(key, staged, content_type).await,
             Destination::S3(s) => s.put_staged(key, staged, content_type).await,
         }
+    }
+
+    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>> {
+        match self {
+            Destination::Local(s) => s.get_tagged(key).await,
+            Destination::S3(s) => s.get_tagged(key).await,
+        }
+    }
+
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        expected: Option<&str>,
+    ) -> Result<bool> {
+        match self {
+            Destination::Local(s) => s.put_if(key, body, content_type, expected).await,
+            Destination::S3(s) => s.put_if(key, body, content_type, expected).await,
+        }
+    }
+
+    fn shared(&self) -> bool {
+        matches!(self, Destination::S3(_))
     }
 
     async fn delete(&self, key: &str) -> Result<()> {

@@ -4,10 +4,10 @@
 use aws_sdk_s3::Client;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 
-use super::{Sink, Staged, check_key};
+use super::{Sink, Staged, Tagged, check_key};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
@@ -132,6 +132,61 @@ impl Sink for S3Sink {
         self.upload(key, ByteStream::from(body), content_type).await
     }
 
+    async fn get_tagged(&self, key: &str) -> Result<Option<Tagged>> {
+        let Some(reply) = self.object(key).await? else {
+            return Ok(None);
+        };
+        let tag = reply.e_tag.clone().unwrap_or_default();
+        let body = reply
+            .body
+            .collect()
+            .await
+            .map_err(|e| self.broke_off(key, e))?;
+        Ok(Some(Tagged {
+            body: Vec::from(body.into_bytes()),
+            tag,
+        }))
+    }
+
+    /// `If-None-Match: *` for an absent object, `If-Match: <ETag>` for a seen one. S3 answers
+    /// 412 when the object is not as expected, and 409 when a concurrent conditional write
+    /// to the key won the race: both mean another writer came first.
+    async fn put_if(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        expected: Option<&str>,
+    ) -> Result<bool> {
+        let object_key = self.object_key(key)?;
+        let put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&object_key)
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        let put = match expected {
+            None => put.if_none_match("*"),
+            Some(tag) => put.if_match(tag),
+        };
+        match put.send().await {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(se)) if matches!(se.raw().status().as_u16(), 409 | 412) => {
+                Ok(false)
+            }
+            Err(e) => Err(Error::Storage(format!(
+                "cannot write {}: {}",
+                self.location(key),
+                cause(&e)
+            ))),
+        }
+    }
+
+    fn shared(&self) -> bool {
+        true
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
         self.remove(key).await
     }
@@ -163,6 +218,11 @@ impl Sink for S3Sink {
 impl S3Sink {
     /// The body of the object at `key`, or `None` when there is none.
     async fn body(&self, key: &str) -> Result<Option<ByteStream>> {
+        Ok(self.object(key).await?.map(|r| r.body))
+    }
+
+    /// The object at `key` (its body not read yet), or `None` when there is none.
+    async fn object(&self, key: &str) -> Result<Option<GetObjectOutput>> {
         let object_key = self.object_key(key)?;
         let reply = self
             .client
@@ -172,7 +232,7 @@ impl S3Sink {
             .send()
             .await;
         match reply {
-            Ok(r) => Ok(Some(r.body)),
+            Ok(r) => Ok(Some(r)),
             Err(SdkError::ServiceError(se)) if matches!(se.err(), GetObjectError::NoSuchKey(_)) => {
                 Ok(None)
             }

@@ -108,6 +108,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
     Ok(RunOutcome {
         run_id: ctx.run_id.clone(),
         dry_run: false,
+        scheduled: request.statements,
         calls: api.calls(),
         programs,
     })

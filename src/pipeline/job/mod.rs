@@ -30,6 +30,7 @@ use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::{FortiFlexApi, Pacer};
 use crate::adapters::storage::Sink;
 use crate::error::Result;
+use crate::pipeline::lock;
 use crate::pipeline::metered::Metered;
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Progress;
@@ -67,9 +68,30 @@ pub enum StepOutcome {
     Finished(RunOutcome),
 }
 
-/// Runs `step`. `connect` builds the FortiFlex client around the pacer the step hands it,
-/// which knows the calls earlier steps made in the budget's windows (`budget`).
+/// Runs `step` under the output root's run lock (`Busy` while a direct run works there; the
+/// state machine retries it). `connect` builds the FortiFlex client around the pacer the step
+/// hands it, which knows the calls earlier steps made in the budget's windows (`budget`).
 pub async fn run_step<A: FortiFlexApi, S: Sink>(
+    connect: impl FnOnce(Arc<Pacer>) -> A,
+    sink: &S,
+    credentials: &Credentials,
+    step: JobStep,
+    ctx: &Context,
+    progress: &dyn Progress,
+) -> Result<StepOutcome> {
+    let holder = match &step {
+        JobStep::Plan(_) => format!("the plan of run {}", ctx.run_id),
+        JobStep::Chunk { job, cursor } => format!("job {job} (chunk at item {cursor})"),
+        JobStep::Finish { job } => format!("job {job} (finish)"),
+    };
+    let work = run_step_unlocked(connect, sink, credentials, step, ctx, progress);
+    if !sink.shared() {
+        return work.await;
+    }
+    lock::exclusively(sink, &holder, Box::pin(work)).await
+}
+
+async fn run_step_unlocked<A: FortiFlexApi, S: Sink>(
     connect: impl FnOnce(Arc<Pacer>) -> A,
     sink: &S,
     credentials: &Credentials,

@@ -473,3 +473,4 @@ async fn a_job_checks_stored_days_and_writes_a_restated_one_as_a_direct_run_does
 mod heartbeats;
 mod refusals;
 mod retention;
+mod single_file;

@@ -42,6 +42,16 @@ pub fn definition_with(queue_url: &str, retry_seconds: u64, heartbeat: Option<u6
     asl.to_string()
 }
 
+/// The job queue's attributes as `template.yaml` sets them: FIFO, content-based deduplication.
+pub fn fifo_queue() -> std::collections::HashMap<aws_sdk_sqs::types::QueueAttributeName, String> {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    [
+        (A::FifoQueue, "true".to_string()),
+        (A::ContentBasedDeduplication, "true".to_string()),
+    ]
+    .into()
+}
+
 /// The scaled-down budget the job tests run under: `per_minute` and `per_hour` calls, the
 /// hour window `hour_secs` long (FORTIFLEX_BUDGET_HOUR_SECS, docs/operations.md).
 pub fn budget_env(per_minute: u32, per_hour: u32, hour_secs: u32) -> Vec<(&'static str, String)> {
@@ -100,7 +110,8 @@ impl StateMachine {
         let name = format!("jobs-{}", &aws.bucket[8..]);
         let queue_url = sqs
             .create_queue()
-            .queue_name(&name)
+            .queue_name(format!("{name}.fifo"))
+            .set_attributes(Some(fifo_queue()))
             .send()
             .await
             .unwrap()
