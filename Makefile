@@ -26,7 +26,7 @@ LOCAL := .local
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: demo test lint build build-check build-cli template-check sim venv venv-sam venv-focus \
-	local-up local-down watch invoke local-ls local-backfill deploy invoke-remote backfill-remote \
+	local-up local-down watch invoke local-ls local-backfill preflight deploy invoke-remote backfill-remote \
 	logs clean help bench
 
 help:
@@ -44,7 +44,8 @@ help:
 	@echo "make local-ls    - list the reports that landed in the local bucket"
 	@echo "make local-backfill START= END= - a backfill job on the local state machine, steps done by the watched Lambda"
 	@echo "make local-down  - stop moto and the simulator"
-	@echo "make deploy      - sam build + sam deploy (guided the first time) as stack $(STACK)"
+	@echo "make preflight [REGION= PARAMS='Key=Value ...'] - check the account before a deploy (read-only)"
+	@echo "make deploy      - preflight, sam build + sam deploy (guided the first time) as stack $(STACK)"
 	@echo "make invoke-remote - send EVENT to the deployed function $(FUNCTION)"
 	@echo "make backfill-remote [START= END=] - start a backfill job on the deployed state machine (default: every day FortiFlex holds)"
 	@echo "make logs        - tail the deployed function's logs"
@@ -93,10 +94,11 @@ bench: build
 build-cli:
 	$(CARGO) build --release --bin fortiflex-report
 
-template-check: venv-sam
+template-check: venv venv-sam
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 	$(SAM_VENV)/bin/python -m unittest discover -s tests/template
+	$(VENV)/bin/python -m unittest discover -s tests/preflight
 
 sim:
 	$(CARGO) run --quiet --bin fortiflex-report -- sim --port $(SIM_PORT)
@@ -161,13 +163,19 @@ local-backfill: venv
 	  LAMBDA_PORT=$(LAMBDA_PORT) $(VENV)/bin/python infra/local/jobs.py retained; \
 	fi
 
+# What would fail the first deploy or the first run, checked with the deployer's credentials
+# (read-only): Lambda concurrency, Step Functions and Scheduler in the region, an existing
+# bucket or secret and its key. REGION for a first deploy (later ones read samconfig).
+preflight: venv
+	$(VENV)/bin/python infra/preflight.py --config $(SAMCONFIG) --stack $(STACK) $(if $(REGION),--region $(REGION)) $(PARAMS)
+
 # Deploying needs AWS credentials for the target account (infra/README.md lists the IAM).
-deploy: venv venv-sam
+deploy: venv venv-sam preflight
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam build --template-file template.yaml
 	if grep -q '^region' $(SAMCONFIG); then \
 	  SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --config-file $(SAMCONFIG) --stack-name $(STACK); \
 	else \
-	  SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-file $(SAMCONFIG) --stack-name $(STACK); \
+	  SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam deploy --guided --config-file $(SAMCONFIG) --stack-name $(STACK) $(if $(REGION),--region $(REGION)); \
 	fi
 
 invoke-remote: venv
