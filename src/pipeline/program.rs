@@ -21,6 +21,7 @@ use crate::domain::window::DayRange;
 use crate::error::{Error, Result};
 use crate::pipeline::archive;
 use crate::pipeline::discovery::Scope;
+use crate::pipeline::job::horizon::aged_out;
 use crate::pipeline::outcome::{Period, PreviousOutcome, ProgramOutcome, ReportOutcome, Status};
 use crate::pipeline::progress::Progress;
 use crate::pipeline::publish::{self, Outcome, Published};
@@ -48,6 +49,9 @@ pub(super) struct ProgramRun<'a, A, S> {
     pub progress: &'a dyn Progress,
     pub catalog: Catalog,
     pub scope: &'a Scope,
+    /// When the run began: `ctx.now` plus what has passed since is the clock each fetch is
+    /// checked against.
+    pub started: std::time::Instant,
 }
 
 impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
@@ -95,10 +99,20 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
                 )),
                 DayPlan::Fetch => {
                     let before = &order[..order.len() - 1];
-                    let rows = self
-                        .fetch(DayRange::day(*day), &scope.accounts, None)
+                    let rows = match self
+                        .fetch_day(*day, &scope.accounts)
                         .await
-                        .map_err(|e| Self::failed_day(e, *day, before))?;
+                        .map_err(|e| Self::failed_day(e, *day, before))?
+                    {
+                        Ok(rows) => rows,
+                        Err(why) => {
+                            tracing::error!(program = %scope.serial, day = %day, reason = %why, "day lost");
+                            let o = lost(*day, why);
+                            self.progress.report(&scope.serial, &o);
+                            done.insert(*day, o);
+                            continue;
+                        }
+                    };
                     let report = self.build(
                         daily_spec(&scope.serial, scope.account_id, *day, self.ctx.timezone),
                         rows,
@@ -176,6 +190,27 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             _ => "nothing was written".to_string(),
         };
         e.during(format!("daily report {day} failed; {kept}"))
+    }
+
+    /// Every row of `accounts` for `day`, each account asked only while FortiFlex still holds
+    /// the day (checked at each call: a run that crosses the Pacific midnight would otherwise
+    /// get FortiFlex's empty success for the accounts after it). `Err(why)` when the day left
+    /// retention before every account was asked: nothing of it may be published.
+    async fn fetch_day(
+        &self,
+        day: NaiveDate,
+        accounts: &[AccountId],
+    ) -> Result<Result<Vec<PointsRow>, String>> {
+        let mut rows = Vec::new();
+        for &account in accounts {
+            let at = self.ctx.now
+                + chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
+            if let Some(why) = aged_out(day, at, self.ctx) {
+                return Ok(Err(why));
+            }
+            rows.append(&mut self.fetch(DayRange::day(day), &[account], None).await?);
+        }
+        Ok(Ok(rows))
     }
 
     /// Every row of `accounts` over `range` (or of one config), each with its account.
@@ -402,6 +437,21 @@ fn period_day(o: &ReportOutcome) -> NaiveDate {
     match o.period {
         Period::Day { date } => date,
         Period::Range { start_date, .. } => start_date,
+    }
+}
+
+/// A day not published because it left FortiFlex's retention mid-run.
+fn lost(day: NaiveDate, why: String) -> ReportOutcome {
+    ReportOutcome {
+        period: Period::Day { date: day },
+        entitlements: 0,
+        points: Decimal::ZERO,
+        revision: None,
+        status: Status::Lost,
+        note: Some(why),
+        previous: None,
+        keys: Vec::new(),
+        report: None,
     }
 }
 

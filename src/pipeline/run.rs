@@ -51,6 +51,7 @@ async fn run_unlocked<A: FortiFlexApi, S: Sink>(
     ctx: &Context,
     progress: &dyn Progress,
 ) -> Result<RunOutcome> {
+    let started = std::time::Instant::now();
     let tz = ctx.timezone;
     let oldest = plan::oldest_available(ctx.now, tz, ctx.retention_days);
     validate(request, ctx, oldest)?;
@@ -101,6 +102,7 @@ async fn run_unlocked<A: FortiFlexApi, S: Sink>(
             progress,
             catalog: Catalog::default(),
             scope: &p.scope,
+            started,
         };
         programs.push(runner.run(p).await?);
     }

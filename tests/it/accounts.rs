@@ -380,3 +380,66 @@ async fn a_thousand_entitlements_report_whole_and_exact() {
     let (csv, _) = sink.object(&csv_key).unwrap();
     assert_eq!(csv.iter().filter(|b| **b == b'\n').count(), 1 + 1013);
 }
+
+#[tokio::test]
+async fn a_day_that_ages_out_during_a_direct_run_is_lost_never_published_partial() {
+    // FortiFlex's today is 9 November: it holds 11 August until the Pacific midnight, 08:00
+    // UTC on the 10th, and the reporter stops asking ten minutes before.
+    let sim = mssp(0).await;
+    let day = Request {
+        daily: vec![d("2025-08-11")],
+        ..Request::default()
+    };
+    // At noon the day is whole: the calls before its first points call are discovery.
+    let whole = run_at_noon(&sim, &MemorySink::new(), &day).await.unwrap();
+    assert_eq!(whole.programs[0].days[0].status, Status::Written);
+    let log = sim.call_log();
+    let first_points = log
+        .iter()
+        .position(|c| c.call == "entitlements/points")
+        .unwrap();
+
+    // A second before the cut-off, each points answer taking two seconds: the first account
+    // is asked in time, the next ones would be asked past it.
+    let calls = sim.calls();
+    sim.inject(Fault {
+        kind: FaultKind::Delay(Duration::from_secs(2)),
+        after: first_points as u32,
+        times: None,
+    });
+    let sink = MemorySink::new();
+    let late = run_as(
+        &sim,
+        &sim.credentials(),
+        &sink,
+        &day,
+        "2025-11-10T07:49:59Z",
+    )
+    .await
+    .unwrap();
+    let lost = &late.programs[0].days[0];
+    assert_eq!(lost.status, Status::Lost, "{lost:?}");
+    assert!(
+        lost.note
+            .as_deref()
+            .unwrap()
+            .contains("left FortiFlex's 90-day retention"),
+        "{lost:?}"
+    );
+    assert_eq!(lost.revision, None);
+    assert!(
+        sink.puts().iter().all(|k| !k.contains("2025-08-11")),
+        "nothing of the day written: {:?}",
+        sink.puts()
+    );
+    let asked = sim.call_log()[log.len()..]
+        .iter()
+        .filter(|c| c.call == "entitlements/points")
+        .count();
+    assert_eq!(
+        asked,
+        1,
+        "only the account asked in time ({} calls)",
+        sim.calls() - calls
+    );
+}

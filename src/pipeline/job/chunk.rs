@@ -82,7 +82,7 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
         }
         if let Work::Fetch { day } = item.work {
             let at = ctx.now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
-            if let Some(why) = aged_out(day, at, ctx) {
+            if let Some(why) = horizon::aged_out(day, at, ctx) {
                 lose(state, &item, day, why);
             }
         }
@@ -143,18 +143,6 @@ fn batch_calls(items: &[Item], from: usize) -> u64 {
         .take(STAGE_EVERY)
         .map(Item::max_calls)
         .sum::<u64>()
-}
-
-/// Why `day` is no longer inside FortiFlex's retention at `at` (with a margin), if it is not.
-fn aged_out(day: NaiveDate, at: chrono::DateTime<chrono::Utc>, ctx: &Context) -> Option<String> {
-    let gone = horizon::ages_out(day, ctx.timezone, ctx.retention_days);
-    (at + horizon::MARGIN >= gone).then(|| {
-        format!(
-            "{day} left FortiFlex's {}-day retention at {} UTC before every account of the program was fetched: not published, since a report of it would be partial",
-            ctx.retention_days,
-            gone.format("%Y-%m-%d %H:%M")
-        )
-    })
 }
 
 /// Marks `day` of `item`'s program lost (once), saying why.

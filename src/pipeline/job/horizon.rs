@@ -9,6 +9,7 @@ use chrono_tz::Tz;
 
 use super::state::{Item, Work};
 use crate::adapters::fortiflex::Limits;
+use crate::pipeline::request::Context;
 
 /// How close to its age-out a day is no longer asked for: FortiFlex's clock may run ahead
 /// of ours, and past retention it answers an empty success indistinguishable from no use.
@@ -22,6 +23,23 @@ pub(super) fn ages_out(day: NaiveDate, tz: Tz, retention_days: u32) -> DateTime<
     tz.from_local_datetime(&local)
         .earliest()
         .map_or_else(|| local.and_utc(), |t| t.with_timezone(&Utc))
+}
+
+/// Why `day` is no longer inside FortiFlex's retention at `at` (with a margin), if it is not:
+/// asked before each call of a job's chunk and of a direct run, never only when planning.
+pub(crate) fn aged_out(
+    day: NaiveDate,
+    at: chrono::DateTime<chrono::Utc>,
+    ctx: &Context,
+) -> Option<String> {
+    let gone = ages_out(day, ctx.timezone, ctx.retention_days);
+    (at + MARGIN >= gone).then(|| {
+        format!(
+            "{day} left FortiFlex's {}-day retention at {} UTC before every account of the program was fetched: not published, since a report of it would be partial",
+            ctx.retention_days,
+            gone.format("%Y-%m-%d %H:%M")
+        )
+    })
 }
 
 /// The longest job the planner accepts, in days at the budget's pace. A job's staged parts

@@ -14,7 +14,7 @@ mod assemble;
 mod budget;
 mod chunk;
 mod finish;
-mod horizon;
+pub(crate) mod horizon;
 mod parts;
 mod start;
 mod state;
