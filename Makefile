@@ -98,7 +98,7 @@ template-check: venv venv-sam
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template-file template.yaml
 	$(SAM_VENV)/bin/python -m unittest discover -s tests/template
-	$(VENV)/bin/python -m unittest discover -s tests/preflight
+	$(VENV)/bin/python -m unittest discover -s tests/deploy
 
 sim:
 	$(CARGO) run --quiet --bin fortiflex-report -- sim --port $(SIM_PORT)

@@ -314,6 +314,8 @@ class StateMachine(unittest.TestCase):
         queue = RES["JobQueue"]["Properties"]
         self.assertEqual((queue["FifoQueue"], queue["ContentBasedDeduplication"]), (True, True))
         self.assertTrue(RES["JobDeadLetterQueue"]["Properties"]["FifoQueue"])
+        for fifo in ("JobQueue", "JobDeadLetterQueue"):
+            self.assertTrue(RES[fifo]["Properties"]["QueueName"]["Fn::Sub"].endswith(".fifo"), fifo)
         groups = {st["Parameters"]["MessageGroupId"] for st in ASL["States"].values() if st["Type"] == "Task"}
         self.assertEqual(len(groups), 1, "every step in one message group")
         # An unanswered message blocks its group until visible again: back soon after the

@@ -474,3 +474,4 @@ mod heartbeats;
 mod refusals;
 mod retention;
 mod single_file;
+mod stack;

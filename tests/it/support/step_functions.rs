@@ -63,6 +63,17 @@ pub fn budget_env(per_minute: u32, per_hour: u32, hour_secs: u32) -> Vec<(&'stat
     ]
 }
 
+/// Turns on moto's Step Functions interpreter (off by default).
+pub async fn execute_state_machines() {
+    let config = reqwest::Client::new()
+        .post(format!("{}/moto-api/config", moto().endpoint))
+        .json(&json!({"stepfunctions": {"execute_state_machine": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(config.status().is_success());
+}
+
 pub struct StateMachine {
     pub sfn: aws_sdk_sfn::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -95,16 +106,22 @@ impl StateMachine {
         Self::create_with(aws, None).await
     }
 
+    /// A state machine and job queue already on moto (a stack's), run by moto's interpreter.
+    pub async fn existing(aws: &Aws, arn: &str, queue_url: &str) -> Self {
+        execute_state_machines().await;
+        StateMachine {
+            sfn: aws_sdk_sfn::Client::new(&aws.config),
+            sqs: aws_sdk_sqs::Client::new(&aws.config),
+            arn: arn.to_string(),
+            queue_url: queue_url.to_string(),
+            s3: aws.s3.clone(),
+            bucket: aws.bucket.clone(),
+        }
+    }
+
     /// [`StateMachine::create`], its tasks timing out after `heartbeat` seconds without one.
     pub async fn create_with(aws: &Aws, heartbeat: Option<u64>) -> Self {
-        let moto = moto();
-        let config = reqwest::Client::new()
-            .post(format!("{}/moto-api/config", moto.endpoint))
-            .json(&json!({"stepfunctions": {"execute_state_machine": true}}))
-            .send()
-            .await
-            .unwrap();
-        assert!(config.status().is_success());
+        execute_state_machines().await;
         let sfn = aws_sdk_sfn::Client::new(&aws.config);
         let sqs = aws_sdk_sqs::Client::new(&aws.config);
         let name = format!("jobs-{}", &aws.bucket[8..]);

@@ -2,7 +2,7 @@
 Lambda's GetAccountSettings, which moto does not answer (it serves the documented reply shape
 over real HTTP).
 
-Run: .venv/bin/python -m unittest discover -s tests/preflight
+Run: .venv/bin/python -m unittest discover -s tests/deploy
 """
 
 import http.server
