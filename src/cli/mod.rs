@@ -45,7 +45,9 @@ pub fn exit_code(e: &Error) -> u8 {
     }
 }
 
-/// Runs one command, writing what people read to `out`.
+/// Runs one command, writing what people read to `out`. Each command's future is boxed: nested
+/// whole (CLI → pipeline → job → adapters) it passes rustc's layout depth limit on a clean
+/// build, and the process's own future stays a pointer.
 pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
     let settings = || {
         let settings = Settings::from_env()?;
@@ -55,33 +57,37 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
     match cli.command {
         Command::Consumption(args) => {
             let (settings, now) = settings()?;
-            consumption::run(args, settings, now, out).await
+            Box::pin(consumption::run(args, settings, now, out)).await
         }
         Command::Balance(args) => {
             let (settings, now) = settings()?;
-            consumption::balance(args, settings, now, out).await
+            Box::pin(consumption::balance(args, settings, now, out)).await
         }
         Command::Statement(args) => {
             let (settings, now) = settings()?;
-            statement::run(args, settings, now, out).await
+            Box::pin(statement::run(args, settings, now, out)).await
         }
         Command::Push(args) => {
             let (settings, now) = settings()?;
-            push::run(args, settings, now, out).await
+            Box::pin(push::run(args, settings, now, out)).await
         }
-        Command::Programs(args) => discovery::programs(args, Settings::from_env()?, out).await,
-        Command::Configs(args) => discovery::configs(args, Settings::from_env()?, out).await,
+        Command::Programs(args) => {
+            Box::pin(discovery::programs(args, Settings::from_env()?, out)).await
+        }
+        Command::Configs(args) => {
+            Box::pin(discovery::configs(args, Settings::from_env()?, out)).await
+        }
         Command::Entitlements(args) => {
-            discovery::entitlements(args, Settings::from_env()?, out).await
+            Box::pin(discovery::entitlements(args, Settings::from_env()?, out)).await
         }
         Command::ProbeEndDate(args) => {
             let (settings, now) = settings()?;
-            discovery::probe_end_date(args, settings, now, out).await
+            Box::pin(discovery::probe_end_date(args, settings, now, out)).await
         }
         #[cfg(feature = "sim")]
-        Command::Demo(args) => local::demo(args, Settings::from_env()?, out).await,
+        Command::Demo(args) => Box::pin(local::demo(args, Settings::from_env()?, out)).await,
         #[cfg(feature = "sim")]
-        Command::Sim(args) => local::serve_sim(args, out).await,
+        Command::Sim(args) => Box::pin(local::serve_sim(args, out)).await,
     }
 }
 
