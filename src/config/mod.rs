@@ -42,6 +42,9 @@ pub struct Settings {
     /// `FORTIFLEX_RETENTION_DAYS`, default 90: days FortiFlex keeps. Older days are never
     /// fetched: FortiFlex answers them empty.
     pub retention_days: u32,
+    /// `FORTIFLEX_STAGING_EXPIRY_SECS`, default 14 days: the template's `expire-job-staging`
+    /// rule. Shorter only for tests, as the budget's hour.
+    pub staging_expiry: Duration,
     /// Balance and alerts: `LOW_RUNWAY_DAYS` (default 30) and a postpaid program's annual
     /// `COMMITMENT_POINTS` (default none).
     pub watch: Watch,
@@ -134,6 +137,7 @@ impl Settings {
             limits: self.limits,
             calls_this_hour: 0,
             time_left: None,
+            staging_expiry: self.staging_expiry,
         }
     }
 }
@@ -189,6 +193,11 @@ impl Settings {
             retry,
             restate_days,
             retention_days,
+            staging_expiry: Duration::from_secs(number(
+                "FORTIFLEX_STAGING_EXPIRY_SECS",
+                crate::pipeline::job::STAGING_EXPIRY.as_secs(),
+                1..=31 * 86_400,
+            )?),
             watch,
             billing: BillingSettings::from_lookup(&lookup)?,
             now: var("FORTIFLEX_NOW")

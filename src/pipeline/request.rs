@@ -83,4 +83,7 @@ pub struct Context {
     pub calls_this_hour: u64,
     /// How long the run may take (a Lambda's remaining time); `None`: as long as it needs.
     pub time_left: Option<Duration>,
+    /// How long the bucket keeps a staged object (its `staging/` expiry): a job rewrites the
+    /// parts it still needs every half of it, so no job outlives its staging.
+    pub staging_expiry: Duration,
 }

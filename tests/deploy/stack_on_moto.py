@@ -65,9 +65,12 @@ def main(endpoint, name):
     # interpreter keeps its own), and ignores DefinitionSubstitutions, which AWS applies. The one
     # the stack made is created again there under the same name once execution is on, with the
     # stack's substitutions applied as AWS would (each a Ref to a resource of the stack).
+    # The definition is the one `sam build` inlines (infra/statemachine.asl.json), read here
+    # rather than from moto, which may already route reads to its interpreter.
     sfn = boto3.client("stepfunctions", **kw)
-    made = sfn.describe_state_machine(stateMachineArn=physical["ReportStateMachine"])
-    definition = made["definition"]
+    definition = (ROOT / "infra" / "statemachine.asl.json").read_text()
+    role = boto3.client("iam", **kw).get_role(RoleName=physical["StateMachineRole"])["Role"]["Arn"]
+    made = {"name": physical["ReportStateMachine"].rsplit(":", 1)[1], "roleArn": role}
     machine = json.loads(template)["Resources"]["ReportStateMachine"]["Properties"]
     for key, value in machine.get("DefinitionSubstitutions", {}).items():
         ref = value["Ref"]
@@ -76,7 +79,11 @@ def main(endpoint, name):
                                     data=json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode(),
                                     headers={"Content-Type": "application/json"})
     urllib.request.urlopen(config).read()
-    sfn.create_state_machine(name=made["name"], definition=definition, roleArn=made["roleArn"])
+    try:
+        sfn.create_state_machine(name=made["name"], definition=definition, roleArn=made["roleArn"])
+    except ClientError as e:
+        if "AlreadyExists" not in str(e):
+            raise
 
     lam = boto3.client("lambda", **kw)
     function = lam.get_function_configuration(FunctionName=physical["ReportFunction"])

@@ -244,11 +244,15 @@ class StateMachine(unittest.TestCase):
             for action in as_list(st["Action"]):
                 actions[action] = st["Resource"]
         self.assertEqual(actions.pop("sqs:SendMessage"), {"Fn::GetAtt": ["JobQueue", "Arn"]})
+        # Its own executions only (ContinueAsNew), by the name the template gives it.
+        own = actions.pop("states:StartExecution")["Fn::Sub"]
+        self.assertTrue(own.endswith(":stateMachine:${AWS::StackName}-jobs"), own)
+        self.assertEqual(RAW_MACHINE["Name"], {"Fn::Sub": "${AWS::StackName}-jobs"})
         self.assertLessEqual(set(actions), UNSCOPED)
         self.assertFalse([a for a in actions if a.startswith("lambda:")])
 
     def test_every_step_is_a_message_on_the_job_queue_answered_by_token(self):
-        tasks = {n: st for n, st in ASL["States"].items() if st["Type"] == "Task"}
+        tasks = {n: st for n, st in ASL["States"].items() if st["Type"] == "Task" and n != "ContinueAsNew"}
         self.assertEqual(set(tasks), {"Plan", "Chunk", "Finish"})
         steps = re.findall(r"StepName::(\w+) =>", (ROOT / "src/lambda/handler.rs").read_text())
         for name, st in tasks.items():
@@ -298,12 +302,40 @@ class StateMachine(unittest.TestCase):
         self.assertEqual((wait["Type"], wait["SecondsPath"], wait["Next"]), ("Wait", "$.wait_seconds", "Chunk"))
         choice = ASL["States"]["Published?"]
         self.assertEqual(ASL["States"]["Plan"]["Next"], "Published?")
-        self.assertEqual(ASL["States"]["Chunk"]["Next"], "Published?")
+        self.assertEqual(ASL["States"]["Chunk"]["Next"], "Count")
+        self.assertEqual(ASL["States"]["Count"]["Next"], "Published?")
         targets = {c["Next"] for c in choice["Choices"]} | {choice["Default"]}
-        self.assertEqual(targets, {"Finish", "WaitForBudget", "Chunk"})
+        self.assertEqual(targets, {"Finish", "ContinueAsNew", "WaitForBudget", "Chunk"})
         reply = (ROOT / "src/pipeline/job/mod.rs").read_text()
         for field in ("wait_seconds", "done", "cursor", "job"):
             self.assertIn(f"pub {field}:", reply)
+
+    def test_a_long_job_continues_as_a_new_execution_well_before_the_history_limit(self):
+        states = ASL["States"]
+        (limit,) = [c["NumericGreaterThanEquals"] for c in states["Published?"]["Choices"]
+                    if c["Next"] == "ContinueAsNew"]
+        # A chunk's loop is about twelve events (task: six, count, choice, wait: two each);
+        # retries add a few: half the 25,000 keeps room for them.
+        self.assertLessEqual(limit * 12, 25000 // 2)
+        self.assertEqual(states["Plan"]["ResultSelector"]["chunks"], 1)
+        self.assertEqual(states["Count"]["Parameters"]["chunks.$"], "States.MathAdd($.chunks, 1)")
+        cont = states["ContinueAsNew"]
+        self.assertEqual(cont["Resource"], "arn:${Partition}:states:::states:startExecution")
+        params = cont["Parameters"]
+        self.assertEqual(params["StateMachineArn.$"], "$$.StateMachine.Id")
+        # Named from this execution, never at random: a retried start is the same start.
+        self.assertIn("States.Hash($$.Execution.Id", params["Name.$"])
+        self.assertNotIn("UUID", params["Name.$"])
+        self.assertEqual(params["Input"]["continued_from.$"], "$$.Execution.Id")
+        self.assertEqual(params["Input"]["chunks"], 0)
+        start = states[ASL["StartAt"]]
+        self.assertEqual([(c["Variable"], c["Next"]) for c in start["Choices"]],
+                         [("$.continued_from", "Published?")])
+        self.assertEqual(start["Default"], "Plan")
+        exists = "StepFunctions.ExecutionAlreadyExistsException"
+        self.assertEqual(cont["Retry"][0], {"ErrorEquals": [exists], "MaxAttempts": 0})
+        (caught,) = cont["Catch"]
+        self.assertEqual((caught["ErrorEquals"], states[caught["Next"]]["Type"]), ([exists], "Succeed"))
 
     def test_the_queue_feeds_the_function_one_step_at_a_time(self):
         (mapping,) = of_type("AWS::Lambda::EventSourceMapping").values()
@@ -316,7 +348,8 @@ class StateMachine(unittest.TestCase):
         self.assertTrue(RES["JobDeadLetterQueue"]["Properties"]["FifoQueue"])
         for fifo in ("JobQueue", "JobDeadLetterQueue"):
             self.assertTrue(RES[fifo]["Properties"]["QueueName"]["Fn::Sub"].endswith(".fifo"), fifo)
-        groups = {st["Parameters"]["MessageGroupId"] for st in ASL["States"].values() if st["Type"] == "Task"}
+        groups = {st["Parameters"]["MessageGroupId"] for st in ASL["States"].values()
+                  if st.get("Resource", "").endswith("sqs:sendMessage.waitForTaskToken")}
         self.assertEqual(len(groups), 1, "every step in one message group")
         # An unanswered message blocks its group until visible again: back soon after the
         # function's end, not hours later.

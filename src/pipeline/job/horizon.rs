@@ -49,6 +49,9 @@ pub(crate) fn aged_out(
 pub(super) const MAX_JOB_DAYS: u64 = 12;
 /// The template's `expire-job-staging` rule (kept equal by a template test).
 pub(super) const STAGING_EXPIRY_DAYS: u64 = 14;
+/// [`STAGING_EXPIRY_DAYS`] as a duration: the default of [`Context::staging_expiry`].
+pub const STAGING_EXPIRY: std::time::Duration =
+    std::time::Duration::from_secs(STAGING_EXPIRY_DAYS * 86_400);
 const _: () = assert!(STAGING_EXPIRY_DAYS >= MAX_JOB_DAYS + 2);
 
 /// When the `calls`-th call of a job started at `now` can go out at the latest pace `limits`

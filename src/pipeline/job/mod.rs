@@ -15,6 +15,7 @@ mod budget;
 mod chunk;
 mod finish;
 pub(crate) mod horizon;
+pub use horizon::STAGING_EXPIRY;
 mod parts;
 mod start;
 mod state;
@@ -29,7 +30,8 @@ use self::state::JobState;
 use crate::adapters::credentials::Credentials;
 use crate::adapters::fortiflex::{FortiFlexApi, Pacer};
 use crate::adapters::storage::Sink;
-use crate::error::Result;
+use crate::contract::keys;
+use crate::error::{Error, Result};
 use crate::pipeline::lock;
 use crate::pipeline::metered::Metered;
 use crate::pipeline::outcome::RunOutcome;
@@ -129,10 +131,21 @@ async fn run_step_unlocked<A: FortiFlexApi, S: Sink>(
                 planned?
             }
         },
-        (JobStep::Chunk { .. }, None) | (JobStep::Finish { .. }, None) => {
-            // Finished and removed already: a redelivered message finds nothing to do.
+        (JobStep::Finish { .. }, None) => {
+            // Finished and removed already: a redelivered finish finds nothing to do.
             tracing::info!(job = %job, "no such job (finished already)");
             return Ok(gone(job));
+        }
+        (JobStep::Chunk { cursor, .. }, None) => {
+            // A chunk's task is live (a stale message is skipped before this), and its job's
+            // finish cannot have run before it: the state was lost (expired or removed). Saying
+            // "done" would publish a job with days missing as if it were whole.
+            return Err(Error::Storage(format!(
+                "job {job}'s state ({}) is missing mid-job (at item {cursor}): its staging expired \
+                 or was removed. Nothing published is lost; start the job again to finish the \
+                 rest",
+                sink.location(&keys::job_state_key(&job))
+            )));
         }
         (JobStep::Chunk { cursor, .. }, Some(state)) => {
             if cursor < state.next_item {
@@ -141,12 +154,14 @@ async fn run_step_unlocked<A: FortiFlexApi, S: Sink>(
             }
             state
         }
-        (JobStep::Finish { .. }, Some(state)) => {
+        (JobStep::Finish { .. }, Some(mut state)) => {
+            keep_staging(sink, &mut state, ctx).await?;
             let outcome = finish::finish(&api, sink, state, ctx).await;
             budget::save(sink, &pacer).await?;
             return Ok(StepOutcome::Finished(outcome?));
         }
     };
+    keep_staging(sink, &mut state, ctx).await?;
     // The chunk saves the state as it stages; the calls are saved even when it fails.
     let run = if state.done() {
         Ok(Duration::ZERO)
@@ -181,4 +196,16 @@ fn gone(job: String) -> StepOutcome {
         done: true,
         calls: 0,
     })
+}
+
+/// Rewrites the job's staged parts when half the bucket's staging expiry has passed since they
+/// were last written (`parts::refresh`), and saves the state's new time. The wall clock, not
+/// `ctx.now`: what counts is how old the objects are in the bucket.
+async fn keep_staging<S: Sink>(sink: &S, state: &mut JobState, ctx: &Context) -> Result<()> {
+    let now = chrono::Utc::now();
+    if let Some(rewritten) = parts::refresh(sink, state, ctx.staging_expiry, now).await? {
+        tracing::info!(job = %state.job, rewritten, "staging rewritten to outlive its expiry");
+        state.save(sink).await?;
+    }
+    Ok(())
 }

@@ -172,6 +172,57 @@ pub(super) async fn day(
     Ok(out)
 }
 
+/// Rewrites every staged part the job may still read, when the last rewrite (or the plan) is
+/// half the bucket's staging expiry ago: S3's lifecycle expires an object by the age of its
+/// current version, so a rewritten part lives another full expiry, and no job, however long
+/// it waits on the budget, outlives its own staging. Parts already removed (a published day's)
+/// are skipped. How many were rewritten, or `None` when none was due; the caller saves the
+/// state's new time.
+pub(super) async fn refresh(
+    sink: &impl Sink,
+    state: &mut JobState,
+    expiry: std::time::Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<usize>> {
+    let last = state.refreshed_at.unwrap_or(state.created_at);
+    let half = chrono::Duration::from_std(expiry / 2).unwrap_or(chrono::Duration::MAX);
+    if now - last < half {
+        return Ok(None);
+    }
+    let generation = state.generation();
+    let mut keys = Vec::new();
+    for p in &state.programs {
+        for part in &p.catalog_parts {
+            keys.push(keys::staged_catalog_key(
+                &state.job,
+                &generation,
+                &p.serial,
+                *part,
+            ));
+        }
+        for d in p.days.iter().filter(|d| d.done.is_none()) {
+            for part in &d.parts {
+                keys.push(keys::staged_day_key(
+                    &state.job,
+                    &generation,
+                    &p.serial,
+                    d.day,
+                    *part,
+                ));
+            }
+        }
+    }
+    let mut rewritten = 0;
+    for key in keys {
+        if let Some(body) = sink.get(&key).await? {
+            sink.put(&key, body, JSON_CONTENT_TYPE).await?;
+            rewritten += 1;
+        }
+    }
+    state.refreshed_at = Some(now);
+    Ok(Some(rewritten))
+}
+
 /// Removes the staged parts of `day` (once it is published).
 pub(super) async fn remove_day(
     sink: &impl Sink,

@@ -91,6 +91,7 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         programs: plans.iter().map(program).collect(),
         next_item: 0,
         parts: 0,
+        refreshed_at: None,
     };
     state.index_days();
     let calls: u64 = state.items().iter().map(|i| i.max_calls()).sum();

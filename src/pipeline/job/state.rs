@@ -1,7 +1,7 @@
 //! A job's plan and progress, one small JSON object in the bucket (`staging/job=<ID>/job.json`):
 //! Step Functions passes only the job's id and a cursor between states (its state is limited
 //! to 256 KiB), so everything a chunk needs to resume is here. One chunk runs at a time
-//! (the function's reserved concurrency is 1), so the object has one writer.
+//! (the FIFO job queue hands out one step at a time), so the object has one writer.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -139,6 +139,10 @@ pub(super) struct JobState {
     pub next_item: usize,
     /// Parts written so far: the next part's number.
     pub parts: u64,
+    /// When the job's staged parts were last rewritten (`None`: never; they date from
+    /// `created_at`). The bucket expires staging by age; see `parts::refresh`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshed_at: Option<DateTime<Utc>>,
 }
 
 impl JobState {

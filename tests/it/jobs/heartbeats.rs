@@ -10,7 +10,7 @@ async fn a_crashed_step_is_retried_after_its_heartbeat_and_its_redelivery_is_not
     let (aws, sim) = setup(Dataset::mssp(7)).await;
     let h = handler(&aws.config, env(&aws, &sim, budget_env(100, 1000, 3600)));
     // Tasks time out after 2 s without a heartbeat (300 s deployed).
-    let machine = StateMachine::create_with(&aws, Some(2)).await;
+    let machine = StateMachine::create_with(&aws, Some(2), None).await;
     let input = json!({"start_date": "2025-11-06", "end_date": "2025-11-07"});
     let run = machine.start("crashed", input).await;
     // The plan step's message is taken by an invocation that dies before answering.

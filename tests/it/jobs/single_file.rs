@@ -134,7 +134,7 @@ async fn two_pollers_on_the_fifo_job_queue_run_the_steps_of_two_jobs_one_after_t
 async fn a_direct_invocation_while_a_job_step_works_is_refused_naming_the_step() {
     let (aws, sim) = setup(Dataset::mssp(7)).await;
     sim.inject(Fault {
-        kind: FaultKind::Delay(Duration::from_millis(40)),
+        kind: FaultKind::Delay(Duration::from_millis(100)),
         after: 0,
         times: None,
     });
@@ -144,8 +144,10 @@ async fn a_direct_invocation_while_a_job_step_works_is_refused_naming_the_step()
     let run = machine.start("busy", input).await;
 
     let direct = async {
-        // Once a step holds the lock (it is written unreleased), a direct run comes.
+        // Once a step holds the lock (the object exists only while held), a direct run comes.
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
+            assert!(Instant::now() < deadline, "no job step took the run lock");
             if let Ok(r) = aws
                 .s3
                 .get_object()
@@ -156,7 +158,7 @@ async fn a_direct_invocation_while_a_job_step_works_is_refused_naming_the_step()
             {
                 let body = r.body.collect().await.unwrap().into_bytes();
                 let claim: Value = serde_json::from_slice(&body).unwrap();
-                if claim["released"] == false {
+                if claim["holder"].is_string() {
                     break;
                 }
             }

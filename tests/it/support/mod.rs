@@ -339,6 +339,7 @@ pub fn run_context(now: DateTime<Utc>) -> Context {
         limits: Limits::default(),
         calls_this_hour: 0,
         time_left: None,
+        staging_expiry: fortiflex_reporter::pipeline::job::STAGING_EXPIRY,
     }
 }
 

@@ -19,17 +19,45 @@ use super::{Aws, moto};
 
 /// The definition `template.yaml` deploys (`DefinitionUri`), with its substitutions.
 pub fn definition(queue_url: &str, retry_seconds: u64) -> String {
-    definition_with(queue_url, retry_seconds, None)
+    definition_with(queue_url, retry_seconds, None, None)
 }
 
-/// [`definition`], with each task's `HeartbeatSeconds` set to `heartbeat` when given.
-pub fn definition_with(queue_url: &str, retry_seconds: u64, heartbeat: Option<u64>) -> String {
+/// [`definition`], with each task's `HeartbeatSeconds` set to `heartbeat` when given, and the
+/// chunks after which an execution continues as a new one set to `chunks` when given.
+pub fn definition_with(
+    queue_url: &str,
+    retry_seconds: u64,
+    heartbeat: Option<u64>,
+    chunks: Option<u64>,
+) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/infra/statemachine.asl.json");
     let text = std::fs::read_to_string(path).unwrap();
     let text = text
         .replace("${JobQueueUrl}", queue_url)
         .replace("${Partition}", "aws");
     let mut asl: Value = serde_json::from_str(&text).unwrap();
+    let choices = asl["States"]["Published?"]["Choices"]
+        .as_array_mut()
+        .unwrap();
+    let cont = choices
+        .iter_mut()
+        .find(|c| c["Next"] == "ContinueAsNew")
+        .unwrap();
+    if let Some(n) = chunks {
+        cont["NumericGreaterThanEquals"] = json!(n);
+    }
+    // moto's interpreter cannot call `states:startExecution` (it hands the parameters to boto
+    // uncased, and always adds an `Input` boto rejects), so the start goes to the job queue as
+    // a message carrying the parameters as the definition evaluates them, and `work` makes
+    // the call and answers as the integration would (`start_execution`).
+    let start = &mut asl["States"]["ContinueAsNew"];
+    let request = start["Parameters"].take();
+    start["Resource"] = json!("arn:aws:states:::sqs:sendMessage.waitForTaskToken");
+    start["Parameters"] = json!({
+        "QueueUrl": queue_url,
+        "MessageGroupId": "jobs",
+        "MessageBody": {"step": "start_execution", "task_token.$": "$$.Task.Token", "request": request},
+    });
     for state in asl["States"].as_object_mut().unwrap().values_mut() {
         if let (Some(secs), Some(beat)) = (heartbeat, state.get_mut("HeartbeatSeconds")) {
             *beat = json!(secs);
@@ -89,11 +117,15 @@ pub struct Ended {
     pub status: String,
     pub output: Option<Value>,
     pub error: Option<String>,
+    /// The failure's cause: for `States.Runtime`, what in the definition broke.
+    pub cause: Option<String>,
     /// The steps the function ran: `plan`, `chunk` or `finish`, with the error type of each
     /// that failed.
     pub steps: Vec<(String, Option<String>)>,
     /// Each chunk step's reply.
     pub replies: Vec<Value>,
+    /// The executions the job ran in, in order: the one started, then each it continued as.
+    pub executions: Vec<String>,
     /// Every FortiFlex call start (ms since the epoch, logins included) the steps' pacers
     /// recorded in the shared budget object, read after each step: the client's own account of
     /// what it sent when.
@@ -103,7 +135,7 @@ pub struct Ended {
 impl StateMachine {
     /// The template's state machine on moto, with its own job queue.
     pub async fn create(aws: &Aws) -> Self {
-        Self::create_with(aws, None).await
+        Self::create_with(aws, None, None).await
     }
 
     /// A state machine and job queue already on moto (a stack's), run by moto's interpreter.
@@ -119,8 +151,9 @@ impl StateMachine {
         }
     }
 
-    /// [`StateMachine::create`], its tasks timing out after `heartbeat` seconds without one.
-    pub async fn create_with(aws: &Aws, heartbeat: Option<u64>) -> Self {
+    /// [`StateMachine::create`], its tasks timing out after `heartbeat` seconds without one,
+    /// its executions continuing as new ones after `chunks` chunks.
+    pub async fn create_with(aws: &Aws, heartbeat: Option<u64>, chunks: Option<u64>) -> Self {
         execute_state_machines().await;
         let sfn = aws_sdk_sfn::Client::new(&aws.config);
         let sqs = aws_sdk_sqs::Client::new(&aws.config);
@@ -137,7 +170,7 @@ impl StateMachine {
         let arn = sfn
             .create_state_machine()
             .name(&name)
-            .definition(definition_with(&queue_url, 1, heartbeat))
+            .definition(definition_with(&queue_url, 1, heartbeat, chunks))
             .role_arn("arn:aws:iam::123456789012:role/fortiflex-reporter-jobs")
             .send()
             .await
@@ -174,7 +207,10 @@ impl StateMachine {
             .unwrap();
     }
 
-    async fn status(&self, execution: &str) -> (String, Option<String>, Option<String>) {
+    async fn status(
+        &self,
+        execution: &str,
+    ) -> (String, Option<String>, Option<String>, Option<String>) {
         let d = self
             .sfn
             .describe_execution()
@@ -182,7 +218,8 @@ impl StateMachine {
             .send()
             .await
             .unwrap();
-        (d.status.as_str().to_string(), d.output, d.error)
+        let ended = (d.status.as_str().to_string(), d.output, d.error);
+        (ended.0, ended.1, ended.2, d.cause)
     }
 
     /// Works the queue for `execution` until it ends, or until `stop_after` chunk steps
@@ -198,17 +235,31 @@ impl StateMachine {
         let mut replies = Vec::new();
         // Every call start the budget snapshots showed, each once.
         let mut starts: Vec<i64> = Vec::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(240);
+        // A guard against a hung execution, not a timing: a loaded machine runs moto slowly.
+        let deadline = std::time::Instant::now() + Duration::from_secs(600);
+        let mut executions = vec![execution.to_string()];
         loop {
-            let (status, output, error) = self.status(execution).await;
+            let current = executions.last().unwrap().clone();
+            let (status, output, error, cause) = self.status(&current).await;
+            let output: Option<Value> = output.map(|o| serde_json::from_str(&o).unwrap());
+            let next = output
+                .as_ref()
+                .and_then(|o| o["continuation"]["execution_arn"].as_str());
+            if let (true, Some(next)) = (status == "SUCCEEDED", next) {
+                // The job went on in a new execution (ContinueAsNew): follow it.
+                executions.push(next.to_string());
+                continue;
+            }
             let chunks = steps.iter().filter(|(s, _)| s == "chunk").count();
             if status != "RUNNING" || stop_after.is_some_and(|n| chunks >= n) {
                 return Ended {
                     status,
-                    output: output.map(|o| serde_json::from_str(&o).unwrap()),
+                    output,
                     error,
+                    cause,
                     steps,
                     replies,
+                    executions,
                     call_starts: starts,
                 };
             }
@@ -227,10 +278,14 @@ impl StateMachine {
                 .unwrap();
             for m in received.messages() {
                 let body = m.body().unwrap().to_string();
-                let step = serde_json::from_str::<Value>(&body).unwrap()["step"]
-                    .as_str()
-                    .unwrap()
-                    .to_string();
+                let message: Value = serde_json::from_str(&body).unwrap();
+                let step = message["step"].as_str().unwrap().to_string();
+                if step == "start_execution" {
+                    self.start_execution(&message).await;
+                    steps.push((step, None));
+                    self.delete(m.receipt_handle().unwrap()).await;
+                    continue;
+                }
                 let event = json!({"Records": [{
                     "messageId": m.message_id().unwrap_or_default(),
                     "eventSource": "aws:sqs",
@@ -260,10 +315,63 @@ impl StateMachine {
                 let snap = self.budget().await;
                 starts.extend(snap.into_iter().filter(|t| *t >= began - 1));
                 starts.sort_unstable();
-                self.sqs
-                    .delete_message()
-                    .queue_url(&self.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
+                self.delete(m.receipt_handle().unwrap()).await;
+            }
+        }
+    }
+
+    async fn delete(&self, receipt: &str) {
+        self.sqs
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// What Step Functions' `states:startExecution` integration does with a `ContinueAsNew`
+    /// request (see [`definition_with`]): starts the execution and answers with its ARN and
+    /// start, or fails the task with the service's error, as `StepFunctions.<exception>`.
+    async fn start_execution(&self, message: &Value) {
+        let token = message["task_token"].as_str().unwrap();
+        let request = &message["request"];
+        let input = match &request["Input"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let started = self
+            .sfn
+            .start_execution()
+            .state_machine_arn(request["StateMachineArn"].as_str().unwrap())
+            .name(request["Name"].as_str().unwrap())
+            .input(input)
+            .send()
+            .await;
+        match started {
+            Ok(out) => {
+                let output = json!({
+                    "ExecutionArn": out.execution_arn,
+                    "StartDate": out.start_date.secs(),
+                });
+                self.sfn
+                    .send_task_success()
+                    .task_token(token)
+                    .output(output.to_string())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            Err(e) => {
+                let code = e
+                    .as_service_error()
+                    .and_then(|e| e.meta().code())
+                    .unwrap_or("SdkClientException");
+                self.sfn
+                    .send_task_failure()
+                    .task_token(token)
+                    .error(format!("StepFunctions.{code}"))
+                    .cause(e.to_string())
                     .send()
                     .await
                     .unwrap();

@@ -1,0 +1,83 @@
+//! A job longer than the bucket's staging expiry: S3's lifecycle rule deletes staged objects
+//! by age, and the job rewrites the parts it still needs every half expiry, so it completes.
+//! Scaled down: a 6-second expiry, a 1-second budget hour, and a stand-in for the lifecycle
+//! rule that deletes whatever under `staging/` is older than the expiry.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Instant, SystemTime};
+
+use super::*;
+
+const EXPIRY_SECS: u64 = 6;
+
+/// S3's `expire-job-staging` rule, run every 200 ms instead of daily: deletes each staged
+/// object whose current version is older than the expiry. Counts what it deleted.
+async fn lifecycle(aws: &Aws, stop: &AtomicBool, deleted: &AtomicUsize) {
+    while !stop.load(Ordering::SeqCst) {
+        let listed = aws
+            .s3
+            .list_objects_v2()
+            .bucket(&aws.bucket)
+            .prefix("fortiflex/staging/")
+            .send()
+            .await
+            .unwrap();
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        for o in listed.contents() {
+            let written = o.last_modified().unwrap().as_secs_f64();
+            if now - written > EXPIRY_SECS as f64 {
+                let key = o.key().unwrap();
+                let gone = aws.s3.delete_object().bucket(&aws.bucket).key(key);
+                gone.send().await.unwrap();
+                deleted.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs moto: make test"]
+async fn a_job_longer_than_the_staging_expiry_completes() {
+    // Thirty accounts over six days: about 210 calls at 27 a (one-second) hour.
+    let (aws, sim) = setup(Dataset::mssp(27)).await;
+    let mut env = env(&aws, &sim, budget_env(100, 27, 1));
+    env.push(("FORTIFLEX_STAGING_EXPIRY_SECS", EXPIRY_SECS.to_string()));
+    let h = handler(&aws.config, env);
+    let machine = StateMachine::create(&aws).await;
+    let input = json!({"start_date": "2025-11-10", "end_date": "2025-11-15"});
+    let run = machine.start("long", input).await;
+
+    let (stop, deleted) = (AtomicBool::new(false), AtomicUsize::new(0));
+    let began = Instant::now();
+    let work = async {
+        let ended = machine.work(&h, &run, now(), None).await;
+        stop.store(true, Ordering::SeqCst);
+        ended
+    };
+    let (ended, ()) = tokio::join!(work, lifecycle(&aws, &stop, &deleted));
+    let took = began.elapsed();
+
+    assert_succeeded(&ended);
+    assert!(
+        took > Duration::from_secs(EXPIRY_SECS),
+        "the job outlived the expiry ({took:?}): its catalog, staged at the start, was read at its end"
+    );
+    let manifests = manifests(&aws).await;
+    assert_eq!(manifests.len(), 6, "{:?}", manifests.keys());
+    for m in manifests.values() {
+        assert_eq!(
+            m["source"]["accounts"].as_array().map(Vec::len),
+            Some(30),
+            "{m}"
+        );
+    }
+    assert!(staging(&aws.keys().await).is_empty());
+    eprintln!(
+        "lifecycle stand-in deleted {} objects",
+        deleted.load(Ordering::SeqCst)
+    );
+}
