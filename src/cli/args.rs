@@ -70,6 +70,10 @@ pub enum Command {
     /// A month's statement per customer, in money, from the stored daily reports under --out
     /// (no FortiFlex call)
     Statement(StatementArgs),
+    /// A month's days checked against what Fortinet deducted from the prepaid balance, from
+    /// the stored daily reports and balance snapshots under --out (no FortiFlex call); written
+    /// under tieout/
+    Tieout(TieoutArgs),
     /// A final month's quantities into the billing systems the customers file names
     /// (ConnectWise PSA, Stripe, a signed webhook), exactly once: a dry run unless --apply
     Push(PushArgs),
@@ -195,6 +199,20 @@ pub struct StatementArgs {
     #[arg(long, value_name = "FILE")]
     pub customers: Option<PathBuf>,
     /// Where the daily reports are and the statement goes: a folder or s3://bucket/prefix
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TieoutArgs {
+    /// The month, YYYY-MM [default: the month of yesterday, Pacific]
+    #[arg(long, value_name = "YYYY-MM", value_parser = month)]
+    pub month: Option<Month>,
+    /// The program whose reports and snapshots to read
+    #[arg(long, value_name = "SERIAL", env = "FORTIFLEX_PROGRAM_SERIAL", value_parser = serial)]
+    pub program: Serial,
+    /// Where the daily reports and balance snapshots are and the tie-out goes: a folder or
+    /// s3://bucket/prefix
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
 }

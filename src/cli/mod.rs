@@ -11,6 +11,7 @@ mod local;
 mod progress;
 mod push;
 mod statement;
+mod tieout;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use chrono::Utc;
 pub use args::Cli;
 pub(crate) use args::{
     BalanceArgs, Command, ConsumptionArgs, CredentialsArg, EntitlementsArgs, Format, ProbeArgs,
-    ProgramsArgs, PushArgs, StatementArgs,
+    ProgramsArgs, PushArgs, StatementArgs, TieoutArgs,
 };
 #[cfg(feature = "sim")]
 pub(crate) use args::{DemoArgs, SimArgs};
@@ -66,6 +67,10 @@ pub async fn run(cli: Cli, out: &mut (impl Write + Send)) -> Result<()> {
         Command::Statement(args) => {
             let (settings, now) = settings()?;
             Box::pin(statement::run(args, settings, now, out)).await
+        }
+        Command::Tieout(args) => {
+            let (settings, now) = settings()?;
+            Box::pin(tieout::run(args, settings, now, out)).await
         }
         Command::Push(args) => {
             let (settings, now) = settings()?;

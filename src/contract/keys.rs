@@ -140,6 +140,12 @@ pub fn balance_key(program: &str, day: NaiveDate) -> String {
     format!("balances/dt={day}/balance_{program}_{day}.json")
 }
 
+/// `tieout/month=YYYY-MM/tieout_<PROGRAM>_YYYY-MM.json`: the month's days checked against
+/// what Fortinet deducted, rewritten by each run of the month.
+pub fn tieout_key(program: &str, month: Month) -> String {
+    format!("tieout/month={month}/tieout_{program}_{month}.json")
+}
+
 /// `alerts/dt=YYYY-MM-DD/alerts_<PROGRAM>_YYYY-MM-DD.json`: the day's alerts.
 pub fn alerts_key(program: &str, day: NaiveDate) -> String {
     format!("alerts/dt={day}/alerts_{program}_{day}.json")

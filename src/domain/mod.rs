@@ -12,4 +12,5 @@ pub(crate) mod records;
 pub mod report;
 pub(crate) mod statement;
 pub mod targets;
+pub(crate) mod tieout;
 pub mod window;

@@ -16,10 +16,12 @@ use crate::domain::alerts::Consumer;
 use crate::domain::alerts::{self, Alert, Baseline, DayAlerts};
 use crate::domain::balance::{self, Inputs, ProgramType, Snapshot};
 use crate::domain::customers::Customers;
+use crate::domain::statement::Month;
 use crate::domain::window;
 use crate::error::{Error, Result};
 use crate::pipeline::archive::{self, rollup};
 use crate::pipeline::discovery::Scope;
+use crate::pipeline::tieout;
 
 /// What the watch judges once the reports are written: the days written, read back from the
 /// archive one at a time (a 100,000-row day is not carried through the run), and the serials
@@ -93,6 +95,11 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
         commitment: settings.commitment,
     });
     put_json(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
+    if snapshot.balance.is_some() {
+        // The month of the last complete day, tied out against the snapshots up to this one.
+        let through = as_of - Days::new(1);
+        tieout::write_month(sink, &serial, Month::of(through), through, program_start).await?;
+    }
     let balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
     tracing::info!(
         program = %serial,
@@ -149,7 +156,7 @@ fn day_of(text: &Option<String>) -> Option<NaiveDate> {
 }
 
 /// The stored totals of the days `first..as_of` (missing days absent).
-async fn stored_totals(
+pub(super) async fn stored_totals(
     sink: &impl Sink,
     program: &str,
     first: NaiveDate,

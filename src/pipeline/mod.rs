@@ -19,6 +19,7 @@ pub(crate) mod request;
 pub(crate) mod run;
 pub(crate) mod site;
 pub(crate) mod statements;
+pub(crate) mod tieout;
 
 pub use plan::oldest_available;
 pub use request::{Context, Request, Watch};

@@ -280,3 +280,66 @@ async fn a_postpaid_program_is_measured_against_its_commitment() {
     );
     assert_eq!(kinds(&a), vec![("commitment_shortfall".into(), "-".into())]);
 }
+
+#[tokio::test]
+async fn the_balance_ties_out_day_by_day_a_top_up_shown_and_an_unseen_charge_differs() {
+    let mut data = with_balance(Dataset::walkthrough(), "2025-11-08", "20000.00");
+    data.programs[0]
+        .top_ups
+        .push((d("2025-11-10"), dec("10000")));
+    let dir = tempfile::tempdir().unwrap();
+    for today in ["2025-11-08", "2025-11-09", "2025-11-10", "2025-11-11"] {
+        let sim = support::simulator_at(data.clone(), today).await;
+        week(
+            &sim,
+            &sim.credentials(),
+            dir.path(),
+            today,
+            Watch::default(),
+        )
+        .await;
+    }
+    let key = format!("tieout/month=2025-11/tieout_{PROGRAM}_2025-11.json");
+    let t = read(dir.path(), &key);
+    assert_eq!(t["through"], json!("2025-11-10"));
+    let days = t["balance"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 10);
+    // No snapshot before the 8th: the days before it cannot be checked, and say why.
+    for day in &days[..7] {
+        assert_eq!(day["status"], json!("unknown"), "{day}");
+        assert!(day["note"].as_str().unwrap().contains("snapshot"));
+    }
+    for day in &days[7..] {
+        assert_eq!(day["status"], json!("ties"), "{day}");
+        assert_eq!(num(&day["difference"]), Decimal::ZERO, "{day}");
+        assert_eq!(num(&day["consumed"]), dec("399.42"));
+    }
+    // Bought on the 10th, so first seen in the balance read on the 10th: the 9th's drop.
+    assert_eq!(days[8]["event"]["kind"], json!("top_up"));
+    assert_eq!(num(&days[8]["event"]["points"]), dec("10000"));
+    assert_eq!(t["balance"]["totals"]["ties"], json!(3));
+    assert_eq!(num(&t["balance"]["totals"]["top_ups"]), dec("10000"));
+
+    // Fortinet deducts 120 points on the 11th that no report shows.
+    data.programs[0].prepaid_points -= dec("120");
+    let sim = support::simulator_at(data, "2025-11-12").await;
+    week(
+        &sim,
+        &sim.credentials(),
+        dir.path(),
+        "2025-11-12",
+        Watch::default(),
+    )
+    .await;
+    let t = read(dir.path(), &key);
+    let days = t["balance"]["days"].as_array().unwrap();
+    assert_eq!(days.len(), 11);
+    assert_eq!(days[10]["status"], json!("differs"), "{}", days[10]);
+    assert_eq!(num(&days[10]["difference"]), dec("120"));
+    assert_eq!(
+        days[9]["status"],
+        json!("ties"),
+        "earlier days keep their snapshots"
+    );
+    assert_eq!(t["balance"]["totals"]["differs"], json!(1));
+}

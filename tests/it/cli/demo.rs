@@ -83,7 +83,8 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
             "ranges",
             "rollups",
             "site",
-            "statements"
+            "statements",
+            "tieout"
         ]
     );
     // A month of days backfilled, billed per the sample customers file, and the site.

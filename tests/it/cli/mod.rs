@@ -9,6 +9,7 @@ mod mssp;
 mod push;
 mod rollups;
 mod statement;
+mod tieout;
 
 use std::path::Path;
 use std::process::{Command, Output};

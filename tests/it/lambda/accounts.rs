@@ -108,11 +108,12 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
     );
     // Four days of daily reports and their rollups, November's statement (CSV, JSON,
     // workbook, manifest and, without a customers file, one CSV per account) and its carried
-    // lines, two runs' balance snapshots and the alerts of the four days written; the site:
-    // its index and a statement page per account.
+    // lines, two runs' balance snapshots, November's balance tie-out (rewritten by the
+    // second run) and the alerts of the four days written; the site: its index and a
+    // statement page per account.
     assert_eq!(
         aws.keys().await.len() as u64,
-        4 * (3 + 2) + 4 + accounts + 1 + 2 + 4 + 1 + accounts
+        4 * (3 + 2) + 4 + accounts + 1 + 2 + 1 + 4 + 1 + accounts
     );
     let statements = &next.programs[0].statements;
     assert_eq!(statements.len(), 1);

@@ -47,6 +47,8 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     );
     // The balance snapshot of the run's Pacific day, and each written day's alerts.
     want.push("fortiflex/balances/dt=2025-11-10/balance_ELAVMS0000123456_2025-11-10.json".into());
+    // The month's balance tie-out (through the 9th).
+    want.push("fortiflex/tieout/month=2025-11/tieout_ELAVMS0000123456_2025-11.json".into());
     for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
         want.push(format!(
             "fortiflex/alerts/dt={day}/alerts_ELAVMS0000123456_{day}.json"

@@ -1,0 +1,21 @@
+//! The tie-out: each final day checked against what Fortinet deducted (`balance`: the prepaid
+//! balance's day-over-day drop against the day's report total). Pure: the caller reads the
+//! stored days and balance snapshots. Fortinet publishes no invoice a partner can reconcile
+//! against, so these checks, through the API alone, are what a finance team can trust.
+
+pub(crate) mod balance;
+
+use serde::{Deserialize, Serialize};
+
+/// How a day compares: within the stated tolerance, beyond it, or not checkable (a snapshot
+/// or the day's report is missing, or an event whose size FortiFlex does not say).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    Ties,
+    Differs,
+    Unknown,
+}
+
+#[cfg(test)]
+mod tests;
