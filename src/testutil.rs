@@ -103,6 +103,7 @@ pub(crate) fn catalog() -> Catalog {
                     id: Some(2),
                     name: Some("FortiManager-VM".into()),
                 },
+                parameters: vec![],
             },
             Config {
                 id: 4103,
@@ -113,6 +114,7 @@ pub(crate) fn catalog() -> Catalog {
                     id: Some(101),
                     name: None,
                 },
+                parameters: vec![],
             },
         ],
     )

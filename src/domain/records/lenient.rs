@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{Config, ProductType};
+use super::{Config, Parameter, ProductType};
 use crate::domain::ids::AccountId;
 use crate::domain::money::parse_decimal;
 
@@ -215,6 +215,25 @@ pub(super) struct RawConfig {
     account_id: Option<AccountId>,
     #[serde(default)]
     product_type: Option<Value>,
+    #[serde(default)]
+    parameters: Option<Value>,
+}
+
+/// `parameters [{id, value}]`, ids as numbers or strings, values as text or numbers; an
+/// entry without an id is left out.
+fn parameters(v: Option<&Value>) -> Vec<Parameter> {
+    let Some(Value::Array(items)) = v else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .filter_map(|p| {
+            Some(Parameter {
+                id: p.get("id").and_then(value_u64)?,
+                value: p.get("value").and_then(value_text).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 impl From<RawConfig> for Config {
@@ -240,6 +259,7 @@ impl From<RawConfig> for Config {
             status: r.status,
             account_id: r.account_id,
             product_type,
+            parameters: parameters(r.parameters.as_ref()),
         }
     }
 }

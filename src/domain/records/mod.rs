@@ -41,6 +41,16 @@ pub struct Config {
     /// The account the configuration (and so its entitlements) belongs to.
     pub account_id: Option<AccountId>,
     pub product_type: ProductType,
+    /// `parameters [{id, value}]`: CPU size, service package, add-ons; what `tools/calc`
+    /// prices. Empty when FortiFlex sends none.
+    pub parameters: Vec<Parameter>,
+}
+
+/// One parameter of a configuration; the value is kept as FortiFlex's text.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Parameter {
+    pub id: u64,
+    pub value: String,
 }
 
 /// `productType {id, name}`; unknown ids are kept as numbers.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::domain::money::Exact;
-use crate::domain::records::{Config, Entitlement, PointsRow, Program};
+use crate::domain::records::{Config, Entitlement, Parameter, PointsRow, Program};
 use crate::error::{Error, Result};
 
 #[derive(Serialize)]
@@ -25,6 +25,8 @@ struct WireConfig<'a> {
     status: Option<&'a str>,
     account_id: Option<u64>,
     product_type: WireProductType<'a>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    parameters: &'a [Parameter],
 }
 
 #[derive(Serialize)]
@@ -79,6 +81,7 @@ pub(super) fn config(c: &Config) -> Raw {
             id: c.product_type.id,
             name: c.product_type.name.as_deref(),
         },
+        parameters: &c.parameters,
     })
 }
 
@@ -139,6 +142,10 @@ mod tests {
                 id: Some(1),
                 name: None,
             },
+            parameters: vec![Parameter {
+                id: 1,
+                value: "4".into(),
+            }],
         };
         assert_eq!(read::<Config>(&config(&c), "config").unwrap(), c);
         let e = Entitlement {

@@ -152,6 +152,30 @@ fn entitlement_dates_are_days_in_any_of_the_seen_spellings() {
 }
 
 #[test]
+fn a_configs_parameters_are_read_as_text_by_id() {
+    let rows: Vec<Config> = parse_list(
+        "configs/list",
+        200,
+        br#"{"status":0,"configs":[{"id":1,"productType":{"id":1},
+            "parameters":[{"id":1,"value":"4"},{"id":"2","value":"UTP"},{"id":10,"value":5},{"value":"x"}]},
+            {"id":2,"productType":{"id":2}}]}"#,
+        &["configs"],
+    )
+    .unwrap();
+    let read: Vec<(u64, &str)> = rows[0]
+        .parameters
+        .iter()
+        .map(|p| (p.id, p.value.as_str()))
+        .collect();
+    assert_eq!(
+        read,
+        [(1, "4"), (2, "UTP"), (10, "5")],
+        "no id, no parameter"
+    );
+    assert!(rows[1].parameters.is_empty());
+}
+
+#[test]
 fn configs_accept_both_spellings() {
     let rows: Vec<Config> = parse_list(
         "configs/list",
