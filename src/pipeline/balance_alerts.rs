@@ -2,16 +2,15 @@
 //! each day it wrote (`alerts/dt=…`), judged against what the archive holds. FortiFlex keeps
 //! no balance history, so the archive's snapshots are the history.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use chrono::{Days, NaiveDate};
-use futures_util::{StreamExt, TryStreamExt, stream};
 use rust_decimal::Decimal;
 
 use super::request::{Context, Watch};
 use crate::adapters::fortiflex::{BalanceReading, FortiFlexApi, Program, read_balance};
 use crate::adapters::storage::Sink;
-use crate::contract::keys::{self, daily_keys};
+use crate::contract::keys;
 use crate::domain::alerts::Consumer;
 use crate::domain::alerts::{self, Alert, Baseline, DayAlerts};
 use crate::domain::balance::{self, Inputs, ProgramType, Snapshot};
@@ -19,9 +18,9 @@ use crate::domain::customers::Customers;
 use crate::domain::statement::Month;
 use crate::domain::window;
 use crate::error::{Error, Result};
-use crate::pipeline::archive::{self, rollup};
+use crate::pipeline::archive::rollup;
 use crate::pipeline::discovery::Scope;
-use crate::pipeline::tieout;
+use crate::pipeline::tieout::{self, stored_totals};
 
 /// What the watch judges once the reports are written: the days written, read back from the
 /// archive one at a time (a 100,000-row day is not carried through the run), and the serials
@@ -41,8 +40,6 @@ pub(super) fn calls(scope: &Scope) -> u64 {
 const RATE_DAYS: u64 = 30;
 /// A previous snapshot is looked for this many days back.
 const SNAPSHOT_DAYS: u64 = 7;
-/// Stored days are read this many at a time (S3 GETs in flight).
-const READS_IN_FLIGHT: usize = 16;
 const JSON: &str = "application/json";
 
 /// The balance snapshot of `scope`'s program and the alerts of each day in `watched`,
@@ -153,25 +150,6 @@ fn declared(p: Option<&Program>) -> Option<ProgramType> {
 fn day_of(text: &Option<String>) -> Option<NaiveDate> {
     let t = text.as_deref()?.trim();
     t.split([' ', 'T']).next()?.parse().ok()
-}
-
-/// The stored totals of the days `first..as_of` (missing days absent).
-pub(super) async fn stored_totals(
-    sink: &impl Sink,
-    program: &str,
-    first: NaiveDate,
-    as_of: NaiveDate,
-) -> Result<BTreeMap<NaiveDate, Decimal>> {
-    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < as_of).collect();
-    stream::iter(days)
-        .map(|day| async move {
-            let stored = archive::stored(sink, &daily_keys(program, day)).await?;
-            Ok::<_, Error>(stored.map(|s| (day, s.points)))
-        })
-        .buffered(READS_IN_FLIGHT)
-        .try_filter_map(|x| async move { Ok(x) })
-        .try_collect()
-        .await
 }
 
 /// The newest stored snapshot before `as_of`, looking back [`SNAPSHOT_DAYS`].

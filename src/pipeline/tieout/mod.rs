@@ -6,15 +6,20 @@
 use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::adapters::storage::Sink;
-use crate::contract::keys;
+use crate::contract::keys::{self, daily_keys};
 use crate::domain::balance::Snapshot;
 use crate::domain::statement::Month;
 use crate::domain::tieout::balance::{self, BalanceTieout};
 use crate::error::{Error, Result};
-use crate::pipeline::balance_alerts::stored_totals;
+use crate::pipeline::archive;
+
+/// Stored days are read this many at a time (S3 GETs in flight).
+const READS_IN_FLIGHT: usize = 16;
 
 /// `tieout/month=YYYY-MM/tieout_<PROGRAM>_YYYY-MM.json`.
 #[derive(Debug, Serialize)]
@@ -106,4 +111,23 @@ async fn stored_snapshot(
             sink.location(&key)
         ))
     })
+}
+
+/// The stored totals of the days `first..as_of` (missing days absent).
+pub(crate) async fn stored_totals(
+    sink: &impl Sink,
+    program: &str,
+    first: NaiveDate,
+    as_of: NaiveDate,
+) -> Result<BTreeMap<NaiveDate, Decimal>> {
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < as_of).collect();
+    stream::iter(days)
+        .map(|day| async move {
+            let stored = archive::stored(sink, &daily_keys(program, day)).await?;
+            Ok::<_, Error>(stored.map(|s| (day, s.points)))
+        })
+        .buffered(READS_IN_FLIGHT)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await
 }

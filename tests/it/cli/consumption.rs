@@ -394,9 +394,9 @@ async fn consumption_writes_to_s3_through_the_lambdas_sink() {
         text(&out.stdout)
     );
     let keys = aws.keys().await;
-    // The daily report and its rollup, the range report, the day's alerts and today's
-    // balance snapshot.
-    assert_eq!(keys.len(), 3 + 2 + 3 + 1 + 1, "{keys:?}");
+    // The daily report and its rollup, the range report, the day's alerts, today's
+    // balance snapshot and its month's tie-out.
+    assert_eq!(keys.len(), 3 + 2 + 3 + 1 + 1 + 1, "{keys:?}");
     assert!(keys.contains(
         &"partner-a/fortiflex/alerts/dt=2025-11-08/alerts_ELAVMS0000123456_2025-11-08.json".into()
     ));
