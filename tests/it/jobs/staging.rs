@@ -13,7 +13,10 @@ use super::*;
 const EXPIRY_SECS: u64 = 15;
 
 /// S3's `expire-job-staging` rule, run every 200 ms instead of daily: deletes each staged
-/// object whose current version is older than the expiry. Counts what it deleted.
+/// part whose current version is older than the expiry. Counts what it deleted. The job's
+/// state and the budget are rewritten by every step, hours apart at most in AWS against 14
+/// days; scaled to seconds, a loaded machine runs moto's steps further apart than any
+/// expiry short enough to test, so only the parts (written once, read to the end) expire.
 async fn lifecycle(aws: &Aws, stop: &AtomicBool, deleted: &AtomicUsize) {
     while !stop.load(Ordering::SeqCst) {
         let listed = aws
@@ -30,8 +33,8 @@ async fn lifecycle(aws: &Aws, stop: &AtomicBool, deleted: &AtomicUsize) {
             .as_secs_f64();
         for o in listed.contents() {
             let written = o.last_modified().unwrap().as_secs_f64();
-            if now - written > EXPIRY_SECS as f64 {
-                let key = o.key().unwrap();
+            let key = o.key().unwrap();
+            if key.contains("/gen=") && now - written > EXPIRY_SECS as f64 {
                 let gone = aws.s3.delete_object().bucket(&aws.bucket).key(key);
                 gone.send().await.unwrap();
                 deleted.fetch_add(1, Ordering::SeqCst);
