@@ -1,5 +1,7 @@
 //! `fortiflex-report tieout`: a month's days against what Fortinet deducted from the prepaid
-//! balance, from the archive alone, written under tieout/ and shown one line per day.
+//! balance and each device against its configuration's rate, from the archive alone,
+//! written under tieout/ and shown: a line per day, per product type and customer, and every
+//! device-day that does not tie.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -11,13 +13,14 @@ use super::{TieoutArgs, print};
 use crate::adapters::storage::Sink;
 use crate::config::Settings;
 use crate::contract::keys;
-use crate::domain::money::points_text;
+use crate::domain::money::{Exact, display2, points_text};
 use crate::domain::statement::Month;
 use crate::domain::tieout::Status;
-use crate::domain::tieout::balance::{Day, Event};
+use crate::domain::tieout::balance::{BalanceTieout, Day, Event};
+use crate::domain::tieout::rates::{DeviceDay, RateTieout, Reason, Summary};
 use crate::domain::window;
 use crate::error::{Error, Result};
-use crate::pipeline::tieout::{self, TieoutFile};
+use crate::pipeline::{statements, tieout};
 
 pub(super) async fn run(
     args: TieoutArgs,
@@ -34,29 +37,57 @@ pub(super) async fn run(
     }
     let sink = destination(&args.out).await?;
     let program = args.program.to_string();
-    let file = tieout::month(&sink, &program, month, yesterday, None).await?;
-    if file.balance.days.iter().all(|d| d.drop.is_none()) {
+    let customers = statements::customers(&sink).await?;
+    let mut file = tieout::month(
+        &sink,
+        &tieout::Asked {
+            program: &program,
+            month,
+            through: yesterday,
+            program_start: None,
+            // Offline the program's type is unknown: a postpaid one has no balance snapshots.
+            prepaid: true,
+            customers: customers.as_ref(),
+        },
+    )
+    .await?;
+    if file
+        .balance
+        .as_ref()
+        .is_some_and(|b| b.days.iter().all(|d| d.drop.is_none()))
+    {
+        file.balance = None;
+    }
+    if file.balance.is_none() && file.rates.totals.device_days == 0 {
         return Err(Error::InvalidRequest(format!(
-            "no two consecutive balance snapshots of {program} in {month} under {}: the tie-out \
-             needs the daily run's balance (a prepaid program, `balance` or the scheduled job)",
+            "nothing to tie out for {program} in {month} under {}: the tie-out needs two \
+             consecutive balance snapshots (a prepaid program) or a rate snapshot and a stored \
+             day, which the daily run (`consumption --daily` or the scheduled job) writes",
             args.out.display()
         )));
     }
     tieout::write(&sink, &file).await?;
     let at = sink.location(&keys::tieout_key(&program, month));
-    print(out, &table(&file, &at))
+    let currency = customers.as_ref().and_then(|c| c.currency.clone());
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "TIE-OUT {} {} through {}\n",
+        file.program_serial, file.month, file.through
+    );
+    if let Some(b) = &file.balance {
+        text.push_str(&balance_table(b));
+    }
+    text.push_str(&rates_table(&file.rates, currency.as_deref()));
+    let _ = writeln!(text, "Written: {at}");
+    print(out, &text)
 }
 
 /// One line per day (consumed, the balance's drop, the difference, the status and why), then
 /// the month's totals.
-fn table(f: &TieoutFile, at: &str) -> String {
-    let b = &f.balance;
+fn balance_table(b: &BalanceTieout) -> String {
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "TIE-OUT {} {} through {}\n",
-        f.program_serial, f.month, f.through
-    );
+    let _ = writeln!(o, "BALANCE (what Fortinet deducted)");
     let _ = writeln!(
         o,
         "{:<12} {:>14} {:>14} {:>12} {:<8} Note",
@@ -101,8 +132,117 @@ fn table(f: &TieoutFile, at: &str) -> String {
              Fortinet with the file attached."
         );
     }
-    let _ = writeln!(o, "Written: {at}");
+    o.push('\n');
     o
+}
+
+/// The rate audit: totals, one line per product type and customer, then every device-day
+/// that differs or could not be checked.
+fn rates_table(r: &RateTieout, currency: Option<&str>) -> String {
+    let mut o = String::new();
+    let t = &r.totals;
+    let _ = writeln!(o, "RATES (each device against its configuration's rate)");
+    if t.device_days == 0 {
+        let _ = writeln!(
+            o,
+            "No rate snapshot covers the month yet: the daily run takes one.\n"
+        );
+        return o;
+    }
+    let money = |a: &Option<Exact>| {
+        a.map_or_else(
+            || "-".into(),
+            |a| {
+                let text = display2(a.0);
+                currency.map_or(text.clone(), |c| format!("{text} {c}"))
+            },
+        )
+    };
+    let line = |o: &mut String, s: &Summary| {
+        let _ = writeln!(
+            o,
+            "{:<28} {:>7} {:>7} {:>7} {:>13} {:>13} {:>11} {:>14}{}",
+            s.key,
+            s.device_days,
+            s.ties,
+            s.differs,
+            points_text(s.charged.0),
+            points_text(s.at_rate.0),
+            points_text(s.difference.0),
+            money(&s.amount),
+            s.discount_percent
+                .map(|d| format!("  discount {} %", d.0))
+                .unwrap_or_default()
+        );
+    };
+    let head = |o: &mut String, what: &str| {
+        let _ = writeln!(
+            o,
+            "{:<28} {:>7} {:>7} {:>7} {:>13} {:>13} {:>11} {:>14}",
+            what, "Days", "Tie", "Differ", "Charged", "At rate", "Difference", "Amount"
+        );
+    };
+    head(&mut o, "Product type");
+    r.product_types.iter().for_each(|s| line(&mut o, s));
+    o.push('\n');
+    head(&mut o, "Customer");
+    r.customers.iter().for_each(|s| line(&mut o, s));
+    let _ = writeln!(o, "{}", "=".repeat(72));
+    line(&mut o, t);
+    let _ = writeln!(
+        o,
+        "\nDevice-days that tie: {}, differ: {} ({} with a known reason), unknown: {} (tolerance {} point)",
+        t.ties,
+        t.differs,
+        t.explained,
+        t.unknown,
+        points_text(r.tolerance.0)
+    );
+    if !r.devices.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{:<12} {:<18} {:<14} {:>8} {:>10} {:>10} {:>11} {:<8} Reason",
+            "Day", "Serial", "Customer", "Config", "Points", "Rate", "Difference", "Status"
+        );
+        let opt = |x: Option<Exact>| x.map_or_else(|| "-".into(), |x| points_text(x.0));
+        for d in &r.devices {
+            let _ = writeln!(
+                o,
+                "{:<12} {:<18} {:<14} {:>8} {:>10} {:>10} {:>11} {:<8} {}",
+                d.day,
+                d.serial,
+                d.customer,
+                d.config_id.map_or_else(|| "-".into(), |c| c.to_string()),
+                points_text(d.points.0),
+                opt(d.rate),
+                opt(d.difference),
+                status(d.status),
+                reason(d)
+            );
+        }
+    }
+    o.push('\n');
+    o
+}
+
+fn reason(d: &DeviceDay) -> String {
+    let known = match &d.reason {
+        Some(Reason::Stopped) => "stopped".to_string(),
+        Some(Reason::ConfigurationChanged { other }) => {
+            format!(
+                "configuration changed that day (other rate {})",
+                points_text(other.0)
+            )
+        }
+        Some(Reason::RateChanged) => "the rate changed that day".into(),
+        Some(Reason::Discount { percent }) => format!("discount of {} %", percent.0),
+        None => String::new(),
+    };
+    match &d.note {
+        Some(n) if known.is_empty() => n.clone(),
+        Some(n) => format!("{known}; {n}"),
+        None => known,
+    }
 }
 
 fn status(s: Status) -> &'static str {

@@ -146,6 +146,16 @@ pub fn tieout_key(program: &str, month: Month) -> String {
     format!("tieout/month={month}/tieout_{program}_{month}.json")
 }
 
+/// `rates/dt=YYYY-MM-DD/rates_<PROGRAM>_YYYY-MM-DD.json`: what `tools/calc` priced each of
+/// the program's configurations at on that Pacific day (FortiFlex keeps no rate history).
+pub fn rates_key(program: &str, day: NaiveDate) -> String {
+    format!("rates/dt={day}/rates_{program}_{day}.json")
+}
+
+/// `metadata/product_types.json`: `tools/metadata`'s product and parameter names, cached
+/// for a week (they change with Fortinet's catalogue, not with a program).
+pub const PRODUCT_TYPES: &str = "metadata/product_types.json";
+
 /// `alerts/dt=YYYY-MM-DD/alerts_<PROGRAM>_YYYY-MM-DD.json`: the day's alerts.
 pub fn alerts_key(program: &str, day: NaiveDate) -> String {
     format!("alerts/dt={day}/alerts_{program}_{day}.json")

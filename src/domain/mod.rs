@@ -8,6 +8,7 @@ pub(crate) mod catalog;
 pub(crate) mod customers;
 pub mod ids;
 pub mod money;
+pub(crate) mod rates;
 pub(crate) mod records;
 pub mod report;
 pub(crate) mod statement;

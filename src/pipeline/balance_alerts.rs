@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::archive::rollup;
 use crate::pipeline::discovery::Scope;
 use crate::pipeline::tieout::{self, stored_totals};
+use crate::pipeline::{product_types, rates};
 
 /// What the watch judges once the reports are written: the days written, read back from the
 /// archive one at a time (a 100,000-row day is not carried through the run), and the serials
@@ -31,10 +32,11 @@ pub(crate) struct Watched {
     pub idle: BTreeSet<String>,
 }
 
-/// FortiFlex calls for `scope`: `programs/points`, and `programs/list` (dates, type) unless
-/// discovery already asked it.
-pub(super) fn calls(scope: &Scope) -> u64 {
-    1 + u64::from(scope.listed.is_none())
+/// FortiFlex calls for `scope`: `programs/points`, `programs/list` (dates, type) unless
+/// discovery already asked it, the day's rates (`tools/calc` per parameter set) and, once a
+/// week, the product names (`tools/metadata`; planned every day, as the plan reads no cache).
+pub(crate) fn calls(scope: &Scope) -> u64 {
+    2 + u64::from(scope.listed.is_none()) + rates::calls(scope)
 }
 /// Burn rates look this far back.
 const RATE_DAYS: u64 = 30;
@@ -92,11 +94,22 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
         commitment: settings.commitment,
     });
     put_json(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
-    if snapshot.balance.is_some() {
-        // The month of the last complete day, tied out against the snapshots up to this one.
-        let through = as_of - Days::new(1);
-        tieout::write_month(sink, &serial, Month::of(through), through, program_start).await?;
-    }
+    product_types::refresh(api, sink, as_of).await?;
+    rates::snapshot(api, sink, scope, as_of).await?;
+    // The month of the last complete day, tied out against the snapshots up to this one.
+    let through = as_of - Days::new(1);
+    tieout::write_month(
+        sink,
+        &tieout::Asked {
+            program: &serial,
+            month: Month::of(through),
+            through,
+            program_start,
+            prepaid: snapshot.balance.is_some(),
+            customers,
+        },
+    )
+    .await?;
     let balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
     tracing::info!(
         program = %serial,

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rust_decimal::Decimal;
 
 use crate::adapters::fortiflex::{
-    Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program,
+    Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, ProductMeta,
+    Program, Rate, RateQuery,
 };
 use crate::domain::ids::AccountId;
 use crate::error::Result;
@@ -85,6 +86,18 @@ impl<A: FortiFlexApi> FortiFlexApi for Metered<'_, A> {
             query.start_date,
             query.end_date
         ));
+        r
+    }
+
+    async fn rate(&self, query: &RateQuery) -> Result<Rate> {
+        let r = self.api.rate(query).await;
+        self.done(format!("tools/calc product type {}", query.product_type_id));
+        r
+    }
+
+    async fn product_types(&self) -> Result<Vec<ProductMeta>> {
+        let r = self.api.product_types().await;
+        self.done("tools/metadata".into());
         r
     }
 }

@@ -20,9 +20,9 @@ use crate::domain::report::Catalog;
 use crate::domain::window::DayRange;
 use crate::error::{Error, Result};
 use crate::pipeline::discovery::{Scope, discover};
-use crate::pipeline::lock;
 use crate::pipeline::outcome::RunOutcome;
 use crate::pipeline::progress::Progress;
+use crate::pipeline::{lock, product_types};
 
 /// Runs `request` for the program(s) of `credentials`, writing through `sink` under its run
 /// lock when the sink is shared (a bucket; a dry run writes nothing and takes none): `Busy`
@@ -59,6 +59,8 @@ async fn run_unlocked<A: FortiFlexApi, S: Sink>(
 
     let api = Metered::new(api, progress);
     let mut scopes = discover(&api, credentials).await?;
+    let today = crate::domain::window::today(ctx.now, tz);
+    product_types::name(&api, sink, &mut scopes, today, !request.dry_run).await?;
     if let Some(account) = request.account_filter {
         let all: BTreeSet<AccountId> = scopes.iter().flat_map(|s| s.accounts.clone()).collect();
         scopes.retain(|s| s.accounts.contains(&account));

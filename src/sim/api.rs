@@ -146,7 +146,8 @@ pub(super) fn configs_list(sim: &Simulator, req: &Value) -> Handled {
         .map(|c| {
             json!({
                 "id": c.id, "name": c.name, "accountId": c.account_id, "programSerialNumber": p.serial,
-                "status": c.status, "productType": {"id": c.product_id, "name": c.product_name}, "parameters": [],
+                "status": c.status, "productType": {"id": c.product_id, "name": c.product_name},
+                "parameters": c.parameters.iter().map(|(id, value)| json!({"id": id, "value": value})).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -215,4 +216,113 @@ pub(super) fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
         })
         .collect();
     Ok(ok_list(sim, "entitlements", &rows))
+}
+
+/// `tools/calc`: the daily points of `count` units of a product type with these
+/// parameters, priced like the program's configuration that has exactly them, in the
+/// wrapper of the toolkit's November 2025 note: `points {current, latest,
+/// latestEffectiveDate}`.
+pub(super) fn tools_calc(sim: &Simulator, req: &Value) -> Handled {
+    let p = program(sim, req)?;
+    let product = id(req, "productTypeId")?.ok_or("productTypeId is required.")?;
+    let count = id(req, "count")?.unwrap_or(1);
+    let mut asked: Vec<(u64, String)> = match req.get("parameters") {
+        None | Some(Value::Null) => vec![],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                let pid = id(i, "id")?.ok_or("Each parameter needs an id.")?;
+                let value = match i.get("value") {
+                    Some(Value::String(v)) => v.clone(),
+                    Some(v @ Value::Number(_)) => v.to_string(),
+                    _ => return Err("Each parameter needs a value.".to_string()),
+                };
+                Ok((pid, value))
+            })
+            .collect::<Result<_, String>>()?,
+        Some(_) => return Err("parameters must be a list.".into()),
+    };
+    asked.sort();
+    let rate = p
+        .configs
+        .iter()
+        .filter(|c| c.product_id == product)
+        .find(|c| {
+            let mut own: Vec<(u64, String)> = c
+                .parameters
+                .iter()
+                .map(|(i, v)| (*i, v.to_string()))
+                .collect();
+            own.sort();
+            own == asked
+        })
+        .and_then(|c| c.rate)
+        .ok_or_else(|| format!("No price for product type {product} with these parameters."))?;
+    let current = rate * rust_decimal::Decimal::from(count);
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Points {
+        current: Box<RawValue>,
+        latest: Box<RawValue>,
+        latest_effective_date: Option<String>,
+    }
+    #[derive(Serialize)]
+    struct Reply {
+        status: i32,
+        message: &'static str,
+        points: Points,
+    }
+    let body = Reply {
+        status: 0,
+        message: "Request processed successfully.",
+        points: Points {
+            current: number(current),
+            latest: number(current),
+            latest_effective_date: None,
+        },
+    };
+    let body = serde_json::to_string(&body).map_err(|e| e.to_string())?;
+    Ok(super::reply(axum::http::StatusCode::OK, body))
+}
+
+/// `tools/metadata`: every product type of the simulated programs, named, with the
+/// parameters its configurations use.
+pub(super) fn tools_metadata(sim: &Simulator, _req: &Value) -> Handled {
+    let mut products: std::collections::BTreeMap<u64, (&str, std::collections::BTreeSet<u64>)> =
+        Default::default();
+    for c in sim.data.programs.iter().flat_map(|p| &p.configs) {
+        let entry = products
+            .entry(c.product_id)
+            .or_insert((c.product_name, Default::default()));
+        entry.1.extend(c.parameters.iter().map(|(i, _)| *i));
+    }
+    let rows: Vec<Value> = products
+        .into_iter()
+        .map(|(id, (name, parameters))| {
+            json!({
+                "productTypeId": id, "name": name,
+                "formFactor": if id >= 100 { "Hardware" } else { "VM" },
+                "parameters": parameters.into_iter().map(|p| json!({"id": p, "name": parameter_name(p)})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(ok_list(sim, "productTypes", &rows))
+}
+
+/// Parameter names as Fortinet's Ansible collection lists them.
+fn parameter_name(id: u64) -> &'static str {
+    match id {
+        1 | 4 | 6 | 25 => "CPU",
+        2 | 5 | 16 | 23 | 26 | 28 => "Service package",
+        3 | 24 | 30 => "Managed devices",
+        9 | 22 => "ADOMs",
+        10 | 11 => "VDOMs",
+        13 => "ZTNA/VPN endpoints",
+        14 => "EPP/ATP endpoints",
+        15 => "Chromebooks",
+        21 => "Daily storage (GB)",
+        27 => "Device model",
+        29 | 36 => "Add-ons",
+        _ => "Parameter",
+    }
 }

@@ -22,6 +22,11 @@ pub struct SimConfig {
     pub product_name: &'static str,
     /// The account the configuration (and its entitlements) belongs to.
     pub account_id: u64,
+    /// `parameters [{id, value}]` as FortiFlex lists them (ids of Fortinet's Ansible
+    /// collection: CPU, service package, managed devices, endpoints, storage).
+    pub parameters: Vec<(u64, &'static str)>,
+    /// What `tools/calc` prices these parameters at a day; `None`: it refuses to price them.
+    pub rate: Option<Decimal>,
 }
 
 #[derive(Debug, Clone)]
@@ -110,6 +115,8 @@ impl Dataset {
                     status: "ACTIVE",
                     product_id: 2,
                     product_name: "FortiManager-VM",
+                    parameters: vec![(30, "100"), (9, "10")],
+                    rate: Some(dec("107.20")),
                 },
                 SimConfig {
                     id: 4102,
@@ -118,6 +125,8 @@ impl Dataset {
                     status: "ACTIVE",
                     product_id: 1,
                     product_name: "FortiGate-VM bundle",
+                    parameters: vec![(1, "2"), (2, "UTP"), (10, "0")],
+                    rate: Some(dec("21.66")),
                 },
                 SimConfig {
                     id: 4103,
@@ -126,6 +135,8 @@ impl Dataset {
                     status: "ACTIVE",
                     product_id: 101,
                     product_name: "FortiGate Hardware",
+                    parameters: vec![(27, "FGT71F"), (28, "FGHWUTP")],
+                    rate: Some(dec("19.29")),
                 },
                 SimConfig {
                     id: 4104,
@@ -134,6 +145,8 @@ impl Dataset {
                     status: "ACTIVE",
                     product_id: 5,
                     product_name: "FortiClient EMS On-Prem",
+                    parameters: vec![(13, "0"), (14, "100"), (15, "0"), (16, "FCTFC247")],
+                    rate: Some(dec("14.01")),
                 },
                 SimConfig {
                     id: 4105,
@@ -142,6 +155,8 @@ impl Dataset {
                     status: "ACTIVE",
                     product_id: 7,
                     product_name: "FortiAnalyzer-VM",
+                    parameters: vec![(21, "5"), (22, "0"), (23, "FAZFC247")],
+                    rate: Some(dec("12.85")),
                 },
                 SimConfig {
                     id: 4106,
@@ -150,6 +165,28 @@ impl Dataset {
                     status: "DISABLED",
                     product_id: 3,
                     product_name: "FortiWeb-VM",
+                    parameters: vec![(4, "2"), (5, "FWBSTD")],
+                    rate: Some(dec("9.60")),
+                },
+                SimConfig {
+                    id: 4107,
+                    name: "FMG 50 devices".into(),
+                    account_id: PARTNER,
+                    status: "ACTIVE",
+                    product_id: 2,
+                    product_name: "FortiManager-VM",
+                    parameters: vec![(30, "50"), (9, "5")],
+                    rate: Some(dec("91.20")),
+                },
+                SimConfig {
+                    id: 4108,
+                    name: "EMS 25 endpoints".into(),
+                    account_id: PARTNER,
+                    status: "ACTIVE",
+                    product_id: 5,
+                    product_name: "FortiClient EMS On-Prem",
+                    parameters: vec![(13, "0"), (14, "25"), (15, "0"), (16, "FCTFC247")],
+                    rate: Some(dec("3.25")),
                 },
             ],
             entitlements: vec![
@@ -163,7 +200,7 @@ impl Dataset {
                 ),
                 ent(
                     "FMVMMLTM00000663",
-                    4101,
+                    4107,
                     "Tenant manager - West",
                     "ACTIVE",
                     "91.20",
@@ -251,7 +288,7 @@ impl Dataset {
                 ),
                 ent(
                     "FEMSPO8800000320",
-                    4104,
+                    4108,
                     "EMS - pilot",
                     "ACTIVE",
                     "3.25",

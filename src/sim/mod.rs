@@ -410,6 +410,8 @@ async fn api(
         "configs/list" => api::configs_list,
         "entitlements/list" => api::entitlements_list,
         "entitlements/points" => api::entitlements_points,
+        "tools/calc" => api::tools_calc,
+        "tools/metadata" => api::tools_metadata,
         _ => return reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")),
     };
     handler(&sim, &req).unwrap_or_else(|message| bad_request(&message))

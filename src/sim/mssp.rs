@@ -13,7 +13,7 @@ pub const POSTPAID_PROGRAM: &str = "ELAVMS0000654321";
 impl Dataset {
     /// The walkthrough's program as an MSSP runs it: the SOC's manager and analyzer (and a
     /// disabled trial) in the partner's account, the FortiGates of configs 4102 and 4103 in
-    /// customer 3300001's, the EMS of 4104 in customer 3300002's; `extra` more customer
+    /// customer 3300001's, the EMS of 4104 and 4108 in customer 3300002's; `extra` more customer
     /// accounts with one 10.00-point FortiGate-VM each; and a second, postpaid program of
     /// the partner's account with one FortiGate-VM at 8.50 points a day.
     pub fn mssp(extra: u32) -> Self {
@@ -23,7 +23,7 @@ impl Dataset {
         for c in &mut p.configs {
             c.account_id = match c.id {
                 4102 | 4103 => CUSTOMER_A,
-                4104 => CUSTOMER_B,
+                4104 | 4108 => CUSTOMER_B,
                 _ => PARTNER,
             };
         }
@@ -36,6 +36,8 @@ impl Dataset {
                 product_id: 1,
                 product_name: "FortiGate-VM bundle",
                 account_id: account,
+                parameters: vec![(1, "1"), (2, "FC"), (10, "0")],
+                rate: Some(dec("10.00")),
             });
             p.entitlements.push(SimEntitlement {
                 serial_number: format!("FGVMSYNT{i:08}"),
@@ -64,6 +66,8 @@ impl Dataset {
                 product_id: 1,
                 product_name: "FortiGate-VM bundle",
                 account_id: PARTNER,
+                parameters: vec![(1, "1"), (2, "ENT"), (10, "0")],
+                rate: Some(dec("8.50")),
             }],
             entitlements: vec![SimEntitlement {
                 serial_number: "FGVMPOST00000001".into(),

@@ -30,6 +30,9 @@ impl Dataset {
                 product_id,
                 product_name,
                 account_id: account,
+                // Each entitlement has its own rate: the calculator has no one price for a pool.
+                parameters: vec![],
+                rate: None,
             });
         }
         p.entitlements.reserve(n as usize);

@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use fortiflex_reporter::adapters::credentials::{Credentials, Secret};
 use fortiflex_reporter::adapters::fortiflex::{
     Endpoints, EntitlementQuery, FortiFlexApi, HttpFortiFlex, Limits, Pacer, PointsQuery,
-    RetryPolicy, http_client,
+    RateQuery, RetryPolicy, http_client,
 };
 use fortiflex_reporter::adapters::storage::{LocalDir, MemorySink};
 use fortiflex_reporter::domain::ids::AccountId;
@@ -102,11 +102,36 @@ async fn logs_in_and_makes_every_call() {
         .configs("ELAVMS0000123456", Some(AccountId(2321234)))
         .await
         .unwrap();
-    assert_eq!(configs.len(), 6);
+    assert_eq!(configs.len(), 8);
     let fmg = configs.iter().find(|c| c.id == 4101).unwrap();
     assert_eq!(
         (fmg.name.as_deref(), fmg.product_type.label().as_deref()),
         (Some("MSSP FMG"), Some("FortiManager-VM"))
+    );
+    // tools/calc prices exactly a configuration's parameters, in any order, `count` times.
+    let mut parameters = fmg.parameters.clone();
+    parameters.reverse();
+    let query = |count, parameters| RateQuery {
+        program_serial_number: "ELAVMS0000123456".into(),
+        product_type_id: 2,
+        count,
+        parameters,
+    };
+    let rate = api.rate(&query(2, parameters)).await.unwrap();
+    assert_eq!(points_text(rate.current), "214.40");
+    let e = api.rate(&query(1, vec![])).await.unwrap_err();
+    assert!(e.to_string().contains("No price for product type 2"), "{e}");
+    let products = api.product_types().await.unwrap();
+    let fmg_type = products
+        .iter()
+        .find(|p| p.product_type_id == Some(2))
+        .unwrap();
+    assert_eq!(fmg_type.name.as_deref(), Some("FortiManager-VM"));
+    assert!(
+        fmg_type
+            .parameters
+            .iter()
+            .any(|p| (p.id, p.name.as_deref()) == (Some(30), Some("Managed devices")))
     );
 
     let ents = api

@@ -12,12 +12,14 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
+use super::answer::{Answer, Body, Reply, Whole};
 use super::endpoints::Endpoints;
 use super::pace::Pacer;
 use super::pace::Window;
 use super::retry::{self, Failure, Next, Retries, RetryPolicy};
 use super::{
-    Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, Program, parse,
+    Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, ProductMeta,
+    Program, Rate, RateQuery, parse,
 };
 use crate::adapters::credentials::{Credentials, ExposeSecret, Secret};
 use crate::domain::ids::AccountId;
@@ -222,21 +224,34 @@ impl HttpFortiFlex {
         })
     }
 
-    /// One API call: paced, retried when the failure is transient, re-logged-in once when
-    /// the token is refused.
+    /// A list call: the rows under the first of `keys`, parsed as they arrive.
     async fn call<T: DeserializeOwned>(
         &self,
         call: &str,
         body: &impl Serialize,
         keys: &[&str],
     ) -> Result<Vec<T>> {
+        self.answer(call, body, |status| {
+            parse::ReplyReader::new(call, status, keys)
+        })
+        .await
+    }
+
+    /// One API call whose successful reply `open` reads: paced, retried when the failure
+    /// is transient, re-logged-in once when the token is refused.
+    async fn answer<A: Answer>(
+        &self,
+        call: &str,
+        body: &impl Serialize,
+        open: impl Fn(u16) -> A,
+    ) -> Result<A::Out> {
         let url =
             self.endpoints.api_base().join(call).map_err(|e| {
                 Error::Configuration(format!("cannot build the URL of {call}: {e}"))
             })?;
         let mut retries = Retries::new(call, &self.retry);
         loop {
-            match self.try_call(call, &url, body, keys).await {
+            match self.try_call(call, &url, body, &open).await {
                 Ok(rows) => return Ok(rows),
                 Err(Failure::WindowSpent(e, window)) => {
                     // One refused call per window: it is counted spent, and the next call
@@ -264,64 +279,33 @@ impl HttpFortiFlex {
         }
     }
 
-    /// One try of a call. A successful reply's rows are parsed as its chunks arrive; an
-    /// error reply is read whole (it is small) for its status and message.
-    async fn try_call<T: DeserializeOwned>(
+    /// One try of a call. A successful reply goes to `open`'s reader as its chunks arrive;
+    /// an error reply is read whole (it is small) for its status and message.
+    async fn try_call<A: Answer>(
         &self,
         call: &str,
         url: &Url,
         body: &impl Serialize,
-        keys: &[&str],
-    ) -> std::result::Result<Vec<T>, Failure> {
+        open: &impl Fn(u16) -> A,
+    ) -> std::result::Result<A::Out, Failure> {
         let token = self.access_token().await.map_err(Failure::Fatal)?;
-        let open = |status: StatusCode, _| {
+        let start = |status: StatusCode, _| {
             if status.is_success() {
-                Reply::Rows(Box::new(parse::ReplyReader::new(
-                    call,
-                    status.as_u16(),
-                    keys,
-                )))
+                Reply::Ok(Box::new(open(status.as_u16())))
             } else {
                 Reply::Error(Vec::new())
             }
         };
         let (status, retry_after, reply) =
-            self.exchange(call, url, Some(&token), body, open).await?;
+            self.exchange(call, url, Some(&token), body, start).await?;
         let e = match reply {
-            Reply::Rows(reader) => match reader.finish() {
-                Ok(rows) => return Ok(rows),
+            Reply::Ok(reader) => match reader.finish() {
+                Ok(out) => return Ok(out),
                 Err(e) => e,
             },
             Reply::Error(bytes) => parse::parse_error_reply(call, status.as_u16(), &bytes),
         };
         Err(judge(status, e, retry_after))
-    }
-}
-
-/// Where a reply's body goes as it arrives.
-trait Body {
-    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<(), ApiError>;
-}
-
-impl Body for Vec<u8> {
-    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<(), ApiError> {
-        self.extend_from_slice(chunk);
-        Ok(())
-    }
-}
-
-/// A call's reply: rows parsed as they arrive, or an error reply kept whole.
-enum Reply<'k, T> {
-    Rows(Box<parse::ReplyReader<'k, T>>),
-    Error(Vec<u8>),
-}
-
-impl<T: DeserializeOwned> Body for Reply<'_, T> {
-    fn feed(&mut self, chunk: &[u8]) -> std::result::Result<(), ApiError> {
-        match self {
-            Reply::Rows(reader) => reader.feed(chunk),
-            Reply::Error(bytes) => bytes.feed(chunk),
-        }
     }
 }
 
@@ -403,5 +387,19 @@ impl FortiFlexApi for HttpFortiFlex {
 
     async fn points(&self, query: &PointsQuery) -> Result<Vec<PointsRow>> {
         self.call("entitlements/points", query, ROWS).await
+    }
+
+    async fn rate(&self, query: &RateQuery) -> Result<Rate> {
+        let call = "tools/calc";
+        self.answer(call, query, |status| Whole {
+            bytes: Vec::new(),
+            read: move |bytes: &[u8]| parse::parse_rate(call, status, bytes),
+        })
+        .await
+    }
+
+    async fn product_types(&self) -> Result<Vec<ProductMeta>> {
+        self.call("tools/metadata", &json!({}), &["productTypes", "products"])
+            .await
     }
 }

@@ -1,6 +1,7 @@
-//! FortiFlex v2: the five calls the reporter needs, behind [`FortiFlexApi`] so the report
+//! FortiFlex v2: the calls the reporter needs, behind [`FortiFlexApi`] so the report
 //! pipeline can run against the real service ([`HttpFortiFlex`]) or a canned one in tests.
 
+mod answer;
 mod endpoints;
 mod http;
 mod pace;
@@ -14,11 +15,12 @@ use rust_decimal::Decimal;
 pub use endpoints::{DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints};
 pub use http::{HttpFortiFlex, MAX_REPLY_BYTES, http_client};
 pub use pace::{Limits, Pacer};
-pub use parse::{ReplyReader, parse_error_reply, parse_list};
+pub use parse::{ReplyReader, parse_error_reply, parse_list, parse_rate};
 pub use retry::RetryPolicy;
 
 pub use crate::domain::records::{
-    Config, Entitlement, EntitlementQuery, PointsQuery, PointsRow, ProductType, Program, Text,
+    Config, Entitlement, EntitlementQuery, ParameterMeta, PointsQuery, PointsRow, ProductMeta,
+    ProductType, Program, Rate, RateQuery, Text,
 };
 
 use crate::domain::ids::AccountId;
@@ -42,6 +44,10 @@ pub trait FortiFlexApi: Send + Sync {
         query: &EntitlementQuery,
     ) -> impl Future<Output = Result<Vec<Entitlement>>> + Send;
     fn points(&self, query: &PointsQuery) -> impl Future<Output = Result<Vec<PointsRow>>> + Send;
+    /// What a configuration costs a day (`tools/calc`): today's rate and any announced change.
+    fn rate(&self, query: &RateQuery) -> impl Future<Output = Result<Rate>> + Send;
+    /// Every product type's name and parameters (`tools/metadata`).
+    fn product_types(&self) -> impl Future<Output = Result<Vec<ProductMeta>>> + Send;
 }
 
 /// What `programs/points` says about a program: prepaid with its balance, or postpaid (it

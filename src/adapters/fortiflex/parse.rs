@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDate;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::adapters::json_rows::{Malformed, RowScanner, Target};
-use crate::domain::records::value_text;
+use crate::domain::money::parse_decimal;
+use crate::domain::records::{Rate, value_text};
 use crate::error::ApiError;
 
 /// Rows of a successful (2xx) reply: under the first of `keys` present, or a bare array.
@@ -149,18 +151,7 @@ fn read_rest(
             format!("reply is not a JSON object: {}", snippet(text))
         })
     })?;
-    let code = fields
-        .get("status")
-        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-        .and_then(|v| v.as_i64());
-    if let Some(code) = code.filter(|c| *c != 0) {
-        let message = fields
-            .get("message")
-            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
-            .and_then(|v| value_text(&v))
-            .unwrap_or_else(|| "no message".into());
-        return Err(ApiError::new(call, Some(http_status), Some(code), message));
-    }
+    refused(call, http_status, &fields)?;
     for (list, key) in keys.iter().enumerate() {
         if let Some(raw) = fields.get(*key) {
             let raw = raw.get().trim();
@@ -174,6 +165,96 @@ fn read_rest(
         }
     }
     Err(no_list(call, http_status, keys))
+}
+
+/// A 2xx reply whose integer `status` is not 0: FortiFlex's refusal, with its message.
+fn refused(
+    call: &str,
+    http_status: u16,
+    fields: &HashMap<String, Box<RawValue>>,
+) -> Result<(), ApiError> {
+    let code = fields
+        .get("status")
+        .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+        .and_then(|v| v.as_i64());
+    if let Some(code) = code.filter(|c| *c != 0) {
+        let message = fields
+            .get("message")
+            .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
+            .and_then(|v| value_text(&v))
+            .unwrap_or_else(|| "no message".into());
+        return Err(ApiError::new(call, Some(http_status), Some(code), message));
+    }
+    Ok(())
+}
+
+/// `tools/calc`'s reply, in any of the shapes it has had: `points {current, latest,
+/// latestEffectiveDate}`, the same under `configs`, or a bare number (under `points`, or
+/// the whole reply). The rate is read only from exact decimal text; a reply without one is
+/// an error, never a rate of zero.
+pub fn parse_rate(call: &str, http_status: u16, body: &[u8]) -> Result<Rate, ApiError> {
+    let fail = |msg: String| ApiError::new(call, Some(http_status), None, msg);
+    let text = std::str::from_utf8(body).map_err(|_| fail("reply is not UTF-8 text".into()))?;
+    if let Some(current) = parse_decimal(text) {
+        return Ok(Rate {
+            current,
+            latest: None,
+            latest_effective: None,
+        });
+    }
+    let fields: HashMap<String, Box<RawValue>> = serde_json::from_str(text)
+        .map_err(|_| fail(format!("reply is not a JSON object: {}", snippet(text))))?;
+    refused(call, http_status, &fields)?;
+    let wrapped = ["points", "configs", "data"]
+        .iter()
+        .find_map(|k| fields.get(*k).map(|raw| (*k, raw.get())));
+    let (key, raw) = match wrapped {
+        Some(found) => found,
+        // The numbers at the top level, with no wrapper.
+        None if fields.contains_key("current") => ("reply", text),
+        None => {
+            return Err(fail(
+                "reply has no rate under 'points', 'configs' or 'current'".into(),
+            ));
+        }
+    };
+    if let Some(current) = parse_decimal(raw) {
+        return Ok(Rate {
+            current,
+            latest: None,
+            latest_effective: None,
+        });
+    }
+    // A one-element list around the object, as list calls answer.
+    let raw = match serde_json::from_str::<Vec<Box<RawValue>>>(raw) {
+        Ok(items) if items.len() == 1 => items[0].get().to_string(),
+        Ok(items) => {
+            return Err(fail(format!(
+                "'{key}' lists {} rates, not one",
+                items.len()
+            )));
+        }
+        Err(_) => raw.to_string(),
+    };
+    let inner: HashMap<String, Box<RawValue>> = serde_json::from_str(&raw)
+        .map_err(|_| fail(format!("'{key}' is neither a number nor an object")))?;
+    let number = |k: &str| inner.get(k).and_then(|r| parse_decimal(r.get()));
+    let current = number("current")
+        .or_else(|| number("points"))
+        .ok_or_else(|| fail(format!("'{key}' has no exact 'current' rate")))?;
+    let latest_effective = inner
+        .get("latestEffectiveDate")
+        .and_then(|r| serde_json::from_str::<Value>(r.get()).ok())
+        .and_then(|v| value_text(&v))
+        .and_then(|t| {
+            let t = t.trim();
+            NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d").ok()
+        });
+    Ok(Rate {
+        current,
+        latest: number("latest"),
+        latest_effective,
+    })
 }
 
 /// serde_json's message without its "at line L column C".

@@ -3,7 +3,9 @@
 //! queries it is sent.
 
 mod lenient;
+mod tools;
 pub(crate) use lenient::value_text;
+pub use tools::{ParameterMeta, ProductMeta, Rate, RateQuery};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

@@ -1,9 +1,11 @@
 //! The tie-out: each final day checked against what Fortinet deducted (`balance`: the prepaid
-//! balance's day-over-day drop against the day's report total). Pure: the caller reads the
+//! balance's day-over-day drop against the day's report total) and against what each
+//! device's configuration costs (`rates`: its points against `tools/calc`'s rate). Pure: the caller reads the
 //! stored days and balance snapshots. Fortinet publishes no invoice a partner can reconcile
 //! against, so these checks, through the API alone, are what a finance team can trust.
 
 pub(crate) mod balance;
+pub(crate) mod rates;
 
 use serde::{Deserialize, Serialize};
 

@@ -10,14 +10,14 @@ use crate::adapters::storage::Sink;
 use crate::contract::keys::daily_keys;
 use crate::domain::report::Catalog;
 use crate::error::{Error, Result};
-use crate::pipeline::balance_alerts::Watched;
+use crate::pipeline::balance_alerts::{self, Watched};
 use crate::pipeline::metered::Metered;
 use crate::pipeline::outcome::{Period, ProgramOutcome, ReportOutcome, RunOutcome, Status};
 use crate::pipeline::program::locations;
 use crate::pipeline::request::{Context, Request, Watch};
 
-/// FortiFlex calls the finish makes: the balance (and the program's listing, unless
-/// discovery read it) of each program, when the job keeps watch.
+/// FortiFlex calls the finish makes when the job keeps watch: each program's balance, its
+/// listing unless discovery read it, and its rates ([`balance_alerts::calls`]).
 pub(super) fn calls(state: &JobState) -> u64 {
     if state.request.watch.is_none() {
         return 0;
@@ -25,7 +25,11 @@ pub(super) fn calls(state: &JobState) -> u64 {
     state
         .programs
         .iter()
-        .map(|p| 1 + u64::from(p.listed.is_none()))
+        .map(|p| {
+            scope_of(p).map_or(1 + u64::from(p.listed.is_none()), |s| {
+                balance_alerts::calls(&s)
+            })
+        })
         .sum()
 }
 

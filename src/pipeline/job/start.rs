@@ -15,6 +15,7 @@ use crate::pipeline::discovery::discover;
 use crate::pipeline::metered::Metered;
 use crate::pipeline::outcome::Status;
 use crate::pipeline::plan::{self, DayPlan};
+use crate::pipeline::product_types;
 use crate::pipeline::program_plan::{ProgramPlan, plan_program, refuse_forgotten_days};
 use crate::pipeline::request::{Context, Request};
 use crate::pipeline::run::validate;
@@ -80,7 +81,10 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         restatable = restatable.min(from);
     }
     let mut plans = Vec::new();
-    for scope in discover(api, credentials).await? {
+    let mut scopes = discover(api, credentials).await?;
+    let today = crate::domain::window::today(ctx.now, ctx.timezone);
+    product_types::name(api, sink, &mut scopes, today, true).await?;
+    for scope in scopes {
         plans.push(plan_program(scope, request, sink, oldest, restatable, ctx).await?);
     }
     let mut state = JobState {

@@ -1,7 +1,8 @@
-//! After a prepaid program's balance snapshot: the month so far tied out against what Fortinet
-//! deducted (`domain::tieout::balance`), read from the archive's own history — the stored
-//! daily totals and the balance snapshots FortiFlex does not keep — and written to
-//! `tieout/month=…`. No FortiFlex call.
+//! After a run's balance snapshot and rate snapshot: the month so far tied out against what
+//! Fortinet deducted (`domain::tieout::balance`, prepaid programs) and against what each
+//! device's configuration costs (`domain::tieout::rates`), read from the archive's own
+//! history — the stored days, the balance and rate snapshots FortiFlex does not keep — and
+//! written to `tieout/month=…`. No FortiFlex call.
 
 use std::collections::BTreeMap;
 
@@ -13,10 +14,14 @@ use serde::Serialize;
 use crate::adapters::storage::Sink;
 use crate::contract::keys::{self, daily_keys};
 use crate::domain::balance::Snapshot;
+use crate::domain::customers::Customers;
+use crate::domain::ids::AccountId;
 use crate::domain::statement::Month;
 use crate::domain::tieout::balance::{self, BalanceTieout};
+use crate::domain::tieout::rates::{Audit, Charged, RateTieout};
 use crate::error::{Error, Result};
-use crate::pipeline::archive;
+use crate::pipeline::archive::{self, rollup};
+use crate::pipeline::rates;
 
 /// Stored days are read this many at a time (S3 GETs in flight).
 const READS_IN_FLIGHT: usize = 16;
@@ -28,33 +33,61 @@ pub(crate) struct TieoutFile {
     pub month: String,
     /// The last day checked: the day before the newest snapshot.
     pub through: NaiveDate,
-    pub balance: BalanceTieout,
+    /// The balance part; `None` for a postpaid program (it has no balance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<BalanceTieout>,
+    pub rates: RateTieout,
+}
+
+/// What to tie out: a program's month through a day.
+pub(crate) struct Asked<'a> {
+    pub program: &'a str,
+    pub month: Month,
+    /// The last day to check (at most the month's last).
+    pub through: NaiveDate,
+    /// The registration date (its anniversaries), if known.
+    pub program_start: Option<NaiveDate>,
+    /// A prepaid program: its balance is tied out too.
+    pub prepaid: bool,
+    /// Who each device is billed to and at what price; each account its own without.
+    pub customers: Option<&'a Customers>,
 }
 
 /// [`month`], written.
-pub(crate) async fn write_month(
-    sink: &impl Sink,
-    program: &str,
-    month: Month,
-    through: NaiveDate,
-    program_start: Option<NaiveDate>,
-) -> Result<TieoutFile> {
-    let file = self::month(sink, program, month, through, program_start).await?;
+pub(crate) async fn write_month(sink: &impl Sink, asked: &Asked<'_>) -> Result<TieoutFile> {
+    let file = self::month(sink, asked).await?;
     write(sink, &file).await?;
     Ok(file)
 }
 
-/// Ties out `month` through `through` (at most its last day) from the archive alone: the
-/// stored daily totals and the snapshots up to the day after `through`. `program_start`: the
-/// registration date (its anniversaries), if known.
-pub(crate) async fn month(
+/// Ties out the month from the archive alone: the stored days and the balance and rate
+/// snapshots up to the day after `through`.
+pub(crate) async fn month(sink: &impl Sink, asked: &Asked<'_>) -> Result<TieoutFile> {
+    let (program, month) = (asked.program, asked.month);
+    let through = asked.through.min(month.last());
+    let rates = audit(sink, program, month.first(), through, asked.customers).await?;
+    let balance = if asked.prepaid {
+        Some(balance(sink, program, month, through, asked.program_start).await?)
+    } else {
+        None
+    };
+    Ok(TieoutFile {
+        program_serial: program.to_string(),
+        month: month.to_string(),
+        through,
+        balance,
+        rates,
+    })
+}
+
+/// The balance part: the stored daily totals against the snapshots' drops.
+async fn balance(
     sink: &impl Sink,
     program: &str,
     month: Month,
     through: NaiveDate,
     program_start: Option<NaiveDate>,
-) -> Result<TieoutFile> {
-    let through = through.min(month.last());
+) -> Result<BalanceTieout> {
     let after = through + Days::new(1);
     let daily = stored_totals(sink, program, month.first(), after).await?;
     let mut balances = BTreeMap::new();
@@ -69,13 +102,62 @@ pub(crate) async fn month(
         // Offline (the CLI), the program's dates come from the snapshots' roll-over estimate.
         anniversary = anniversary.or(snapshot.rollover_estimate.map(|r| r.anniversary));
     }
-    let file = TieoutFile {
-        program_serial: program.to_string(),
-        month: month.to_string(),
+    Ok(balance::tie_out(
+        month.first(),
         through,
-        balance: balance::tie_out(month.first(), through, &daily, &balances, anniversary),
-    };
-    Ok(file)
+        &daily,
+        &balances,
+        anniversary,
+    ))
+}
+
+/// The rate part: every stored day's devices against the rates in force, a day at a time.
+/// Without any rate snapshot nothing is read: there is nothing to check against.
+async fn audit(
+    sink: &impl Sink,
+    program: &str,
+    first: NaiveDate,
+    through: NaiveDate,
+    customers: Option<&Customers>,
+) -> Result<RateTieout> {
+    let snapshots = rates::stored(sink, program, first, through + Days::new(1)).await?;
+    let mut audit = Audit::default();
+    if snapshots.is_empty() {
+        return Ok(audit.finish());
+    }
+    for day in first.iter_days().take_while(|d| *d <= through) {
+        let Some(rows) = rollup::day_rows(sink, program, day).await? else {
+            continue;
+        };
+        let mut accounts: BTreeMap<AccountId, String> = BTreeMap::new();
+        if customers.is_none() {
+            rows.rows(sink, |r| {
+                accounts
+                    .entry(r.account_id)
+                    .or_insert_with(|| r.account_id.to_string());
+            })?;
+        }
+        let mut charged = Vec::new();
+        rows.rows(sink, |r| {
+            let (customer, price_per_point) = match customers {
+                Some(c) => {
+                    let b = c.billed(r.serial_number, r.config_id, r.account_id);
+                    (b.id, b.price_per_point)
+                }
+                None => (accounts[&r.account_id].as_str(), None),
+            };
+            charged.push(Charged {
+                serial: r.serial_number,
+                customer,
+                price_per_point,
+                config_id: r.config_id,
+                product_type: r.product_type.unwrap_or("unknown"),
+                points: r.points,
+            });
+        })?;
+        audit.day(day, &snapshots, charged);
+    }
+    Ok(audit.finish())
 }
 
 /// Writes `file` to its key, and logs what it found.
@@ -86,11 +168,19 @@ pub(crate) async fn write(sink: &impl Sink, file: &TieoutFile) -> Result<()> {
         .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
     body.push(b'\n');
     sink.put(&key, body, "application/json").await?;
-    let t = &file.balance.totals;
-    if t.differs > 0 {
-        tracing::warn!(program, month = %month, differs = t.differs, difference = %t.difference.0, "balance tie-out: days differ from what Fortinet deducted");
+    if let Some(b) = &file.balance {
+        let t = &b.totals;
+        if t.differs > 0 {
+            tracing::warn!(program, month = %month, differs = t.differs, difference = %t.difference.0, "balance tie-out: days differ from what Fortinet deducted");
+        } else {
+            tracing::info!(program, month = %month, ties = t.ties, unknown = t.unknown, "balance tie-out");
+        }
+    }
+    let t = &file.rates.totals;
+    if t.differs > t.explained {
+        tracing::warn!(program, month = %month, unexplained = t.differs - t.explained, difference = %t.difference.0, "rate tie-out: devices charged other than their configuration's rate");
     } else {
-        tracing::info!(program, month = %month, ties = t.ties, unknown = t.unknown, "balance tie-out");
+        tracing::info!(program, month = %month, device_days = t.device_days, ties = t.ties, unknown = t.unknown, "rate tie-out");
     }
     Ok(())
 }

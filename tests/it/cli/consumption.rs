@@ -326,14 +326,16 @@ async fn commitment_config_scope_and_formats() {
         "{stdout}"
     );
 
-    // FortiFlex's configId scope: the two FortiManager VMs of config 4101.
-    let args = [&week[..], &["--config-id", "4101", "--format", "csv"]].concat();
+    // FortiFlex's configId scope: the seven FortiGate-VMs of config 4102.
+    let args = [&week[..], &["--config-id", "4102", "--format", "csv"]].concat();
     let out = run(Some(&sim), dir.path(), &args, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = text(&out.stdout);
-    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert_eq!(csv.lines().count(), 8, "{csv}");
     assert!(
-        csv.lines().skip(1).all(|l| l.contains(",4101,MSSP FMG,")),
+        csv.lines()
+            .skip(1)
+            .all(|l| l.contains(",4102,FGT-VM 2 vCPU UTP,")),
         "{csv}"
     );
     let scoped = std::fs::read_dir(dir.path().join("reports/ranges"))
@@ -343,7 +345,7 @@ async fn commitment_config_scope_and_formats() {
                 .unwrap()
                 .file_name()
                 .to_string_lossy()
-                .ends_with("_config-4101.manifest.json")
+                .ends_with("_config-4102.manifest.json")
         })
         .count();
     assert_eq!(scoped, 1, "the scoped report has its own keys");
@@ -357,7 +359,7 @@ async fn commitment_config_scope_and_formats() {
         13
     );
 
-    let args = [&week[..], &["--config-id", "4101", "--daily"]].concat();
+    let args = [&week[..], &["--config-id", "4102", "--daily"]].concat();
     let out = run(Some(&sim), dir.path(), &args, &[]).await;
     assert_eq!(
         out.status.code(),
@@ -395,8 +397,8 @@ async fn consumption_writes_to_s3_through_the_lambdas_sink() {
     );
     let keys = aws.keys().await;
     // The daily report and its rollup, the range report, the day's alerts, today's
-    // balance snapshot and its month's tie-out.
-    assert_eq!(keys.len(), 3 + 2 + 3 + 1 + 1 + 1, "{keys:?}");
+    // balance and rate snapshots, its month's tie-out and the product names.
+    assert_eq!(keys.len(), 3 + 2 + 3 + 1 + 2 + 1 + 1, "{keys:?}");
     assert!(keys.contains(
         &"partner-a/fortiflex/alerts/dt=2025-11-08/alerts_ELAVMS0000123456_2025-11-08.json".into()
     ));

@@ -66,13 +66,13 @@ async fn discovery_lists_programs_configs_and_entitlements() {
     .await;
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let fmg = stdout
+    let fgt = stdout
         .lines()
-        .find(|l| l.trim_start().starts_with("2321234      4101"))
+        .find(|l| l.trim_start().starts_with("2321234      4102"))
         .unwrap_or_else(|| panic!("{stdout}"));
-    let cells: Vec<&str> = fmg.split_whitespace().collect();
-    assert_eq!(cells[cells.len() - 5..], ["2", "0", "0", "0", "0"], "{fmg}");
-    assert!(stdout.contains("6 configuration(s)"), "{stdout}");
+    let cells: Vec<&str> = fgt.split_whitespace().collect();
+    assert_eq!(cells[cells.len() - 5..], ["7", "1", "1", "0", "0"], "{fgt}");
+    assert!(stdout.contains("8 configuration(s)"), "{stdout}");
 
     let out = run(
         Some(&sim),

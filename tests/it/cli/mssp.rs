@@ -65,7 +65,7 @@ async fn an_mssp_program_is_reported_per_account_and_resumes_a_backfill() {
     .await;
     let stdout = text(&out.stdout);
     assert!(
-        stdout.contains("6 configuration(s) in 3 account(s)"),
+        stdout.contains("8 configuration(s) in 3 account(s)"),
         "{stdout}"
     );
     assert!(
@@ -90,7 +90,7 @@ async fn an_mssp_program_is_reported_per_account_and_resumes_a_backfill() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("progress: 53 FortiFlex calls planned"),
+        stderr.contains("progress: 62 FortiFlex calls planned"),
         "{stderr}"
     );
     assert_eq!(

@@ -1,4 +1,5 @@
-//! `tieout`: the month's days against the balance's drops, from the archive alone.
+//! `tieout`: the month's days against the balance's drops and each device against its
+//! configuration's rate, from the archive alone.
 
 use super::*;
 
@@ -11,7 +12,7 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
         ("2025-11-09", "2025-11-09T14:00:00Z"),
         ("2025-11-10", "2025-11-10T14:00:00Z"),
     ] {
-        let sim = simulator_at(Dataset::walkthrough(), today).await;
+        let sim = simulator_at(overcharged(), today).await;
         let args = [
             "consumption",
             "--credentials",
@@ -23,6 +24,23 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
         let out = run(Some(&sim), dir.path(), &args, &[("FORTIFLEX_NOW", now)]).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+    // Run again the same day: every parameter set is priced already, none is asked again.
+    let sim = simulator_at(overcharged(), "2025-11-10").await;
+    let args = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--daily",
+        "--days",
+        "1",
+    ];
+    let now = [("FORTIFLEX_NOW", "2025-11-10T15:00:00Z")];
+    let out = run(Some(&sim), dir.path(), &args, &now).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let asked: Vec<String> = sim.call_log().into_iter().map(|c| c.call).collect();
+    assert!(asked.iter().any(|c| c == "programs/points"), "{asked:?}");
+    assert!(!asked.iter().any(|c| c.starts_with("tools/")), "{asked:?}");
+
     // Offline: no simulator, no credentials.
     let args = [
         "tieout",
@@ -49,11 +67,67 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
         stdout.contains("Days that tie: 1, differ: 0, unknown: 8"),
         "{stdout}"
     );
+    // Four stored days of 13 devices, each against the rate snapshots of the 9th and 10th
+    // (the days before the first snapshot priced by it).
+    assert!(
+        stdout.contains("Device-days that tie: 51, differ: 1 (0 with a known reason), unknown: 0"),
+        "{stdout}"
+    );
+    let over = stdout
+        .lines()
+        .find(|l| l.contains("FGVMMLTM00000995"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = over.split_whitespace().collect();
+    assert_eq!(
+        cells[..8],
+        [
+            "2025-11-08",
+            "FGVMMLTM00000995",
+            "2321234",
+            "4102",
+            "30.00",
+            "21.66",
+            "8.34",
+            "DIFFERS"
+        ],
+        "{over}"
+    );
+    assert!(
+        over.contains("rate read on 2025-11-09, after the day"),
+        "{over}"
+    );
+    let fgt = stdout
+        .lines()
+        .find(|l| l.starts_with("FortiGate-VM bundle"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = fgt.split_whitespace().collect();
+    assert_eq!(
+        cells[2..],
+        ["28", "27", "1", "614.82", "606.48", "8.34", "-"],
+        "{fgt}"
+    );
     let file = dir
         .path()
         .join("reports/tieout/month=2025-11/tieout_ELAVMS0000123456_2025-11.json");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!(v["through"], serde_json::json!("2025-11-09"));
+    assert_eq!(
+        v["rates"]["devices"][0]["difference"],
+        serde_json::json!(8.34)
+    );
+    assert_eq!(v["rates"]["totals"]["difference"], serde_json::json!(8.34));
+    let rates = dir
+        .path()
+        .join("reports/rates/dt=2025-11-10/rates_ELAVMS0000123456_2025-11-10.json");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&rates).unwrap()).unwrap();
+    // One tools/calc per parameter set: eight configurations, eight sets, every one priced.
+    let sets = r["rates"].as_array().unwrap();
+    assert_eq!(sets.len(), 8, "{r}");
+    assert!(
+        sets.iter()
+            .all(|s| s["error"].is_null() && s["current"].is_number()),
+        "{r}"
+    );
 
     // A folder with no snapshots: named, and nothing written.
     let empty = tempfile::tempdir().unwrap();
@@ -61,7 +135,21 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("no two consecutive balance snapshots"),
+        stderr.contains("nothing to tie out for ELAVMS0000123456 in 2025-11"),
         "{stderr}"
     );
+}
+
+/// The walkthrough with one FortiGate-VM charged 30.00 on 8 November where its
+/// configuration costs 21.66: the balance falls by it too, so only the rate audit sees it.
+fn overcharged() -> Dataset {
+    let mut data = Dataset::walkthrough();
+    let over = data.programs[0]
+        .entitlements
+        .iter_mut()
+        .find(|e| e.serial_number == "FGVMMLTM00000995")
+        .unwrap();
+    over.spikes
+        .push(("2025-11-08".parse().unwrap(), "30.00".parse().unwrap()));
+    data
 }

@@ -47,7 +47,10 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     );
     // The balance snapshot of the run's Pacific day, and each written day's alerts.
     want.push("fortiflex/balances/dt=2025-11-10/balance_ELAVMS0000123456_2025-11-10.json".into());
-    // The month's balance tie-out (through the 9th).
+    // The day's rates, the product names (cached for a week) and the month's tie-out
+    // (through the 9th).
+    want.push("fortiflex/rates/dt=2025-11-10/rates_ELAVMS0000123456_2025-11-10.json".into());
+    want.push("fortiflex/metadata/product_types.json".into());
     want.push("fortiflex/tieout/month=2025-11/tieout_ELAVMS0000123456_2025-11.json".into());
     for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
         want.push(format!(

@@ -146,10 +146,14 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     // Three days of CSV, JSON and manifest and their rollups, November's statement (CSV,
     // JSON, workbook, the account's CSV and the manifest) and its lines (by the function's
     // real clock the month is long settled: folded whole once, all its lines kept), today's
-    // balance snapshot and its month's tie-out, each day's alerts and the site (its index
-    // and the account's statement page).
+    // balance and rate snapshots, the product names and the month's tie-out, each day's
+    // alerts and the site (its index and the account's statement page).
     let keys = aws.keys().await;
-    assert_eq!(keys.len(), 9 + 6 + 5 + 1 + 1 + 1 + 3 + 2, "{keys:#?}");
+    assert_eq!(
+        keys.len(),
+        9 + 6 + 5 + 1 + 1 + 1 + 1 + 1 + 3 + 2,
+        "{keys:#?}"
+    );
     assert!(keys.contains(&"fortiflex/site/index.html".to_string()));
     for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
         let key = format!("fortiflex/alerts/dt={day}/alerts_ELAVMS0000123456_{day}.json");
@@ -208,10 +212,10 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     assert_eq!(backfill["programs"][0]["range"]["points"], json!(2795.94));
     let keys = aws.keys().await;
     // Eight daily reports and their rollups, the range report, and the statement (and its
-    // lines), balance, tie-out, alerts and site of the scheduled run.
+    // lines), balance, rates, product names, tie-out, alerts and site of the scheduled run.
     assert_eq!(
         keys.len(),
-        8 * (3 + 2) + 3 + 5 + 1 + 1 + 1 + 3 + 2,
+        8 * (3 + 2) + 3 + 5 + 1 + 1 + 1 + 1 + 1 + 3 + 2,
         "{keys:#?}"
     );
     let (csv, content_type) = aws

@@ -226,3 +226,50 @@ fn error_replies_carry_status_and_message() {
     let e = parse_error_reply("x", 502, b"Bad Gateway");
     assert_eq!((e.code, e.message.as_str()), (None, "Bad Gateway"));
 }
+
+#[test]
+fn a_rate_is_read_from_every_shape_tools_calc_has_had() {
+    let rate = |body: &str| parse_rate("tools/calc", 200, body.as_bytes());
+    let now = rate(
+        r#"{"status":0,"message":"Request processed successfully.",
+           "points":{"current":21.66,"latest":23.10,"latestEffectiveDate":"2027-01-01T00:00:00"}}"#,
+    )
+    .unwrap();
+    assert_eq!(now.current.to_string(), "21.66");
+    assert_eq!(now.latest.map(|d| d.to_string()).as_deref(), Some("23.10"));
+    assert_eq!(now.latest_effective, NaiveDate::from_ymd_opt(2027, 1, 1));
+    let configs = rate(r#"{"status":0,"configs":{"current":"107.20"}}"#).unwrap();
+    assert_eq!(configs.current.to_string(), "107.20");
+    assert_eq!((configs.latest, configs.latest_effective), (None, None));
+    for bare in [
+        r#"{"status":0,"points":14.01}"#,
+        "14.01",
+        r#"{"status":0,"configs":[{"points":14.01}]}"#,
+    ] {
+        assert_eq!(rate(bare).unwrap().current.to_string(), "14.01", "{bare}");
+    }
+}
+
+#[test]
+fn a_rate_is_never_guessed() {
+    let rate = |body: &str| parse_rate("tools/calc", 200, body.as_bytes());
+    let e = rate(r#"{"status":-1,"message":"Invalid parameters."}"#).unwrap_err();
+    assert_eq!(
+        (e.code, e.message.as_str()),
+        (Some(-1), "Invalid parameters.")
+    );
+    let e = rate(r#"{"status":0,"points":{"latest":3}}"#).unwrap_err();
+    assert!(e.message.contains("no exact 'current'"), "{e}");
+    let e = rate(r#"{"status":0,"points":"lots"}"#).unwrap_err();
+    assert!(e.message.contains("neither a number nor an object"), "{e}");
+    let e = rate(r#"{"status":0,"message":"ok"}"#).unwrap_err();
+    assert!(e.message.contains("no rate under"), "{e}");
+    let e = rate(r#"{"status":0,"configs":[{"points":1},{"points":2}]}"#).unwrap_err();
+    assert!(e.message.contains("lists 2 rates"), "{e}");
+    assert!(
+        rate("<html>")
+            .unwrap_err()
+            .message
+            .starts_with("reply is not a JSON object")
+    );
+}

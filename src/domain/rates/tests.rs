@@ -1,0 +1,143 @@
+use super::*;
+use crate::domain::records::ProductType;
+use crate::domain::window::parse_date;
+
+fn d(s: &str) -> NaiveDate {
+    parse_date(s).unwrap()
+}
+
+fn dec(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn config(id: u64, product: u64, parameters: &[(u64, &str)]) -> Config {
+    Config {
+        id,
+        name: None,
+        status: None,
+        account_id: None,
+        product_type: ProductType {
+            id: Some(product),
+            name: None,
+        },
+        parameters: parameters
+            .iter()
+            .map(|(id, value)| Parameter {
+                id: *id,
+                value: value.to_string(),
+            })
+            .collect(),
+    }
+}
+
+fn priced(configs: &[u64], parameters: &[(u64, &str)], current: &str) -> PricedSet {
+    PricedSet {
+        product_type_id: 1,
+        product_type: None,
+        parameters: config(0, 1, parameters).parameters,
+        configs: configs.to_vec(),
+        current: Some(Exact(dec(current))),
+        latest: None,
+        latest_effective_date: None,
+        error: None,
+    }
+}
+
+fn snapshot(date: &str, rates: Vec<PricedSet>) -> (NaiveDate, RateSnapshot) {
+    (
+        d(date),
+        RateSnapshot {
+            program_serial: "P".into(),
+            date: d(date),
+            rates,
+        },
+    )
+}
+
+#[test]
+fn configurations_with_the_same_parameters_in_any_order_are_priced_once() {
+    let sets = parameter_sets(&[
+        config(1, 1, &[(1, "2"), (2, "UTP")]),
+        config(2, 1, &[(2, "UTP"), (1, "2")]),
+        config(3, 1, &[(1, "4"), (2, "UTP")]),
+        config(4, 2, &[(1, "2"), (2, "UTP")]),
+        Config {
+            product_type: ProductType::default(),
+            ..config(5, 1, &[])
+        },
+    ]);
+    let configs: Vec<Vec<u64>> = sets.values().map(|(c, _)| c.clone()).collect();
+    assert_eq!(configs, [vec![1, 2], vec![3], vec![4]]);
+    assert_eq!(
+        sets.values().next().unwrap().1.as_deref(),
+        Some("FortiGate-VM bundle")
+    );
+}
+
+#[test]
+fn a_day_is_priced_by_the_newest_snapshot_before_it_else_the_oldest_after() {
+    let mut announced = priced(&[7], &[(1, "2")], "21.66");
+    announced.latest = Some(Exact(dec("23.10")));
+    announced.latest_effective_date = Some(d("2026-01-01"));
+    let snapshots: Snapshots = [
+        snapshot("2025-12-10", vec![announced.clone()]),
+        snapshot("2025-12-20", vec![announced]),
+    ]
+    .into_iter()
+    .collect();
+    let rate = |day: &str| in_force(&snapshots, 7, d(day)).unwrap();
+    // Before the first snapshot: its current rate, read after the day.
+    assert_eq!(
+        (rate("2025-12-01").points, rate("2025-12-01").read),
+        (dec("21.66"), d("2025-12-10"))
+    );
+    assert_eq!(rate("2025-12-15").read, d("2025-12-10"));
+    assert_eq!(rate("2025-12-31").points, dec("21.66"));
+    // The announced change takes effect on its date, and the day says so.
+    let jan = rate("2026-01-01");
+    assert_eq!((jan.points, jan.changed), (dec("23.10"), true));
+    assert!(!rate("2026-01-02").changed);
+    assert!(in_force(&snapshots, 8, d("2025-12-15")).is_none());
+}
+
+#[test]
+fn an_edited_configuration_names_its_other_rate() {
+    let snapshots: Snapshots = [
+        snapshot("2025-12-10", vec![priced(&[7], &[(1, "2")], "21.66")]),
+        snapshot("2025-12-11", vec![priced(&[7], &[(1, "4")], "40.00")]),
+    ]
+    .into_iter()
+    .collect();
+    let edited = in_force(&snapshots, 7, d("2025-12-10")).unwrap();
+    assert_eq!(
+        (edited.points, edited.other),
+        (dec("21.66"), Some(dec("40.00")))
+    );
+    let after = in_force(&snapshots, 7, d("2025-12-11")).unwrap();
+    assert_eq!(
+        (after.points, after.other, after.changed),
+        (dec("40.00"), None, true)
+    );
+}
+
+#[test]
+fn only_sets_without_a_rate_are_asked_again() {
+    let mut failed = priced(&[8], &[(1, "4")], "0");
+    failed.current = None;
+    failed.error = Some("refused".into());
+    let (_, s) = snapshot(
+        "2025-12-10",
+        vec![priced(&[7], &[(1, "2")], "21.66"), failed],
+    );
+    let sets = parameter_sets(&[
+        config(7, 1, &[(1, "2")]),
+        config(8, 1, &[(1, "4")]),
+        config(9, 1, &[(1, "8")]),
+    ]);
+    let missing: Vec<u64> = s
+        .missing(sets.keys())
+        .into_iter()
+        .map(|set| sets[set].0[0])
+        .collect();
+    assert_eq!(missing, [8, 9]);
+}

@@ -1,0 +1,139 @@
+//! The day's rate snapshot: `tools/calc` once per distinct (product type, parameters) of the
+//! program's configurations, not per entitlement, kept under `rates/dt=…` because FortiFlex
+//! cannot be asked for a past rate. A set already priced that day is not asked again; a set
+//! FortiFlex refuses to price is kept with its error (and asked again by the next run of the
+//! day), never as a rate of zero.
+
+use std::collections::BTreeMap;
+
+use chrono::{Days, NaiveDate};
+use futures_util::{StreamExt, TryStreamExt, stream};
+
+use crate::adapters::fortiflex::{FortiFlexApi, RateQuery};
+use crate::adapters::storage::Sink;
+use crate::contract::keys;
+use crate::domain::money::Exact;
+use crate::domain::rates::{ParameterSet, PricedSet, RateSnapshot, Snapshots, parameter_sets};
+use crate::error::{Error, Result};
+use crate::pipeline::discovery::Scope;
+
+/// Snapshots are read this many at a time (S3 GETs in flight).
+const READS_IN_FLIGHT: usize = 16;
+/// A month's audit looks this far before its first day for the rate then in force.
+const LOOK_BACK_DAYS: u64 = 7;
+
+/// FortiFlex calls the day's snapshot may make: one per distinct parameter set (fewer when
+/// some are already priced today).
+pub(crate) fn calls(scope: &Scope) -> u64 {
+    parameter_sets(&scope.configs).len() as u64
+}
+
+/// `scope`'s rate snapshot of Pacific day `as_of`: the stored one, completed with the sets it
+/// lacks (new configurations, or a refusal earlier that day), written when anything was asked.
+pub(crate) async fn snapshot<A: FortiFlexApi, S: Sink>(
+    api: &A,
+    sink: &S,
+    scope: &Scope,
+    as_of: NaiveDate,
+) -> Result<RateSnapshot> {
+    let program = scope.serial.to_string();
+    let key = keys::rates_key(&program, as_of);
+    let sets = parameter_sets(&scope.configs);
+    let mut snapshot = read(sink, &key).await?.unwrap_or_else(|| RateSnapshot {
+        program_serial: program.clone(),
+        date: as_of,
+        rates: Vec::new(),
+    });
+    let missing = snapshot.missing(sets.keys());
+    if missing.is_empty() && !snapshot.rates.is_empty() {
+        return Ok(snapshot);
+    }
+    let mut priced: BTreeMap<ParameterSet, PricedSet> =
+        snapshot.rates.drain(..).map(|r| (r.set(), r)).collect();
+    let mut refused = 0;
+    for set in missing {
+        let (configs, product_type) = sets[set].clone();
+        let query = RateQuery {
+            program_serial_number: program.clone(),
+            product_type_id: set.product_type_id,
+            count: 1,
+            parameters: set.parameters.clone(),
+        };
+        let mut entry = PricedSet {
+            product_type_id: set.product_type_id,
+            product_type,
+            parameters: set.parameters.clone(),
+            configs,
+            current: None,
+            latest: None,
+            latest_effective_date: None,
+            error: None,
+        };
+        match api.rate(&query).await {
+            Ok(rate) => {
+                entry.current = Some(Exact(rate.current));
+                entry.latest = rate.latest.map(Exact);
+                entry.latest_effective_date = rate.latest_effective;
+            }
+            // The rate is an audit of what is already billed: a refusal is kept and told,
+            // and costs no report.
+            Err(e) => {
+                refused += 1;
+                entry.error = Some(e.to_string());
+            }
+        }
+        priced.insert(set.clone(), entry);
+    }
+    // Configurations of today's listing: a set no configuration has any more is dropped.
+    snapshot.rates = priced
+        .into_iter()
+        .filter(|(set, _)| sets.contains_key(set))
+        .map(|(_, r)| r)
+        .collect();
+    let mut body = serde_json::to_vec_pretty(&snapshot)
+        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
+    body.push(b'\n');
+    sink.put(&key, body, "application/json").await?;
+    if refused > 0 {
+        tracing::warn!(
+            program,
+            refused,
+            "tools/calc did not price every configuration; the next run asks again"
+        );
+    } else {
+        tracing::info!(program, sets = snapshot.rates.len(), "rates snapshot");
+    }
+    Ok(snapshot)
+}
+
+/// `program`'s stored snapshots from a week before `first` through `last`.
+pub(crate) async fn stored(
+    sink: &impl Sink,
+    program: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Snapshots> {
+    let from = first - Days::new(LOOK_BACK_DAYS);
+    let days: Vec<NaiveDate> = from.iter_days().take_while(|d| *d <= last).collect();
+    stream::iter(days)
+        .map(|day| async move {
+            let found = read(sink, &keys::rates_key(program, day)).await?;
+            Ok::<_, Error>(found.map(|s| (day, s)))
+        })
+        .buffered(READS_IN_FLIGHT)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await
+}
+
+async fn read(sink: &impl Sink, key: &str) -> Result<Option<RateSnapshot>> {
+    let Some(bytes) = sink.get(key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::Storage(format!(
+            "the stored {} is unreadable ({e}); move it aside",
+            sink.location(key)
+        ))
+    })
+}
