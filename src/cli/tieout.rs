@@ -67,7 +67,10 @@ pub(super) async fn run(
         )));
     }
     tieout::write(&sink, &file).await?;
-    let at = sink.location(&keys::tieout_key(&program, month));
+    let at = format!(
+        "{} (and its .csv)",
+        sink.location(&keys::tieout_key(&program, month))
+    );
     let currency = customers.as_ref().and_then(|c| c.currency.clone());
     let mut text = String::new();
     let _ = writeln!(

@@ -146,6 +146,11 @@ pub fn tieout_key(program: &str, month: Month) -> String {
     format!("tieout/month={month}/tieout_{program}_{month}.json")
 }
 
+/// The same tie-out as one CSV table for a spreadsheet, beside the JSON.
+pub fn tieout_csv_key(program: &str, month: Month) -> String {
+    format!("tieout/month={month}/tieout_{program}_{month}.csv")
+}
+
 /// `rates/dt=YYYY-MM-DD/rates_<PROGRAM>_YYYY-MM-DD.json`: what `tools/calc` priced each of
 /// the program's configurations at on that Pacific day (FortiFlex keeps no rate history).
 pub fn rates_key(program: &str, day: NaiveDate) -> String {

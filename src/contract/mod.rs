@@ -22,6 +22,7 @@ pub(crate) mod push;
 pub(crate) mod rollup;
 pub(crate) mod site;
 pub(crate) mod statement;
+pub(crate) mod tieout;
 pub(crate) mod workbook;
 
 pub use json::json;

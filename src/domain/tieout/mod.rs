@@ -7,7 +7,11 @@
 pub(crate) mod balance;
 pub(crate) mod rates;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+use balance::BalanceTieout;
+use rates::RateTieout;
 
 /// How a day compares: within the stated tolerance, beyond it, or not checkable (a snapshot
 /// or the day's report is missing, or an event whose size FortiFlex does not say).
@@ -17,6 +21,19 @@ pub(crate) enum Status {
     Ties,
     Differs,
     Unknown,
+}
+
+/// `tieout/month=YYYY-MM/tieout_<PROGRAM>_YYYY-MM.{json,csv}`: a program's month so far.
+#[derive(Debug, Serialize)]
+pub(crate) struct TieoutFile {
+    pub program_serial: String,
+    pub month: String,
+    /// The last day checked: the day before the newest snapshot.
+    pub through: NaiveDate,
+    /// The balance part; `None` for a postpaid program (it has no balance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub balance: Option<BalanceTieout>,
+    pub rates: RateTieout,
 }
 
 #[cfg(test)]

@@ -9,14 +9,15 @@ use std::collections::BTreeMap;
 use chrono::{Days, NaiveDate};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 use crate::adapters::storage::Sink;
+use crate::contract;
 use crate::contract::keys::{self, daily_keys};
 use crate::domain::balance::Snapshot;
 use crate::domain::customers::Customers;
 use crate::domain::ids::AccountId;
 use crate::domain::statement::Month;
+use crate::domain::tieout::TieoutFile;
 use crate::domain::tieout::balance::{self, BalanceTieout};
 use crate::domain::tieout::rates::{Audit, Charged, RateTieout};
 use crate::error::{Error, Result};
@@ -25,19 +26,6 @@ use crate::pipeline::rates;
 
 /// Stored days are read this many at a time (S3 GETs in flight).
 const READS_IN_FLIGHT: usize = 16;
-
-/// `tieout/month=YYYY-MM/tieout_<PROGRAM>_YYYY-MM.json`.
-#[derive(Debug, Serialize)]
-pub(crate) struct TieoutFile {
-    pub program_serial: String,
-    pub month: String,
-    /// The last day checked: the day before the newest snapshot.
-    pub through: NaiveDate,
-    /// The balance part; `None` for a postpaid program (it has no balance).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balance: Option<BalanceTieout>,
-    pub rates: RateTieout,
-}
 
 /// What to tie out: a program's month through a day.
 pub(crate) struct Asked<'a> {
@@ -167,7 +155,15 @@ pub(crate) async fn write(sink: &impl Sink, file: &TieoutFile) -> Result<()> {
     let mut body = serde_json::to_vec_pretty(file)
         .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
     body.push(b'\n');
-    sink.put(&key, body, "application/json").await?;
+    sink.put(&key, body, contract::JSON_CONTENT_TYPE).await?;
+    let mut csv = Vec::new();
+    contract::tieout::csv(file, &mut csv)?;
+    sink.put(
+        &keys::tieout_csv_key(program, month),
+        csv,
+        contract::CSV_CONTENT_TYPE,
+    )
+    .await?;
     if let Some(b) = &file.balance {
         let t = &b.totals;
         if t.differs > 0 {

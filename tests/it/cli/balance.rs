@@ -51,7 +51,7 @@ async fn daily_reports_and_the_balance_command_print_the_balance_and_alerts() {
     assert_eq!(balances(dir.path()), 1);
 
     // `balance` alone: the balance and rate snapshots, the product names and the month's
-    // tie-out, no report and no alerts file.
+    // tie-out (JSON and CSV), no report and no alerts file.
     let other = tempfile::tempdir().unwrap();
     let out = run(
         Some(&sim),
@@ -67,7 +67,7 @@ async fn daily_reports_and_the_balance_command_print_the_balance_and_alerts() {
         text(&out.stdout)
     );
     let written = walk(&other.path().join("reports"));
-    assert_eq!(written.len(), 4, "{written:?}");
+    assert_eq!(written.len(), 5, "{written:?}");
     assert!(
         written
             .iter()

@@ -397,8 +397,8 @@ async fn consumption_writes_to_s3_through_the_lambdas_sink() {
     );
     let keys = aws.keys().await;
     // The daily report and its rollup, the range report, the day's alerts, today's
-    // balance and rate snapshots, its month's tie-out and the product names.
-    assert_eq!(keys.len(), 3 + 2 + 3 + 1 + 2 + 1 + 1, "{keys:?}");
+    // balance and rate snapshots, the product names and its month's tie-out (JSON, CSV).
+    assert_eq!(keys.len(), 3 + 2 + 3 + 1 + 2 + 1 + 2, "{keys:?}");
     assert!(keys.contains(
         &"partner-a/fortiflex/alerts/dt=2025-11-08/alerts_ELAVMS0000123456_2025-11-08.json".into()
     ));

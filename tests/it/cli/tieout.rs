@@ -116,6 +116,22 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
         serde_json::json!(8.34)
     );
     assert_eq!(v["rates"]["totals"]["difference"], serde_json::json!(8.34));
+    // The same as one CSV table: the balance's days, the summaries and the device-day.
+    let csv = std::fs::read_to_string(file.with_extension("csv")).unwrap();
+    assert!(csv.starts_with("month,kind,day,key,customer,config_id,product_type,charged,expected,difference,amount,status,reason,note\n"), "{csv}");
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",balance,")).count(),
+        9,
+        "{csv}"
+    );
+    assert!(
+        csv.contains("2025-11,device,2025-11-08,FGVMMLTM00000995,2321234,4102,FortiGate-VM bundle,30.00,21.66,8.34,,differs,,\"rate read on 2025-11-09, after the day\"\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("2025-11,rates_total,,all,,,,1606.02,1597.68,8.34,,differs,,\"52 device-days: 51 tie, 1 differ (0 explained), 0 unknown\"\n"),
+        "{csv}"
+    );
     let rates = dir
         .path()
         .join("reports/rates/dt=2025-11-10/rates_ELAVMS0000123456_2025-11-10.json");

@@ -118,7 +118,7 @@ async fn a_steady_state_run_over_33_accounts_costs_three_calls_per_account_plus_
     // index and a statement page per account.
     assert_eq!(
         aws.keys().await.len() as u64,
-        4 * (3 + 2) + 4 + accounts + 1 + 2 + 2 + 1 + 1 + 4 + 1 + accounts
+        4 * (3 + 2) + 4 + accounts + 1 + 2 + 2 + 1 + 2 + 4 + 1 + accounts
     );
     let statements = &next.programs[0].statements;
     assert_eq!(statements.len(), 1);

@@ -52,6 +52,7 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     want.push("fortiflex/rates/dt=2025-11-10/rates_ELAVMS0000123456_2025-11-10.json".into());
     want.push("fortiflex/metadata/product_types.json".into());
     want.push("fortiflex/tieout/month=2025-11/tieout_ELAVMS0000123456_2025-11.json".into());
+    want.push("fortiflex/tieout/month=2025-11/tieout_ELAVMS0000123456_2025-11.csv".into());
     for day in ["2025-11-06", "2025-11-07", "2025-11-08"] {
         want.push(format!(
             "fortiflex/alerts/dt={day}/alerts_ELAVMS0000123456_{day}.json"

@@ -151,7 +151,7 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     let keys = aws.keys().await;
     assert_eq!(
         keys.len(),
-        9 + 6 + 5 + 1 + 1 + 1 + 1 + 1 + 3 + 2,
+        9 + 6 + 5 + 1 + 1 + 1 + 1 + 2 + 3 + 2,
         "{keys:#?}"
     );
     assert!(keys.contains(&"fortiflex/site/index.html".to_string()));
@@ -215,7 +215,7 @@ async fn sample_events_through_the_runtime_api_land_reports_in_s3() {
     // lines), balance, rates, product names, tie-out, alerts and site of the scheduled run.
     assert_eq!(
         keys.len(),
-        8 * (3 + 2) + 3 + 5 + 1 + 1 + 1 + 1 + 1 + 3 + 2,
+        8 * (3 + 2) + 3 + 5 + 1 + 1 + 1 + 1 + 2 + 3 + 2,
         "{keys:#?}"
     );
     let (csv, content_type) = aws

@@ -1,0 +1,149 @@
+//! The tie-out's CSV, for a finance team's spreadsheet: one table, a `kind` per row — each
+//! day of the balance part, the rate part's totals, each product type and customer, and every
+//! device-day that does not tie — with the same columns throughout: what was charged, what it
+//! was checked against, the difference, the status and the reason.
+
+use std::io::Write;
+
+use super::{rendering, safe_text};
+use crate::domain::money::{Exact, display2, points_text};
+use crate::domain::tieout::balance::Event;
+use crate::domain::tieout::rates::{Reason, Summary};
+use crate::domain::tieout::{Status, TieoutFile};
+use crate::error::Result;
+
+const COLUMNS: [&str; 14] = [
+    "month",
+    "kind",
+    "day",
+    "key",
+    "customer",
+    "config_id",
+    "product_type",
+    "charged",
+    "expected",
+    "difference",
+    "amount",
+    "status",
+    "reason",
+    "note",
+];
+
+/// `kind`: `balance` (a day: consumed against the balance's drop), `rates_total`,
+/// `product_type`, `customer` (charged against the calculator's rates), `device` (a device-day
+/// that does not tie: points against its rate).
+pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .quote_style(csv::QuoteStyle::Necessary)
+        .from_writer(out);
+    let fail = |e: csv::Error| rendering("tie-out CSV", e);
+    w.write_record(COLUMNS).map_err(fail)?;
+    let points = |x: Option<Exact>| x.map(|x| points_text(x.0)).unwrap_or_default();
+    let month = f.month.as_str();
+    for d in f.balance.iter().flat_map(|b| &b.days) {
+        let reason = match &d.event {
+            Some(Event::TopUp { points }) => format!("top-up {}", points_text(points.0)),
+            Some(Event::Rollover { points }) => format!("roll-over {}", points_text(points.0)),
+            None => String::new(),
+        };
+        w.write_record([
+            month,
+            "balance",
+            &d.day.to_string(),
+            "",
+            "",
+            "",
+            "",
+            &points(d.consumed),
+            &points(d.drop),
+            &points(d.difference),
+            "",
+            status(d.status),
+            &reason,
+            d.note.as_deref().unwrap_or(""),
+        ])
+        .map_err(fail)?;
+    }
+    let r = &f.rates;
+    let summaries = std::iter::once(("rates_total", &r.totals))
+        .chain(r.product_types.iter().map(|s| ("product_type", s)))
+        .chain(r.customers.iter().map(|s| ("customer", s)));
+    for (kind, s) in summaries {
+        w.write_record(summary(month, kind, s)).map_err(fail)?;
+    }
+    for d in &r.devices {
+        w.write_record([
+            month,
+            "device",
+            &d.day.to_string(),
+            &safe_text(&d.serial),
+            &safe_text(&d.customer),
+            &d.config_id.map(|c| c.to_string()).unwrap_or_default(),
+            &safe_text(&d.product_type),
+            &points_text(d.points.0),
+            &points(d.rate),
+            &points(d.difference),
+            "",
+            status(d.status),
+            &reason(d.reason.as_ref()),
+            d.note.as_deref().unwrap_or(""),
+        ])
+        .map_err(fail)?;
+    }
+    w.flush().map_err(|e| rendering("tie-out CSV", e))
+}
+
+fn summary(month: &str, kind: &str, s: &Summary) -> [String; 14] {
+    let key = safe_text(&s.key).into_owned();
+    let (customer, product_type) = match kind {
+        "customer" => (key.clone(), String::new()),
+        "product_type" => (String::new(), key.clone()),
+        _ => (String::new(), String::new()),
+    };
+    let unexplained = s.differs - s.explained;
+    [
+        month.to_string(),
+        kind.to_string(),
+        String::new(),
+        key,
+        customer,
+        String::new(),
+        product_type,
+        points_text(s.charged.0),
+        points_text(s.at_rate.0),
+        points_text(s.difference.0),
+        s.amount.map(|a| display2(a.0)).unwrap_or_default(),
+        if unexplained > 0 { "differs" } else { "ties" }.to_string(),
+        s.discount_percent
+            .map(|p| format!("discount {} %", p.0))
+            .unwrap_or_default(),
+        format!(
+            "{} device-days: {} tie, {} differ ({} explained), {} unknown",
+            s.device_days, s.ties, s.differs, s.explained, s.unknown
+        ),
+    ]
+}
+
+fn status(s: Status) -> &'static str {
+    match s {
+        Status::Ties => "ties",
+        Status::Differs => "differs",
+        Status::Unknown => "unknown",
+    }
+}
+
+fn reason(r: Option<&Reason>) -> String {
+    match r {
+        None => String::new(),
+        Some(Reason::Stopped) => "stopped".into(),
+        Some(Reason::ConfigurationChanged { other }) => {
+            format!(
+                "configuration changed (other rate {})",
+                points_text(other.0)
+            )
+        }
+        Some(Reason::RateChanged) => "rate changed".into(),
+        Some(Reason::Discount { percent }) => format!("discount {} %", percent.0),
+    }
+}
