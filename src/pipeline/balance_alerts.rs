@@ -96,21 +96,20 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     put_json(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
     product_types::refresh(api, sink, as_of).await?;
     rates::snapshot(api, sink, scope, as_of).await?;
-    // The month of the last complete day, tied out against the snapshots up to this one.
+    // The month of the last complete day, tied out against the snapshots up to this one, and
+    // the alerts of the day that has just become final.
     let through = as_of - Days::new(1);
-    tieout::write_month(
-        sink,
-        &tieout::Asked {
-            program: &serial,
-            month: Month::of(through),
-            through,
-            program_start,
-            prepaid: snapshot.balance.is_some(),
-            customers,
-        },
-    )
-    .await?;
-    let balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
+    let asked = tieout::Asked {
+        program: &serial,
+        month: Month::of(through),
+        through,
+        program_start,
+        prepaid: snapshot.balance.is_some(),
+        customers,
+    };
+    let final_day = through - Days::new(u64::from(ctx.restate_days));
+    let mut balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
+    balance_alerts.extend(tieout::daily(sink, &asked, final_day).await?);
     tracing::info!(
         program = %serial,
         balance = ?snapshot.balance.map(|b| b.0),

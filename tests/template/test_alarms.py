@@ -19,7 +19,7 @@ class Alarms(unittest.TestCase):
                 if a["Properties"].get("Namespace") == namespace
                 and a["Properties"].get("MetricName") == metric]
 
-    BUSINESS = {"RunwayAlarm", "AlertsAlarm", "BillingAlarm"}
+    BUSINESS = {"RunwayAlarm", "AlertsAlarm", "TieoutAlarm", "BillingAlarm"}
 
     def test_every_alarm_notifies_its_topic(self):
         for name, alarm in self.alarms.items():
@@ -52,6 +52,7 @@ class Alarms(unittest.TestCase):
             "LostDaysAlarm": ("LostDays", "Sum", "notBreaching"),
             "RunwayAlarm": ("RunwayDays", "Minimum", "notBreaching"),
             "AlertsAlarm": ("Alerts", "Sum", "notBreaching"),
+            "TieoutAlarm": ("Alerts", "Sum", "notBreaching"),
             "BillingAlarm": ("BillingDifferences", "Sum", "notBreaching"),
         }
         self.assertEqual(set(self.alarms), set(expected))
@@ -65,6 +66,12 @@ class Alarms(unittest.TestCase):
                             if s["Metric"]["MetricName"] == metric), None)
             self.assertEqual(got, (metric, stat), name)
             self.assertEqual(p["TreatMissingData"], missing, name)
+
+    def test_the_tieout_alarm_reads_its_own_kind(self):
+        dims = {d["Name"]: d["Value"] for d in RES["TieoutAlarm"]["Properties"]["Dimensions"]}
+        self.assertEqual(dims, {"Function": {"Ref": "ReportFunction"}, "Kind": "tieout"})
+        kinds = (ROOT / "src/domain/alerts/mod.rs").read_text()
+        self.assertIn('Kind::Tieout => "tieout"', kinds)
 
     def test_throttles(self):
         (throttles,) = self.watching("AWS/Lambda", "Throttles")
@@ -160,7 +167,7 @@ class Alarms(unittest.TestCase):
         self.assertEqual(runway["ComparisonOperator"], "LessThanThreshold")
         self.assertEqual(runway["Statistic"], "Minimum")
         self.assertIn("Buy points", json.dumps(runway["AlarmDescription"]))
-        (alerts,) = self.watching(namespace, "Alerts")
+        (alerts,) = [a for a in self.watching(namespace, "Alerts") if len(a["Dimensions"]) == 1]
         self.assertEqual((alerts["Threshold"], alerts["Statistic"]), (1, "Sum"))
         self.assertEqual(alerts["ComparisonOperator"], "GreaterThanOrEqualToThreshold")
         # The total (Function only), which the per-kind lines also feed.

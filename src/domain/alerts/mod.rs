@@ -30,6 +30,8 @@ pub enum Kind {
     IdleCharged,
     NewConsumer,
     StoppedConsuming,
+    /// A final day differs from what Fortinet deducted or its configurations' rates.
+    Tieout,
 }
 
 impl Kind {
@@ -42,6 +44,7 @@ impl Kind {
             Kind::IdleCharged => "idle_charged",
             Kind::NewConsumer => "new_consumer",
             Kind::StoppedConsuming => "stopped_consuming",
+            Kind::Tieout => "tieout",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! stored days and balance snapshots. Fortinet publishes no invoice a partner can reconcile
 //! against, so these checks, through the API alone, are what a finance team can trust.
 
+mod alerts;
 pub(crate) mod balance;
 pub(crate) mod rates;
 

@@ -162,3 +162,45 @@ fn the_anniversary_day_names_the_rollover_and_is_not_called_a_difference() {
     assert!(t.days[1].note.as_deref().unwrap().contains("anniversary"));
     assert_eq!(t.days[2].status, Status::Ties);
 }
+
+#[test]
+fn only_a_final_day_that_differs_raises_the_tieout_alert() {
+    use super::TieoutFile;
+    use super::rates::Audit;
+    // 1 December ties, the 2nd's balance fell by 120 more than its reports.
+    let daily: BTreeMap<NaiveDate, Decimal> = [
+        (d("2025-12-01"), p("399.42")),
+        (d("2025-12-02"), p("399.42")),
+    ]
+    .into();
+    let balances = readings(
+        "2025-12-01",
+        p("10000.00"),
+        &[p("399.42"), p("519.42")],
+        &[],
+    );
+    let file = TieoutFile {
+        program_serial: "ELAVMS0000123456".into(),
+        month: "2025-12".into(),
+        through: d("2025-12-02"),
+        balance: Some(tie_out(
+            d("2025-12-01"),
+            d("2025-12-02"),
+            &daily,
+            &balances,
+            None,
+        )),
+        rates: Audit::default().finish(),
+    };
+    assert!(file.alerts(d("2025-12-01")).is_empty());
+    let alerts = file.alerts(d("2025-12-02"));
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].kind, crate::domain::alerts::Kind::Tieout);
+    assert!(
+        alerts[0].message.contains(
+            "on 2025-12-02 the balance fell by 519.00 points but the day's reports total 399.42"
+        ),
+        "{}",
+        alerts[0].message
+    );
+}

@@ -13,6 +13,7 @@ use rust_decimal::Decimal;
 use crate::adapters::storage::Sink;
 use crate::contract;
 use crate::contract::keys::{self, daily_keys};
+use crate::domain::alerts::Alert;
 use crate::domain::balance::Snapshot;
 use crate::domain::customers::Customers;
 use crate::domain::ids::AccountId;
@@ -28,6 +29,7 @@ use crate::pipeline::rates;
 const READS_IN_FLIGHT: usize = 16;
 
 /// What to tie out: a program's month through a day.
+#[derive(Clone, Copy)]
 pub(crate) struct Asked<'a> {
     pub program: &'a str,
     pub month: Month,
@@ -39,6 +41,35 @@ pub(crate) struct Asked<'a> {
     pub prepaid: bool,
     /// Who each device is billed to and at what price; each account its own without.
     pub customers: Option<&'a Customers>,
+}
+
+/// The daily run's tie-out: the month of `asked.through` written, and the alerts of
+/// `final_day` (the newest day past restatement). When that day is of the month before, its
+/// month is tied out again too — rewritten if an earlier run wrote it, so the corrections
+/// FortiCloud made after the month ended are checked.
+pub(crate) async fn daily(
+    sink: &impl Sink,
+    asked: &Asked<'_>,
+    final_day: NaiveDate,
+) -> Result<Vec<Alert>> {
+    let file = write_month(sink, asked).await?;
+    let earlier = Month::of(final_day);
+    if earlier == asked.month {
+        return Ok(file.alerts(final_day));
+    }
+    let before = Asked {
+        month: earlier,
+        ..*asked
+    };
+    let file = month(sink, &before).await?;
+    if sink
+        .get(&keys::tieout_key(asked.program, earlier))
+        .await?
+        .is_some()
+    {
+        write(sink, &file).await?;
+    }
+    Ok(file.alerts(final_day))
 }
 
 /// [`month`], written.

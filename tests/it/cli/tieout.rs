@@ -24,6 +24,27 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
         let out = run(Some(&sim), dir.path(), &args, &[("FORTIFLEX_NOW", now)]).await;
         assert!(out.status.success(), "{}", text(&out.stderr));
     }
+    // The run of the 10th found the 7th final (two days of restatement before the 9th) and
+    // raised the tie-out alert with the newest day's alerts.
+    let alerts = dir
+        .path()
+        .join("reports/alerts/dt=2025-11-09/alerts_ELAVMS0000123456_2025-11-09.json");
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&alerts).unwrap()).unwrap();
+    let tieout: Vec<&serde_json::Value> = a["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "tieout")
+        .collect();
+    assert_eq!(tieout.len(), 1, "{a}");
+    assert_eq!(tieout[0]["points"], serde_json::json!(8.34));
+    let message = tieout[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("on 2025-11-07 1 device(s) were charged 8.34 points"),
+        "{message}"
+    );
+    assert!(message.contains("FGVMMLTM00000995"), "{message}");
+
     // Run again the same day: every parameter set is priced already, none is asked again.
     let sim = simulator_at(overcharged(), "2025-11-10").await;
     let args = [
@@ -81,7 +102,7 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
     assert_eq!(
         cells[..8],
         [
-            "2025-11-08",
+            "2025-11-07",
             "FGVMMLTM00000995",
             "2321234",
             "4102",
@@ -125,7 +146,7 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
         "{csv}"
     );
     assert!(
-        csv.contains("2025-11,device,2025-11-08,FGVMMLTM00000995,2321234,4102,FortiGate-VM bundle,30.00,21.66,8.34,,differs,,\"rate read on 2025-11-09, after the day\"\n"),
+        csv.contains("2025-11,device,2025-11-07,FGVMMLTM00000995,2321234,4102,FortiGate-VM bundle,30.00,21.66,8.34,,differs,,\"rate read on 2025-11-09, after the day\"\n"),
         "{csv}"
     );
     assert!(
@@ -156,7 +177,7 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
     );
 }
 
-/// The walkthrough with one FortiGate-VM charged 30.00 on 8 November where its
+/// The walkthrough with one FortiGate-VM charged 30.00 on 7 November where its
 /// configuration costs 21.66: the balance falls by it too, so only the rate audit sees it.
 fn overcharged() -> Dataset {
     let mut data = Dataset::walkthrough();
@@ -166,6 +187,6 @@ fn overcharged() -> Dataset {
         .find(|e| e.serial_number == "FGVMMLTM00000995")
         .unwrap();
     over.spikes
-        .push(("2025-11-08".parse().unwrap(), "30.00".parse().unwrap()));
+        .push(("2025-11-07".parse().unwrap(), "30.00".parse().unwrap()));
     data
 }
