@@ -215,6 +215,15 @@ pub struct TieoutArgs {
     /// s3://bucket/prefix
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub out: PathBuf,
+    /// The points on Fortinet's invoice for the month (a postpaid program's check): kept in
+    /// the archive and compared with the month's reports from then on
+    #[arg(long, value_name = "POINTS", value_parser = points)]
+    pub invoice_points: Option<rust_decimal::Decimal>,
+}
+
+/// Exact decimal points, as an invoice prints them.
+fn points(s: &str) -> Result<rust_decimal::Decimal, String> {
+    crate::domain::money::parse_decimal(s).ok_or_else(|| format!("'{s}' is not a number of points"))
 }
 
 /// `connectwise`, `stripe` or `webhook`.

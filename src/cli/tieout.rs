@@ -17,6 +17,7 @@ use crate::domain::money::{Exact, display2, points_text};
 use crate::domain::statement::Month;
 use crate::domain::tieout::Status;
 use crate::domain::tieout::balance::{BalanceTieout, Day, Event};
+use crate::domain::tieout::invoice::InvoiceTieout;
 use crate::domain::tieout::rates::{DeviceDay, RateTieout, Reason, Summary};
 use crate::domain::window;
 use crate::error::{Error, Result};
@@ -38,6 +39,9 @@ pub(super) async fn run(
     let sink = destination(&args.out).await?;
     let program = args.program.to_string();
     let customers = statements::customers(&sink).await?;
+    if let Some(points) = args.invoice_points {
+        tieout::keep_invoice(&sink, &program, month, points).await?;
+    }
     let mut file = tieout::month(
         &sink,
         &tieout::Asked {
@@ -58,7 +62,7 @@ pub(super) async fn run(
     {
         file.balance = None;
     }
-    if file.balance.is_none() && file.rates.totals.device_days == 0 {
+    if file.balance.is_none() && file.rates.totals.device_days == 0 && file.invoice.is_none() {
         return Err(Error::InvalidRequest(format!(
             "nothing to tie out for {program} in {month} under {}: the tie-out needs two \
              consecutive balance snapshots (a prepaid program) or a rate snapshot and a stored \
@@ -82,6 +86,9 @@ pub(super) async fn run(
         text.push_str(&balance_table(b));
     }
     text.push_str(&rates_table(&file.rates, currency.as_deref()));
+    if let Some(i) = &file.invoice {
+        text.push_str(&invoice_lines(i));
+    }
     let _ = writeln!(text, "Written: {at}");
     print(out, &text)
 }
@@ -225,6 +232,29 @@ fn rates_table(r: &RateTieout, currency: Option<&str>) -> String {
         }
     }
     o.push('\n');
+    o
+}
+
+/// Fortinet's invoice figure against the month's reports.
+fn invoice_lines(i: &InvoiceTieout) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "INVOICE (as entered)");
+    let _ = writeln!(
+        o,
+        "Invoice {} points, reports {} points over {} of {} days: {}{}\n",
+        points_text(i.invoice_points.0),
+        points_text(i.reported.0),
+        i.days_stored,
+        i.days_in_month,
+        match i.difference {
+            Some(d) => format!("difference {}, ", points_text(d.0)),
+            None => String::new(),
+        },
+        match (i.status, &i.note) {
+            (_, Some(note)) => format!("unknown ({note})"),
+            (s, None) => status(s).to_string(),
+        }
+    );
     o
 }
 

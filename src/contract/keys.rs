@@ -146,6 +146,12 @@ pub fn tieout_key(program: &str, month: Month) -> String {
     format!("tieout/month={month}/tieout_{program}_{month}.json")
 }
 
+/// `tieout/month=YYYY-MM/invoice_<PROGRAM>_YYYY-MM.json`: the points of Fortinet's invoice
+/// for the month, as the partner entered them (`tieout --invoice-points`).
+pub fn tieout_invoice_key(program: &str, month: Month) -> String {
+    format!("tieout/month={month}/invoice_{program}_{month}.json")
+}
+
 /// The same tie-out as one CSV table for a spreadsheet, beside the JSON.
 pub fn tieout_csv_key(program: &str, month: Month) -> String {
     format!("tieout/month={month}/tieout_{program}_{month}.csv")

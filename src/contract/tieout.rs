@@ -29,7 +29,8 @@ const COLUMNS: [&str; 14] = [
     "note",
 ];
 
-/// `kind`: `balance` (a day: consumed against the balance's drop), `rates_total`,
+/// `kind`: `balance` (a day: consumed against the balance's drop), `invoice` (the month's
+/// reports against Fortinet's invoice, as entered), `rates_total`,
 /// `product_type`, `customer` (charged against the calculator's rates), `device` (a device-day
 /// that does not tie: points against its rate).
 pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
@@ -62,6 +63,25 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             status(d.status),
             &reason,
             d.note.as_deref().unwrap_or(""),
+        ])
+        .map_err(fail)?;
+    }
+    if let Some(i) = &f.invoice {
+        w.write_record([
+            month,
+            "invoice",
+            "",
+            "",
+            "",
+            "",
+            "",
+            &points_text(i.reported.0),
+            &points_text(i.invoice_points.0),
+            &points(i.difference),
+            "",
+            status(i.status),
+            "",
+            i.note.as_deref().unwrap_or(""),
         ])
         .map_err(fail)?;
     }

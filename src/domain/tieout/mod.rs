@@ -6,12 +6,14 @@
 
 mod alerts;
 pub(crate) mod balance;
+pub(crate) mod invoice;
 pub(crate) mod rates;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use balance::BalanceTieout;
+use invoice::InvoiceTieout;
 use rates::RateTieout;
 
 /// How a day compares: within the stated tolerance, beyond it, or not checkable (a snapshot
@@ -35,6 +37,9 @@ pub(crate) struct TieoutFile {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub balance: Option<BalanceTieout>,
     pub rates: RateTieout,
+    /// Fortinet's invoice figure for the month, when the partner entered one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invoice: Option<InvoiceTieout>,
 }
 
 #[cfg(test)]

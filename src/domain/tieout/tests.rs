@@ -191,6 +191,7 @@ fn only_a_final_day_that_differs_raises_the_tieout_alert() {
             None,
         )),
         rates: Audit::default().finish(),
+        invoice: None,
     };
     assert!(file.alerts(d("2025-12-01")).is_empty());
     let alerts = file.alerts(d("2025-12-02"));

@@ -17,9 +17,11 @@ use crate::domain::alerts::Alert;
 use crate::domain::balance::Snapshot;
 use crate::domain::customers::Customers;
 use crate::domain::ids::AccountId;
+use crate::domain::money::Exact;
 use crate::domain::statement::Month;
 use crate::domain::tieout::TieoutFile;
 use crate::domain::tieout::balance::{self, BalanceTieout};
+use crate::domain::tieout::invoice::{self, InvoiceRecord};
 use crate::domain::tieout::rates::{Audit, Charged, RateTieout};
 use crate::error::{Error, Result};
 use crate::pipeline::archive::{self, rollup};
@@ -90,12 +92,62 @@ pub(crate) async fn month(sink: &impl Sink, asked: &Asked<'_>) -> Result<TieoutF
     } else {
         None
     };
+    let invoice = match stored_invoice(sink, program, month).await? {
+        Some(r) => {
+            let after = month.last() + Days::new(1);
+            let daily = stored_totals(sink, program, month.first(), after).await?;
+            Some(invoice::compare(r.invoice_points.0, month, &daily))
+        }
+        None => None,
+    };
     Ok(TieoutFile {
         program_serial: program.to_string(),
         month: month.to_string(),
         through,
         balance,
         rates,
+        invoice,
+    })
+}
+
+/// Keeps the points of Fortinet's invoice for `month`, as entered, for every later tie-out.
+pub(crate) async fn keep_invoice(
+    sink: &impl Sink,
+    program: &str,
+    month: Month,
+    invoice_points: Decimal,
+) -> Result<()> {
+    if invoice_points.is_sign_negative() {
+        return Err(Error::InvalidRequest(format!(
+            "--invoice-points must not be negative, not {invoice_points}"
+        )));
+    }
+    let record = InvoiceRecord {
+        program_serial: program.to_string(),
+        month: month.to_string(),
+        invoice_points: Exact(invoice_points),
+    };
+    let key = keys::tieout_invoice_key(program, month);
+    let mut body = serde_json::to_vec_pretty(&record)
+        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
+    body.push(b'\n');
+    sink.put(&key, body, contract::JSON_CONTENT_TYPE).await
+}
+
+async fn stored_invoice(
+    sink: &impl Sink,
+    program: &str,
+    month: Month,
+) -> Result<Option<InvoiceRecord>> {
+    let key = keys::tieout_invoice_key(program, month);
+    let Some(bytes) = sink.get(&key).await? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+        Error::Storage(format!(
+            "the stored {} is unreadable ({e}); enter the invoice again",
+            sink.location(&key)
+        ))
     })
 }
 

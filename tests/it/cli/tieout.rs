@@ -190,3 +190,106 @@ fn overcharged() -> Dataset {
         .push(("2025-11-07".parse().unwrap(), "30.00".parse().unwrap()));
     data
 }
+
+#[tokio::test]
+async fn an_invoice_figure_is_kept_and_compared_with_the_whole_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    let sim = simulator_at(Dataset::walkthrough(), "2025-11-10").await;
+    let args = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--daily",
+        "--start",
+        "2025-10-01",
+        "--end",
+        "2025-10-30",
+    ];
+    let now = [("FORTIFLEX_NOW", "2025-11-10T14:00:00Z")];
+    let out = run(Some(&sim), dir.path(), &args, &now).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let tieout = |points: &'static str| {
+        let dir = dir.path().to_path_buf();
+        async move {
+            let invoice = format!("--invoice-points={points}");
+            let args = [
+                "tieout",
+                "--program",
+                "ELAVMS0000123456",
+                "--month",
+                "2025-10",
+                &invoice,
+            ];
+            run(
+                None,
+                &dir,
+                &args,
+                &[("FORTIFLEX_NOW", "2025-11-10T20:00:00Z")],
+            )
+            .await
+        }
+    };
+    // 30 of October's 31 days stored: the figure is kept, not yet compared.
+    let out = tieout("12382.02").await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout)
+            .contains("over 30 of 31 days: unknown (30 of the month's 31 days are stored"),
+        "{}",
+        text(&out.stdout)
+    );
+    let kept = dir
+        .path()
+        .join("reports/tieout/month=2025-10/invoice_ELAVMS0000123456_2025-10.json");
+    assert!(kept.exists());
+    // The 31st stored: the next daily run's tie-out compares the kept figure (31 x 399.42).
+    let args = [
+        "consumption",
+        "--credentials",
+        &creds,
+        "--date",
+        "2025-10-31",
+        "--daily",
+    ];
+    let out = run(Some(&sim), dir.path(), &args, &now).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(
+        None,
+        dir.path(),
+        &[
+            "tieout",
+            "--program",
+            "ELAVMS0000123456",
+            "--month",
+            "2025-10",
+        ],
+        &[("FORTIFLEX_NOW", "2025-11-10T20:00:00Z")],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Invoice 12382.02 points, reports 12382.02 points over 31 of 31 days: difference 0.00, ties"),
+        "{stdout}"
+    );
+    // A figure 120 points over the reports differs.
+    let out = tieout("12502.02").await;
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("difference 120.00, DIFFERS"), "{stdout}");
+    let csv = std::fs::read_to_string(
+        dir.path()
+            .join("reports/tieout/month=2025-10/tieout_ELAVMS0000123456_2025-10.csv"),
+    )
+    .unwrap();
+    assert!(
+        csv.contains("2025-10,invoice,,,,,,12382.02,12502.02,120.00,,differs,,\n"),
+        "{csv}"
+    );
+    let refused = tieout("-5").await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("--invoice-points must not be negative"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
