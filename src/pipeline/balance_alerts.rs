@@ -18,6 +18,7 @@ use crate::domain::customers::Customers;
 use crate::domain::statement::Month;
 use crate::domain::window;
 use crate::error::{Error, Result};
+use crate::pipeline::archive::record::{self, MOVE_ASIDE};
 use crate::pipeline::archive::rollup;
 use crate::pipeline::discovery::Scope;
 use crate::pipeline::tieout::{self, stored_totals};
@@ -42,7 +43,6 @@ pub(crate) fn calls(scope: &Scope) -> u64 {
 const RATE_DAYS: u64 = 30;
 /// A previous snapshot is looked for this many days back.
 const SNAPSHOT_DAYS: u64 = 7;
-const JSON: &str = "application/json";
 
 /// The balance snapshot of `scope`'s program and the alerts of each day in `watched`,
 /// both written.
@@ -93,7 +93,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
         program_end: listed.and_then(|p| day_of(&p.end_date)),
         commitment: settings.commitment,
     });
-    put_json(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
+    record::put(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
     product_types::refresh(api, sink, as_of).await?;
     rates::snapshot(api, sink, scope, as_of).await?;
     // The month of the last complete day, tied out against the snapshots up to this one, and
@@ -134,7 +134,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
             date: day,
             alerts: found,
         };
-        put_json(sink, &keys::alerts_key(&serial, day), &file).await?;
+        record::put(sink, &keys::alerts_key(&serial, day), &file).await?;
         for a in &file.alerts {
             tracing::warn!(program = %serial, date = %day, kind = a.kind.as_str(), "{}", a.message);
         }
@@ -172,13 +172,8 @@ async fn previous_snapshot(
 ) -> Result<Option<Snapshot>> {
     for back in 1..=SNAPSHOT_DAYS {
         let key = keys::balance_key(program, as_of - Days::new(back));
-        if let Some(bytes) = sink.get(&key).await? {
-            return serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-                Error::Storage(format!(
-                    "the stored {} is unreadable ({e}); move it aside",
-                    sink.location(&key)
-                ))
-            });
+        if let Some(found) = record::get(sink, &key, MOVE_ASIDE).await? {
+            return Ok(Some(found));
         }
     }
     Ok(None)
@@ -248,13 +243,6 @@ fn customer_of(
         Some(c) => c.billed(serial, config, account).id.to_string(),
         None => account.to_string(),
     })
-}
-
-async fn put_json(sink: &impl Sink, key: &str, value: &impl serde::Serialize) -> Result<()> {
-    let mut body = serde_json::to_vec_pretty(value)
-        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
-    body.push(b'\n');
-    sink.put(key, body, JSON).await
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use crate::adapters::fortiflex::{FortiFlexApi, ProductMeta};
 use crate::adapters::storage::Sink;
 use crate::contract::keys;
 use crate::domain::records::product_name;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::pipeline::archive::record;
 use crate::pipeline::discovery::Scope;
 
 /// Fortinet's catalogue changes with its releases, not daily: asked again after a week.
@@ -164,11 +165,7 @@ async fn read(sink: &impl Sink) -> Option<Cached> {
 }
 
 async fn write(sink: &impl Sink, cached: &Cached) -> Result<()> {
-    let mut body = serde_json::to_vec_pretty(cached)
-        .map_err(|e| Error::Storage(format!("cannot render {}: {e}", keys::PRODUCT_TYPES)))?;
-    body.push(b'\n');
-    sink.put(keys::PRODUCT_TYPES, body, "application/json")
-        .await
+    record::put(sink, keys::PRODUCT_TYPES, cached).await
 }
 
 #[cfg(test)]
@@ -184,7 +181,7 @@ mod tests {
     };
     use crate::adapters::storage::MemorySink;
     use crate::domain::ids::{AccountId, Serial};
-    use crate::error::ApiError;
+    use crate::error::{ApiError, Error};
 
     /// `tools/metadata` only: answers `list`, or fails when it is `None`; counts the asks.
     struct Metadata {

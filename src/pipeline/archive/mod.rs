@@ -17,6 +17,7 @@ use crate::contract::keys::{self, Keys};
 use crate::domain::statement::{DayMeta, StoredRow};
 use crate::error::{Error, Result};
 
+pub(crate) mod record;
 pub(crate) mod revision;
 pub(crate) mod rollup;
 mod stream;

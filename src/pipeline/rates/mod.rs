@@ -15,6 +15,7 @@ use crate::contract::keys;
 use crate::domain::money::Exact;
 use crate::domain::rates::{ParameterSet, PricedSet, RateSnapshot, Snapshots, parameter_sets};
 use crate::error::{Error, Result};
+use crate::pipeline::archive::record::{self, MOVE_ASIDE};
 use crate::pipeline::discovery::Scope;
 
 /// Snapshots are read this many at a time (S3 GETs in flight).
@@ -90,10 +91,7 @@ pub(crate) async fn snapshot<A: FortiFlexApi, S: Sink>(
         .filter(|(set, _)| sets.contains_key(set))
         .map(|(_, r)| r)
         .collect();
-    let mut body = serde_json::to_vec_pretty(&snapshot)
-        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
-    body.push(b'\n');
-    sink.put(&key, body, "application/json").await?;
+    record::put(sink, &key, &snapshot).await?;
     if refused > 0 {
         tracing::warn!(
             program,
@@ -127,13 +125,5 @@ pub(crate) async fn stored(
 }
 
 async fn read(sink: &impl Sink, key: &str) -> Result<Option<RateSnapshot>> {
-    let Some(bytes) = sink.get(key).await? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::Storage(format!(
-            "the stored {} is unreadable ({e}); move it aside",
-            sink.location(key)
-        ))
-    })
+    record::get(sink, key, MOVE_ASIDE).await
 }

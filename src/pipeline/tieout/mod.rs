@@ -24,6 +24,7 @@ use crate::domain::tieout::balance::{self, BalanceTieout};
 use crate::domain::tieout::invoice::{self, InvoiceRecord};
 use crate::domain::tieout::rates::{Audit, Charged, RateTieout};
 use crate::error::{Error, Result};
+use crate::pipeline::archive::record::{self, MOVE_ASIDE};
 use crate::pipeline::archive::{self, rollup};
 use crate::pipeline::rates;
 
@@ -127,11 +128,7 @@ pub(crate) async fn keep_invoice(
         month: month.to_string(),
         invoice_points: Exact(invoice_points),
     };
-    let key = keys::tieout_invoice_key(program, month);
-    let mut body = serde_json::to_vec_pretty(&record)
-        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
-    body.push(b'\n');
-    sink.put(&key, body, contract::JSON_CONTENT_TYPE).await
+    record::put(sink, &keys::tieout_invoice_key(program, month), &record).await
 }
 
 async fn stored_invoice(
@@ -140,15 +137,7 @@ async fn stored_invoice(
     month: Month,
 ) -> Result<Option<InvoiceRecord>> {
     let key = keys::tieout_invoice_key(program, month);
-    let Some(bytes) = sink.get(&key).await? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::Storage(format!(
-            "the stored {} is unreadable ({e}); enter the invoice again",
-            sink.location(&key)
-        ))
-    })
+    record::get(sink, &key, "enter the invoice again").await
 }
 
 /// The balance part: the stored daily totals against the snapshots' drops.
@@ -234,11 +223,7 @@ async fn audit(
 /// Writes `file` to its key, and logs what it found.
 pub(crate) async fn write(sink: &impl Sink, file: &TieoutFile) -> Result<()> {
     let (program, month) = (&file.program_serial, Month::parse(&file.month)?);
-    let key = keys::tieout_key(program, month);
-    let mut body = serde_json::to_vec_pretty(file)
-        .map_err(|e| Error::Storage(format!("cannot render {key}: {e}")))?;
-    body.push(b'\n');
-    sink.put(&key, body, contract::JSON_CONTENT_TYPE).await?;
+    record::put(sink, &keys::tieout_key(program, month), file).await?;
     let mut csv = Vec::new();
     contract::tieout::csv(file, &mut csv)?;
     sink.put(
@@ -270,16 +255,7 @@ async fn stored_snapshot(
     program: &str,
     day: NaiveDate,
 ) -> Result<Option<Snapshot>> {
-    let key = keys::balance_key(program, day);
-    let Some(bytes) = sink.get(&key).await? else {
-        return Ok(None);
-    };
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::Storage(format!(
-            "the stored {} is unreadable ({e}); move it aside",
-            sink.location(&key)
-        ))
-    })
+    record::get(sink, &keys::balance_key(program, day), MOVE_ASIDE).await
 }
 
 /// The stored totals of the days `first..as_of` (missing days absent).
