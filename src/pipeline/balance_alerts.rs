@@ -95,7 +95,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     });
     record::put(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
     product_types::refresh(api, sink, as_of).await?;
-    rates::snapshot(api, sink, scope, as_of).await?;
+    let rates = rates::snapshot(api, sink, scope, as_of).await?;
     // The month of the last complete day, tied out against the snapshots up to this one, and
     // the alerts of the day that has just become final.
     let through = as_of - Days::new(1);
@@ -110,6 +110,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     let final_day = through - Days::new(u64::from(ctx.restate_days));
     let mut balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
     balance_alerts.extend(tieout::daily(sink, &asked, final_day).await?);
+    balance_alerts.extend(rates::announced_alerts(sink, &serial, &rates, customers).await?);
     tracing::info!(
         program = %serial,
         balance = ?snapshot.balance.map(|b| b.0),

@@ -205,7 +205,7 @@ pub(super) fn entitlements_points(sim: &Simulator, req: &Value) -> Handled {
     }
     let by_config = p.accounts_by_config();
     let rows: Vec<Row> = last
-        .map(|last| points_of(ents, start, last, sim.today(), sim.opts.retention_days))
+        .map(|last| points_of(p, ents, start, last, sim.today(), sim.opts.retention_days))
         .unwrap_or_default()
         .into_iter()
         .filter(|(e, _)| serial.is_none_or(|s| e.serial_number.eq_ignore_ascii_case(s)))
@@ -243,10 +243,10 @@ pub(super) fn tools_calc(sim: &Simulator, req: &Value) -> Handled {
         Some(_) => return Err("parameters must be a list.".into()),
     };
     asked.sort();
-    let rate = p
+    let config = p
         .configs
         .iter()
-        .filter(|c| c.product_id == product)
+        .filter(|c| c.product_id == product && c.rate.is_some())
         .find(|c| {
             let mut own: Vec<(u64, String)> = c
                 .parameters
@@ -256,9 +256,15 @@ pub(super) fn tools_calc(sim: &Simulator, req: &Value) -> Handled {
             own.sort();
             own == asked
         })
-        .and_then(|c| c.rate)
         .ok_or_else(|| format!("No price for product type {product} with these parameters."))?;
-    let current = rate * rust_decimal::Decimal::from(count);
+    let count = rust_decimal::Decimal::from(count);
+    let rate = config.rate.unwrap_or_default() * count;
+    // An announced change: `latest` from its day; once in force it is the current rate.
+    let (current, latest, latest_effective_date) = match config.announced {
+        Some((on, new)) if sim.today() < on => (rate, new * count, Some(on.to_string())),
+        Some((_, new)) => (new * count, new * count, None),
+        None => (rate, rate, None),
+    };
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Points {
@@ -277,8 +283,8 @@ pub(super) fn tools_calc(sim: &Simulator, req: &Value) -> Handled {
         message: "Request processed successfully.",
         points: Points {
             current: number(current),
-            latest: number(current),
-            latest_effective_date: None,
+            latest: number(latest),
+            latest_effective_date,
         },
     };
     let body = serde_json::to_string(&body).map_err(|e| e.to_string())?;

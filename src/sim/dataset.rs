@@ -27,6 +27,9 @@ pub struct SimConfig {
     pub parameters: Vec<(u64, &'static str)>,
     /// What `tools/calc` prices these parameters at a day; `None`: it refuses to price them.
     pub rate: Option<Decimal>,
+    /// A rate change FortiFlex announces: from this day the configuration costs this much,
+    /// and its entitlements charged at `rate` are charged it.
+    pub announced: Option<(NaiveDate, Decimal)>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +120,7 @@ impl Dataset {
                     product_name: "FortiManager-VM",
                     parameters: vec![(30, "100"), (9, "10")],
                     rate: Some(dec("107.20")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4102,
@@ -127,6 +131,7 @@ impl Dataset {
                     product_name: "FortiGate-VM bundle",
                     parameters: vec![(1, "2"), (2, "UTP"), (10, "0")],
                     rate: Some(dec("21.66")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4103,
@@ -137,6 +142,7 @@ impl Dataset {
                     product_name: "FortiGate Hardware",
                     parameters: vec![(27, "FGT71F"), (28, "FGHWUTP")],
                     rate: Some(dec("19.29")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4104,
@@ -147,6 +153,7 @@ impl Dataset {
                     product_name: "FortiClient EMS On-Prem",
                     parameters: vec![(13, "0"), (14, "100"), (15, "0"), (16, "FCTFC247")],
                     rate: Some(dec("14.01")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4105,
@@ -157,6 +164,7 @@ impl Dataset {
                     product_name: "FortiAnalyzer-VM",
                     parameters: vec![(21, "5"), (22, "0"), (23, "FAZFC247")],
                     rate: Some(dec("12.85")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4106,
@@ -167,6 +175,7 @@ impl Dataset {
                     product_name: "FortiWeb-VM",
                     parameters: vec![(4, "2"), (5, "FWBSTD")],
                     rate: Some(dec("9.60")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4107,
@@ -177,6 +186,7 @@ impl Dataset {
                     product_name: "FortiManager-VM",
                     parameters: vec![(30, "50"), (9, "5")],
                     rate: Some(dec("91.20")),
+                    announced: None,
                 },
                 SimConfig {
                     id: 4108,
@@ -187,6 +197,7 @@ impl Dataset {
                     product_name: "FortiClient EMS On-Prem",
                     parameters: vec![(13, "0"), (14, "25"), (15, "0"), (16, "FCTFC247")],
                     rate: Some(dec("3.25")),
+                    announced: None,
                 },
             ],
             entitlements: vec![

@@ -2,6 +2,8 @@
 //! Pacific days as FortiFlex answers them (retention, spikes, today not yet tallied) and the
 //! prepaid balance that follows from them.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
@@ -29,7 +31,7 @@ impl SimProgram {
         today: NaiveDate,
         retention_days: Option<u32>,
     ) -> Vec<(&SimEntitlement, Decimal)> {
-        points_of(&self.entitlements, first, last, today, retention_days)
+        points_of(self, &self.entitlements, first, last, today, retention_days)
     }
 
     /// The prepaid balance FortiFlex shows on `today`: bought, plus top-ups so far, less
@@ -54,13 +56,25 @@ impl SimProgram {
 }
 /// Points per entitlement of `entitlements` over `first..=last` as FortiFlex answers: only
 /// days before `today`, only `retention_days` of history, zero rows left out.
+/// An entitlement charged at its configuration's rate is charged an announced new rate
+/// from its effective day.
 pub(super) fn points_of<'a>(
+    program: &SimProgram,
     entitlements: impl IntoIterator<Item = &'a SimEntitlement>,
     first: NaiveDate,
     last: NaiveDate,
     today: NaiveDate,
     retention_days: Option<u32>,
 ) -> Vec<(&'a SimEntitlement, Decimal)> {
+    // config → (effective day, old rate, new rate)
+    let changes: HashMap<u64, (NaiveDate, Decimal, Decimal)> = program
+        .configs
+        .iter()
+        .filter_map(|c| {
+            let (on, new) = c.announced?;
+            Some((c.id, (on, c.rate?, new)))
+        })
+        .collect();
     let first = match retention_days
         .and_then(|r| today.checked_sub_days(chrono::Days::new(u64::from(r))))
     {
@@ -79,7 +93,14 @@ pub(super) fn points_of<'a>(
                 .filter(|(d, _)| *d >= from && *d <= to)
                 .map(|(_, p)| *p - e.daily)
                 .sum();
-            let points = e.daily * Decimal::from(days.max(0)) + spiked;
+            let changed = changes
+                .get(&e.config_id)
+                .filter(|(_, old, _)| *old == e.daily)
+                .map_or(Decimal::ZERO, |(on, old, new)| {
+                    let days = (to - from.max(*on)).num_days() + 1;
+                    (new - old) * Decimal::from(days.max(0))
+                });
+            let points = e.daily * Decimal::from(days.max(0)) + spiked + changed;
             (!points.is_zero()).then_some((e, points))
         })
         .collect()

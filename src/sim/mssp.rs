@@ -38,6 +38,7 @@ impl Dataset {
                 account_id: account,
                 parameters: vec![(1, "1"), (2, "FC"), (10, "0")],
                 rate: Some(dec("10.00")),
+                announced: None,
             });
             p.entitlements.push(SimEntitlement {
                 serial_number: format!("FGVMSYNT{i:08}"),
@@ -68,6 +69,7 @@ impl Dataset {
                 account_id: PARTNER,
                 parameters: vec![(1, "1"), (2, "ENT"), (10, "0")],
                 rate: Some(dec("8.50")),
+                announced: None,
             }],
             entitlements: vec![SimEntitlement {
                 serial_number: "FGVMPOST00000001".into(),

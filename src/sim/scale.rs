@@ -33,6 +33,7 @@ impl Dataset {
                 // Each entitlement has its own rate: the calculator has no one price for a pool.
                 parameters: vec![],
                 rate: None,
+                announced: None,
             });
         }
         p.entitlements.reserve(n as usize);

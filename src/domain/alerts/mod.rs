@@ -32,6 +32,8 @@ pub enum Kind {
     StoppedConsuming,
     /// A final day differs from what Fortinet deducted or its configurations' rates.
     Tieout,
+    /// Fortinet announced a rate change that moves a customer's bill.
+    RateChange,
 }
 
 impl Kind {
@@ -45,6 +47,7 @@ impl Kind {
             Kind::NewConsumer => "new_consumer",
             Kind::StoppedConsuming => "stopped_consuming",
             Kind::Tieout => "tieout",
+            Kind::RateChange => "rate_change",
         }
     }
 }

@@ -14,6 +14,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub(crate) mod announced;
+
 use crate::domain::money::Exact;
 use crate::domain::records::{Config, Parameter};
 
@@ -88,6 +90,12 @@ impl PricedSet {
             product_type_id: self.product_type_id,
             parameters,
         }
+    }
+
+    /// A change FortiFlex announces: `(current, latest, from)` when they differ.
+    pub(crate) fn announced(&self) -> Option<(Decimal, Decimal, NaiveDate)> {
+        let (current, latest, from) = (self.current?, self.latest?, self.latest_effective_date?);
+        (latest.0 != current.0).then_some((current.0, latest.0, from))
     }
 
     /// The rate of day `day` by this snapshot: `latest` from its effective date on.

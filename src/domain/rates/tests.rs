@@ -141,3 +141,52 @@ fn only_sets_without_a_rate_are_asked_again() {
         .collect();
     assert_eq!(missing, [8, 9]);
 }
+
+#[test]
+fn an_announced_change_tells_each_customer_its_effect_once_within_two_weeks() {
+    use super::announced::{Consumed, alerts};
+    let mut fgt = priced(&[7], &[(1, "2")], "20.00");
+    fgt.product_type = Some("FortiGate-VM bundle".into());
+    fgt.latest = Some(Exact(dec("21.00")));
+    fgt.latest_effective_date = Some(d("2027-01-01"));
+    let other = priced(&[8], &[(1, "4")], "40.00");
+    let consumed = [
+        Consumed {
+            customer: "acme",
+            customer_name: "Acme",
+            config_id: Some(7),
+            points: dec("20.00"),
+        },
+        Consumed {
+            customer: "acme",
+            customer_name: "Acme",
+            config_id: Some(8),
+            points: dec("40.00"),
+        },
+        Consumed {
+            customer: "globex",
+            customer_name: "Globex",
+            config_id: Some(8),
+            points: dec("40.00"),
+        },
+    ];
+    let on = |date: &str| snapshot(date, vec![fgt.clone(), other.clone()]).1;
+    // Fifteen days ahead: not yet.
+    assert!(alerts(&on("2026-12-17"), None, &consumed).is_empty());
+    // Fourteen days ahead: Acme's 60 points a day rise by 1 (1.7 %), 30 points a month.
+    let told = alerts(&on("2026-12-18"), Some(&on("2026-12-17")), &consumed);
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0].customer_id.as_deref(), Some("acme"));
+    assert_eq!(told[0].points, Some(Exact(dec("30.00"))));
+    assert!(
+        told[0].message.starts_with(
+            "Acme's bill rises 1.7 % from 2027-01-01: Fortinet announces FortiGate-VM bundle \
+             (configuration 7) from 20.00 to 21.00 points a day; about +30.00 points a month"
+        ),
+        "{}",
+        told[0].message
+    );
+    // The next day it was told already; the day it takes effect it is no announcement.
+    assert!(alerts(&on("2026-12-19"), Some(&on("2026-12-18")), &consumed).is_empty());
+    assert!(alerts(&on("2027-01-01"), None, &consumed).is_empty());
+}

@@ -8,14 +8,19 @@ use std::collections::BTreeMap;
 
 use chrono::{Days, NaiveDate};
 use futures_util::{StreamExt, TryStreamExt, stream};
+use rust_decimal::Decimal;
 
 use crate::adapters::fortiflex::{FortiFlexApi, RateQuery};
 use crate::adapters::storage::Sink;
 use crate::contract::keys;
+use crate::domain::alerts::Alert;
+use crate::domain::customers::Customers;
 use crate::domain::money::Exact;
+use crate::domain::rates::announced::{self, Consumed};
 use crate::domain::rates::{ParameterSet, PricedSet, RateSnapshot, Snapshots, parameter_sets};
 use crate::error::{Error, Result};
 use crate::pipeline::archive::record::{self, MOVE_ASIDE};
+use crate::pipeline::archive::rollup;
 use crate::pipeline::discovery::Scope;
 
 /// Snapshots are read this many at a time (S3 GETs in flight).
@@ -102,6 +107,48 @@ pub(crate) async fn snapshot<A: FortiFlexApi, S: Sink>(
         tracing::info!(program, sets = snapshot.rates.len(), "rates snapshot");
     }
     Ok(snapshot)
+}
+
+/// The alerts of the changes `snapshot` announces (`domain::rates::announced`), each
+/// customer's effect at the consumption of the newest stored day (the day before the
+/// snapshot's), told once: the day before's snapshot says what was told already.
+pub(crate) async fn announced_alerts(
+    sink: &impl Sink,
+    program: &str,
+    snapshot: &RateSnapshot,
+    customers: Option<&Customers>,
+) -> Result<Vec<Alert>> {
+    if snapshot.rates.iter().all(|r| r.announced().is_none()) {
+        return Ok(Vec::new());
+    }
+    let Some(day) = snapshot.date.pred_opt() else {
+        return Ok(Vec::new());
+    };
+    let previous = read(sink, &keys::rates_key(program, day)).await?;
+    let Some(rows) = rollup::day_rows(sink, program, day).await? else {
+        return Ok(Vec::new());
+    };
+    let mut owned: Vec<(String, String, Option<u64>, Decimal)> = Vec::new();
+    rows.rows(sink, |r| {
+        let (id, name) = match customers {
+            Some(c) => {
+                let b = c.billed(r.serial_number, r.config_id, r.account_id);
+                (b.id.to_string(), b.name.to_string())
+            }
+            None => (r.account_id.to_string(), r.account_id.to_string()),
+        };
+        owned.push((id, name, r.config_id, r.points));
+    })?;
+    let consumed: Vec<Consumed<'_>> = owned
+        .iter()
+        .map(|(customer, customer_name, config_id, points)| Consumed {
+            customer,
+            customer_name,
+            config_id: *config_id,
+            points: *points,
+        })
+        .collect();
+    Ok(announced::alerts(snapshot, previous.as_ref(), &consumed))
 }
 
 /// `program`'s stored snapshots from a week before `first` through `last`.

@@ -293,3 +293,73 @@ async fn an_invoice_figure_is_kept_and_compared_with_the_whole_month() {
         text(&refused.stderr)
     );
 }
+
+#[tokio::test]
+async fn an_announced_rate_change_is_told_ahead_and_ties_once_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let creds = write_credentials(dir.path(), CREDENTIALS);
+    // Fortinet announces the FortiGate-VM bundle of configuration 4102 at 23.10 points a day
+    // from 20 November; its seven devices are charged that from then on.
+    let mut data = Dataset::walkthrough();
+    let fgt = data.programs[0]
+        .configs
+        .iter_mut()
+        .find(|c| c.id == 4102)
+        .unwrap();
+    fgt.announced = Some(("2025-11-20".parse().unwrap(), "23.10".parse().unwrap()));
+    for (today, now, days) in [
+        ("2025-11-09", "2025-11-09T14:00:00Z", "1"),
+        ("2025-11-22", "2025-11-22T14:00:00Z", "3"),
+    ] {
+        let sim = simulator_at(data.clone(), today).await;
+        let args = [
+            "consumption",
+            "--credentials",
+            &creds,
+            "--daily",
+            "--days",
+            days,
+        ];
+        let out = run(Some(&sim), dir.path(), &args, &[("FORTIFLEX_NOW", now)]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    // Eleven days ahead, the account's bill: seven devices of 21.66 rise by 1.44 a day each.
+    let alerts = dir
+        .path()
+        .join("reports/alerts/dt=2025-11-08/alerts_ELAVMS0000123456_2025-11-08.json");
+    let a: serde_json::Value = serde_json::from_slice(&std::fs::read(&alerts).unwrap()).unwrap();
+    let told: Vec<&serde_json::Value> = a["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "rate_change")
+        .collect();
+    assert_eq!(told.len(), 1, "{a}");
+    assert_eq!(told[0]["customer_id"], "2321234");
+    assert_eq!(told[0]["points"], serde_json::json!(302.40));
+    let message = told[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("2321234's bill rises 2.5 % from 2025-11-20: Fortinet announces FortiGate-VM bundle (configuration 4102) from 21.66 to 23.10 points a day"),
+        "{message}"
+    );
+    // Once in force, the devices charged the new rate tie: the snapshot of the 9th priced the
+    // 20th and 21st at its announced rate.
+    let out = run(
+        None,
+        dir.path(),
+        &[
+            "tieout",
+            "--program",
+            "ELAVMS0000123456",
+            "--month",
+            "2025-11",
+        ],
+        &[("FORTIFLEX_NOW", "2025-11-22T20:00:00Z")],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("Device-days that tie: 52, differ: 0 (0 with a known reason), unknown: 0"),
+        "{stdout}"
+    );
+}
