@@ -1,16 +1,18 @@
 //! A job longer than the bucket's staging expiry: S3's lifecycle rule deletes staged objects
 //! by age, and the job rewrites the parts it still needs every half expiry, so it completes.
-//! Scaled down: a 15-second expiry, a 3-second budget hour, and a stand-in for the lifecycle
+//! Scaled down: a 30-second expiry, a 5-second budget hour, and a stand-in for the lifecycle
 //! rule that deletes whatever under `staging/` is older than the expiry. The expiry must
 //! still dwarf the gap between two steps (each rewrites the job's state), as 14 days dwarf an
-//! hour's wait in AWS: a loaded machine runs moto's steps seconds apart.
+//! hour's wait in AWS: a loaded machine runs moto's steps seconds apart (a part written just
+//! after a refresh is rewritten at the first step half an expiry later: it must not age past
+//! the expiry in that gap; at 15 s a loaded CI machine's 8-second gap let one expire).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Instant, SystemTime};
 
 use super::*;
 
-const EXPIRY_SECS: u64 = 15;
+const EXPIRY_SECS: u64 = 30;
 
 /// S3's `expire-job-staging` rule, run every 200 ms instead of daily: deletes each staged
 /// part whose current version is older than the expiry. Counts what it deleted. The job's
@@ -47,9 +49,9 @@ async fn lifecycle(aws: &Aws, stop: &AtomicBool, deleted: &AtomicUsize) {
 #[tokio::test]
 #[ignore = "needs moto: make test"]
 async fn a_job_longer_than_the_staging_expiry_completes() {
-    // Thirty accounts over six days: about 210 calls at 27 a (three-second) hour, 24 s.
+    // Thirty accounts over six days: about 210 calls at 27 a (five-second) hour, 40 s.
     let (aws, sim) = setup(Dataset::mssp(27)).await;
-    let mut env = env(&aws, &sim, budget_env(100, 27, 3));
+    let mut env = env(&aws, &sim, budget_env(100, 27, 5));
     env.push(("FORTIFLEX_STAGING_EXPIRY_SECS", EXPIRY_SECS.to_string()));
     let h = handler(&aws.config, env);
     let machine = StateMachine::create(&aws).await;
