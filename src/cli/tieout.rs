@@ -278,11 +278,11 @@ fn reason(d: &DeviceDay) -> String {
     }
 }
 
+/// A difference stands out on the console.
 fn status(s: Status) -> &'static str {
     match s {
-        Status::Ties => "ties",
         Status::Differs => "DIFFERS",
-        Status::Unknown => "unknown",
+        s => s.as_str(),
     }
 }
 

@@ -7,9 +7,9 @@ use std::io::Write;
 
 use super::{rendering, safe_text};
 use crate::domain::money::{Exact, display2, points_text};
+use crate::domain::tieout::TieoutFile;
 use crate::domain::tieout::balance::Event;
 use crate::domain::tieout::rates::{Reason, Summary};
-use crate::domain::tieout::{Status, TieoutFile};
 use crate::error::Result;
 
 const COLUMNS: [&str; 14] = [
@@ -60,7 +60,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             &points(d.drop),
             &points(d.difference),
             "",
-            status(d.status),
+            d.status.as_str(),
             &reason,
             d.note.as_deref().unwrap_or(""),
         ])
@@ -79,7 +79,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             &points_text(i.invoice_points.0),
             &points(i.difference),
             "",
-            status(i.status),
+            i.status.as_str(),
             "",
             i.note.as_deref().unwrap_or(""),
         ])
@@ -105,7 +105,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             &points(d.rate),
             &points(d.difference),
             "",
-            status(d.status),
+            d.status.as_str(),
             &reason(d.reason.as_ref()),
             d.note.as_deref().unwrap_or(""),
         ])
@@ -143,14 +143,6 @@ fn summary(month: &str, kind: &str, s: &Summary) -> [String; 14] {
             s.device_days, s.ties, s.differs, s.explained, s.unknown
         ),
     ]
-}
-
-fn status(s: Status) -> &'static str {
-    match s {
-        Status::Ties => "ties",
-        Status::Differs => "differs",
-        Status::Unknown => "unknown",
-    }
 }
 
 fn reason(r: Option<&Reason>) -> String {

@@ -40,8 +40,9 @@ pub(crate) struct Named {
 
 /// Names every configuration of `scopes` listed without a product name, from the cache.
 /// Only when one is unnamed and the cache is missing or a week old is `tools/metadata`
-/// asked here (`ask`: not in a dry run): the reports about to be built need the name, and a
-/// run whose configurations are all named spends no call on it.
+/// asked here: the reports about to be built need the name, and a run whose configurations
+/// are all named spends no call on it. `ask` false (a dry run): neither the cache nor
+/// FortiFlex is read.
 pub(crate) async fn name<A: FortiFlexApi, S: Sink>(
     api: &A,
     sink: &S,
@@ -58,10 +59,11 @@ pub(crate) async fn name<A: FortiFlexApi, S: Sink>(
     if unnamed.is_empty() {
         return Ok(());
     }
+    // A dry run reads nothing stored: the fixed table names what it can.
     let known = if ask {
         refresh(api, sink, today).await?
     } else {
-        read(sink).await
+        None
     };
     let names: BTreeMap<u64, &str> = known
         .iter()

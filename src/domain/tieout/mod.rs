@@ -26,6 +26,17 @@ pub(crate) enum Status {
     Unknown,
 }
 
+impl Status {
+    /// As the JSON spells it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Status::Ties => "ties",
+            Status::Differs => "differs",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
 /// `tieout/month=YYYY-MM/tieout_<PROGRAM>_YYYY-MM.{json,csv}`: a program's month so far.
 #[derive(Debug, Serialize)]
 pub(crate) struct TieoutFile {
