@@ -16,9 +16,9 @@ use crate::contract::keys;
 use crate::domain::money::{Exact, display2, points_text};
 use crate::domain::statement::Month;
 use crate::domain::tieout::Status;
-use crate::domain::tieout::balance::{BalanceTieout, Day, Event};
+use crate::domain::tieout::balance::BalanceTieout;
 use crate::domain::tieout::invoice::InvoiceTieout;
-use crate::domain::tieout::rates::{DeviceDay, RateTieout, Reason, Summary};
+use crate::domain::tieout::rates::{RateTieout, Summary};
 use crate::domain::window;
 use crate::error::{Error, Result};
 use crate::pipeline::{statements, tieout};
@@ -93,6 +93,87 @@ pub(super) async fn run(
     print(out, &text)
 }
 
+/// A few lines for the demo: the balance's days, the rate audit, and each device-day that
+/// differs without a known reason.
+#[cfg(feature = "sim")]
+pub(super) fn summary(file: &crate::domain::tieout::TieoutFile) -> String {
+    use crate::domain::tieout::balance::Event;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "TIE-OUT {} {} through {} (fortiflex-report tieout shows every day)",
+        file.program_serial, file.month, file.through
+    );
+    if let Some(b) = &file.balance {
+        let t = &b.totals;
+        let top_ups: Vec<String> = b
+            .days
+            .iter()
+            .filter(|d| matches!(d.event, Some(Event::TopUp { .. })))
+            .map(|d| format!("{} on {}", d.why(), d.day))
+            .collect();
+        let mut why_unknown: Vec<&str> = b
+            .days
+            .iter()
+            .filter(|d| d.status == Status::Unknown)
+            .filter_map(|d| d.note.as_deref())
+            .collect();
+        why_unknown.dedup();
+        let _ = writeln!(
+            o,
+            "  Balance: {} days tie with what Fortinet deducted, {} differ, {} unknown{}{}",
+            t.ties,
+            t.differs,
+            t.unknown,
+            match why_unknown.as_slice() {
+                [why] => format!(" ({why})"),
+                _ => String::new(),
+            },
+            if top_ups.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", top_ups.join(", "))
+            }
+        );
+    }
+    let t = &file.rates.totals;
+    let _ = writeln!(
+        o,
+        "  Rates: {} device-days, {} tie, {} differ ({} with a known reason), {} unknown",
+        t.device_days, t.ties, t.differs, t.explained, t.unknown
+    );
+    for s in &file.rates.product_types {
+        if let Some(d) = s.discount_percent {
+            let _ = writeln!(
+                o,
+                "    {} charged {} % below its rate (a discount)",
+                s.key, d.0
+            );
+        }
+    }
+    for d in file
+        .rates
+        .devices
+        .iter()
+        .filter(|d| d.status == Status::Differs && d.reason.is_none())
+    {
+        let _ = writeln!(
+            o,
+            "    DIFFERS {} {} ({}, config {}): charged {}, rate {}, difference {}",
+            d.day,
+            d.serial,
+            d.customer,
+            d.config_id.map_or_else(|| "-".into(), |c| c.to_string()),
+            points_text(d.points.0),
+            d.rate.map_or_else(|| "-".into(), |r| points_text(r.0)),
+            d.difference
+                .map_or_else(|| "-".into(), |r| points_text(r.0)),
+        );
+    }
+    o.push('\n');
+    o
+}
+
 /// One line per day (consumed, the balance's drop, the difference, the status and why), then
 /// the month's totals.
 fn balance_table(b: &BalanceTieout) -> String {
@@ -113,7 +194,7 @@ fn balance_table(b: &BalanceTieout) -> String {
             opt(d.drop.map(|x| x.0)),
             opt(d.difference.map(|x| x.0)),
             status(d.status),
-            note(d)
+            d.why()
         );
     }
     let t = &b.totals;
@@ -227,7 +308,7 @@ fn rates_table(r: &RateTieout, currency: Option<&str>) -> String {
                 opt(d.rate),
                 opt(d.difference),
                 status(d.status),
-                reason(d)
+                d.why()
             );
         }
     }
@@ -258,41 +339,10 @@ fn invoice_lines(i: &InvoiceTieout) -> String {
     o
 }
 
-fn reason(d: &DeviceDay) -> String {
-    let known = match &d.reason {
-        Some(Reason::Stopped) => "stopped".to_string(),
-        Some(Reason::ConfigurationChanged { other }) => {
-            format!(
-                "configuration changed that day (other rate {})",
-                points_text(other.0)
-            )
-        }
-        Some(Reason::RateChanged) => "the rate changed that day".into(),
-        Some(Reason::Discount { percent }) => format!("discount of {} %", percent.0),
-        None => String::new(),
-    };
-    match &d.note {
-        Some(n) if known.is_empty() => n.clone(),
-        Some(n) => format!("{known}; {n}"),
-        None => known,
-    }
-}
-
 /// A difference stands out on the console.
 fn status(s: Status) -> &'static str {
     match s {
         Status::Differs => "DIFFERS",
         s => s.as_str(),
-    }
-}
-
-fn note(d: &Day) -> String {
-    match (&d.event, &d.note) {
-        (Some(Event::TopUp { points }), _) => format!("top-up of {}", points_text(points.0)),
-        (Some(Event::Rollover { points }), _) => {
-            format!("roll-over: {} more than consumed", points_text(points.0))
-        }
-        (None, Some(n)) => n.clone(),
-        (None, None) => String::new(),
     }
 }

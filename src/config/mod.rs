@@ -45,6 +45,9 @@ pub struct Settings {
     /// `FORTIFLEX_STAGING_EXPIRY_SECS`, default 14 days: the template's `expire-job-staging`
     /// rule. Shorter only for tests, as the budget's hour.
     pub staging_expiry: Duration,
+    /// `RATE_NOTICE_DAYS`, default 14: customers are told of a rate change Fortinet announced
+    /// this many days before it takes effect (alert `rate_change`).
+    pub rate_notice_days: u32,
     /// Balance and alerts: `LOW_RUNWAY_DAYS` (default 30) and a postpaid program's annual
     /// `COMMITMENT_POINTS` (default none).
     pub watch: Watch,
@@ -138,6 +141,7 @@ impl Settings {
             calls_this_hour: 0,
             time_left: None,
             staging_expiry: self.staging_expiry,
+            rate_notice_days: self.rate_notice_days,
         }
     }
 }
@@ -198,6 +202,11 @@ impl Settings {
                 crate::pipeline::job::STAGING_EXPIRY.as_secs(),
                 1..=31 * 86_400,
             )?),
+            rate_notice_days: number(
+                "RATE_NOTICE_DAYS",
+                u64::from(crate::domain::rates::NOTICE_DAYS),
+                1..=366,
+            )? as u32,
             watch,
             billing: BillingSettings::from_lookup(&lookup)?,
             now: var("FORTIFLEX_NOW")
@@ -329,6 +338,8 @@ mod tests {
         assert_eq!((s.restate_days, s.retention_days), (2, 90));
         assert_eq!((s.limits.per_minute, s.limits.per_hour), (90, 950));
         assert_eq!(s.limits.hour, Duration::from_secs(3600));
+        assert_eq!(s.rate_notice_days, 14);
+        assert_eq!(s.context(chrono::Utc::now(), "r").rate_notice_days, 14);
     }
 
     #[test]
@@ -344,6 +355,9 @@ mod tests {
         assert!(one("FORTIFLEX_TIMEOUT_SECS", "0").contains("FORTIFLEX_TIMEOUT_SECS"));
         assert!(one("FORTIFLEX_CALLS_PER_MINUTE", "150").contains("1..=100"));
         assert!(one("FORTIFLEX_RETRIES", "many").contains("FORTIFLEX_RETRIES"));
+        assert!(one("RATE_NOTICE_DAYS", "0").contains("RATE_NOTICE_DAYS"));
+        let month = Settings::from_lookup(|k| (k == "RATE_NOTICE_DAYS").then(|| "30".into()));
+        assert_eq!(month.unwrap().rate_notice_days, 30);
         assert!(
             one(
                 "FORTIFLEX_API_URL",

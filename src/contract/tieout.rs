@@ -9,7 +9,7 @@ use super::{rendering, safe_text};
 use crate::domain::money::{Exact, display2, points_text};
 use crate::domain::tieout::TieoutFile;
 use crate::domain::tieout::balance::Event;
-use crate::domain::tieout::rates::{Reason, Summary};
+use crate::domain::tieout::rates::Summary;
 use crate::error::Result;
 
 const COLUMNS: [&str; 14] = [
@@ -106,7 +106,10 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             &points(d.difference),
             "",
             d.status.as_str(),
-            &reason(d.reason.as_ref()),
+            &d.reason
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             d.note.as_deref().unwrap_or(""),
         ])
         .map_err(fail)?;
@@ -143,19 +146,4 @@ fn summary(month: &str, kind: &str, s: &Summary) -> [String; 14] {
             s.device_days, s.ties, s.differs, s.explained, s.unknown
         ),
     ]
-}
-
-fn reason(r: Option<&Reason>) -> String {
-    match r {
-        None => String::new(),
-        Some(Reason::Stopped) => "stopped".into(),
-        Some(Reason::ConfigurationChanged { other }) => {
-            format!(
-                "configuration changed (other rate {})",
-                points_text(other.0)
-            )
-        }
-        Some(Reason::RateChanged) => "rate changed".into(),
-        Some(Reason::Discount { percent }) => format!("discount {} %", percent.0),
-    }
 }

@@ -217,6 +217,7 @@ mod tests {
                 balance: None,
                 alerts: vec![],
                 pushes: Vec::new(),
+                tieouts: Vec::new(),
             }],
         }
     }

@@ -16,6 +16,7 @@ use crate::domain::alerts::{self, Alert, Baseline, DayAlerts};
 use crate::domain::balance::{self, Inputs, ProgramType, Snapshot};
 use crate::domain::customers::Customers;
 use crate::domain::statement::Month;
+use crate::domain::tieout::TieoutFile;
 use crate::domain::window;
 use crate::error::{Error, Result};
 use crate::pipeline::archive::record::{self, MOVE_ASIDE};
@@ -44,6 +45,14 @@ const RATE_DAYS: u64 = 30;
 /// A previous snapshot is looked for this many days back.
 const SNAPSHOT_DAYS: u64 = 7;
 
+/// What [`watch`] wrote: the balance snapshot, the alerts of each day, the month's tie-out
+/// (and the month before's, when the run re-tied it).
+pub(super) struct Judged {
+    pub snapshot: Snapshot,
+    pub alerts: Vec<DayAlerts>,
+    pub tieouts: Vec<TieoutFile>,
+}
+
 /// The balance snapshot of `scope`'s program and the alerts of each day in `watched`,
 /// both written.
 pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
@@ -54,7 +63,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     customers: Option<&Customers>,
     settings: &Watch,
     ctx: &Context,
-) -> Result<(Snapshot, Vec<DayAlerts>)> {
+) -> Result<Judged> {
     let serial = scope.serial.to_string();
     let as_of = window::today(ctx.now, ctx.timezone);
     let listed = match &scope.listed {
@@ -94,8 +103,8 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
         commitment: settings.commitment,
     });
     record::put(sink, &keys::balance_key(&serial, as_of), &snapshot).await?;
-    product_types::refresh(api, sink, as_of).await?;
-    let rates = rates::snapshot(api, sink, scope, as_of).await?;
+    let known = product_types::refresh(api, sink, as_of).await?;
+    let rates = rates::snapshot(api, sink, scope, as_of, known.as_ref()).await?;
     // The month of the last complete day, tied out against the snapshots up to this one, and
     // the alerts of the day that has just become final.
     let through = as_of - Days::new(1);
@@ -109,8 +118,11 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     };
     let final_day = through - Days::new(u64::from(ctx.restate_days));
     let mut balance_alerts = alerts::for_balance(&snapshot, settings.low_runway_days);
-    balance_alerts.extend(tieout::daily(sink, &asked, final_day).await?);
-    balance_alerts.extend(rates::announced_alerts(sink, &serial, &rates, customers).await?);
+    let tied = tieout::daily(sink, &asked, final_day).await?;
+    balance_alerts.extend(tied.alerts);
+    let announced =
+        rates::announced_alerts(sink, &serial, &rates, customers, ctx.rate_notice_days).await?;
+    balance_alerts.extend(announced);
     tracing::info!(
         program = %serial,
         balance = ?snapshot.balance.map(|b| b.0),
@@ -149,7 +161,11 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
             alerts: balance_alerts,
         });
     }
-    Ok((snapshot, days))
+    Ok(Judged {
+        snapshot,
+        alerts: days,
+        tieouts: tied.files,
+    })
 }
 
 fn declared(p: Option<&Program>) -> Option<ProgramType> {

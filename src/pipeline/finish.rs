@@ -35,10 +35,10 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
             let mut done = Vec::with_capacity(programs.len());
             for ((mut program, watched), scope) in programs.into_iter().zip(scopes) {
                 let known = customers.as_ref().ok().and_then(Option::as_ref);
-                let (snapshot, alerts) =
-                    watch::watch(api, sink, scope, watched, known, &settings, ctx).await?;
-                program.balance = Some(snapshot);
-                program.alerts = alerts;
+                let judged = watch::watch(api, sink, scope, watched, known, &settings, ctx).await?;
+                program.balance = Some(judged.snapshot);
+                program.alerts = judged.alerts;
+                program.tieouts = judged.tieouts;
                 done.push(program);
             }
             done
@@ -74,6 +74,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
                     month: month.as_ref(),
                     restate_days: ctx.restate_days,
                     now: ctx.now,
+                    tieouts: &program.tieouts,
                 };
                 let serial = &program.program_serial_number;
                 site::publish_site(sink, serial, today, &history, &extras).await?;

@@ -58,6 +58,10 @@ pub struct ProgramOutcome {
     /// The final months pushed to the billing systems (`PUSH_ON_FINAL`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pushes: Vec<PushOutcome>,
+    /// The tie-outs the run wrote (`tieout/`), oldest month first: for the site and the
+    /// console; the outcome names none of their device-days.
+    #[serde(skip)]
+    pub(crate) tieouts: Vec<crate::domain::tieout::TieoutFile>,
 }
 
 /// What one push of a month did, or (a dry run) would do.

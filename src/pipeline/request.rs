@@ -86,4 +86,6 @@ pub struct Context {
     /// How long the bucket keeps a staged object (its `staging/` expiry): a job rewrites the
     /// parts it still needs every half of it, so no job outlives its staging.
     pub staging_expiry: Duration,
+    /// Days ahead an announced rate change is told to customers.
+    pub rate_notice_days: u32,
 }

@@ -2,7 +2,7 @@
 //! so a 100,000-entitlement day is dropped once added), the top consumers of the last 7,
 //! then the pages ([`crate::contract::site`]) written statement pages first and `site/index.html` last.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
@@ -14,13 +14,18 @@ use crate::domain::alerts::DayAlerts;
 use crate::domain::balance::Snapshot;
 use crate::domain::customers::Customers;
 use crate::domain::statement::Statement;
+use crate::domain::tieout::TieoutFile;
+use crate::domain::tieout::balance::{self, BalanceTieout};
 use crate::error::{Error, Result};
 use crate::pipeline::archive::rollup;
+use crate::pipeline::tieout::{self, Readings};
 
 const HTML: &str = "text/html; charset=utf-8";
 /// Days of history the chart shows: FortiFlex's own window, which the archive outlives.
 pub(crate) const CHART_DAYS: u64 = 90;
 const TOP_DAYS: u64 = 7;
+/// Days the tie-out panel shows: a month of balance drops.
+const TIEOUT_DAYS: u64 = 30;
 const TOP_ROWS: usize = 10;
 
 /// What the site shows besides the stored days.
@@ -31,6 +36,8 @@ pub(crate) struct Extras<'a> {
     pub month: Option<&'a Statement>,
     pub restate_days: u32,
     pub now: DateTime<Utc>,
+    /// The tie-outs the run wrote, oldest month first.
+    pub tieouts: &'a [TieoutFile],
 }
 
 /// The chart's days and the top consumers, from the stored days before `today`: each
@@ -103,13 +110,43 @@ pub(crate) async fn history(
             .then_with(|| a.serial_number.cmp(&b.serial_number))
     });
     top.truncate(TOP_ROWS);
-    Ok(History { days, top })
+    let readings = tieout::readings(sink, program, today - Days::new(CHART_DAYS), today).await?;
+    Ok(History {
+        days,
+        top,
+        readings,
+    })
 }
 
-/// The site's days and top consumers, as [`history`] reads them.
+/// The site's days, top consumers and balance readings, as [`history`] reads them.
 pub(crate) struct History {
     pub days: Vec<DayPoints>,
     pub top: Vec<TopEntitlement>,
+    pub readings: Readings,
+}
+
+impl History {
+    /// The balance tie-out of the last [`TIEOUT_DAYS`] complete days from the first
+    /// snapshot on, from the days' totals already read; `None` with fewer than two snapshots
+    /// (a postpaid program has none).
+    fn tieout_days(&self, today: NaiveDate) -> Option<BalanceTieout> {
+        let balances = &self.readings.balances;
+        let (first_read, _) = balances.first_key_value()?;
+        let first = (*first_read).max(today - Days::new(TIEOUT_DAYS));
+        let last = today - Days::new(1);
+        if balances.len() < 2 || first > last {
+            return None;
+        }
+        let daily: BTreeMap<NaiveDate, Decimal> =
+            self.days.iter().map(|d| (d.date, d.total())).collect();
+        Some(balance::tie_out(
+            first,
+            last,
+            &daily,
+            balances,
+            self.readings.anniversary,
+        ))
+    }
 }
 
 /// Writes the site of `program` as of the Pacific day `today` from `history` (read before
@@ -130,6 +167,7 @@ pub(crate) async fn publish_site(
     let provisional_from = (extras.restate_days > 0)
         .then(|| today.checked_sub_days(Days::new(u64::from(extras.restate_days))))
         .flatten();
+    let tieout_days = history.tieout_days(today);
     let index = site::index(&Site {
         program_serial: program,
         refreshed_at: extras.now,
@@ -137,6 +175,9 @@ pub(crate) async fn publish_site(
         provisional_from,
         top,
         balance: extras.snapshot,
+        balances: &history.readings.balances,
+        tieout_days: tieout_days.as_ref(),
+        tieout: extras.tieouts.last(),
         month: extras.month,
         alerts: extras.alerts,
     });
@@ -195,6 +236,7 @@ mod tests {
             month: None,
             restate_days: 2,
             now: Utc::now(),
+            tieouts: &[],
         };
         let written = publish_site(&sink, "ELAVMS0000123456", today, &history, &extras)
             .await

@@ -86,21 +86,20 @@ pub(super) fn points_of<'a>(
         .filter_map(|e| {
             let from = first.max(e.start);
             let to = last.min(today.pred_opt()?);
-            let days = (to - from).num_days() + 1;
+            let days = e.schedule.days(from, to);
             let spiked: Decimal = e
                 .spikes
                 .iter()
-                .filter(|(d, _)| *d >= from && *d <= to)
+                .filter(|(d, _)| *d >= from && *d <= to && e.schedule.runs(*d))
                 .map(|(_, p)| *p - e.daily)
                 .sum();
             let changed = changes
                 .get(&e.config_id)
                 .filter(|(_, old, _)| *old == e.daily)
                 .map_or(Decimal::ZERO, |(on, old, new)| {
-                    let days = (to - from.max(*on)).num_days() + 1;
-                    (new - old) * Decimal::from(days.max(0))
+                    (new - old) * Decimal::from(e.schedule.days(from.max(*on), to))
                 });
-            let points = e.daily * Decimal::from(days.max(0)) + spiked + changed;
+            let points = e.daily * Decimal::from(days) + spiked + changed;
             (!points.is_zero()).then_some((e, points))
         })
         .collect()

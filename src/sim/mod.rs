@@ -4,6 +4,7 @@
 
 mod api;
 mod dataset;
+mod demo;
 mod faults;
 mod ledger;
 mod mssp;
@@ -28,7 +29,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-pub use dataset::{Dataset, PARTNER, SimConfig, SimEntitlement, SimProgram};
+pub use dataset::{Dataset, PARTNER, Schedule, SimConfig, SimEntitlement, SimProgram};
 pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
 pub use mssp::{CUSTOMER_A, CUSTOMER_B, POSTPAID_PROGRAM};
 

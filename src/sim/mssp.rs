@@ -50,6 +50,7 @@ impl Dataset {
                 token: format!("{:016X}", 0xC0DE_0000_0000_0000_u64 + i),
                 spikes: vec![],
                 token_unused: false,
+                schedule: Default::default(),
             });
         }
         d.programs.push(SimProgram {
@@ -81,6 +82,7 @@ impl Dataset {
                 token: "D63748596A7B8C9D".into(),
                 spikes: vec![],
                 token_unused: false,
+                schedule: Default::default(),
             }],
         });
         d

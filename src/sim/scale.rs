@@ -48,6 +48,7 @@ impl Dataset {
                 token: format!("{:016X}", 0x5CA1_E000_0000_0000_u64 + i),
                 spikes: vec![],
                 token_unused: false,
+                schedule: Default::default(),
             });
         }
         d

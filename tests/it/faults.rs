@@ -72,10 +72,13 @@ async fn assert_complete(aws: &Aws, summary: &Summary) {
     let mut want = [&day_keys()[..], &rollup_keys(DAY)[..]].concat();
     want.sort();
     assert_eq!(aws.keys().await, want);
-    assert_eq!(aws.object(&day_keys()[0]).await.0, golden("demo_daily.csv"));
+    assert_eq!(
+        aws.object(&day_keys()[0]).await.0,
+        golden("walkthrough_daily.csv")
+    );
     assert_eq!(
         aws.object(&day_keys()[1]).await.0,
-        golden("demo_daily.json")
+        golden("walkthrough_daily.json")
     );
 }
 

@@ -77,6 +77,36 @@ fn the_demo_page_renders_its_chart_and_top_consumers_in_chromium() {
     assert_eq!(dom.matches("<tr class=\"consumer\">").count(), 10);
     assert!(dom.contains("Projected run-out"));
     assert!(dom.contains("Northwind Traders"));
+    // The date axis: a label a week apart, ending on the newest day.
+    assert!(
+        dom.contains("data-day=\"2025-11-08\">Nov 8</text>"),
+        "{dom}"
+    );
+    assert!(dom.contains("data-day=\"2025-11-01\">Nov 1</text>"));
+
+    // The balance over time: one reading a day of the demo's 14 daily runs.
+    assert_eq!(dom.matches("<circle class=\"reading\"").count(), 14);
+    // The tie-out panel: every day since the first snapshot ties with what Fortinet
+    // deducted, the top-up marked on its day; the rate audit lists the overcharged
+    // FortiGate-VM alone, on each of its three days, 4.33 points above its rate.
+    let panel = &dom[dom
+        .find("<section id=\"tieout\">")
+        .expect("the tie-out panel")..];
+    assert_eq!(
+        panel.matches("<tr class=\"day ties\"").count(),
+        13,
+        "{panel}"
+    );
+    assert_eq!(panel.matches("<tr class=\"day differs\"").count(), 0);
+    assert!(panel.contains("top-up of 10000.00"));
+    assert_eq!(panel.matches("<g class=\"tieout-day\"").count(), 13);
+    let devices: Vec<&str> = panel
+        .match_indices("<tr class=\"device differs\" data-serial=\"")
+        .map(|(i, m)| &panel[i + m.len()..i + m.len() + 16])
+        .collect();
+    assert_eq!(devices, ["FGVMMLTM00000995"; 3]);
+    assert_eq!(panel.matches("<td class=\"num\">4.33</td>").count(), 3);
+    assert!(panel.contains("FortiAnalyzer-VM is charged 20.0 % below the rate"));
 
     // A screenshot that is not blank: a white page compresses to a few kilobytes.
     let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("site-demo.png");

@@ -175,4 +175,5 @@ class Alarms(unittest.TestCase):
         self.assertIn("alerts/", alerts["AlarmDescription"])
         env = RES["ReportFunction"]["Properties"]["Environment"]["Variables"]
         self.assertEqual(env["LOW_RUNWAY_DAYS"], {"Ref": "LowRunwayDays"})
+        self.assertEqual(env["RATE_NOTICE_DAYS"], {"Ref": "RateNoticeDays"})
         self.assertEqual(env["COMMITMENT_POINTS"], {"Ref": "CommitmentPoints"})

@@ -385,7 +385,7 @@ class Athena(unittest.TestCase):
         self.assertEqual(table["PartitionKeys"], [{"Name": "dt", "Type": "string"}])
 
     def test_columns_are_the_contract_csv_header(self):
-        header = (ROOT / "tests/golden/demo_daily.csv").read_text().splitlines()[0].split(",")
+        header = (ROOT / "tests/golden/walkthrough_daily.csv").read_text().splitlines()[0].split(",")
         columns = RES["DailyConsumptionTable"]["Properties"]["TableInput"]["StorageDescriptor"]["Columns"]
         self.assertEqual([c["Name"] for c in columns], header)
 

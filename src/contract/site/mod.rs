@@ -6,6 +6,9 @@
 
 pub(crate) mod billing;
 pub(crate) mod chart;
+mod tieout;
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -16,6 +19,8 @@ use crate::domain::balance::Snapshot;
 use crate::domain::ids::AccountId;
 use crate::domain::money::display2;
 use crate::domain::statement::{CustomerStatement, Statement};
+use crate::domain::tieout::TieoutFile;
+use crate::domain::tieout::balance::BalanceTieout;
 pub(crate) use chart::DayPoints;
 
 /// One of the top consumers of the last 7 stored days.
@@ -38,6 +43,12 @@ pub(crate) struct Site<'a> {
     pub provisional_from: Option<NaiveDate>,
     pub top: &'a [TopEntitlement],
     pub balance: Option<&'a Snapshot>,
+    /// The balance each snapshot read, by its Pacific date (the last 90 days).
+    pub balances: &'a BTreeMap<NaiveDate, Decimal>,
+    /// The last days' balance drops against consumption (a prepaid program).
+    pub tieout_days: Option<&'a BalanceTieout>,
+    /// The newest month's tie-out (its rate audit).
+    pub tieout: Option<&'a TieoutFile>,
     /// The month to date.
     pub month: Option<&'a Statement>,
     pub alerts: &'a [DayAlerts],
@@ -94,6 +105,9 @@ pub(crate) fn index(site: &Site) -> String {
             section #balance {
                 h2 { "Balance and runway" }
                 (balance(site.balance))
+                @if !site.balances.is_empty() {
+                    (chart::balance_over_time(site.balances))
+                }
             }
             section #daily {
                 h2 { "Daily points by customer" }
@@ -101,6 +115,12 @@ pub(crate) fn index(site: &Site) -> String {
                     p { "No stored days yet." }
                 } @else {
                     (chart::daily_points(site.days, &names))
+                }
+            }
+            @if site.tieout_days.is_some() || site.tieout.is_some() {
+                section #tieout {
+                    h2 { "Tie-out to Fortinet" }
+                    (tieout::panel(site.tieout_days, site.tieout, &names))
                 }
             }
             section #top {

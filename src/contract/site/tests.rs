@@ -7,6 +7,7 @@ use crate::domain::alerts::{Alert, Kind};
 use crate::domain::balance::{Inputs, ProgramType, snapshot};
 use crate::domain::customers::Customers;
 use crate::domain::statement::{StoredDay, StoredRow, build};
+use crate::domain::tieout::TieoutFile;
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -103,9 +104,165 @@ fn index_html(month: &Statement, balance: Option<&Snapshot>, alerts: &[DayAlerts
         provisional_from: Some(d("2025-11-02")),
         top: &top,
         balance,
+        balances: &BTreeMap::new(),
+        tieout_days: None,
+        tieout: None,
         month: Some(month),
         alerts,
     })
+}
+
+/// Five balance readings: a day of 100 points, then 130 (30 more than consumed), then a
+/// top-up of 10,000 less a day's 100; `daily` consumed 100 a day.
+fn readings() -> (BTreeMap<NaiveDate, Decimal>, BTreeMap<NaiveDate, Decimal>) {
+    let balances = [
+        ("2025-11-01", "5000"),
+        ("2025-11-02", "4900"),
+        ("2025-11-03", "4770"),
+        ("2025-11-04", "14670"),
+        ("2025-11-05", "14570"),
+    ]
+    .iter()
+    .map(|(day, b)| (d(day), dec(b)))
+    .collect();
+    let daily = (1..=4)
+        .map(|n| (d(&format!("2025-11-0{n}")), dec("100")))
+        .collect();
+    (balances, daily)
+}
+
+/// A month's tie-out whose rate audit finds one device-day of `serial` charged above its rate.
+fn tieout_file(serial: &str) -> TieoutFile {
+    use crate::domain::rates::{PricedSet, RateSnapshot, Snapshots};
+    use crate::domain::records::Parameter;
+    use crate::domain::tieout::rates::{Audit, Charged};
+    let set = PricedSet {
+        product_type_id: 1,
+        product_type: None,
+        parameters: vec![Parameter {
+            id: 1,
+            value: "2".into(),
+        }],
+        parameter_names: Default::default(),
+        configs: vec![4102],
+        current: Some(crate::domain::money::Exact(dec("21.66"))),
+        latest: None,
+        latest_effective_date: None,
+        error: None,
+    };
+    let snapshots: Snapshots = [(
+        d("2025-11-01"),
+        RateSnapshot {
+            program_serial: "P".into(),
+            date: d("2025-11-01"),
+            rates: vec![set],
+        },
+    )]
+    .into_iter()
+    .collect();
+    let mut audit = Audit::default();
+    for (day, points) in [("2025-11-01", "21.66"), ("2025-11-02", "25.99")] {
+        let charged = Charged {
+            serial,
+            customer: "acme",
+            price_per_point: None,
+            config_id: Some(4102),
+            product_type: "FortiGate-VM bundle",
+            points: dec(points),
+        };
+        audit.day(d(day), &snapshots, [charged]);
+    }
+    TieoutFile {
+        program_serial: "ELAVMS0000123456".into(),
+        month: "2025-11".into(),
+        through: d("2025-11-02"),
+        balance: None,
+        rates: audit.finish(),
+        invoice: None,
+    }
+}
+
+#[test]
+fn the_daily_chart_has_a_date_axis_ending_on_the_newest_day() {
+    let month = november();
+    let html = index_html(&month, None, &[]);
+    // 30 days: a label a week apart, counted back from the newest (2025-11-03).
+    let labels: Vec<&str> = html
+        .match_indices("class=\"tick date\"")
+        .map(|(i, _)| &html[i..i + 80])
+        .collect();
+    assert_eq!(labels.len(), 5, "{labels:?}");
+    for (day, label) in [
+        ("2025-11-03", "Nov 3"),
+        ("2025-10-27", "Oct 27"),
+        ("2025-10-06", "Oct 6"),
+    ] {
+        assert!(
+            html.contains(&format!("data-day=\"{day}\">{label}</text>")),
+            "{day}"
+        );
+    }
+    assert!(!html.contains("data-day=\"2025-10-05\">Oct 5</text>"));
+}
+
+#[test]
+fn the_balance_chart_and_the_tieout_panel_mark_what_differs() {
+    let month = november();
+    let (days, top) = (days(), top());
+    let (balances, daily) = readings();
+    let tied = crate::domain::tieout::balance::tie_out(
+        d("2025-11-01"),
+        d("2025-11-04"),
+        &daily,
+        &balances,
+        None,
+    );
+    let file = tieout_file(HOSTILE);
+    let html = index(&Site {
+        program_serial: "ELAVMS0000123456",
+        refreshed_at: Utc.with_ymd_and_hms(2025, 11, 5, 9, 30, 0).unwrap(),
+        days: &days,
+        provisional_from: None,
+        top: &top,
+        balance: None,
+        balances: &balances,
+        tieout_days: Some(&tied),
+        tieout: Some(&file),
+        month: Some(&month),
+        alerts: &[],
+    });
+    // The balance chart: a point per reading, with its exact value.
+    assert_eq!(html.matches("<circle class=\"reading\"").count(), 5);
+    assert!(html.contains("data-day=\"2025-11-04\" data-balance=\"14670\""));
+    assert!(html.contains("Balance, 5 readings from 2025-11-01 to 2025-11-05"));
+    // The panel: 2025-11-02 fell 130 against 100 consumed, 2025-11-03 holds the top-up.
+    assert!(html.contains("<section id=\"tieout\">"));
+    assert_eq!(html.matches("<tr class=\"day ties\"").count(), 3);
+    assert_eq!(html.matches("<tr class=\"day differs\"").count(), 1);
+    assert!(html.contains("<tr class=\"day differs\" data-day=\"2025-11-02\">"));
+    assert!(html.contains("<line class=\"drop differs\""));
+    assert!(html.contains("top-up of 10000.00"));
+    assert!(
+        html.contains("<details class=\"tieout-days\" open>"),
+        "opened when a day differs"
+    );
+    // The rate audit: the one device-day above its rate, its serial escaped.
+    assert_eq!(html.matches("<tr class=\"device differs\"").count(), 1);
+    assert!(
+        html.contains("<td class=\"num\">4.33</td>"),
+        "25.99 − 21.66"
+    );
+    assert!(html.contains("2 device-days: 1 tie, 1 differ"));
+    assert!(!html.contains(HOSTILE));
+    assert!(!html.contains("<script"));
+}
+
+#[test]
+fn a_site_without_snapshots_or_tieout_has_no_panel() {
+    let month = november();
+    let html = index_html(&month, None, &[]);
+    assert!(!html.contains("id=\"tieout\""));
+    assert!(!html.contains("balance-chart"));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Announced rate changes: when `tools/calc` says a configuration's `latest` rate differs
 //! from its `current` one from `latest_effective_date`, each customer is told ahead of the day
 //! what it does to their bill at today's consumption ("Acme's bill rises 4.1 % from
-//! 2027-01-01"), once: on the first day the change is within [`AHEAD_DAYS`].
+//! 2027-01-01"), once: on the first day the change is within the notice period
+//! (`RATE_NOTICE_DAYS`, default [`super::NOTICE_DAYS`]).
 
 use std::collections::BTreeMap;
 
@@ -12,8 +13,6 @@ use super::{PricedSet, RateSnapshot};
 use crate::domain::alerts::{Alert, Kind};
 use crate::domain::money::{Exact, display2};
 
-/// A change is announced to customers this many days ahead of its effective day.
-pub(crate) const AHEAD_DAYS: i64 = 14;
 /// "A month" of today's consumption.
 const MONTH_DAYS: u32 = 30;
 
@@ -27,15 +26,17 @@ pub(crate) struct Consumed<'a> {
 }
 
 /// The alerts of `today`'s snapshot: one per customer whose bill an announced change moves,
-/// for the changes that came within [`AHEAD_DAYS`] since `previous` (the snapshot before).
+/// for the changes that came within `notice_days` of their day since `previous` (the
+/// snapshot before).
 pub(crate) fn alerts(
     today: &RateSnapshot,
     previous: Option<&RateSnapshot>,
     consumed: &[Consumed<'_>],
+    notice_days: i64,
 ) -> Vec<Alert> {
     let within = |s: &RateSnapshot, on: NaiveDate| {
         let ahead = (on - s.date).num_days();
-        ahead > 0 && ahead <= AHEAD_DAYS
+        ahead > 0 && ahead <= notice_days
     };
     let told = |set: &PricedSet, on: NaiveDate| {
         previous.is_some_and(|p| {

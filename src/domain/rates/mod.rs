@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) mod announced;
 
+/// Customers are told of an announced rate change this many days ahead, by default.
+pub(crate) const NOTICE_DAYS: u32 = 14;
+
 use crate::domain::money::Exact;
 use crate::domain::records::{Config, Parameter};
 
@@ -70,6 +73,10 @@ pub(crate) struct PricedSet {
     #[serde(default)]
     pub product_type: Option<String>,
     pub parameters: Vec<Parameter>,
+    /// What each parameter id means (`tools/metadata`'s names, as cached): a reader of the
+    /// snapshot sees "CPU 2, Service package UTP", not "1 2, 2 UTP". Empty when unknown.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameter_names: BTreeMap<u64, String>,
     pub configs: Vec<u64>,
     /// Points a day of one unit; `None` with `error` when FortiFlex did not price it.
     #[serde(default)]

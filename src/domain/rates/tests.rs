@@ -35,6 +35,7 @@ fn priced(configs: &[u64], parameters: &[(u64, &str)], current: &str) -> PricedS
         product_type_id: 1,
         product_type: None,
         parameters: config(0, 1, parameters).parameters,
+        parameter_names: Default::default(),
         configs: configs.to_vec(),
         current: Some(Exact(dec(current))),
         latest: None,
@@ -172,9 +173,9 @@ fn an_announced_change_tells_each_customer_its_effect_once_within_two_weeks() {
     ];
     let on = |date: &str| snapshot(date, vec![fgt.clone(), other.clone()]).1;
     // Fifteen days ahead: not yet.
-    assert!(alerts(&on("2026-12-17"), None, &consumed).is_empty());
+    assert!(alerts(&on("2026-12-17"), None, &consumed, 14).is_empty());
     // Fourteen days ahead: Acme's 60 points a day rise by 1 (1.7 %), 30 points a month.
-    let told = alerts(&on("2026-12-18"), Some(&on("2026-12-17")), &consumed);
+    let told = alerts(&on("2026-12-18"), Some(&on("2026-12-17")), &consumed, 14);
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0].customer_id.as_deref(), Some("acme"));
     assert_eq!(told[0].points, Some(Exact(dec("30.00"))));
@@ -187,6 +188,12 @@ fn an_announced_change_tells_each_customer_its_effect_once_within_two_weeks() {
         told[0].message
     );
     // The next day it was told already; the day it takes effect it is no announcement.
-    assert!(alerts(&on("2026-12-19"), Some(&on("2026-12-18")), &consumed).is_empty());
-    assert!(alerts(&on("2027-01-01"), None, &consumed).is_empty());
+    assert!(alerts(&on("2026-12-19"), Some(&on("2026-12-18")), &consumed, 14).is_empty());
+    assert!(alerts(&on("2027-01-01"), None, &consumed, 14).is_empty());
+    // A partner who wants a month's notice (RATE_NOTICE_DAYS=30) is told on 2026-12-02.
+    assert_eq!(
+        alerts(&on("2026-12-02"), Some(&on("2026-12-01")), &consumed, 30).len(),
+        1
+    );
+    assert!(alerts(&on("2026-12-01"), None, &consumed, 30).is_empty());
 }

@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Status;
-use crate::domain::money::Exact;
+use crate::domain::money::{Exact, points_text};
 
 /// Two whole-number readings differ from the exact balance by less than a point each.
 pub(crate) const TOLERANCE: Decimal = Decimal::ONE;
@@ -50,6 +50,20 @@ pub(crate) struct Day {
     pub status: Status,
     /// Why a day is `unknown`.
     pub note: Option<String>,
+}
+
+impl Day {
+    /// What else happened that day, or why it is unknown, in words (console and site).
+    pub(crate) fn why(&self) -> String {
+        match (&self.event, &self.note) {
+            (Some(Event::TopUp { points }), _) => format!("top-up of {}", points_text(points.0)),
+            (Some(Event::Rollover { points }), _) => {
+                format!("roll-over: {} more than consumed", points_text(points.0))
+            }
+            (None, Some(n)) => n.clone(),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// The month's sums over the days that could be checked, and the count of each status.

@@ -54,6 +54,34 @@ pub(crate) enum Reason {
     Discount { percent: Exact },
 }
 
+impl std::fmt::Display for Reason {
+    /// The one wording of a reason: the CSV's `reason`, the console's and the site's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Stopped => f.write_str("stopped"),
+            Reason::ConfigurationChanged { other } => write!(
+                f,
+                "configuration changed (other rate {})",
+                crate::domain::money::points_text(other.0)
+            ),
+            Reason::RateChanged => f.write_str("rate changed"),
+            Reason::Discount { percent } => write!(f, "discount {} %", percent.0),
+        }
+    }
+}
+
+impl DeviceDay {
+    /// Why it does not tie, in words: the known reason, then the note.
+    pub(crate) fn why(&self) -> String {
+        match (&self.reason, &self.note) {
+            (Some(r), Some(n)) => format!("{r}; {n}"),
+            (Some(r), None) => r.to_string(),
+            (None, Some(n)) => n.clone(),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 /// A device-day that does not tie, or could not be checked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub(crate) struct DeviceDay {

@@ -99,6 +99,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
                 balance: None,
                 alerts: Vec::new(),
                 pushes: Vec::new(),
+                tieouts: Vec::new(),
             },
             watched,
         ));

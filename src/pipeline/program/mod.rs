@@ -176,6 +176,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             balance: None,
             alerts: Vec::new(),
             pushes: Vec::new(),
+            tieouts: Vec::new(),
         };
         Ok((outcome, watched))
     }

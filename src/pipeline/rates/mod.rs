@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::pipeline::archive::record::{self, MOVE_ASIDE};
 use crate::pipeline::archive::rollup;
 use crate::pipeline::discovery::Scope;
+use crate::pipeline::product_types::Cached;
 
 /// Snapshots are read this many at a time (S3 GETs in flight).
 const READS_IN_FLIGHT: usize = 16;
@@ -41,6 +42,7 @@ pub(crate) async fn snapshot<A: FortiFlexApi, S: Sink>(
     sink: &S,
     scope: &Scope,
     as_of: NaiveDate,
+    known: Option<&Cached>,
 ) -> Result<RateSnapshot> {
     let program = scope.serial.to_string();
     let key = keys::rates_key(&program, as_of);
@@ -69,6 +71,7 @@ pub(crate) async fn snapshot<A: FortiFlexApi, S: Sink>(
             product_type_id: set.product_type_id,
             product_type,
             parameters: set.parameters.clone(),
+            parameter_names: meanings(known, set),
             configs,
             current: None,
             latest: None,
@@ -109,6 +112,21 @@ pub(crate) async fn snapshot<A: FortiFlexApi, S: Sink>(
     Ok(snapshot)
 }
 
+/// What the parameters of `set` mean, from the cached `tools/metadata` list.
+fn meanings(known: Option<&Cached>, set: &ParameterSet) -> BTreeMap<u64, String> {
+    let Some(product) = known
+        .into_iter()
+        .flat_map(|k| &k.product_types)
+        .find(|p| p.id == set.product_type_id)
+    else {
+        return BTreeMap::new();
+    };
+    set.parameters
+        .iter()
+        .filter_map(|p| Some((p.id, product.parameters.get(&p.id)?.clone())))
+        .collect()
+}
+
 /// The alerts of the changes `snapshot` announces (`domain::rates::announced`), each
 /// customer's effect at the consumption of the newest stored day (the day before the
 /// snapshot's), told once: the day before's snapshot says what was told already.
@@ -117,6 +135,7 @@ pub(crate) async fn announced_alerts(
     program: &str,
     snapshot: &RateSnapshot,
     customers: Option<&Customers>,
+    notice_days: u32,
 ) -> Result<Vec<Alert>> {
     if snapshot.rates.iter().all(|r| r.announced().is_none()) {
         return Ok(Vec::new());
@@ -148,7 +167,12 @@ pub(crate) async fn announced_alerts(
             points: *points,
         })
         .collect();
-    Ok(announced::alerts(snapshot, previous.as_ref(), &consumed))
+    Ok(announced::alerts(
+        snapshot,
+        previous.as_ref(),
+        &consumed,
+        i64::from(notice_days),
+    ))
 }
 
 /// `program`'s stored snapshots from a week before `first` through `last`.

@@ -46,6 +46,12 @@ pub(crate) struct Asked<'a> {
     pub customers: Option<&'a Customers>,
 }
 
+/// What the daily run's tie-out wrote, oldest month first, and the alerts of its final day.
+pub(crate) struct Daily {
+    pub files: Vec<TieoutFile>,
+    pub alerts: Vec<Alert>,
+}
+
 /// The daily run's tie-out: the month of `asked.through` written, and the alerts of
 /// `final_day` (the newest day past restatement). When that day is of the month before, its
 /// month is tied out again too — rewritten if an earlier run wrote it, so the corrections
@@ -54,25 +60,31 @@ pub(crate) async fn daily(
     sink: &impl Sink,
     asked: &Asked<'_>,
     final_day: NaiveDate,
-) -> Result<Vec<Alert>> {
+) -> Result<Daily> {
     let file = write_month(sink, asked).await?;
     let earlier = Month::of(final_day);
     if earlier == asked.month {
-        return Ok(file.alerts(final_day));
+        return Ok(Daily {
+            alerts: file.alerts(final_day),
+            files: vec![file],
+        });
     }
     let before = Asked {
         month: earlier,
         ..*asked
     };
-    let file = month(sink, &before).await?;
+    let again = month(sink, &before).await?;
+    let alerts = again.alerts(final_day);
+    let mut files = vec![file];
     if sink
         .get(&keys::tieout_key(asked.program, earlier))
         .await?
         .is_some()
     {
-        write(sink, &file).await?;
+        write(sink, &again).await?;
+        files.insert(0, again);
     }
-    Ok(file.alerts(final_day))
+    Ok(Daily { files, alerts })
 }
 
 /// [`month`], written.
@@ -150,25 +162,52 @@ async fn balance(
 ) -> Result<BalanceTieout> {
     let after = through + Days::new(1);
     let daily = stored_totals(sink, program, month.first(), after).await?;
-    let mut balances = BTreeMap::new();
-    let mut anniversary = program_start;
-    for day in month.first().iter_days().take_while(|d| *d <= after) {
-        let Some(snapshot) = stored_snapshot(sink, program, day).await? else {
-            continue;
-        };
-        if let Some(b) = snapshot.balance {
-            balances.insert(day, b.0);
-        }
-        // Offline (the CLI), the program's dates come from the snapshots' roll-over estimate.
-        anniversary = anniversary.or(snapshot.rollover_estimate.map(|r| r.anniversary));
-    }
+    let read = readings(sink, program, month.first(), after).await?;
     Ok(balance::tie_out(
         month.first(),
         through,
         &daily,
-        &balances,
-        anniversary,
+        &read.balances,
+        program_start.or(read.anniversary),
     ))
+}
+
+/// The balance snapshots of a span of days: what the balance read each Pacific date.
+pub(crate) struct Readings {
+    pub balances: BTreeMap<NaiveDate, Decimal>,
+    /// The program's anniversary as the snapshots' roll-over estimate gives it: offline (the
+    /// CLI) and on the site the program's dates are not listed.
+    pub anniversary: Option<NaiveDate>,
+}
+
+/// The balance snapshots stored for `first..=last`, read [`READS_IN_FLIGHT`] at a time.
+pub(crate) async fn readings(
+    sink: &impl Sink,
+    program: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Result<Readings> {
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d <= last).collect();
+    let snapshots: Vec<(NaiveDate, Snapshot)> = stream::iter(days)
+        .map(|day| async move {
+            let s = stored_snapshot(sink, program, day).await?;
+            Ok::<_, Error>(s.map(|s| (day, s)))
+        })
+        .buffered(READS_IN_FLIGHT)
+        .try_filter_map(|x| async move { Ok(x) })
+        .try_collect()
+        .await?;
+    let anniversary = snapshots
+        .iter()
+        .find_map(|(_, s)| s.rollover_estimate.as_ref().map(|r| r.anniversary));
+    let balances = snapshots
+        .into_iter()
+        .filter_map(|(day, s)| Some((day, s.balance?.0)))
+        .collect();
+    Ok(Readings {
+        balances,
+        anniversary,
+    })
 }
 
 /// The rate part: every stored day's devices against the rates in force, a day at a time.

@@ -410,5 +410,5 @@ async fn consumption_writes_to_s3_through_the_lambdas_sink() {
         "partner-a/fortiflex/daily/csv/dt=2025-11-08/consumption_ELAVMS0000123456_2025-11-08.csv";
     let (body, content_type) = aws.object(csv_key).await;
     assert_eq!(content_type, "text/csv; charset=utf-8");
-    assert_eq!(body, support::golden("demo_daily.csv"));
+    assert_eq!(body, support::golden("walkthrough_daily.csv"));
 }

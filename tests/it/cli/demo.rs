@@ -53,7 +53,7 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
     assert_eq!(m["files"][0]["bytes"].as_u64(), Some(csv.len() as u64));
     assert_eq!(m["files"][0]["rows"].as_u64(), Some(13));
     // No licence token of the dataset appears in any file written.
-    let data = Dataset::walkthrough();
+    let data = Dataset::demo("2025-11-09".parse().unwrap());
     let tokens: Vec<&str> = data.programs[0]
         .entitlements
         .iter()
@@ -94,12 +94,38 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
     // Each stored day's rollup beside it (rows, summary); the carried lines of November (its
     // days past restatement) and of October (settled, folded whole once).
     assert_eq!(walk(&reports.join("rollups")).len(), 2 * 30 + 2);
-    assert!(stdout.contains("29 earlier days backfilled (29 written, the rest unchanged)."));
     assert!(
-        stdout.contains("Statement 2025-11 (provisional, revision 1)"),
+        stdout.contains(
+            "Backfilled 17 days on 2025-10-27, then the scheduled job ran once a day through \
+             2025-11-09 (13 more runs, each re-checking the 2 days before its last): 29 earlier \
+             daily reports written, the rest unchanged."
+        ),
+        "{stdout}"
+    );
+    // Each daily run rewrote the month to date.
+    assert!(
+        stdout.contains("Statement 2025-11 (provisional, revision 8)"),
         "{stdout}"
     );
     assert!(stdout.contains("BALANCE of ELAVMS0000123456"));
+    // What the tool catches: the overcharge (alerted the day it became final and listed on
+    // each of its days), the announced rate change, the lab stopped for the weekend, the
+    // top-up and the discount, each told as such.
+    for told in [
+        "[ALERT tieout] Program ELAVMS0000123456: on 2025-11-06 1 device(s) were charged 4.33 points",
+        "[ALERT rate_change] Contoso Ltd's bill rises 1.3 % from 2025-11-23",
+        "[ALERT stopped_consuming] FGVMMLTM00000998",
+        "TIE-OUT ELAVMS0000123456 2025-10 through 2025-10-31",
+        "(top-up of 10000.00 on 2025-10-28)",
+        "TIE-OUT ELAVMS0000123456 2025-11 through 2025-11-08",
+        "  Balance: 8 days tie with what Fortinet deducted, 0 differ, 0 unknown",
+        "FortiAnalyzer-VM charged 20.0 % below its rate (a discount)",
+        "DIFFERS 2025-11-04 FGVMMLTM00000995 (northwind, config 4102): charged 25.99, rate 21.66, difference 4.33",
+        "DIFFERS 2025-11-06 FGVMMLTM00000995",
+    ] {
+        assert!(stdout.contains(told), "{told}\n{stdout}");
+    }
+    assert_eq!(stdout.matches("    DIFFERS ").count(), 3, "{stdout}");
     let index = std::fs::read_to_string(reports.join("site/index.html")).unwrap();
     assert_eq!(index.matches("<tr class=\"consumer\"").count(), 10);
     assert!(index.matches("<rect class=\"bar\"").count() >= 30);

@@ -165,6 +165,15 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
             .all(|s| s["error"].is_null() && s["current"].is_number()),
         "{r}"
     );
+    // Each parameter id with its meaning, from tools/metadata.
+    let fgt = sets
+        .iter()
+        .find(|s| s["configs"] == serde_json::json!([4102]));
+    assert_eq!(
+        fgt.unwrap()["parameter_names"],
+        serde_json::json!({"1": "CPU", "2": "Service package", "10": "VDOMs"}),
+        "{r}"
+    );
 
     // A folder with no snapshots: named, and nothing written.
     let empty = tempfile::tempdir().unwrap();

@@ -78,12 +78,12 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     let (body, ct) = aws.object(&csv).await;
     assert_eq!(
         (body, ct.as_str()),
-        (golden("demo_daily.csv"), "text/csv; charset=utf-8")
+        (golden("walkthrough_daily.csv"), "text/csv; charset=utf-8")
     );
     let (body, ct) = aws.object(&json).await;
     assert_eq!(
         (body, ct.as_str()),
-        (golden("demo_daily.json"), "application/json")
+        (golden("walkthrough_daily.json"), "application/json")
     );
     let (body, ct) = aws.object(&manifest).await;
     assert_eq!(ct, "application/json");
@@ -100,7 +100,7 @@ async fn the_scheduled_event_writes_yesterday_and_restates_two_days_then_nothing
     );
     assert_eq!(
         m["files"][0]["sha256"].as_str().unwrap(),
-        fortiflex_reporter::contract::sha256_hex(&golden("demo_daily.csv"))
+        fortiflex_reporter::contract::sha256_hex(&golden("walkthrough_daily.csv"))
     );
     let day = serde_json::to_value(&first.programs[0].days[0]).unwrap();
     assert_eq!(day["points"], json!(399.42));

@@ -340,6 +340,7 @@ pub fn run_context(now: DateTime<Utc>) -> Context {
         calls_this_hour: 0,
         time_left: None,
         staging_expiry: fortiflex_reporter::pipeline::job::STAGING_EXPIRY,
+        rate_notice_days: 14,
     }
 }
 

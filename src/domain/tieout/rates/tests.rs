@@ -19,6 +19,7 @@ fn set(product: u64, configs: &[u64], cpu: &str, current: &str) -> PricedSet {
             id: 1,
             value: cpu.into(),
         }],
+        parameter_names: Default::default(),
         configs: configs.to_vec(),
         current: Some(Exact(dec(current))),
         latest: None,
