@@ -159,11 +159,11 @@ pub(super) fn summary(file: &crate::domain::tieout::TieoutFile) -> String {
     {
         let _ = writeln!(
             o,
-            "    DIFFERS {} {} ({}, config {}): charged {}, rate {}, difference {}",
+            "    DIFFERS {} {} ({}, configuration {}): charged {}, rate {}, difference {}",
             d.day,
             d.serial,
             d.customer,
-            d.config_id.map_or_else(|| "-".into(), |c| c.to_string()),
+            d.configuration(),
             points_text(d.points.0),
             d.rate.map_or_else(|| "-".into(), |r| points_text(r.0)),
             d.difference

@@ -12,13 +12,14 @@ use crate::domain::tieout::balance::Event;
 use crate::domain::tieout::rates::Summary;
 use crate::error::Result;
 
-const COLUMNS: [&str; 14] = [
+const COLUMNS: [&str; 15] = [
     "month",
     "kind",
     "day",
     "key",
     "customer",
     "config_id",
+    "config_name",
     "product_type",
     "charged",
     "expected",
@@ -56,6 +57,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             "",
             "",
             "",
+            "",
             &points(d.consumed),
             &points(d.drop),
             &points(d.difference),
@@ -70,6 +72,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
         w.write_record([
             month,
             "invoice",
+            "",
             "",
             "",
             "",
@@ -100,6 +103,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
             &safe_text(&d.serial),
             &safe_text(&d.customer),
             &d.config_id.map(|c| c.to_string()).unwrap_or_default(),
+            &safe_text(d.config_name.as_deref().unwrap_or("")),
             &safe_text(&d.product_type),
             &points_text(d.points.0),
             &points(d.rate),
@@ -117,7 +121,7 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
     w.flush().map_err(|e| rendering("tie-out CSV", e))
 }
 
-fn summary(month: &str, kind: &str, s: &Summary) -> [String; 14] {
+fn summary(month: &str, kind: &str, s: &Summary) -> [String; 15] {
     let key = safe_text(&s.key).into_owned();
     let (customer, product_type) = match kind {
         "customer" => (key.clone(), String::new()),
@@ -131,6 +135,7 @@ fn summary(month: &str, kind: &str, s: &Summary) -> [String; 14] {
         String::new(),
         key,
         customer,
+        String::new(),
         String::new(),
         product_type,
         points_text(s.charged.0),

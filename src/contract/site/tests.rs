@@ -167,6 +167,7 @@ fn tieout_file(serial: &str) -> TieoutFile {
             customer: "acme",
             price_per_point: None,
             config_id: Some(4102),
+            config_name: Some("FGT-VM <b>2 vCPU</b>"),
             product_type: "FortiGate-VM bundle",
             points: dec(points),
         };
@@ -253,6 +254,10 @@ fn the_balance_chart_and_the_tieout_panel_mark_what_differs() {
         "25.99 − 21.66"
     );
     assert!(html.contains("2 device-days: 1 tie, 1 differ"));
+    assert!(
+        html.contains("<td>4102 FGT-VM &lt;b&gt;2 vCPU&lt;/b&gt;</td>"),
+        "configuration named, escaped"
+    );
     assert!(!html.contains(HOSTILE));
     assert!(!html.contains("<script"));
 }

@@ -168,7 +168,7 @@ fn rates(r: &RateTieout, names: &dyn Fn(&str) -> String) -> Markup {
                     @for d in r.devices.iter().rev().take(DEVICE_ROWS) {
                         tr class=(format!("device {}", d.status.as_str())) data-serial=(d.serial) {
                             td { (d.day) } td { (d.serial) } td { (names(&d.customer)) }
-                            td { (d.config_id.map(|c| c.to_string()).unwrap_or_default()) " " (d.product_type) }
+                            td { (d.configuration()) }
                             td.num { (points_text(d.points.0)) } td.num { (opt(d.rate)) }
                             td.num { (opt(d.difference)) } td { (d.status.as_str()) } td { (d.why()) }
                         }

@@ -36,6 +36,7 @@ pub(crate) struct Charged<'a> {
     pub customer: &'a str,
     pub price_per_point: Option<Decimal>,
     pub config_id: Option<u64>,
+    pub config_name: Option<&'a str>,
     pub product_type: &'a str,
     pub points: Decimal,
 }
@@ -71,6 +72,17 @@ impl std::fmt::Display for Reason {
 }
 
 impl DeviceDay {
+    /// Its configuration as a partner names it to Fortinet: id and name ("4102 FGT-VM 2 vCPU
+    /// UTP"), what of them is known, or "-".
+    pub(crate) fn configuration(&self) -> String {
+        match (self.config_id, self.config_name.as_deref()) {
+            (Some(id), Some(name)) => format!("{id} {name}"),
+            (Some(id), None) => id.to_string(),
+            (None, Some(name)) => name.to_string(),
+            (None, None) => "-".to_string(),
+        }
+    }
+
     /// Why it does not tie, in words: the known reason, then the note.
     pub(crate) fn why(&self) -> String {
         match (&self.reason, &self.note) {
@@ -89,6 +101,8 @@ pub(crate) struct DeviceDay {
     pub serial: String,
     pub customer: String,
     pub config_id: Option<u64>,
+    /// The configuration's name as the day's report has it: what a partner quotes to Fortinet.
+    pub config_name: Option<String>,
     pub product_type: String,
     pub points: Exact,
     pub rate: Option<Exact>,
@@ -245,6 +259,7 @@ impl Audit {
                     serial: c.serial.to_string(),
                     customer: c.customer.to_string(),
                     config_id: c.config_id,
+                    config_name: c.config_name.map(str::to_string),
                     product_type: c.product_type.to_string(),
                     points: Exact(c.points),
                     rate: points_rate.map(Exact),

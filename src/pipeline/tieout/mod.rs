@@ -250,6 +250,7 @@ async fn audit(
                 customer,
                 price_per_point,
                 config_id: r.config_id,
+                config_name: r.config_name,
                 product_type: r.product_type.unwrap_or("unknown"),
                 points: r.points,
             });

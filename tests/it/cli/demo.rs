@@ -120,7 +120,7 @@ async fn demo_writes_the_contract_files_byte_for_byte() {
         "TIE-OUT ELAVMS0000123456 2025-11 through 2025-11-08",
         "  Balance: 8 days tie with what Fortinet deducted, 0 differ, 0 unknown",
         "FortiAnalyzer-VM charged 20.0 % below its rate (a discount)",
-        "DIFFERS 2025-11-04 FGVMMLTM00000995 (northwind, config 4102): charged 25.99, rate 21.66, difference 4.33",
+        "DIFFERS 2025-11-04 FGVMMLTM00000995 (northwind, configuration 4102 FGT-VM 2 vCPU UTP): charged 25.99, rate 21.66, difference 4.33",
         "DIFFERS 2025-11-06 FGVMMLTM00000995",
     ] {
         assert!(stdout.contains(told), "{told}\n{stdout}");

@@ -139,18 +139,18 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
     assert_eq!(v["rates"]["totals"]["difference"], serde_json::json!(8.34));
     // The same as one CSV table: the balance's days, the summaries and the device-day.
     let csv = std::fs::read_to_string(file.with_extension("csv")).unwrap();
-    assert!(csv.starts_with("month,kind,day,key,customer,config_id,product_type,charged,expected,difference,amount,status,reason,note\n"), "{csv}");
+    assert!(csv.starts_with("month,kind,day,key,customer,config_id,config_name,product_type,charged,expected,difference,amount,status,reason,note\n"), "{csv}");
     assert_eq!(
         csv.lines().filter(|l| l.contains(",balance,")).count(),
         9,
         "{csv}"
     );
     assert!(
-        csv.contains("2025-11,device,2025-11-07,FGVMMLTM00000995,2321234,4102,FortiGate-VM bundle,30.00,21.66,8.34,,differs,,\"rate read on 2025-11-09, after the day\"\n"),
+        csv.contains("2025-11,device,2025-11-07,FGVMMLTM00000995,2321234,4102,FGT-VM 2 vCPU UTP,FortiGate-VM bundle,30.00,21.66,8.34,,differs,,\"rate read on 2025-11-09, after the day\"\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("2025-11,rates_total,,all,,,,1606.02,1597.68,8.34,,differs,,\"52 device-days: 51 tie, 1 differ (0 explained), 0 unknown\"\n"),
+        csv.contains("2025-11,rates_total,,all,,,,,1606.02,1597.68,8.34,,differs,,\"52 device-days: 51 tie, 1 differ (0 explained), 0 unknown\"\n"),
         "{csv}"
     );
     let rates = dir
@@ -291,7 +291,7 @@ async fn an_invoice_figure_is_kept_and_compared_with_the_whole_month() {
     )
     .unwrap();
     assert!(
-        csv.contains("2025-10,invoice,,,,,,12382.02,12502.02,120.00,,differs,,\n"),
+        csv.contains("2025-10,invoice,,,,,,,12382.02,12502.02,120.00,,differs,,\n"),
         "{csv}"
     );
     let refused = tieout("-5").await;

@@ -55,6 +55,7 @@ fn charged<'a>(
         customer,
         price_per_point: Some(dec("0.50")),
         config_id: Some(config),
+        config_name: None,
         product_type: product,
         points: dec(points),
     }
@@ -83,6 +84,7 @@ fn devices_at_their_rate_tie_and_the_rest_are_listed_with_what_is_known() {
             charged("C", "globex", 2, "FMG", "120.00"),
             Charged {
                 config_id: None,
+                config_name: None,
                 ..charged("D", "globex", 0, "FMG", "5.00")
             },
         ],
