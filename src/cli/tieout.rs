@@ -312,6 +312,27 @@ fn rates_table(r: &RateTieout, currency: Option<&str>) -> String {
             );
         }
     }
+    if r.devices_left_out > 0 {
+        let _ = writeln!(
+            o,
+            "… and {} more device-days that differ: the largest {} differences are listed; the \
+             summaries count every one.",
+            r.devices_left_out,
+            r.devices.len()
+        );
+    }
+    for u in &r.unchecked {
+        let _ = writeln!(
+            o,
+            "NOT CHECKED: {} device-days of configuration {} ({}) from {} to {}: {}",
+            u.device_days,
+            u.config_id.map_or_else(|| "-".into(), |c| c.to_string()),
+            u.product_type,
+            u.first_day,
+            u.last_day,
+            u.note
+        );
+    }
     o.push('\n');
     o
 }

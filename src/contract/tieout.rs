@@ -33,7 +33,8 @@ const COLUMNS: [&str; 15] = [
 /// `kind`: `balance` (a day: consumed against the balance's drop), `invoice` (the month's
 /// reports against Fortinet's invoice, as entered), `rates_total`,
 /// `product_type`, `customer` (charged against the calculator's rates), `device` (a device-day
-/// that does not tie: points against its rate).
+/// that differs: points against its rate), `unchecked` (device-days of a configuration that
+/// could not be checked, from `day`).
 pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
@@ -93,7 +94,15 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
         .chain(r.product_types.iter().map(|s| ("product_type", s)))
         .chain(r.customers.iter().map(|s| ("customer", s)));
     for (kind, s) in summaries {
-        w.write_record(summary(month, kind, s)).map_err(fail)?;
+        let mut row = summary(month, kind, s);
+        if kind == "rates_total" && r.devices_left_out > 0 {
+            row[14].push_str(&format!(
+                "; {} more device-days differ than the {} listed",
+                r.devices_left_out,
+                r.devices.len()
+            ));
+        }
+        w.write_record(row).map_err(fail)?;
     }
     for d in &r.devices {
         w.write_record([
@@ -115,6 +124,30 @@ pub(crate) fn csv(f: &TieoutFile, out: &mut impl Write) -> Result<()> {
                 .map(ToString::to_string)
                 .unwrap_or_default(),
             d.note.as_deref().unwrap_or(""),
+        ])
+        .map_err(fail)?;
+    }
+    for u in &r.unchecked {
+        let config = u.config_id.map(|c| c.to_string()).unwrap_or_default();
+        w.write_record([
+            month,
+            "unchecked",
+            &u.first_day.to_string(),
+            &config,
+            "",
+            &config,
+            "",
+            &safe_text(&u.product_type),
+            "",
+            "",
+            "",
+            "",
+            "unknown",
+            "",
+            &safe_text(&format!(
+                "{} device-days through {}: {}",
+                u.device_days, u.last_day, u.note
+            )),
         ])
         .map_err(fail)?;
     }

@@ -175,8 +175,19 @@ fn rates(r: &RateTieout, names: &dyn Fn(&str) -> String) -> Markup {
                     }
                 }
             }
-            @if r.devices.len() > DEVICE_ROWS {
-                p.meta { "The newest " (DEVICE_ROWS) " of " (r.devices.len()) "; every one is in the tie-out's CSV." }
+            @if r.devices.len() > DEVICE_ROWS || r.devices_left_out > 0 {
+                p.meta {
+                    "The newest " (DEVICE_ROWS.min(r.devices.len())) " of "
+                    (r.devices.len() as u64 + r.devices_left_out) " device-days that differ; the tie-out's CSV lists the "
+                    (r.devices.len()) " largest differences."
+                }
+            }
+        }
+        @for u in &r.unchecked {
+            p.unchecked {
+                "Not checked: " (u.device_days) " device-days of configuration "
+                (u.config_id.map(|c| c.to_string()).unwrap_or_else(|| "-".into())) " (" (u.product_type) ") from "
+                (u.first_day) " to " (u.last_day) ": " (u.note) "."
             }
         }
         @if r.devices.iter().all(|d| d.status != Status::Differs) && unexplained == 0 {

@@ -9,9 +9,6 @@ use super::{Status, TieoutFile};
 use crate::domain::alerts::{Alert, Kind};
 use crate::domain::money::{Exact, display2};
 
-/// How many devices an alert names; the tie-out file lists them all.
-const NAMED: usize = 5;
-
 impl TieoutFile {
     /// The alerts of final day `day`: one for the balance, one for the devices.
     pub(crate) fn alerts(&self, day: NaiveDate) -> Vec<Alert> {
@@ -45,37 +42,21 @@ impl TieoutFile {
                 ),
             ));
         }
-        let devices: Vec<_> = self
-            .rates
-            .devices
-            .iter()
-            .filter(|d| d.day == day && d.status == Status::Differs && d.reason.is_none())
-            .collect();
-        if !devices.is_empty() {
-            let difference: Decimal = devices
-                .iter()
-                .filter_map(|d| d.difference)
-                .map(|d| d.0)
-                .sum();
-            let mut named: Vec<&str> = devices
-                .iter()
-                .take(NAMED)
-                .map(|d| d.serial.as_str())
-                .collect();
-            if devices.len() > NAMED {
-                named.push("…");
+        for d in self.rates.differing_days.iter().filter(|d| d.day == day) {
+            let mut named = d.serials.join(", ");
+            if d.device_days > d.serials.len() as u64 {
+                named.push_str(", …");
             }
             out.push(alert(
-                difference,
+                d.difference.0,
                 format!(
                     "Program {}: on {day} {} device(s) were charged {} points other than their \
-                     configurations' rates with no known reason ({}). The tie-out under \
-                     tieout/month={} lists each; open a case with Fortinet if it is not a \
+                     configurations' rates with no known reason ({named}). The tie-out under \
+                     tieout/month={} lists them; open a case with Fortinet if it is not a \
                      discount you hold.",
                     self.program_serial,
-                    devices.len(),
-                    display2(difference),
-                    named.join(", "),
+                    d.device_days,
+                    display2(d.difference.0),
                     self.month
                 ),
             ));

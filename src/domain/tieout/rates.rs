@@ -7,10 +7,10 @@
 //! offers price entitlements below the calculator). What remains differs, unexplained.
 //!
 //! Fed a day at a time ([`Audit::day`]), so a month of a big program is never in memory:
-//! only the device-days that do not tie are kept, with running sums per product type and
-//! customer.
+//! running sums per product type and customer, and a bounded listing of the device-days
+//! that do not tie (`listing`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -20,6 +20,8 @@ use super::Status;
 use crate::domain::money::Exact;
 use crate::domain::rates::{InForce, Snapshots, in_force};
 use crate::domain::statement::money;
+use listing::Listing;
+pub(crate) use listing::{DayDiffers, Unchecked};
 
 /// Rates and points have two places: a device-day ties when they differ by less than a cent
 /// of a point.
@@ -51,8 +53,6 @@ pub(crate) enum Reason {
     ConfigurationChanged { other: Exact },
     /// The rate of the configuration changed that day.
     RateChanged,
-    /// Every device of the product type is charged this percentage below the rate.
-    Discount { percent: Exact },
 }
 
 impl std::fmt::Display for Reason {
@@ -66,7 +66,6 @@ impl std::fmt::Display for Reason {
                 crate::domain::money::points_text(other.0)
             ),
             Reason::RateChanged => f.write_str("rate changed"),
-            Reason::Discount { percent } => write!(f, "discount {} %", percent.0),
         }
     }
 }
@@ -147,9 +146,16 @@ pub(crate) struct RateTieout {
     pub totals: Summary,
     pub product_types: Vec<Summary>,
     pub customers: Vec<Summary>,
-    /// Every device-day that does not tie and has no known reason, or could not be checked;
-    /// device-days explained by a product type's constant discount are in its summary only.
+    /// The device-days that differ from their rate, the [`listing::LISTED`] largest
+    /// differences (by day and serial); those a product type's constant discount explains are
+    /// in its summary only.
     pub devices: Vec<DeviceDay>,
+    /// Device-days that differ and are not in `devices` (the summaries count them).
+    pub devices_left_out: u64,
+    /// Each day with device-days that differ with no known reason: how many, by how much.
+    pub differing_days: Vec<DayDiffers>,
+    /// Device-days that could not be checked, per configuration and why.
+    pub unchecked: Vec<Unchecked>,
 }
 
 /// Running sums and the exceptions, a day at a time.
@@ -159,7 +165,7 @@ pub(crate) struct Audit {
     totals: Sums,
     product_types: BTreeMap<String, Sums>,
     customers: BTreeMap<String, Sums>,
-    devices: Vec<DeviceDay>,
+    listing: Listing,
 }
 
 #[derive(Default)]
@@ -179,8 +185,9 @@ struct Sums {
 }
 
 impl Sums {
-    fn add(&mut self, c: &Charged<'_>, rate: Option<Decimal>, status: Status) {
+    fn add(&mut self, c: &Charged<'_>, rate: Option<Decimal>, status: Status, explained: bool) {
         self.device_days += 1;
+        self.explained += u64::from(explained);
         match status {
             Status::Ties => self.ties += 1,
             Status::Differs => self.differs += 1,
@@ -244,17 +251,21 @@ impl Audit {
             let rate = c.config_id.and_then(|id| in_force(snapshots, id, day));
             let (status, reason, note) = judge(&c, rate.as_ref(), day);
             let points_rate = rate.as_ref().map(|r| r.points);
-            self.totals.add(&c, points_rate, status);
+            let explained = status == Status::Differs && reason.is_some();
+            self.totals.add(&c, points_rate, status, explained);
             self.product_types
                 .entry(c.product_type.to_string())
                 .or_default()
-                .add(&c, points_rate, status);
+                .add(&c, points_rate, status, explained);
             self.customers
                 .entry(c.customer.to_string())
                 .or_default()
-                .add(&c, points_rate, status);
-            if status != Status::Ties {
-                self.devices.push(DeviceDay {
+                .add(&c, points_rate, status, explained);
+            if status == Status::Unknown {
+                self.listing
+                    .unchecked(day, &c, note.as_deref().unwrap_or_default());
+            } else if status == Status::Differs {
+                self.listing.differs(DeviceDay {
                     day,
                     serial: c.serial.to_string(),
                     customer: c.customer.to_string(),
@@ -273,36 +284,23 @@ impl Audit {
     }
 
     pub(crate) fn finish(mut self) -> RateTieout {
-        let discounts: BTreeMap<String, Decimal> = self
+        let discounted: BTreeSet<String> = self
             .product_types
             .iter()
-            .filter_map(|(k, s)| s.discount().map(|d| (k.clone(), d)))
+            .filter(|(_, s)| s.discount().is_some())
+            .map(|(k, _)| k.clone())
             .collect();
-        let mut devices = Vec::with_capacity(self.devices.len());
-        for mut d in std::mem::take(&mut self.devices) {
-            if d.status == Status::Differs
-                && d.reason.is_none()
-                && let Some(percent) = discounts.get(&d.product_type)
-            {
-                d.reason = Some(Reason::Discount {
-                    percent: Exact(*percent),
-                });
+        // A discount explains every device-day of its product type that differs.
+        for k in &discounted {
+            if let Some(s) = self.product_types.get_mut(k) {
+                self.totals.explained += s.differs - s.explained;
+                s.explained = s.differs;
             }
-            if d.status == Status::Differs && d.reason.is_some() {
-                self.totals.explained += 1;
-                for sums in [
-                    self.product_types.get_mut(&d.product_type),
-                    self.customers.get_mut(&d.customer),
-                ]
-                .into_iter()
-                .flatten()
-                {
-                    sums.explained += 1;
-                }
-            }
-            // A product type's discount is told once, in its summary.
-            if !matches!(d.reason, Some(Reason::Discount { .. })) {
-                devices.push(d);
+        }
+        let listed = self.listing.finish(&discounted);
+        for (customer, n) in &listed.discounted {
+            if let Some(s) = self.customers.get_mut(customer) {
+                s.explained += n;
             }
         }
         RateTieout {
@@ -316,7 +314,10 @@ impl Audit {
                 .map(|(k, s)| s.summary(k))
                 .collect(),
             customers: self.customers.iter().map(|(k, s)| s.summary(k)).collect(),
-            devices,
+            devices: listed.devices,
+            devices_left_out: listed.left_out,
+            differing_days: listed.days,
+            unchecked: listed.unchecked,
         }
     }
 }
@@ -359,5 +360,6 @@ fn judge(
     (Status::Differs, None, note)
 }
 
+mod listing;
 #[cfg(test)]
 mod tests;
