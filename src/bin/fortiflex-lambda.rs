@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_config::BehaviorVersion;
 use chrono::Utc;
-use fortiflex_reporter::config::LambdaSettings;
+use fortiflex_reporter::config::{LambdaLogging, LambdaSettings};
 use fortiflex_reporter::lambda::handler::{Handler, Invocation};
 use fortiflex_reporter::lambda::metrics;
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
@@ -18,7 +18,17 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     fortiflex_reporter::adapters::allocator::return_freed_memory();
-    lambda_runtime::tracing::init_default_subscriber();
+    let logging = LambdaLogging::from_env();
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(logging.level)
+        .with_writer(std::io::stdout);
+    if logging.json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let handler = LambdaSettings::from_env().and_then(|s| Handler::for_aws(s, &aws));
     if let Err(e) = &handler {

@@ -15,8 +15,10 @@ use crate::domain::ids::AccountId;
 use crate::domain::window::{EndDateMode, PACIFIC, parse_timezone};
 use crate::error::{Error, Result};
 use crate::pipeline::{Context, Watch};
+pub use logging::LambdaLogging;
 
 mod billing;
+mod logging;
 pub use billing::BillingSettings;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
