@@ -10,6 +10,8 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
+pub use super::schedule::Schedule;
+
 /// The walkthrough's partner account: its program's own account.
 pub const PARTNER: u64 = 2321234;
 
@@ -50,45 +52,6 @@ pub struct SimEntitlement {
     pub token_unused: bool,
     /// Which days from `start` on it runs (a stopped device is charged nothing that day).
     pub schedule: Schedule,
-}
-
-/// The days an entitlement runs, and so consumes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Schedule {
-    /// Every day from its start.
-    #[default]
-    Always,
-    /// Stopped from this day on (it consumed until the day before).
-    Until(NaiveDate),
-    /// Monday to Friday: stopped over each weekend (a lab).
-    Weekdays,
-}
-
-impl Schedule {
-    /// How many days of `from..=to` it runs; 0 for an empty range.
-    pub fn days(self, from: NaiveDate, to: NaiveDate) -> i64 {
-        use chrono::Datelike;
-        let to = match self {
-            Schedule::Until(stop) => to.min(stop - chrono::Days::new(1)),
-            _ => to,
-        };
-        if to < from {
-            return 0;
-        }
-        match self {
-            Schedule::Weekdays => from
-                .iter_days()
-                .take_while(|d| *d <= to)
-                .filter(|d| d.weekday().number_from_monday() <= 5)
-                .count() as i64,
-            _ => (to - from).num_days() + 1,
-        }
-    }
-
-    /// Whether it runs on `day`.
-    pub fn runs(self, day: NaiveDate) -> bool {
-        self.days(day, day) == 1
-    }
 }
 
 /// One FortiFlex program of the simulated tenant.

@@ -9,6 +9,7 @@ mod faults;
 mod ledger;
 mod mssp;
 mod scale;
+mod schedule;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

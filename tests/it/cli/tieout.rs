@@ -3,6 +3,14 @@
 
 use super::*;
 
+/// `tieout` of the walkthrough's program for `month`, offline, with `FORTIFLEX_NOW` at `now`
+/// and `extra` arguments.
+async fn tie_out(dir: &Path, month: &str, now: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["tieout", "--program", "ELAVMS0000123456", "--month", month];
+    args.extend_from_slice(extra);
+    run(None, dir, &args, &[("FORTIFLEX_NOW", now)]).await
+}
+
 #[tokio::test]
 async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
     let dir = tempfile::tempdir().unwrap();
@@ -63,15 +71,7 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
     assert!(!asked.iter().any(|c| c.starts_with("tools/")), "{asked:?}");
 
     // Offline: no simulator, no credentials.
-    let args = [
-        "tieout",
-        "--program",
-        "ELAVMS0000123456",
-        "--month",
-        "2025-11",
-    ];
-    let now = [("FORTIFLEX_NOW", "2025-11-10T20:00:00Z")];
-    let out = run(None, dir.path(), &args, &now).await;
+    let out = tie_out(dir.path(), "2025-11", "2025-11-10T20:00:00Z", &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let line = stdout
@@ -177,7 +177,7 @@ async fn tieout_shows_each_day_against_the_balances_drop_from_the_archive() {
 
     // A folder with no snapshots: named, and nothing written.
     let empty = tempfile::tempdir().unwrap();
-    let out = run(None, empty.path(), &args, &now).await;
+    let out = tie_out(empty.path(), "2025-11", "2025-11-10T20:00:00Z", &[]).await;
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(
@@ -218,29 +218,15 @@ async fn an_invoice_figure_is_kept_and_compared_with_the_whole_month() {
     let now = [("FORTIFLEX_NOW", "2025-11-10T14:00:00Z")];
     let out = run(Some(&sim), dir.path(), &args, &now).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let tieout = |points: &'static str| {
+    let invoice = |points: &'static str| {
         let dir = dir.path().to_path_buf();
         async move {
-            let invoice = format!("--invoice-points={points}");
-            let args = [
-                "tieout",
-                "--program",
-                "ELAVMS0000123456",
-                "--month",
-                "2025-10",
-                &invoice,
-            ];
-            run(
-                None,
-                &dir,
-                &args,
-                &[("FORTIFLEX_NOW", "2025-11-10T20:00:00Z")],
-            )
-            .await
+            let points = format!("--invoice-points={points}");
+            tie_out(&dir, "2025-10", "2025-11-10T20:00:00Z", &[&points]).await
         }
     };
     // 30 of October's 31 days stored: the figure is kept, not yet compared.
-    let out = tieout("12382.02").await;
+    let out = invoice("12382.02").await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout)
@@ -263,26 +249,14 @@ async fn an_invoice_figure_is_kept_and_compared_with_the_whole_month() {
     ];
     let out = run(Some(&sim), dir.path(), &args, &now).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let out = run(
-        None,
-        dir.path(),
-        &[
-            "tieout",
-            "--program",
-            "ELAVMS0000123456",
-            "--month",
-            "2025-10",
-        ],
-        &[("FORTIFLEX_NOW", "2025-11-10T20:00:00Z")],
-    )
-    .await;
+    let out = tie_out(dir.path(), "2025-10", "2025-11-10T20:00:00Z", &[]).await;
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("Invoice 12382.02 points, reports 12382.02 points over 31 of 31 days: difference 0.00, ties"),
         "{stdout}"
     );
     // A figure 120 points over the reports differs.
-    let out = tieout("12502.02").await;
+    let out = invoice("12502.02").await;
     let stdout = text(&out.stdout);
     assert!(stdout.contains("difference 120.00, DIFFERS"), "{stdout}");
     let csv = std::fs::read_to_string(
@@ -294,7 +268,7 @@ async fn an_invoice_figure_is_kept_and_compared_with_the_whole_month() {
         csv.contains("2025-10,invoice,,,,,,,12382.02,12502.02,120.00,,differs,,\n"),
         "{csv}"
     );
-    let refused = tieout("-5").await;
+    let refused = invoice("-5").await;
     assert!(!refused.status.success());
     assert!(
         text(&refused.stderr).contains("--invoice-points must not be negative"),
@@ -353,19 +327,7 @@ async fn an_announced_rate_change_is_told_ahead_and_ties_once_in_force() {
     );
     // Once in force, the devices charged the new rate tie: the snapshot of the 9th priced the
     // 20th and 21st at its announced rate.
-    let out = run(
-        None,
-        dir.path(),
-        &[
-            "tieout",
-            "--program",
-            "ELAVMS0000123456",
-            "--month",
-            "2025-11",
-        ],
-        &[("FORTIFLEX_NOW", "2025-11-22T20:00:00Z")],
-    )
-    .await;
+    let out = tie_out(dir.path(), "2025-11", "2025-11-22T20:00:00Z", &[]).await;
     let stdout = text(&out.stdout);
     assert!(
         stdout.contains("Device-days that tie: 52, differ: 0 (0 with a known reason), unknown: 0"),
