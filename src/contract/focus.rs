@@ -185,14 +185,24 @@ impl<'a, W: Write> Focus<'a, W> {
         let (_, start, end) = self.day.as_ref().expect("set above");
         let issuer = &self.issuer;
         let who = customers.billed(r.serial_number, r.config_id, r.account_id);
-        let Some(price) = who.price_per_point else {
+        // The day's price, as the statement's line has it; a customer's own rule of the
+        // price book is contracted, the all-customers rules' price its list price.
+        let Some(priced) = customers.prices.price(who.index, &r, date) else {
             return Ok(());
         };
+        let price = priced.price_per_point;
+        let list = customers
+            .prices
+            .list_price(priced, &r, date)
+            .unwrap_or(price);
         self.priced = true;
         self.rows += 1;
-        let cost = (r.points * price).normalize();
-        let cost = if cost.is_zero() { Decimal::ZERO } else { cost };
-        let (cost, price, points) = (cost.to_string(), price.to_string(), r.points.to_string());
+        let amount = |price: Decimal| {
+            let cost = (r.points * price).normalize();
+            if cost.is_zero() { Decimal::ZERO } else { cost }.to_string()
+        };
+        let (cost, list_cost) = (amount(price), amount(list));
+        let (price, list, points) = (price.to_string(), list.to_string(), r.points.to_string());
         let product = r.product_type.unwrap_or("FortiFlex entitlement");
         // The statement is the customer's (provisional) invoice: one id per customer and month.
         let invoice = format!("{program}-{month}-{}", who.id);
@@ -223,8 +233,8 @@ impl<'a, W: Write> Focus<'a, W> {
             &cost,
             &invoice,
             issuer,
-            &cost,
-            &price,
+            &list_cost,
+            &list,
             "Standard",
             currency,
             &points,

@@ -24,7 +24,6 @@ use crate::domain::money::Exact;
 use crate::domain::statement::RowRef;
 
 const MAGIC: &[u8; 8] = b"FFROLLUP";
-const VERSION: u8 = 1;
 const END: &[u8; 4] = b"END.";
 const NONE: u32 = u32::MAX;
 
@@ -38,12 +37,29 @@ pub(crate) enum Kind {
     Carry = 2,
 }
 
+impl Kind {
+    /// The layout's version: a carried line gained its rule, cost and days in 2 (an older
+    /// carry is not read: the month is folded whole once).
+    fn version(self) -> u8 {
+        match self {
+            Kind::Day => 1,
+            Kind::Carry => 2,
+        }
+    }
+}
+
 /// One carried statement line: a customer's row of the month so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct CarryRef<'a> {
     pub customer: &'a str,
+    /// The price rule's id.
+    pub rule: Option<&'a str>,
     pub row: RowRef<'a>,
     pub days_billed: u32,
+    /// Exact, as folded so far.
+    pub cost: Option<Decimal>,
+    /// First and last day of the month (0: none).
+    pub days: (u8, u8),
 }
 
 /// A table's bytes, built row by row: texts go to the dictionary as they come.
@@ -64,7 +80,7 @@ impl<'a> TableWriter<'a> {
         let header = serde_json::to_vec(header).unwrap_or_default();
         let mut body = Vec::with_capacity(64 + header.len() + rows * 72);
         body.extend_from_slice(MAGIC);
-        body.push(VERSION);
+        body.push(kind.version());
         body.push(kind as u8);
         body.extend_from_slice(&(header.len() as u32).to_le_bytes());
         body.extend_from_slice(&header);
@@ -124,8 +140,17 @@ impl<'a> TableWriter<'a> {
     pub(crate) fn carry(&mut self, l: &CarryRef<'a>) {
         self.rows += 1;
         self.text(Some(l.customer));
+        self.text(l.rule);
         self.row_fields(&l.row);
         self.body.extend_from_slice(&l.days_billed.to_le_bytes());
+        match l.cost {
+            Some(c) => {
+                self.body.push(1);
+                self.body.extend_from_slice(&c.serialize());
+            }
+            None => self.body.push(0),
+        }
+        self.body.extend_from_slice(&[l.days.0, l.days.1]);
     }
 
     /// The table's bytes: the rows, then the dictionary they refer to, its offset and the
@@ -197,11 +222,12 @@ impl<'a> Table<'a> {
         if c.take(MAGIC.len())? != MAGIC {
             return Err(Malformed("no FFROLLUP mark"));
         }
-        if c.u8()? != VERSION {
-            return Err(Malformed("an unknown version"));
-        }
+        let version = c.u8()?;
         if c.u8()? != kind as u8 {
             return Err(Malformed("another kind of table"));
+        }
+        if version != kind.version() {
+            return Err(Malformed("an unknown version"));
         }
         let n = c.u32()? as usize;
         let header = c.take(n)?;
@@ -290,12 +316,22 @@ impl<'a> Table<'a> {
             let customer = self
                 .text(&mut c)?
                 .ok_or(Malformed("a line without customer"))?;
+            let rule = self.text(&mut c)?;
             let row = self.row(&mut c)?;
             let days_billed = c.u32()?;
+            let cost = match c.u8()? {
+                0 => None,
+                1 => Some(Decimal::deserialize(c.array()?)),
+                _ => return Err(Malformed("a bad cost flag")),
+            };
+            let [first, last] = c.array::<2>()?;
             each(CarryRef {
                 customer,
+                rule,
                 row,
                 days_billed,
+                cost,
+                days: (first, last),
             });
         }
         self.whole(&c)

@@ -39,43 +39,79 @@ pub(crate) const COLUMNS: [&str; 14] = [
     "amount",
 ];
 
+/// With a price book, after [`COLUMNS`]: each line's days and rule, in every CSV.
+pub(crate) const BOOK_COLUMNS: [&str; 3] = ["first_day", "last_day", "rule"];
+/// With a price book, last: the partner's cost and margin, in the statement CSV only (a
+/// customer's own CSV goes out with its invoice).
+pub(crate) const COST_COLUMNS: [&str; 2] = ["cost", "margin"];
+
+/// A line's price: its rule's with a price book, else its customer's.
+pub(crate) fn line_price(s: &Statement, c: &CustomerStatement, l: &Line) -> Option<Decimal> {
+    match s.book {
+        true => s.rule(l).and_then(|r| r.price_per_point),
+        false => c.price_per_point,
+    }
+}
+
 fn lines_csv<'a>(
     s: &Statement,
     customers: impl Iterator<Item = &'a CustomerStatement>,
+    costs: bool,
     out: &mut impl Write,
 ) -> Result<()> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .quote_style(csv::QuoteStyle::Necessary)
         .from_writer(out);
-    w.write_record(COLUMNS).map_err(|e| rendering("CSV", e))?;
+    let mut header = COLUMNS.to_vec();
+    if s.book {
+        header.extend(BOOK_COLUMNS);
+        if costs {
+            header.extend(COST_COLUMNS);
+        }
+    }
+    w.write_record(&header).map_err(|e| rendering("CSV", e))?;
     let month = s.month.to_string();
     let currency = s.currency.as_deref().unwrap_or("");
     let text = |o: Option<&str>| o.map(safe_text).unwrap_or_default().into_owned();
+    let cents = |d: Option<Decimal>| d.map(display2).unwrap_or_default();
+    let mut record: Vec<String> = Vec::with_capacity(header.len());
     for c in customers {
-        let price = c.price_per_point.map(|p| p.to_string()).unwrap_or_default();
         for l in &c.lines {
-            w.write_record([
-                month.as_str(),
-                &c.id,
-                &safe_text(&c.name),
-                &l.account_id.to_string(),
-                &safe_text(&l.serial_number),
-                &l.config_id.map(|c| c.to_string()).unwrap_or_default(),
-                &text(l.config_name.as_deref()),
-                &text(l.product_type.as_deref()),
-                &text(l.description.as_deref()),
-                &l.days_billed.to_string(),
-                &crate::domain::money::points_text(l.points),
-                &price,
-                if c.price_per_point.is_some() {
-                    currency
-                } else {
-                    ""
+            let price = line_price(s, c, l);
+            record.clear();
+            record.extend([
+                month.clone(),
+                c.id.clone(),
+                safe_text(&c.name).into_owned(),
+                l.account_id.to_string(),
+                safe_text(&l.serial_number).into_owned(),
+                l.config_id.map(|c| c.to_string()).unwrap_or_default(),
+                text(l.config_name.as_deref()),
+                text(l.product_type.as_deref()),
+                text(l.description.as_deref()),
+                l.days_billed.to_string(),
+                crate::domain::money::points_text(l.points),
+                price.map(|p| p.to_string()).unwrap_or_default(),
+                match (s.book, price.is_some() || l.amount.is_some()) {
+                    (false, _) if c.price_per_point.is_some() => currency.to_string(),
+                    (true, true) => currency.to_string(),
+                    _ => String::new(),
                 },
-                &l.amount.map(display2).unwrap_or_default(),
-            ])
-            .map_err(|e| rendering("CSV", e))?;
+                cents(l.amount),
+            ]);
+            if s.book {
+                let (first, last) = s.line_days(l).map(|(a, b)| (ymd(a), ymd(b))).unzip();
+                record.extend([
+                    first.unwrap_or_default(),
+                    last.unwrap_or_default(),
+                    text(s.rule(l).map(|r| r.id.as_str())),
+                ]);
+                if costs {
+                    record.extend([cents(l.cost), cents(l.margin())]);
+                }
+            }
+            w.write_record(&record).map_err(|e| rendering("CSV", e))?;
         }
     }
     w.flush().map_err(|e| rendering("CSV", e))
@@ -83,7 +119,7 @@ fn lines_csv<'a>(
 
 /// Every customer's lines, by customer id, then points descending, then serial.
 pub(crate) fn csv(s: &Statement, out: &mut impl Write) -> Result<()> {
-    lines_csv(s, s.customers.iter(), out)
+    lines_csv(s, s.customers.iter(), true, out)
 }
 
 /// One customer's lines, same columns.
@@ -92,7 +128,7 @@ pub(crate) fn customer_csv(
     c: &CustomerStatement,
     out: &mut impl Write,
 ) -> Result<()> {
-    lines_csv(s, std::iter::once(c), out)
+    lines_csv(s, std::iter::once(c), false, out)
 }
 
 #[derive(Serialize)]
@@ -106,6 +142,22 @@ struct Source<'a> {
 struct Totals {
     points: Exact,
     amount: Option<Money>,
+    #[serde(flatten)]
+    book: Option<Margin>,
+}
+
+/// With a price book: what the partner paid for the points and what is left.
+#[derive(Serialize)]
+struct Margin {
+    cost: Option<Money>,
+    margin: Option<Money>,
+}
+
+fn margin(s: &Statement, cost: Option<Decimal>, margin: Option<Decimal>) -> Option<Margin> {
+    s.book.then(|| Margin {
+        cost: cost.map(Money),
+        margin: margin.map(Money),
+    })
 }
 
 /// An amount written as a JSON number with two places.
@@ -130,6 +182,19 @@ struct JsonLine<'a> {
     days_billed: u32,
     points: Exact,
     amount: Option<Money>,
+    #[serde(flatten)]
+    book: Option<LineBook<'a>>,
+}
+
+/// A line's price-book fields.
+#[derive(Serialize)]
+struct LineBook<'a> {
+    first_day: Option<String>,
+    last_day: Option<String>,
+    rule: Option<&'a str>,
+    price_per_point: Option<Exact>,
+    cost: Option<Money>,
+    margin: Option<Money>,
 }
 
 #[derive(Serialize)]
@@ -141,15 +206,17 @@ struct JsonCustomer<'a> {
     points: Exact,
     price_per_point: Option<Exact>,
     amount: Option<Money>,
+    #[serde(flatten)]
+    book: Option<Margin>,
     lines: JsonLines<'a>,
 }
 
 /// A customer's lines, serialized as they are read: no second copy of 100,000 lines.
-struct JsonLines<'a>(&'a [Line]);
+struct JsonLines<'a>(&'a Statement, &'a [Line]);
 
 impl Serialize for JsonLines<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(line))
+        s.collect_seq(self.1.iter().map(|l| line(self.0, l)))
     }
 }
 
@@ -170,7 +237,7 @@ struct JsonStatement<'a> {
     customers: Vec<JsonCustomer<'a>>,
 }
 
-fn line(l: &Line) -> JsonLine<'_> {
+fn line<'a>(s: &'a Statement, l: &'a Line) -> JsonLine<'a> {
     JsonLine {
         account_id: l.account_id,
         serial_number: &l.serial_number,
@@ -181,6 +248,18 @@ fn line(l: &Line) -> JsonLine<'_> {
         days_billed: l.days_billed,
         points: Exact(l.points),
         amount: l.amount.map(Money),
+        book: s.book.then(|| {
+            let (first, last) = s.line_days(l).map(|(a, b)| (ymd(a), ymd(b))).unzip();
+            let rule = s.rule(l);
+            LineBook {
+                first_day: first,
+                last_day: last,
+                rule: rule.map(|r| r.id.as_str()),
+                price_per_point: rule.and_then(|r| r.price_per_point).map(Exact),
+                cost: l.cost.map(Money),
+                margin: l.margin().map(Money),
+            }
+        }),
     }
 }
 
@@ -211,6 +290,7 @@ pub(crate) fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Wr
             totals: Totals {
                 points: Exact(s.points),
                 amount: s.amount.map(Money),
+                book: margin(s, s.cost, s.margin()),
             },
             customers: s
                 .customers
@@ -223,7 +303,8 @@ pub(crate) fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Wr
                     points: Exact(c.points),
                     price_per_point: c.price_per_point.map(Exact),
                     amount: c.amount.map(Money),
-                    lines: JsonLines(&c.lines),
+                    book: margin(s, c.cost, c.margin()),
+                    lines: JsonLines(s, &c.lines),
                 })
                 .collect(),
         },

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-use super::statement::COLUMNS;
+use super::statement::{BOOK_COLUMNS, COLUMNS, COST_COLUMNS, line_price};
 use crate::domain::statement::Statement;
 use crate::error::{Error, Result};
 
@@ -23,9 +23,10 @@ const SUMMARY: [&str; 7] = [
     "amount",
 ];
 
-/// Widths of the `Lines` columns (`COLUMNS`), in characters.
-const LINE_WIDTHS: [f64; 14] = [
-    8.0, 16.0, 24.0, 11.0, 19.0, 9.0, 22.0, 20.0, 28.0, 11.0, 12.0, 15.0, 9.0, 12.0,
+/// Widths of the `Lines` columns (`COLUMNS`, then the price book's), in characters.
+const LINE_WIDTHS: [f64; 19] = [
+    8.0, 16.0, 24.0, 11.0, 19.0, 9.0, 22.0, 20.0, 28.0, 11.0, 12.0, 15.0, 9.0, 12.0, 11.0, 11.0,
+    18.0, 12.0, 12.0,
 ];
 
 fn failed(e: XlsxError) -> Error {
@@ -60,7 +61,11 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
     sheet
         .write_string_with_format(0, 0, &title, &bold)
         .map_err(failed)?;
-    header(sheet, 2, &SUMMARY, &bold)?;
+    let mut summary = SUMMARY.to_vec();
+    if s.book {
+        summary.extend(COST_COLUMNS);
+    }
+    header(sheet, 2, &summary, &bold)?;
     let mut row = 3;
     for c in &s.customers {
         let accounts: Vec<String> = c.accounts.iter().map(|a| a.to_string()).collect();
@@ -83,6 +88,9 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
                 .write_number_with_format(row, 6, number(a), &money)
                 .map_err(failed)?;
         }
+        if s.book {
+            cost_and_margin(sheet, row, 7, c.cost, c.margin(), &money)?;
+        }
         row += 1;
     }
     sheet
@@ -96,6 +104,9 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
             .write_number_with_format(row, 6, number(a), &money)
             .map_err(failed)?;
         sheet.write_string(row, 5, currency).map_err(failed)?;
+    }
+    if s.book {
+        cost_and_margin(sheet, row, 7, s.cost, s.margin(), &money)?;
     }
     if !s.missing_days.is_empty() {
         let days: Vec<String> = s.missing_days.iter().map(|d| d.to_string()).collect();
@@ -112,10 +123,15 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
         .map_err(failed)?
         .set_name("Lines")
         .map_err(failed)?;
-    for (col, width) in LINE_WIDTHS.iter().enumerate() {
+    let mut columns = COLUMNS.to_vec();
+    if s.book {
+        columns.extend(BOOK_COLUMNS);
+        columns.extend(COST_COLUMNS);
+    }
+    for (col, width) in LINE_WIDTHS.iter().take(columns.len()).enumerate() {
         sheet.set_column_width(col as u16, *width).map_err(failed)?;
     }
-    header(sheet, 0, &COLUMNS, &bold)?;
+    header(sheet, 0, &columns, &bold)?;
     let month = s.month.to_string();
     let mut row = 1;
     for c in &s.customers {
@@ -144,7 +160,7 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
             sheet
                 .write_number_with_format(row, 10, number(l.points), &points)
                 .map_err(failed)?;
-            if let Some(p) = c.price_per_point {
+            if let Some(p) = line_price(s, c, l) {
                 sheet.write_number(row, 11, number(p)).map_err(failed)?;
                 sheet.write_string(row, 12, currency).map_err(failed)?;
             }
@@ -153,10 +169,43 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
                     .write_number_with_format(row, 13, number(a), &money)
                     .map_err(failed)?;
             }
+            if s.book {
+                if let Some((first, last)) = s.line_days(l) {
+                    sheet
+                        .write_string(row, 14, first.to_string())
+                        .map_err(failed)?;
+                    sheet
+                        .write_string(row, 15, last.to_string())
+                        .map_err(failed)?;
+                }
+                if let Some(r) = s.rule(l) {
+                    sheet.write_string(row, 16, &r.id).map_err(failed)?;
+                }
+                cost_and_margin(sheet, row, 17, l.cost, l.margin(), &money)?;
+            }
             row += 1;
         }
     }
     book.save_to_buffer().map_err(failed)
+}
+
+/// Cost and margin at `col` and the column after it, when known.
+fn cost_and_margin(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cost: Option<Decimal>,
+    margin: Option<Decimal>,
+    money: &Format,
+) -> Result<()> {
+    for (col, value) in [(col, cost), (col + 1, margin)] {
+        if let Some(v) = value {
+            sheet
+                .write_number_with_format(row, col, number(v), money)
+                .map_err(failed)?;
+        }
+    }
+    Ok(())
 }
 
 fn header(sheet: &mut Worksheet, row: u32, names: &[&str], bold: &Format) -> Result<()> {

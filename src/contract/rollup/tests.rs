@@ -59,18 +59,24 @@ fn a_day_table_reads_back_every_field_exactly() {
 }
 
 #[test]
-fn carried_lines_read_back_with_their_customer_and_days() {
+fn carried_lines_read_back_with_their_customer_rule_cost_and_days() {
     let mut w = TableWriter::new(Kind::Carry, &"m", 2);
     let lines = [
         CarryRef {
             customer: "acme",
+            rule: Some("fgvm-list"),
             row: row("FGVMMLTM00000001", "10.00"),
             days_billed: 3,
+            cost: Some("4.1234".parse().unwrap()),
+            days: (1, 14),
         },
         CarryRef {
             customer: "unassigned",
+            rule: None,
             row: row("FGVMMLTM00000001", "0.00"),
             days_billed: 0,
+            cost: None,
+            days: (3, 3),
         },
     ];
     for l in &lines {

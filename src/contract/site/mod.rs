@@ -258,7 +258,15 @@ pub(crate) fn write_statement_page(
                 td { (l.config_name.as_deref().unwrap_or("")) }
                 td { (l.product_type.as_deref().unwrap_or("")) }
                 td.num { (l.days_billed) } td.num { (crate::domain::money::points_text(l.points)) }
+                @if m.book {
+                    td.period { @if let Some((first, last)) = m.line_days(l) { (first.format("%d")) "–" (last.format("%d")) } }
+                    td.rule { (m.rule(l).map_or("", |r| r.id.as_str())) }
+                    td.num { (m.rule(l).and_then(|r| r.price_per_point).map(|p| p.to_string()).unwrap_or_default()) }
+                }
                 td.num { (money(l.amount, currency)) }
+                @if m.book {
+                    td.num.cost { (money(l.cost, currency)) } td.num.margin { (money(l.margin(), currency)) }
+                }
             }
         };
         out.write_all(line.into_string().as_bytes())?;
@@ -285,12 +293,18 @@ fn statement_frame(program: &str, m: &Statement, c: &CustomerStatement) -> Strin
                     thead { tr {
                         th scope="col" { "Account" } th scope="col" { "Serial" } th scope="col" { "Configuration" }
                         th scope="col" { "Product" } th.num scope="col" { "Days" } th.num scope="col" { "Points" }
+                        @if m.book { th scope="col" { "Days of month" } th scope="col" { "Rule" } th.num scope="col" { "Price a point" } }
                         th.num scope="col" { "Amount" }
+                        @if m.book { th.num scope="col" { "Cost" } th.num scope="col" { "Margin" } }
                     } }
                     tbody { (PreEscaped(LINES_HERE)) }
                     tfoot { tr {
                         th scope="row" colspan="5" { "Total" } td.num { (display2(c.points)) }
+                        @if m.book { td {} td {} td {} }
                         td.num { (money(c.amount, currency)) }
+                        @if m.book {
+                            td.num.cost { (money(c.cost, currency)) } td.num.margin { (money(c.margin(), currency)) }
+                        }
                     } }
                 }
                 // Filled by the month's push: what each billing system holds of it.

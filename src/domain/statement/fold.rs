@@ -3,19 +3,22 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::Decimal;
 
 #[cfg(test)]
 use super::StoredDay;
-use super::{CustomerStatement, DayMeta, Line, Month, RowRef, Statement, Status, group, money};
+use super::{
+    CustomerStatement, DayMeta, Line, MINIMUM_RULE, Month, RowRef, RuleNote, Statement, Status,
+    group, money,
+};
 use crate::domain::customers::Customers;
 use crate::domain::ids::AccountId;
 use crate::domain::records::Text;
 
 /// A statement built one stored day at a time, so a month of 100,000-entitlement days is
-/// never in memory at once: each day folds into one line per customer × serial and is
-/// dropped. Days must come in date order (later days' names win). A fold can be carried
+/// never in memory at once: each day folds into one line per customer × serial (× price
+/// rule, when a price changes inside the month) and is dropped. Days must come in date order (later days' names win). A fold can be carried
 /// from one run to the next ([`Fold::each_line`], [`Fold::add_carried`]): the lines of the
 /// days that can no longer change, then only the newer days added.
 pub(crate) struct Fold {
@@ -25,11 +28,13 @@ pub(crate) struct Fold {
     customer_index: HashMap<String, u32>,
     /// Without a customers file, each account's customer index (no id text per row).
     account_customer: HashMap<AccountId, u32>,
-    /// serial -> (customer index, index in `lines`) of the serial's first line, whose own
-    /// serials `finish` fills in: a small table entry per line, looked up by the row's text.
-    by_serial: HashMap<String, (u32, u32)>,
-    /// The lines of a serial billed to a second customer within the month (it moved).
-    moved: HashMap<(u32, String), u32>,
+    /// serial -> (customer index, rule, index in `lines`) of the serial's first line, whose
+    /// own serials `finish` fills in: a small table entry per line, looked up by the row's
+    /// text.
+    by_serial: HashMap<String, (u32, u32, u32)>,
+    /// The serial's other lines: billed to a second customer within the month (it moved),
+    /// or priced by a second rule (the price changed).
+    moved: HashMap<(u32, u32, String), u32>,
     lines: Vec<Line>,
     /// Config names and product types, one allocation each for all the lines.
     names: HashMap<String, Text>,
@@ -73,7 +78,7 @@ impl Fold {
             return;
         }
         for r in &day.rows {
-            self.add_row(r.borrowed(), customers);
+            self.add_row(r.borrowed(), day.date, customers);
         }
         self.add_source(DayMeta {
             date: day.date,
@@ -82,17 +87,19 @@ impl Fold {
         });
     }
 
-    /// The index of the line of `serial` billed to `customer`, added (empty) when new.
-    fn line(&mut self, customer: u32, serial: &str, account_id: AccountId) -> usize {
+    /// The index of the line of `serial` billed to `customer` by `rule` (`NO_RULE`: none),
+    /// added (empty) when new.
+    fn line(&mut self, customer: u32, rule: u32, serial: &str, account_id: AccountId) -> usize {
         let next = self.lines.len() as u32;
         let at = match self.by_serial.get(serial) {
-            Some(&(c, at)) if c == customer => at,
+            Some(&(c, r, at)) if c == customer && r == rule => at,
             Some(_) => *self
                 .moved
-                .entry((customer, serial.to_string()))
+                .entry((customer, rule, serial.to_string()))
                 .or_insert(next),
             None => {
-                self.by_serial.insert(serial.to_string(), (customer, next));
+                self.by_serial
+                    .insert(serial.to_string(), (customer, rule, next));
                 next
             }
         };
@@ -107,6 +114,9 @@ impl Fold {
                 days_billed: 0,
                 points: Decimal::ZERO,
                 amount: None,
+                rule: (rule != NO_RULE).then_some(rule),
+                cost: None,
+                days: (0, 0),
             });
         }
         at as usize
@@ -114,20 +124,45 @@ impl Fold {
 
     /// Adds one row of a stored day of the month as the day is read, so the day's rows are
     /// never held together; [`Fold::add_source`] then records the day.
-    pub(crate) fn add_row(&mut self, r: RowRef<'_>, customers: Option<&Customers>) {
-        let customer = match customers {
-            Some(c) => self.customer(c.billed(r.serial_number, r.config_id, r.account_id).id),
+    /// `day` is the row's Pacific day: it picks the price rule and the cost in force.
+    pub(crate) fn add_row(&mut self, r: RowRef<'_>, day: NaiveDate, customers: Option<&Customers>) {
+        let (customer, rule, rate) = match customers {
+            Some(c) => {
+                let who = c.billed(r.serial_number, r.config_id, r.account_id);
+                let rule = c
+                    .prices
+                    .price(who.index, &r, day)
+                    .map_or(NO_RULE, |p| p.rule);
+                let rate = (!c.prices.costs.is_empty()).then(|| c.prices.cost(day));
+                (self.customer(who.id), rule, rate)
+            }
             None => match self.account_customer.get(&r.account_id) {
-                Some(&i) => i,
+                Some(&i) => (i, NO_RULE, None),
                 None => {
                     let i = self.customer(&r.account_id.to_string());
                     self.account_customer.insert(r.account_id, i);
-                    i
+                    (i, NO_RULE, None)
                 }
             },
         };
-        let at = self.line(customer, r.serial_number, r.account_id);
+        let at = self.line(customer, rule, r.serial_number, r.account_id);
         let (line, names) = (&mut self.lines[at], &mut self.names);
+        let new = line.days.0 == 0;
+        let dom = day.day() as u8;
+        line.days = match new {
+            true => (dom, dom),
+            false => (line.days.0.min(dom), line.days.1.max(dom)),
+        };
+        // The cost is known while every day with points had a cost in force.
+        match rate {
+            Some(Some(rate)) if new || line.cost.is_some() => {
+                line.cost = Some(line.cost.unwrap_or_default() + r.points * rate);
+            }
+            Some(None) if r.points.is_zero() && (new || line.cost.is_some()) => {
+                line.cost = Some(line.cost.unwrap_or_default());
+            }
+            _ => line.cost = None,
+        }
         line.account_id = r.account_id;
         line.config_id = r.config_id.or(line.config_id);
         if let Some(name) = r.config_name {
@@ -147,11 +182,17 @@ impl Fold {
         }
     }
 
-    /// Adds a line carried from an earlier fold of the same month and customers mapping
-    /// (what [`Fold::each_line`] gave), before any newer day is added.
-    pub(crate) fn add_carried(&mut self, customer: &str, r: RowRef<'_>, days_billed: u32) {
-        let customer = self.customer(customer);
-        let at = self.line(customer, r.serial_number, r.account_id);
+    /// Adds a line carried from an earlier fold of the same month, customers mapping and
+    /// prices (what [`Fold::each_line`] gave), before any newer day is added.
+    pub(crate) fn add_carried(&mut self, l: Carried<'_>) {
+        let (r, days_billed) = (l.row, l.days_billed);
+        let customer = self.customer(l.customer);
+        let at = self.line(
+            customer,
+            l.rule.unwrap_or(NO_RULE),
+            r.serial_number,
+            r.account_id,
+        );
         let (line, names) = (&mut self.lines[at], &mut self.names);
         line.config_id = r.config_id;
         if let Some(name) = r.config_name {
@@ -163,16 +204,18 @@ impl Fold {
         line.description = r.description.map(str::to_string);
         line.points = r.points;
         line.days_billed = days_billed;
+        line.cost = l.cost;
+        line.days = l.days;
     }
 
     /// Every line so far with its customer id, for carrying the fold to a later run.
-    pub(crate) fn each_line<'s>(&'s self, mut each: impl FnMut(&'s str, RowRef<'s>, u32)) {
+    pub(crate) fn each_line<'s>(&'s self, mut each: impl FnMut(Carried<'s>)) {
         let mut ids = vec![""; self.customer_index.len()];
         for (id, &i) in &self.customer_index {
             ids[i as usize] = id;
         }
-        let firsts = self.by_serial.iter().map(|(s, &(c, at))| (c, s, at));
-        let moved = self.moved.iter().map(|((c, s), &at)| (*c, s, at));
+        let firsts = self.by_serial.iter().map(|(s, &(c, _, at))| (c, s, at));
+        let moved = self.moved.iter().map(|((c, _, s), &at)| (*c, s, at));
         for (customer, serial, at) in firsts.chain(moved) {
             let l = &self.lines[at as usize];
             let row = RowRef {
@@ -184,7 +227,14 @@ impl Fold {
                 description: l.description.as_deref(),
                 points: l.points,
             };
-            each(ids[customer as usize], row, l.days_billed);
+            each(Carried {
+                customer: ids[customer as usize],
+                rule: l.rule,
+                row,
+                days_billed: l.days_billed,
+                cost: l.cost,
+                days: l.days,
+            });
         }
     }
 
@@ -242,21 +292,31 @@ impl Fold {
             Status::Provisional
         };
 
+        let book = &customers.prices;
+        let costed = !book.costs.is_empty();
+        let mut rules: Vec<RuleNote> = book
+            .rules
+            .iter()
+            .map(|r| RuleNote {
+                id: r.id.clone(),
+                price_per_point: Some(r.price_per_point),
+            })
+            .collect();
+        let empty = |id: &str, name: &str, price_per_point: Option<Decimal>| CustomerStatement {
+            id: id.to_string(),
+            name: name.to_string(),
+            accounts: Vec::new(),
+            // With a book a customer's price is its lines' (one price, else none).
+            price_per_point: price_per_point.filter(|_| !customers.book),
+            points: Decimal::ZERO,
+            amount: (price_per_point.is_some() || customers.book).then_some(Decimal::ZERO),
+            cost: costed.then_some(Decimal::ZERO),
+            lines: Vec::new(),
+        };
         let mut by_customer: BTreeMap<String, CustomerStatement> = customers
             .customers
             .iter()
-            .map(|c| {
-                let s = CustomerStatement {
-                    id: c.id.clone(),
-                    name: c.name.clone(),
-                    accounts: Vec::new(),
-                    price_per_point: c.price_per_point,
-                    points: Decimal::ZERO,
-                    amount: c.price_per_point.map(|_| Decimal::ZERO),
-                    lines: Vec::new(),
-                };
-                (c.id.clone(), s)
-            })
+            .map(|c| (c.id.clone(), empty(&c.id, &c.name, c.price_per_point)))
             .collect();
         let mut customer_ids = vec![String::new(); self.customer_index.len()];
         for (id, i) in self.customer_index {
@@ -264,8 +324,8 @@ impl Fold {
         }
         let mut lines = self.lines;
         let mut owner = vec![0u32; lines.len()];
-        let firsts = self.by_serial.into_iter().map(|(s, (c, at))| (c, s, at));
-        let moved = self.moved.into_iter().map(|((c, s), at)| (c, s, at));
+        let firsts = self.by_serial.into_iter().map(|(s, (c, _, at))| (c, s, at));
+        let moved = self.moved.into_iter().map(|((c, _, s), at)| (c, s, at));
         for (customer, serial, at) in firsts.chain(moved) {
             lines[at as usize].serial_number = serial;
             owner[at as usize] = customer;
@@ -275,20 +335,17 @@ impl Fold {
             let c = by_customer.entry(id.clone()).or_insert_with(|| {
                 let first = &group[0];
                 let who = customers.billed(&first.serial_number, first.config_id, first.account_id);
-                CustomerStatement {
-                    id: id.clone(),
-                    name: who.name.to_string(),
-                    accounts: Vec::new(),
-                    price_per_point: who.price_per_point,
-                    points: Decimal::ZERO,
-                    amount: who.price_per_point.map(|_| Decimal::ZERO),
-                    lines: Vec::new(),
-                }
+                empty(id, who.name, who.price_per_point)
             });
             for line in &mut group {
-                line.amount = c.price_per_point.map(|p| money(line.points * p));
+                let price = line.rule.map(|r| book.rules[r as usize].price_per_point);
+                line.amount = price.map(|p| money(line.points * p));
+                line.cost = line.cost.map(money);
                 c.points += line.points;
-                c.amount = c.amount.zip(line.amount).map(|(a, b)| a + b);
+                if let Some(a) = line.amount {
+                    c.amount = Some(c.amount.unwrap_or_default() + a);
+                }
+                c.cost = c.cost.zip(line.cost).map(|(a, b)| a + b);
                 if !c.accounts.contains(&line.account_id) {
                     c.accounts.push(line.account_id);
                 }
@@ -296,20 +353,60 @@ impl Fold {
             c.lines = group;
         }
         let mut statement_customers: Vec<CustomerStatement> = by_customer.into_values().collect();
+        let minimums: BTreeMap<&str, Decimal> = customers
+            .customers
+            .iter()
+            .filter_map(|c| Some((c.id.as_str(), c.minimum_monthly_charge?)))
+            .collect();
         for c in &mut statement_customers {
             c.accounts.sort_unstable();
-            // A customer's serials are unique, so the order is total: no stable sort's buffer.
+            // A customer's lines are unique by serial and rule, so the order is total: no
+            // stable sort's buffer.
             c.lines.sort_unstable_by(|a, b| {
                 b.points
                     .cmp(&a.points)
                     .then_with(|| a.serial_number.cmp(&b.serial_number))
+                    .then_with(|| a.days.cmp(&b.days))
+                    .then_with(|| a.rule.cmp(&b.rule))
             });
+            if customers.book {
+                let mut prices = c
+                    .lines
+                    .iter()
+                    .map(|l| l.rule.map(|r| rules[r as usize].price_per_point));
+                c.price_per_point = match prices.next() {
+                    Some(Some(first)) if prices.all(|p| p == Some(first)) => first,
+                    _ => None,
+                };
+            }
+            let minimum = minimums.get(c.id.as_str()).copied();
+            if let Some((minimum, amount)) = minimum.zip(c.amount)
+                && amount < minimum
+            {
+                if rules.last().is_none_or(|r| r.id != MINIMUM_RULE) {
+                    rules.push(RuleNote {
+                        id: MINIMUM_RULE.to_string(),
+                        price_per_point: None,
+                    });
+                }
+                c.lines.push(minimum_line(
+                    c,
+                    minimum - amount,
+                    rules.len() as u32 - 1,
+                    costed,
+                ));
+                c.amount = Some(minimum);
+            }
         }
         let points = statement_customers.iter().map(|c| c.points).sum();
         let priced: Vec<Decimal> = statement_customers
             .iter()
             .filter_map(|c| c.amount)
             .collect();
+        let cost = statement_customers
+            .iter()
+            .try_fold(Decimal::ZERO, |sum, c| Some(sum + c.cost?))
+            .filter(|_| costed);
         let mut sources = self.sources;
         sources.sort_by_key(|s| s.0);
         Statement {
@@ -321,7 +418,44 @@ impl Fold {
             issuer: customers.issuer.clone(),
             points,
             amount: (!priced.is_empty()).then(|| priced.iter().sum()),
+            cost,
             customers: statement_customers,
+            rules,
+            book: customers.book,
         }
     }
+}
+
+/// The line that lifts customer `c` to its minimum monthly charge: `top_up` more, no points.
+fn minimum_line(c: &CustomerStatement, top_up: Decimal, rule: u32, costed: bool) -> Line {
+    Line {
+        account_id: c.accounts.first().copied().unwrap_or(AccountId(0)),
+        serial_number: String::new(),
+        config_id: None,
+        config_name: None,
+        product_type: None,
+        description: Some("Minimum monthly charge".to_string()),
+        days_billed: 0,
+        points: Decimal::ZERO,
+        amount: Some(top_up),
+        rule: Some(rule),
+        cost: costed.then_some(Decimal::ZERO),
+        days: (0, 0),
+    }
+}
+
+/// A line's rule when none priced it.
+const NO_RULE: u32 = u32::MAX;
+
+/// A line as it is carried from one run to the next ([`Fold::each_line`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Carried<'a> {
+    pub customer: &'a str,
+    /// An index into the customers file's [`crate::domain::customers::PriceBook::rules`].
+    pub rule: Option<u32>,
+    pub row: RowRef<'a>,
+    pub days_billed: u32,
+    /// Exact, not rounded.
+    pub cost: Option<Decimal>,
+    pub days: (u8, u8),
 }

@@ -65,6 +65,9 @@ mod tests {
             days_billed: 1,
             points: rust_decimal::Decimal::ONE,
             amount: None,
+            rule: None,
+            cost: None,
+            days: (1, 1),
         }
     }
 

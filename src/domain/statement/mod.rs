@@ -150,7 +150,32 @@ pub(crate) struct Line {
     pub days_billed: u32,
     pub points: Decimal,
     pub amount: Option<Decimal>,
+    /// The rule that priced it, an index into [`Statement::rules`]: a price change inside
+    /// the month gives a serial one line per rule.
+    pub rule: Option<u32>,
+    /// What the points cost the partner, exact while folding, in cents once finished;
+    /// `None` without a cost (or for a day without one).
+    pub cost: Option<Decimal>,
+    /// The first and last day of the month its rows came from (1 to 31; 0: none).
+    pub days: (u8, u8),
 }
+
+impl Line {
+    /// Amount less cost, when both are known.
+    pub(crate) fn margin(&self) -> Option<Decimal> {
+        self.amount.zip(self.cost).map(|(a, c)| a - c)
+    }
+}
+
+/// A rule as a statement names it: its id and price (none for the minimum charge's line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RuleNote {
+    pub id: String,
+    pub price_per_point: Option<Decimal>,
+}
+
+/// What a line that lifts a customer to its minimum monthly charge names as its rule.
+pub(crate) const MINIMUM_RULE: &str = "minimum_monthly_charge";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CustomerStatement {
@@ -161,7 +186,15 @@ pub(crate) struct CustomerStatement {
     pub points: Decimal,
     /// The sum of the lines' amounts; `None` without a price.
     pub amount: Option<Decimal>,
+    /// The sum of the lines' costs; `None` unless every line's is known.
+    pub cost: Option<Decimal>,
     pub lines: Vec<Line>,
+}
+
+impl CustomerStatement {
+    pub(crate) fn margin(&self) -> Option<Decimal> {
+        self.amount.zip(self.cost).map(|(a, c)| a - c)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,7 +208,29 @@ pub(crate) struct Statement {
     pub issuer: Option<String>,
     pub points: Decimal,
     pub amount: Option<Decimal>,
+    pub cost: Option<Decimal>,
     pub customers: Vec<CustomerStatement>,
+    /// The rules lines name ([`Line::rule`]).
+    pub rules: Vec<RuleNote>,
+    /// Priced by a price book: each line shows its days, rule, cost and margin.
+    pub book: bool,
+}
+
+impl Statement {
+    pub(crate) fn margin(&self) -> Option<Decimal> {
+        self.amount.zip(self.cost).map(|(a, c)| a - c)
+    }
+
+    /// A line's rule and price.
+    pub(crate) fn rule(&self, line: &Line) -> Option<&RuleNote> {
+        line.rule.and_then(|r| self.rules.get(r as usize))
+    }
+
+    /// A line's first and last day.
+    pub(crate) fn line_days(&self, line: &Line) -> Option<(NaiveDate, NaiveDate)> {
+        let at = |d: u8| self.month.first().with_day(u32::from(d));
+        at(line.days.0).zip(at(line.days.1))
+    }
 }
 
 /// The statement of `month` from its stored `days` (other months' days are ignored), as of
@@ -207,6 +262,8 @@ pub(crate) fn money(d: Decimal) -> Decimal {
 mod fold;
 mod group;
 
-pub(crate) use fold::Fold;
+pub(crate) use fold::{Carried, Fold};
+#[cfg(test)]
+mod book_tests;
 #[cfg(test)]
 mod tests;

@@ -16,11 +16,15 @@ use super::StatementJob;
 use crate::adapters::storage::Sink;
 use crate::contract::keys;
 use crate::contract::rollup::{CarryRef, Kind, Table, TableWriter};
-use crate::domain::statement::{DayMeta, Fold, Month};
+use crate::domain::customers::PriceBook;
+use crate::domain::statement::{Carried, DayMeta, Fold, Month};
 use crate::error::Result;
 use crate::pipeline::archive::rollup;
 
 const BINARY: &str = "application/octet-stream";
+
+/// The prices of a run without a customers file: none.
+static NO_PRICES: std::sync::LazyLock<PriceBook> = std::sync::LazyLock::new(PriceBook::default);
 
 /// What a carried fold is valid for.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -29,6 +33,9 @@ struct Header {
     month: String,
     /// The customers mapping the lines were billed by.
     fingerprint: String,
+    /// The prices they were priced by ([`PriceBook::fingerprint`]).
+    #[serde(default)]
+    prices: String,
     /// The last day folded in.
     through: NaiveDate,
     /// Folded whole by a run after the month's restatement window: every day, final.
@@ -44,6 +51,7 @@ pub(super) struct Carry<'a> {
     month: Month,
     key: String,
     fingerprint: String,
+    prices: &'a PriceBook,
     /// The last day past restatement this run may carry (the month's last once it is
     /// settled): `None` when there is none in the month yet.
     through: Option<NaiveDate>,
@@ -73,6 +81,7 @@ impl<'a> Carry<'a> {
             month,
             key: keys::carry_key(job.program, month),
             fingerprint: rollup::fingerprint(job.customers),
+            prices: job.customers.map_or(&NO_PRICES, |c| &c.prices),
             through,
             settled,
             saved: Cell::new(false),
@@ -101,6 +110,7 @@ impl<'a> Carry<'a> {
         if header.program_serial != self.program
             || header.month != self.month.to_string()
             || header.fingerprint != self.fingerprint
+            || header.prices != self.prices.fingerprint()
             || header.through > self.month.last()
             || (self.settled && !header.settled)
         {
@@ -125,8 +135,21 @@ impl<'a> Carry<'a> {
             }
         }
         let mut carried = Fold::new(self.month);
-        let read = table.carried(|l| carried.add_carried(l.customer, l.row, l.days_billed));
-        if read.is_err() {
+        let book = &self.prices;
+        let mut known = true;
+        let read = table.carried(|l| {
+            let rule = l.rule.map(|id| book.rule_index(id));
+            known &= rule.is_none_or(|r| r.is_some());
+            carried.add_carried(Carried {
+                customer: l.customer,
+                rule: rule.flatten(),
+                row: l.row,
+                days_billed: l.days_billed,
+                cost: l.cost,
+                days: l.days,
+            })
+        });
+        if read.is_err() || !known {
             return Ok(None);
         }
         for (date, revision, manifest_sha256) in header.sources {
@@ -161,16 +184,24 @@ impl<'a> Carry<'a> {
             program_serial: self.program.to_string(),
             month: self.month.to_string(),
             fingerprint: self.fingerprint.clone(),
+            prices: self.prices.fingerprint(),
             through,
             settled: self.settled,
             sources: fold.sources().to_vec(),
         };
         let mut w = TableWriter::new(Kind::Carry, &header, fold.lines_len());
-        fold.each_line(|customer, row, days_billed| {
+        let book = &self.prices;
+        fold.each_line(|l| {
             w.carry(&CarryRef {
-                customer,
-                row,
-                days_billed,
+                customer: l.customer,
+                rule: l
+                    .rule
+                    .and_then(|r| book.rules.get(r as usize))
+                    .map(|r| r.id.as_str()),
+                row: l.row,
+                days_billed: l.days_billed,
+                cost: l.cost,
+                days: l.days,
             })
         });
         sink.put(&self.key, w.finish(), BINARY).await

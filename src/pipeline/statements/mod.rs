@@ -167,7 +167,7 @@ async fn build(
         let mut failed = None;
         d.rows(sink, |r| {
             if !folded {
-                fold.add_row(r, customers);
+                fold.add_row(r, day, customers);
             }
             if let Some(f) = focus.as_mut()
                 && failed.is_none()

@@ -1,7 +1,9 @@
 //! The customers file: which customer each row is billed to, and at what price. A row goes to
 //! the customer naming its serial, else its config, else its account; a row nobody claims goes
 //! to `unassigned`, never dropped. Validated whole before anything is built, with errors that
-//! name the field (`customers[1].price_per_point`), so a typo never reaches an invoice.
+//! name the field (`customers[1].price_per_point`) or the rule and its line, so a typo never
+//! reaches an invoice. Prices are a [`PriceBook`]: an old file's `price_per_point` fields,
+//! and the rules and costs of its `prices` and `cost_per_point`.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -9,10 +11,17 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::domain::ids::{AccountId, Serial};
 use crate::domain::targets::{Billing, parse_bill_in};
 use crate::error::{Error, Result};
+
+mod book;
+mod book_checks;
+pub(crate) mod prices;
+
+pub(crate) use prices::PriceBook;
 
 /// The customer of rows nobody claims.
 pub(crate) const UNASSIGNED: &str = "unassigned";
@@ -28,6 +37,12 @@ pub(crate) struct Customers {
     by_account: HashMap<AccountId, usize>,
     /// The price of `unassigned` rows: the file's own price.
     default_price: Option<Decimal>,
+    /// Every price and cost, old fields included.
+    pub prices: PriceBook,
+    /// The file uses the price book (`prices`, `cost_per_point` or a minimum charge):
+    /// statements name each line's rule and show cost and margin. An old file's statements
+    /// stay exactly as they were.
+    pub book: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,11 +57,15 @@ pub(crate) struct Customer {
     pub price_per_point: Option<Decimal>,
     /// Where a final month is pushed (ConnectWise, Stripe, the webhook).
     pub billing: Billing,
+    /// The least the customer's month is billed: a line lifts a smaller amount to it.
+    pub minimum_monthly_charge: Option<Decimal>,
 }
 
 /// Who a row is billed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Billed<'a> {
+    /// The customer's index in the file; `None`: `unassigned`.
+    pub index: Option<usize>,
     pub id: &'a str,
     pub name: &'a str,
     pub price_per_point: Option<Decimal>,
@@ -54,12 +73,17 @@ pub(crate) struct Billed<'a> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawFile {
+struct RawFile<'a> {
     currency: Option<String>,
     price_per_point: Option<Value>,
     issuer: Option<String>,
     bill_in: Option<Value>,
     customers: Vec<RawCustomer>,
+    /// Kept as their text, so an error names the rule's line.
+    #[serde(borrow, default)]
+    prices: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default)]
+    cost_per_point: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +102,7 @@ struct RawCustomer {
     stripe: Option<Value>,
     webhook: Option<bool>,
     bill_in: Option<Value>,
+    minimum_monthly_charge: Option<Value>,
 }
 
 impl Customers {
@@ -106,7 +131,10 @@ impl Customers {
             by_config: HashMap::new(),
             by_account: HashMap::new(),
             default_price,
+            prices: PriceBook::default(),
+            book: false,
         };
+        let mut legacy = Vec::new();
         for (i, c) in raw.customers.into_iter().enumerate() {
             let field = |f: &str| format!("customers[{i}].{f}");
             if !valid_id(&c.id) || c.id == UNASSIGNED {
@@ -144,8 +172,16 @@ impl Customers {
                 &format!("customers[{i}]"),
             )
             .map_err(bad)?;
+            let minimum = price(
+                c.minimum_monthly_charge.as_ref(),
+                &field("minimum_monthly_charge"),
+            )
+            .map_err(bad)?;
             let accounts: Vec<AccountId> = c.accounts.into_iter().map(AccountId).collect();
             let index = file.customers.len();
+            if let Some(p) = own_price {
+                legacy.push(book::legacy(Some(index), &c.id, p));
+            }
             let claim = |what: &str, taken: Option<&usize>| match taken {
                 Some(&o) => Err(bad(format!(
                     "{what} is claimed by both {:?} and {:?}",
@@ -174,7 +210,28 @@ impl Customers {
                 serials,
                 price_per_point: own_price.or(default_price),
                 billing,
+                minimum_monthly_charge: minimum,
             });
+        }
+        if let Some(p) = default_price {
+            legacy.push(book::legacy(None, "", p));
+        }
+        let ids: Vec<&str> = file.customers.iter().map(|c| c.id.as_str()).collect();
+        let (rules, costs) =
+            book::parse(text, raw.prices, raw.cost_per_point, &ids).map_err(bad)?;
+        file.book = !rules.is_empty()
+            || !costs.is_empty()
+            || file
+                .customers
+                .iter()
+                .any(|c| c.minimum_monthly_charge.is_some());
+        let listed = !rules.is_empty();
+        legacy.extend(rules);
+        file.prices = PriceBook::new(legacy, costs);
+        if listed {
+            book_checks::check(&file.prices, &ids).map_err(bad)?;
+        } else {
+            book_checks::overlaps(&file.prices).map_err(bad)?;
         }
         Ok(file)
     }
@@ -192,6 +249,7 @@ impl Customers {
                 serials: vec![],
                 price_per_point: None,
                 billing: Billing::default(),
+                minimum_monthly_charge: None,
             })
             .collect();
         Customers {
@@ -202,6 +260,8 @@ impl Customers {
             by_account: accounts.iter().enumerate().map(|(i, a)| (*a, i)).collect(),
             customers,
             default_price: None,
+            prices: PriceBook::default(),
+            book: false,
         }
     }
 
@@ -218,13 +278,15 @@ impl Customers {
             .get(serial)
             .or_else(|| config.and_then(|c| self.by_config.get(&c)))
             .or_else(|| self.by_account.get(&account));
-        match index.map(|&i| &self.customers[i]) {
-            Some(c) => Billed {
+        match index.map(|&i| (i, &self.customers[i])) {
+            Some((i, c)) => Billed {
+                index: Some(i),
                 id: &c.id,
                 name: &c.name,
                 price_per_point: c.price_per_point,
             },
             None => Billed {
+                index: None,
                 id: UNASSIGNED,
                 name: "Unassigned",
                 price_per_point: self.default_price,
@@ -267,7 +329,7 @@ impl Customers {
 
     /// Whether any row can have a price (the file's, or a customer's own).
     pub(crate) fn priced(&self) -> bool {
-        self.default_price.is_some() || self.customers.iter().any(|c| c.price_per_point.is_some())
+        !self.prices.rules.is_empty()
     }
 
     /// The billing settings of customer `id` (none for `unassigned` or an unknown id).
@@ -287,7 +349,10 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// A price: a decimal string (or number) of zero or more, exact.
-fn price(v: Option<&Value>, field: &str) -> std::result::Result<Option<Decimal>, String> {
+pub(super) fn price(
+    v: Option<&Value>,
+    field: &str,
+) -> std::result::Result<Option<Decimal>, String> {
     let text = match v {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::String(s)) => s.trim().to_string(),
@@ -303,114 +368,6 @@ fn price(v: Option<&Value>, field: &str) -> std::result::Result<Option<Decimal>,
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The contract's example file.
-    pub(super) const EXAMPLE: &str = r#"{
-      "currency": "USD",
-      "price_per_point": "0.50",
-      "issuer": "Example MSSP Ltd",
-      "customers": [
-        {"id": "acme", "name": "Acme Corp", "accounts": [3300001], "price_per_point": "0.55"},
-        {"id": "globex", "name": "Globex, \"Intl\"", "accounts": [3300002]},
-        {"id": "lab", "name": "Partner lab", "serials": ["FZVMMLTM00000689"], "configs": [4105]}
-      ]
-    }"#;
-
-    fn dec(s: &str) -> Decimal {
-        Decimal::from_str(s).unwrap()
-    }
-
-    #[test]
-    fn rows_go_to_the_serial_then_the_config_then_the_account() {
-        let c = Customers::parse(EXAMPLE, "customers.json").unwrap();
-        assert_eq!(c.currency.as_deref(), Some("USD"));
-        let acme = c.billed("FGVMMLTM00000993", Some(4102), AccountId(3300001));
-        assert_eq!((acme.id, acme.price_per_point), ("acme", Some(dec("0.55"))));
-        let globex = c.billed("FCTEMS0000000001", Some(4104), AccountId(3300002));
-        assert_eq!(
-            (globex.id, globex.price_per_point),
-            ("globex", Some(dec("0.50")))
-        );
-        // The serial wins over the account it sits in.
-        assert_eq!(
-            c.billed("FZVMMLTM00000689", None, AccountId(3300001)).id,
-            "lab"
-        );
-        assert_eq!(
-            c.billed("FAZVMLTM0000001", Some(4105), AccountId(2321234))
-                .id,
-            "lab"
-        );
-        let nobody = c.billed("FMVMMLTM00000582", Some(4101), AccountId(2321234));
-        assert_eq!(
-            (nobody.id, nobody.price_per_point),
-            (UNASSIGNED, Some(dec("0.50")))
-        );
-    }
-
-    #[test]
-    fn without_a_file_each_account_is_a_customer_without_a_price() {
-        let c = Customers::per_account(&[AccountId(2321234), AccountId(3300001)]);
-        let b = c.billed("X", Some(1), AccountId(3300001));
-        assert_eq!(
-            (b.id, b.name, b.price_per_point),
-            ("3300001", "3300001", None)
-        );
-        assert_eq!(c.billed("X", None, AccountId(9)).id, UNASSIGNED);
-    }
-
-    #[test]
-    fn a_bad_file_names_the_field() {
-        let cases = [
-            (
-                r#"{"customers": [{"id": "Acme", "name": "A"}]}"#,
-                "customers[0].id",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": "A"}, {"id": "a", "name": "B"}]}"#,
-                "given twice",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": "A", "price_per_point": "0,55"}]}"#,
-                "customers[0].price_per_point \"0,55\"",
-            ),
-            (
-                r#"{"price_per_point": "-1", "customers": []}"#,
-                "price_per_point \"-1\"",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": "A", "accounts": [7]}, {"id": "b", "name": "B", "accounts": [7]}]}"#,
-                "account 7 is claimed by both \"a\" and \"b\"",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": "A", "configs": [4]}, {"id": "b", "name": "B", "configs": [4]}]}"#,
-                "config 4 is claimed by both",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": "A", "serials": ["../x"]}]}"#,
-                "customers[0].serials",
-            ),
-            (r#"{"currency": "usd", "customers": []}"#, "currency"),
-            (
-                r#"{"customers": [{"id": "unassigned", "name": "U"}]}"#,
-                "customers[0].id",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": "A", "acounts": [1]}]}"#,
-                "unknown field `acounts`",
-            ),
-            (
-                r#"{"customers": [{"id": "a", "name": " "}]}"#,
-                "customers[0].name is empty",
-            ),
-            ("not json", "customers.json"),
-        ];
-        for (text, expected) in cases {
-            let err = Customers::parse(text, "customers.json").unwrap_err();
-            assert_eq!(err.kind(), "Customers", "{text}");
-            assert!(err.to_string().contains(expected), "{text}: {err}");
-        }
-    }
-}
+pub(crate) mod book_tests;
+#[cfg(test)]
+mod tests;
