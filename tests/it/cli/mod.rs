@@ -6,6 +6,7 @@ mod consumption;
 mod demo;
 mod discovery;
 mod mssp;
+mod price_book;
 mod push;
 mod rollups;
 mod statement;
