@@ -17,7 +17,7 @@ use crate::domain::money::Exact;
 use crate::domain::money::display2;
 use std::collections::BTreeMap;
 
-use crate::domain::billing::{CustomerTotals, StatementTotals};
+use crate::domain::billing::{CustomerTotals, Priced, StatementTotals, Sum};
 use crate::domain::statement::{CustomerStatement, Line, Month, Statement, Status};
 use crate::error::Result;
 
@@ -382,6 +382,13 @@ pub(crate) fn read_totals(bytes: &[u8], origin: &str) -> Result<StatementTotals>
         product_type: Option<String>,
         points: Exact,
         amount: Option<Exact>,
+        /// With a price book: the line's rule, price and cost.
+        #[serde(default)]
+        rule: Option<String>,
+        #[serde(default)]
+        price_per_point: Option<Exact>,
+        #[serde(default)]
+        cost: Option<Exact>,
     }
     let bad = |why: String| crate::error::Error::Storage(format!("{origin} is unreadable: {why}"));
     let back: Back = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
@@ -395,14 +402,16 @@ pub(crate) fn read_totals(bytes: &[u8], origin: &str) -> Result<StatementTotals>
         .customers
         .into_iter()
         .map(|c| {
-            let mut products: BTreeMap<Option<String>, (Decimal, Option<Decimal>)> =
-                BTreeMap::new();
+            let mut products: BTreeMap<Priced, Sum> = BTreeMap::new();
             for l in c.lines {
-                let e = products
-                    .entry(l.product_type)
-                    .or_insert((Decimal::ZERO, Some(Decimal::ZERO)));
-                e.0 += l.points.0;
-                e.1 = e.1.zip(l.amount.map(|a| a.0)).map(|(a, b)| a + b);
+                let key = Priced {
+                    product_type: l.product_type,
+                    rule: l.rule,
+                };
+                products
+                    .entry(key)
+                    .or_insert_with(|| Sum::new(l.price_per_point.map(|p| p.0)))
+                    .add(l.points.0, l.amount.map(|a| a.0), l.cost.map(|c| c.0));
             }
             CustomerTotals {
                 id: c.id,

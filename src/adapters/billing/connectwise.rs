@@ -44,6 +44,9 @@ struct NewAddition<'a> {
     product: ProductRef,
     quantity: &'a RawValue,
     unit_price: Option<&'a RawValue>,
+    /// With a price book: what a unit costs the partner, for ConnectWise's margin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unit_cost: Option<&'a RawValue>,
     bill_customer: &'a str,
     effective_date: &'a str,
     cancelled_date: &'a str,
@@ -141,6 +144,7 @@ impl ConnectWise {
         let number = |d| RawValue::from_string(points_text(d)).expect("decimal text is JSON");
         let quantity = number(push.entry.sent.0);
         let price = push.charge.unit_price.map(number);
+        let cost = push.charge.unit_cost.map(number);
         if let Some(id) = &push.entry.updates {
             let mut ops = vec![Replace {
                 op: "replace",
@@ -152,6 +156,13 @@ impl ConnectWise {
                     op: "replace",
                     path: "unitPrice",
                     value: price,
+                });
+            }
+            if let Some(cost) = &cost {
+                ops.push(Replace {
+                    op: "replace",
+                    path: "unitCost",
+                    value: cost,
                 });
             }
             let body = body(&ops);
@@ -168,6 +179,7 @@ impl ConnectWise {
             product: ProductRef { id: product },
             quantity: &quantity,
             unit_price: price.as_deref(),
+            unit_cost: cost.as_deref(),
             bill_customer: "Billable",
             effective_date: &effective,
             cancelled_date: &cancelled,

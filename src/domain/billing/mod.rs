@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 
-use crate::domain::statement::{Month, Status};
+use crate::domain::statement::{MINIMUM_RULE, Month, Status};
 pub use crate::domain::targets::Target;
 pub(crate) use crate::domain::targets::{Billing, StripeBilling, StripeUnit};
 
@@ -35,9 +35,44 @@ pub(crate) struct CustomerTotals {
     pub price_per_point: Option<Decimal>,
     pub points: Decimal,
     pub amount: Option<Decimal>,
-    /// Points and amounts per product type (`None`: FortiFlex did not know the serial),
-    /// each the sum of the statement's lines of that type.
-    pub products: BTreeMap<Option<String>, (Decimal, Option<Decimal>)>,
+    /// Points, amounts and costs per product type (`None`: FortiFlex did not know the
+    /// serial) and price rule, each the sum of the statement's lines of that type and rule.
+    pub products: BTreeMap<Priced, Sum>,
+}
+
+/// A product type priced by one rule of the price book (`rule` is `None` without a book).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Priced {
+    pub product_type: Option<String>,
+    pub rule: Option<String>,
+}
+
+/// The sum of some statement lines.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Sum {
+    pub points: Decimal,
+    /// `None` when a line has none.
+    pub amount: Option<Decimal>,
+    pub cost: Option<Decimal>,
+    /// The rule's price per point (`None` without a book, or for the minimum charge).
+    pub price_per_point: Option<Decimal>,
+}
+
+impl Sum {
+    pub(crate) fn new(price_per_point: Option<Decimal>) -> Self {
+        Sum {
+            points: Decimal::ZERO,
+            amount: Some(Decimal::ZERO),
+            cost: Some(Decimal::ZERO),
+            price_per_point,
+        }
+    }
+
+    pub(crate) fn add(&mut self, points: Decimal, amount: Option<Decimal>, cost: Option<Decimal>) {
+        self.points += points;
+        self.amount = self.amount.zip(amount).map(|(a, b)| a + b);
+        self.cost = self.cost.zip(cost).map(|(a, b)| a + b);
+    }
 }
 
 /// What one target should hold for one customer (and product) for the month.
@@ -53,6 +88,9 @@ pub(crate) struct Charge {
     /// Points, exact: the sum of the statement lines it covers.
     pub points: Decimal,
     pub unit_price: Option<Decimal>,
+    /// What a unit costs the partner (ConnectWise's `unitCost`): the lines' cost over
+    /// their points, to six places; `None` without a cost.
+    pub unit_cost: Option<Decimal>,
     /// The sum of the statement lines' amounts it covers.
     pub amount: Option<Decimal>,
     /// The number the target receives: ConnectWise's quantity (points), Stripe's value
@@ -97,6 +135,7 @@ pub(crate) fn charges<'a>(
                 agreement: None,
                 points: c.points,
                 unit_price: c.price_per_point,
+                unit_cost: None,
                 amount: c.amount,
                 value: c.points,
                 stripe: None,
@@ -107,40 +146,76 @@ pub(crate) fn charges<'a>(
                     let Some(cw) = b.connectwise.as_ref() else {
                         continue;
                     };
-                    if c.price_per_point.is_none() {
+                    let book = c.products.keys().any(|p| p.rule.is_some());
+                    if c.price_per_point.is_none() && !book {
                         refused.push(refuse(
                             "ConnectWise needs a unit price: the customer has no price_per_point"
                                 .into(),
                         ));
                         continue;
                     }
-                    // One addition per product: product types mapped to the same product add up.
-                    let mut per_product: BTreeMap<u64, (Decimal, Option<Decimal>)> =
-                        BTreeMap::new();
-                    for (product_type, (points, amount)) in &c.products {
-                        let product = product_type
+                    // One addition per product (and, with a price book, per rule: one unit
+                    // price each): product types mapped to the same product add up.
+                    let mut per_product: BTreeMap<(u64, Option<&str>), Sum> = BTreeMap::new();
+                    for (key, sum) in &c.products {
+                        let product = key
+                            .product_type
                             .as_ref()
                             .and_then(|t| cw.products.get(t))
                             .copied()
                             .unwrap_or(cw.product_id);
-                        let e = per_product
-                            .entry(product)
-                            .or_insert((Decimal::ZERO, Some(Decimal::ZERO)));
-                        e.0 += points;
-                        e.1 = e.1.zip(*amount).map(|(a, b)| a + b);
+                        per_product
+                            .entry((product, key.rule.as_deref()))
+                            .or_insert_with(|| Sum::new(sum.price_per_point))
+                            .add(sum.points, sum.amount, sum.cost);
                     }
                     if per_product.is_empty() {
-                        per_product.insert(cw.product_id, (Decimal::ZERO, Some(Decimal::ZERO)));
+                        per_product.insert((cw.product_id, None), Sum::new(None));
                     }
-                    for (product, (points, amount)) in per_product {
-                        charges.push(Charge {
-                            item: format!("{}_product-{product}", c.id),
+                    let mut priced = Vec::new();
+                    for ((product, rule), sum) in per_product {
+                        let item = match rule {
+                            None => format!("{}_product-{product}", c.id),
+                            // Rule ids are key-safe; an old price's (`acme.price_per_point`)
+                            // has a dot.
+                            Some(rule) => {
+                                format!("{}_product-{product}_{}", c.id, rule.replace('.', "-"))
+                            }
+                        };
+                        let unit_cost = sum
+                            .cost
+                            .filter(|_| !sum.points.is_zero())
+                            .map(|cost| (cost / sum.points).round_dp(6).normalize());
+                        let charge = Charge {
+                            item,
                             agreement: Some((cw.agreement_id, product)),
-                            points,
-                            amount,
-                            value: points,
+                            points: sum.points,
+                            amount: sum.amount,
+                            value: sum.points,
+                            unit_cost,
                             ..base.clone()
+                        };
+                        priced.push(match (rule, sum.price_per_point) {
+                            (None, _) => Ok(charge),
+                            (Some(_), Some(p)) => Ok(Charge {
+                                unit_price: Some(p),
+                                ..charge
+                            }),
+                            // The minimum charge's line: one unit at the amount it adds.
+                            (Some(MINIMUM_RULE), None) => Ok(Charge {
+                                unit_price: sum.amount,
+                                value: Decimal::ONE,
+                                unit_cost: Some(Decimal::ZERO),
+                                ..charge
+                            }),
+                            (Some(rule), None) => Err(format!(
+                                "ConnectWise needs a unit price: the lines of rule {rule:?} have none"
+                            )),
                         });
+                    }
+                    match priced.into_iter().collect::<Result<Vec<_>, _>>() {
+                        Ok(all) => charges.extend(all),
+                        Err(why) => refused.push(refuse(why)),
                     }
                 }
                 Target::Stripe => {

@@ -203,6 +203,7 @@ mod tests {
             agreement: (target == Target::ConnectWise).then_some((9, 1)),
             points: dec(value),
             unit_price: Some(dec("0.50")),
+            unit_cost: None,
             amount: None,
             value: dec(value),
             stripe: (target == Target::Stripe).then(|| StripeBilling {

@@ -26,12 +26,20 @@ fn billing(cw: serde_json::Value, stripe: serde_json::Value, webhook: bool) -> B
 }
 
 fn totals(price: Option<&str>, products: &[(Option<&str>, &str, &str)]) -> StatementTotals {
-    let products: BTreeMap<Option<String>, (Decimal, Option<Decimal>)> = products
+    let products: BTreeMap<Priced, Sum> = products
         .iter()
-        .map(|(t, p, a)| (t.map(str::to_string), (dec(p), price.map(|_| dec(a)))))
+        .map(|(t, p, a)| {
+            let key = Priced {
+                product_type: t.map(str::to_string),
+                rule: None,
+            };
+            let mut sum = Sum::new(None);
+            sum.add(dec(p), price.map(|_| dec(a)), None);
+            (key, sum)
+        })
         .collect();
-    let points = products.values().map(|p| p.0).sum();
-    let amount = price.map(|_| products.values().filter_map(|p| p.1).sum());
+    let points = products.values().map(|p| p.points).sum();
+    let amount = price.map(|_| products.values().filter_map(|p| p.amount).sum());
     StatementTotals {
         month: Month::parse("2025-11").unwrap(),
         status: Status::Final,
@@ -231,4 +239,124 @@ fn the_ledger_says_what_is_left_to_send() {
     let mut zero = charge;
     zero.value = Decimal::ZERO;
     assert_eq!(decide(&zero, None), Decision::Nothing);
+}
+
+#[test]
+fn with_a_price_book_connectwise_gets_one_addition_per_product_and_rule_with_its_cost() {
+    let b = billing(
+        json!({"agreement_id": 9, "product_id": 1, "products": {"FortiGate-VM": 2}}),
+        json!(null),
+        false,
+    );
+    let line = |t: Option<&str>, rule: &str, price: Option<&str>, p: &str, a: &str, cost: &str| {
+        let key = Priced {
+            product_type: t.map(str::to_string),
+            rule: Some(rule.to_string()),
+        };
+        let mut sum = Sum::new(price.map(dec));
+        sum.add(dec(p), Some(dec(a)), Some(dec(cost)));
+        (key, sum)
+    };
+    let mut s = totals(None, &[]);
+    s.customers[0].products = [
+        line(
+            Some("FortiGate-VM"),
+            "fgvm",
+            Some("0.70"),
+            "140",
+            "98.00",
+            "56.00",
+        ),
+        line(
+            Some("FortiGate-VM"),
+            "fgvm-nov15",
+            Some("0.75"),
+            "160",
+            "120.00",
+            "67.20",
+        ),
+        line(
+            Some("FortiAnalyzer-VM"),
+            "list",
+            Some("0.60"),
+            "3",
+            "1.80",
+            "1.27",
+        ),
+        line(None, MINIMUM_RULE, None, "0", "32.00", "0"),
+    ]
+    .into_iter()
+    .collect();
+    let (charges, refused) = charges_of(&s, |_| Some(&b), &[]);
+    assert!(refused.is_empty(), "{refused:?}");
+    type Got<'a> = (
+        &'a str,
+        u64,
+        Decimal,
+        Option<Decimal>,
+        Option<Decimal>,
+        Option<Decimal>,
+    );
+    let got: Vec<Got> = charges
+        .iter()
+        .map(|c| {
+            (
+                c.item.as_str(),
+                c.agreement.unwrap().1,
+                c.value,
+                c.unit_price,
+                c.unit_cost,
+                c.amount,
+            )
+        })
+        .collect();
+    let some = |s: &str| Some(dec(s));
+    assert_eq!(
+        got,
+        [
+            (
+                "acme_product-1_list",
+                1,
+                dec("3"),
+                some("0.60"),
+                some("0.423333"),
+                some("1.80")
+            ),
+            // The minimum: one unit at what it adds.
+            (
+                "acme_product-1_minimum_monthly_charge",
+                1,
+                dec("1"),
+                some("32.00"),
+                some("0"),
+                some("32.00")
+            ),
+            (
+                "acme_product-2_fgvm",
+                2,
+                dec("140"),
+                some("0.70"),
+                some("0.4"),
+                some("98.00")
+            ),
+            (
+                "acme_product-2_fgvm-nov15",
+                2,
+                dec("160"),
+                some("0.75"),
+                some("0.42"),
+                some("120.00")
+            ),
+        ]
+    );
+    // A rule's lines without a price cannot be an addition: refused, nothing sent.
+    s.customers[0]
+        .products
+        .insert(line(None, "broken", None, "1", "0", "0").0, Sum::new(None));
+    let (charges, refused) = charges_of(&s, |_| Some(&b), &[]);
+    assert!(charges.is_empty());
+    assert!(
+        refused[0].message.contains(r#"rule "broken" have none"#),
+        "{refused:?}"
+    );
 }

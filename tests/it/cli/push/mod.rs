@@ -10,6 +10,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+mod book;
 mod exactly_once;
 mod lost_answers;
 mod periods;

@@ -61,6 +61,8 @@ pub(super) async fn cw_add(
         quantity: Option<&'a RawValue>,
         #[serde(borrow)]
         unit_price: Option<&'a RawValue>,
+        #[serde(borrow, default)]
+        unit_cost: Option<&'a RawValue>,
         bill_customer: String,
         effective_date: Option<String>,
         cancelled_date: Option<String>,
@@ -129,6 +131,7 @@ pub(super) async fn cw_add(
                 .map(|q| q.get().to_string())
                 .unwrap_or_default(),
             unit_price: number(new.unit_price),
+            unit_cost: number(new.unit_cost),
             effective_date,
             cancelled_date: new.cancelled_date,
             invoice_description: new.invoice_description.unwrap_or_default(),
@@ -237,6 +240,7 @@ pub(super) async fn cw_patch(
                     a.quantity_text = op.value.get().to_string();
                 }
                 ("replace", "unitPrice", Some(v)) => a.unit_price = Some(v),
+                ("replace", "unitCost", Some(v)) => a.unit_cost = Some(v),
                 _ => {
                     return status(
                         400,

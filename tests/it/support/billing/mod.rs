@@ -59,6 +59,7 @@ pub struct Addition {
     /// The quantity exactly as it arrived in the JSON body.
     pub quantity_text: String,
     pub unit_price: Option<Decimal>,
+    pub unit_cost: Option<Decimal>,
     pub effective_date: String,
     pub cancelled_date: Option<String>,
     pub invoice_description: String,
