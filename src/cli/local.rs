@@ -173,7 +173,7 @@ pub(super) async fn demo(
             print(out, &console::watch::alerts(newest))?;
         }
         // The tie-out of each month the daily runs covered, as the archive now holds them.
-        let customers = statements::customers(&sink).await?;
+        let customers = statements::customers(&sink, settings.organizations).await?;
         let mut month = Month::of(first_run);
         while month.first() <= yesterday {
             let asked = tieout::Asked {

@@ -20,8 +20,11 @@ pub(super) async fn run(
     now: DateTime<Utc>,
     out: &mut (impl Write + Send),
 ) -> Result<()> {
-    let customers = args.customers.as_deref().map(load_customers).transpose()?;
+    let file = args.customers.as_deref().map(load_customers).transpose()?;
     let sink = destination(&args.out).await?;
+    // Named from the organization's listing kept under `--out`, when the file asks.
+    let customers =
+        crate::pipeline::organizations::named(&sink, file, settings.organizations).await?;
     let ctx = settings.context(now, uuid::Uuid::new_v4().to_string());
     let job = StatementJob::new(&args.program, args.month, customers.as_ref(), &ctx);
     let published = publish_statement(&sink, &job).await?.ok_or_else(|| {

@@ -38,7 +38,7 @@ pub(super) async fn run(
     }
     let sink = destination(&args.out).await?;
     let program = args.program.to_string();
-    let customers = statements::customers(&sink).await?;
+    let customers = statements::customers(&sink, settings.organizations).await?;
     if let Some(points) = args.invoice_points {
         tieout::keep_invoice(&sink, &program, month, points).await?;
     }

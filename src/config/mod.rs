@@ -11,6 +11,7 @@ use crate::adapters::fortiflex::{
     DEFAULT_API_URL, DEFAULT_AUTH_URL, Endpoints, Limits, RetryPolicy,
 };
 use crate::adapters::storage::s3::{check_bucket, check_prefix};
+use crate::domain::customers::CustomerFrom;
 use crate::domain::ids::AccountId;
 use crate::domain::window::{EndDateMode, PACIFIC, parse_timezone};
 use crate::error::{Error, Result};
@@ -50,6 +51,9 @@ pub struct Settings {
     /// `RATE_NOTICE_DAYS`, default 14: customers are told of a rate change Fortinet announced
     /// this many days before it takes effect (alert `rate_change`).
     pub rate_notice_days: u32,
+    /// `ORGANIZATIONS` (`company` or `unit`; unset: off): name customers from FortiCloud's
+    /// organization even without `"organizations": true` in the customers file.
+    pub organizations: Option<CustomerFrom>,
     /// Balance and alerts: `LOW_RUNWAY_DAYS` (default 30) and a postpaid program's annual
     /// `COMMITMENT_POINTS` (default none).
     pub watch: Watch,
@@ -144,6 +148,7 @@ impl Settings {
             time_left: None,
             staging_expiry: self.staging_expiry,
             rate_notice_days: self.rate_notice_days,
+            organizations: self.organizations,
         }
     }
 }
@@ -209,6 +214,14 @@ impl Settings {
                 u64::from(crate::domain::rates::NOTICE_DAYS),
                 1..=366,
             )? as u32,
+            organizations: match var("ORGANIZATIONS").as_deref().map(str::trim) {
+                None | Some("" | "off") => None,
+                Some(v) => Some(CustomerFrom::parse(v).ok_or_else(|| {
+                    Error::Configuration(format!(
+                        "ORGANIZATIONS {v:?} is not \"company\", \"unit\" or \"off\""
+                    ))
+                })?),
+            },
             watch,
             billing: BillingSettings::from_lookup(&lookup)?,
             now: var("FORTIFLEX_NOW")

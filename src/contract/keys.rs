@@ -167,6 +167,11 @@ pub fn rates_key(program: &str, day: NaiveDate) -> String {
 /// for a week (they change with Fortinet's catalogue, not with a program).
 pub const PRODUCT_TYPES: &str = "metadata/product_types.json";
 
+/// `organizations/accounts.json`: FortiCloud's organization units and accounts (company
+/// names) as the last run that listed them saw them; what names customers the customers
+/// file does not.
+pub const ORGANIZATION: &str = "organizations/accounts.json";
+
 /// `alerts/dt=YYYY-MM-DD/alerts_<PROGRAM>_YYYY-MM-DD.json`: the day's alerts.
 pub fn alerts_key(program: &str, day: NaiveDate) -> String {
     format!("alerts/dt={day}/alerts_{program}_{day}.json")

@@ -5,7 +5,7 @@ pub(crate) mod alerts;
 pub(crate) mod balance;
 pub mod billing;
 pub(crate) mod catalog;
-pub(crate) mod customers;
+pub mod customers;
 pub mod ids;
 pub mod money;
 pub(crate) mod rates;

@@ -218,6 +218,7 @@ mod tests {
                 alerts: vec![],
                 pushes: Vec::new(),
                 tieouts: Vec::new(),
+                organization: None,
             }],
         }
     }

@@ -32,6 +32,9 @@ use crate::pipeline::{product_types, rates};
 pub(crate) struct Watched {
     pub days: Vec<NaiveDate>,
     pub idle: BTreeSet<String>,
+    /// Alerts the run found elsewhere (the organization's new accounts), told with the
+    /// newest day's.
+    pub told: Vec<Alert>,
 }
 
 /// FortiFlex calls for `scope`: `programs/points`, `programs/list` (dates, type) unless
@@ -123,6 +126,7 @@ pub(super) async fn watch<A: FortiFlexApi, S: Sink>(
     let announced =
         rates::announced_alerts(sink, &serial, &rates, customers, ctx.rate_notice_days).await?;
     balance_alerts.extend(announced);
+    balance_alerts.extend(watched.told.iter().cloned());
     tracing::info!(
         program = %serial,
         balance = ?snapshot.balance.map(|b| b.0),

@@ -6,7 +6,7 @@ use super::balance_alerts::{self as watch, Watched};
 use super::discovery::Scope;
 use super::outcome::ProgramOutcome;
 use super::request::{Context, Request};
-use super::{site, statements};
+use super::{organizations, site, statements};
 use crate::adapters::fortiflex::FortiFlexApi;
 use crate::adapters::storage::Sink;
 use crate::domain::window;
@@ -25,16 +25,54 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
     // Balance, alerts and statements last: none of them may cost the day's reports. A bad
     // customers file fails the run after the balance and alerts are written (their customer
     // ids then fall back to account ids).
-    let customers = if request.dry_run || !(request.statements || request.watch.is_some()) {
+    let file = if request.dry_run || !(request.statements || request.watch.is_some()) {
         Ok(None)
     } else {
-        statements::customers(sink).await
+        statements::customers_file(sink).await
+    };
+    // Customers named from FortiCloud's organization, listed now when asked (a failed
+    // listing leaves the last one kept): its new accounts are told as `new_customer`.
+    let from = organizations::asked(
+        file.as_ref().ok().and_then(Option::as_ref),
+        ctx.organizations,
+    );
+    let mut newcomers = Vec::new();
+    let mut listing = None;
+    let customers = match (from, file) {
+        (Some(from), Ok(file)) if !request.dry_run => {
+            let today = window::today(ctx.now, ctx.timezone);
+            let found = organizations::refresh(api, sink, today).await?;
+            if let Some(dir) = &found.directory {
+                newcomers = organizations::alerts(&found.new, dir, file.as_ref(), from);
+            }
+            listing = Some(found.said());
+            Ok(organizations::apply(
+                file,
+                found.directory.as_ref(),
+                ctx.organizations,
+            ))
+        }
+        (_, file) => file,
     };
     let mut programs: Vec<_> = match request.watch.filter(|_| !request.dry_run) {
         Some(settings) => {
             let mut done = Vec::with_capacity(programs.len());
-            for ((mut program, watched), scope) in programs.into_iter().zip(scopes) {
+            for (i, ((mut program, mut watched), scope)) in
+                programs.into_iter().zip(scopes).enumerate()
+            {
                 let known = customers.as_ref().ok().and_then(Option::as_ref);
+                // A new account is told once: with the first program that spans it (the
+                // first program when none does yet).
+                watched.told = newcomers
+                    .iter()
+                    .filter(|a| {
+                        let first = scopes
+                            .iter()
+                            .position(|s| a.account_id.is_some_and(|x| s.accounts.contains(&x)));
+                        first.unwrap_or(0) == i
+                    })
+                    .cloned()
+                    .collect();
                 let judged = watch::watch(api, sink, scope, watched, known, &settings, ctx).await?;
                 program.balance = Some(judged.snapshot);
                 program.alerts = judged.alerts;
@@ -45,6 +83,9 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
         }
         None => programs.into_iter().map(|(p, _)| p).collect(),
     };
+    for p in &mut programs {
+        p.organization.clone_from(&listing);
+    }
     if request.statements && !request.dry_run && !request.daily.is_empty() {
         let customers = customers?;
         let today = window::today(ctx.now, ctx.timezone);

@@ -100,4 +100,19 @@ impl<A: FortiFlexApi> FortiFlexApi for Metered<'_, A> {
         self.done("tools/metadata".into());
         r
     }
+
+    async fn organization_units(&self) -> Result<crate::adapters::fortiflex::OrgUnits> {
+        let r = self.api.organization_units().await;
+        self.done("organization units/list".into());
+        r
+    }
+
+    async fn organization_accounts(
+        &self,
+        parent: u64,
+    ) -> Result<Vec<crate::adapters::fortiflex::IamAccount>> {
+        let r = self.api.organization_accounts(parent).await;
+        self.done(format!("iam accounts/list under {parent}"));
+        r
+    }
 }

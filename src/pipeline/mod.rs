@@ -8,6 +8,7 @@ pub(crate) mod finish;
 pub mod job;
 pub(crate) mod lock;
 pub(crate) mod metered;
+pub(crate) mod organizations;
 pub mod outcome;
 pub(crate) mod plan;
 pub(crate) mod product_types;

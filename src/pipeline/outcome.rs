@@ -62,6 +62,10 @@ pub struct ProgramOutcome {
     /// console; the outcome names none of their device-days.
     #[serde(skip)]
     pub(crate) tieouts: Vec<crate::domain::tieout::TieoutFile>,
+    /// Customers named from FortiCloud's organization: what the listing found, or why it
+    /// could not be listed (the run went on with the customers file and the last listing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
 }
 
 /// What one push of a month did, or (a dry run) would do.

@@ -88,4 +88,7 @@ pub struct Context {
     pub staging_expiry: Duration,
     /// Days ahead an announced rate change is told to customers.
     pub rate_notice_days: u32,
+    /// Customers named from FortiCloud's organization by setting (the customers file may
+    /// also ask).
+    pub organizations: Option<crate::domain::customers::CustomerFrom>,
 }

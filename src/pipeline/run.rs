@@ -81,7 +81,8 @@ async fn run_unlocked<A: FortiFlexApi, S: Sink>(
     for scope in scopes {
         plans.push(plan_program(scope, request, sink, oldest, restatable, ctx).await?);
     }
-    let planned: u64 = plans.iter().map(|p| p.calls).sum();
+    let planned: u64 = plans.iter().map(|p| p.calls).sum::<u64>()
+        + super::organizations::planned(sink, request, ctx).await;
     plan::ensure_fits(
         planned,
         ctx.calls_this_hour + api.calls(),

@@ -76,6 +76,8 @@ pub struct Dataset {
     pub username: &'static str,
     pub password: &'static str,
     pub programs: Vec<SimProgram>,
+    /// FortiCloud's organization the API user may list; `None`: no permission.
+    pub organization: Option<super::organizations::SimOrganization>,
 }
 
 pub(super) fn date(s: &str) -> NaiveDate {
@@ -332,6 +334,7 @@ impl Dataset {
             username: "demo-api-user",
             password: "demo-api-password",
             programs: vec![program],
+            organization: None,
         }
     }
 

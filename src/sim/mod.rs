@@ -8,6 +8,7 @@ mod demo;
 mod faults;
 mod ledger;
 mod mssp;
+mod organizations;
 mod scale;
 mod schedule;
 
@@ -33,6 +34,7 @@ use tokio::sync::oneshot;
 pub use dataset::{Dataset, PARTNER, Schedule, SimConfig, SimEntitlement, SimProgram};
 pub use faults::{Fault, FaultKind, RowShape, Spec as FaultSpec, parse_specs as parse_faults};
 pub use mssp::{CUSTOMER_A, CUSTOMER_B, POSTPAID_PROGRAM};
+pub use organizations::SimOrganization;
 
 use crate::adapters::credentials::{Credentials, Secret};
 use crate::domain::money::points_text;
@@ -77,7 +79,8 @@ struct Simulator {
     /// A "today" set while serving ([`RunningSim::set_today`]): the clock moving past
     /// midnight mid-job.
     moved_today: Mutex<Option<NaiveDate>>,
-    tokens: Mutex<HashMap<String, Instant>>,
+    /// Token -> (expiry, the `client_id` it was issued to).
+    tokens: Mutex<HashMap<String, (Instant, String)>>,
     plan: Mutex<faults::Plan>,
     shape: Mutex<RowShape>,
     calls: AtomicU64,
@@ -104,7 +107,8 @@ impl Simulator {
             .unwrap_or_else(|| window::today(Utc::now(), PACIFIC))
     }
 
-    fn token_valid(&self, headers: &HeaderMap) -> bool {
+    /// Whether the request carries a live token issued to `client`.
+    fn token_valid(&self, headers: &HeaderMap, client: &str) -> bool {
         let Some(token) = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -116,7 +120,7 @@ impl Simulator {
             .lock()
             .unwrap()
             .get(token)
-            .is_some_and(|exp| Instant::now() < *exp)
+            .is_some_and(|(exp, issued)| Instant::now() < *exp && issued == client)
     }
 }
 
@@ -230,6 +234,14 @@ pub async fn start(
         .route(TOKEN_PATH, post(login))
         .route(TOKEN_PATH.trim_end_matches('/'), post(login))
         .route(&format!("{API_PATH}{{*call}}"), post(api))
+        .route(
+            &format!("{}{{*call}}", organizations::SERVICES[0].0),
+            post(|s, p, h, b| forticloud(s, p, h, b, organizations::SERVICES[0].1)),
+        )
+        .route(
+            &format!("{}{{*call}}", organizations::SERVICES[1].0),
+            post(|s, p, h, b| forticloud(s, p, h, b, organizations::SERVICES[1].1)),
+        )
         .fallback(|| async { reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")) })
         .with_state(Arc::clone(&sim));
     let (tx, rx) = oneshot::channel::<()>();
@@ -348,7 +360,12 @@ async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
     sim.logins.fetch_add(1, Ordering::SeqCst);
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let field = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
-    if field("client_id") != "flexvm" || field("grant_type") != "password" {
+    if !organizations::SERVICES
+        .iter()
+        .any(|s| s.1 == field("client_id"))
+        && field("client_id") != "flexvm"
+        || field("grant_type") != "password"
+    {
         let body = json!({"error": "invalid_client", "error_description": "Invalid client_id or grant_type."});
         return reply(StatusCode::BAD_REQUEST, body.to_string());
     }
@@ -357,12 +374,19 @@ async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
             json!({"error": "invalid_grant", "error_description": "Invalid credentials given."});
         return reply(StatusCode::UNAUTHORIZED, body.to_string());
     }
+    if !organizations::permitted(&sim.data, field("client_id")) {
+        let body = json!({"error": "invalid_client", "error_description": "The API user has no permission for this client."});
+        return reply(StatusCode::UNAUTHORIZED, body.to_string());
+    }
     // Recognisable, so tests can search every output for a leaked token.
     let token = format!("simtok-{}", uuid::Uuid::new_v4().simple());
-    sim.tokens
-        .lock()
-        .unwrap()
-        .insert(token.clone(), Instant::now() + sim.opts.token_ttl);
+    sim.tokens.lock().unwrap().insert(
+        token.clone(),
+        (
+            Instant::now() + sim.opts.token_ttl,
+            field("client_id").to_string(),
+        ),
+    );
     let body = json!({
         "access_token": token,
         "expires_in": sim.opts.token_ttl.as_secs(),
@@ -373,6 +397,43 @@ async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
         "status": "success",
     });
     reply(StatusCode::OK, body.to_string())
+}
+
+/// A FortiCloud organization or IAM call: counted and logged as FortiFlex's are (they are
+/// assumed to share its budget), with its own token.
+async fn forticloud(
+    State(sim): State<Arc<Simulator>>,
+    Path(call): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    client: &'static str,
+) -> Response {
+    sim.calls.fetch_add(1, Ordering::SeqCst);
+    let req = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    {
+        let mut log = sim.log.lock().unwrap();
+        if log.len() == LOG_CALLS {
+            log.pop_front();
+        }
+        log.push_back(SimCall {
+            at: Instant::now(),
+            call: format!("{client}/{call}"),
+            body: req.clone(),
+        });
+    }
+    if let Some(faulted) = fault_reply(&sim).await {
+        return faulted;
+    }
+    if !sim.token_valid(&headers, client) {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            error_body(-1, "Invalid security token."),
+        );
+    }
+    match organizations::answer(&sim, client, call.trim_end_matches('/'), &req) {
+        Ok(v) => reply(StatusCode::OK, v.to_string()),
+        Err(message) => bad_request(&message),
+    }
 }
 
 async fn api(
@@ -396,7 +457,7 @@ async fn api(
     if let Some(faulted) = fault_reply(&sim).await {
         return faulted;
     }
-    if !sim.token_valid(&headers) {
+    if !sim.token_valid(&headers, "flexvm") {
         return reply(
             StatusCode::UNAUTHORIZED,
             error_body(-1, "Invalid security token."),

@@ -53,6 +53,7 @@ impl Dataset {
                 schedule: Default::default(),
             });
         }
+        d.organization = Some(Dataset::mssp_organization());
         d.programs.push(SimProgram {
             serial: POSTPAID_PROGRAM,
             account_id: PARTNER,

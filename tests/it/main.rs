@@ -9,6 +9,7 @@ mod faults;
 mod fortiflex_http;
 mod jobs;
 mod lambda;
+mod organizations;
 mod parsers;
 mod site;
 mod storage;

@@ -43,6 +43,40 @@ struct Token {
     renew_at: Instant,
 }
 
+/// The FortiCloud service a call goes to, with the same API user: each takes its own token
+/// (the login's `client_id`) and lives beside FortiFlex under `/ES/api/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Service {
+    FortiFlex,
+    Organization,
+    Iam,
+}
+
+impl Service {
+    fn client_id(self) -> &'static str {
+        match self {
+            Service::FortiFlex => "flexvm",
+            Service::Organization => "organization",
+            Service::Iam => "iam",
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+
+    fn url(self, endpoints: &Endpoints, call: &str) -> Result<Url> {
+        let built = match self {
+            Service::FortiFlex => endpoints.api_base().join(call),
+            Service::Organization => endpoints
+                .api_base()
+                .join(&format!("../../organization/v1/{call}")),
+            Service::Iam => endpoints.api_base().join(&format!("../../iam/v1/{call}")),
+        };
+        built.map_err(|e| Error::Configuration(format!("cannot build the URL of {call}: {e}")))
+    }
+}
+
 /// The most a FortiFlex reply may hold; a bigger one is refused rather than buffered.
 pub const MAX_REPLY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -52,7 +86,8 @@ pub struct HttpFortiFlex {
     endpoints: Endpoints,
     username: String,
     password: Secret,
-    token: Mutex<Option<Token>>,
+    /// One token per [`Service`].
+    tokens: Mutex<[Option<Token>; 3]>,
     pacer: Arc<Pacer>,
     retry: RetryPolicy,
 }
@@ -72,21 +107,23 @@ impl HttpFortiFlex {
             endpoints,
             username: credentials.username.clone(),
             password: credentials.password.clone(),
-            token: Mutex::new(None),
+            tokens: Mutex::new([None, None, None]),
             pacer,
             retry,
         }
     }
 
-    /// The current token, logging in when there is none or it is about to expire.
-    async fn access_token(&self) -> Result<Secret> {
-        let mut slot = self.token.lock().await;
+    /// The current token of `service`, logging in when there is none or it is about to
+    /// expire.
+    async fn access_token(&self, service: Service) -> Result<Secret> {
+        let mut tokens = self.tokens.lock().await;
+        let slot = &mut tokens[service.slot()];
         if let Some(t) = slot.as_ref().filter(|t| Instant::now() < t.renew_at) {
             return Ok(t.access.clone());
         }
         let mut retries = Retries::new("login", &self.retry);
         let token = loop {
-            match self.login().await {
+            match self.login(service).await {
                 Ok(t) => break t,
                 Err(f) => retries.after(f).await?,
             };
@@ -166,11 +203,11 @@ impl HttpFortiFlex {
         Ok((status, retry_after, into))
     }
 
-    async fn login(&self) -> std::result::Result<Token, Failure> {
+    async fn login(&self, service: Service) -> std::result::Result<Token, Failure> {
         let body = json!({
             "username": self.username,
             "password": self.password.expose_secret(),
-            "client_id": "flexvm",
+            "client_id": service.client_id(),
             "grant_type": "password",
         });
         let (status, bytes, retry_after) = self
@@ -183,8 +220,9 @@ impl HttpFortiFlex {
                 return Err(Failure::Transient(e.into(), retry_after));
             }
             return Err(refused(format!(
-                "FortiCloud refused API user '{}' (HTTP {}): {}",
+                "FortiCloud refused API user '{}' for {} (HTTP {}): {}",
                 self.username,
+                service.client_id(),
                 status.as_u16(),
                 e.message
             )));
@@ -231,7 +269,18 @@ impl HttpFortiFlex {
         body: &impl Serialize,
         keys: &[&str],
     ) -> Result<Vec<T>> {
-        self.answer(call, body, |status| {
+        self.call_at(Service::FortiFlex, call, body, keys).await
+    }
+
+    /// [`HttpFortiFlex::call`] to another FortiCloud service.
+    pub(super) async fn call_at<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        call: &str,
+        body: &impl Serialize,
+        keys: &[&str],
+    ) -> Result<Vec<T>> {
+        self.answer_at(service, call, body, |status| {
             parse::ReplyReader::new(call, status, keys)
         })
         .await
@@ -245,13 +294,23 @@ impl HttpFortiFlex {
         body: &impl Serialize,
         open: impl Fn(u16) -> A,
     ) -> Result<A::Out> {
-        let url =
-            self.endpoints.api_base().join(call).map_err(|e| {
-                Error::Configuration(format!("cannot build the URL of {call}: {e}"))
-            })?;
+        self.answer_at(Service::FortiFlex, call, body, open).await
+    }
+
+    /// [`HttpFortiFlex::answer`] from `service`: the same pacer (whether FortiCloud counts
+    /// these calls in FortiFlex's budget is unknown, so they are assumed to), retries and
+    /// one fresh login when its token is refused.
+    pub(super) async fn answer_at<A: Answer>(
+        &self,
+        service: Service,
+        call: &str,
+        body: &impl Serialize,
+        open: impl Fn(u16) -> A,
+    ) -> Result<A::Out> {
+        let url = service.url(&self.endpoints, call)?;
         let mut retries = Retries::new(call, &self.retry);
         loop {
-            match self.try_call(call, &url, body, &open).await {
+            match self.try_call(service, call, &url, body, &open).await {
                 Ok(rows) => return Ok(rows),
                 Err(Failure::WindowSpent(e, window)) => {
                     // One refused call per window: it is counted spent, and the next call
@@ -272,7 +331,7 @@ impl HttpFortiFlex {
                 }
                 Err(f) => {
                     if retries.after(f).await? == Next::Relogin {
-                        *self.token.lock().await = None;
+                        self.tokens.lock().await[service.slot()] = None;
                     }
                 }
             }
@@ -283,12 +342,13 @@ impl HttpFortiFlex {
     /// an error reply is read whole (it is small) for its status and message.
     async fn try_call<A: Answer>(
         &self,
+        service: Service,
         call: &str,
         url: &Url,
         body: &impl Serialize,
         open: &impl Fn(u16) -> A,
     ) -> std::result::Result<A::Out, Failure> {
-        let token = self.access_token().await.map_err(Failure::Fatal)?;
+        let token = self.access_token(service).await.map_err(Failure::Fatal)?;
         let start = |status: StatusCode, _| {
             if status.is_success() {
                 Reply::Ok(Box::new(open(status.as_u16())))
@@ -401,5 +461,13 @@ impl FortiFlexApi for HttpFortiFlex {
     async fn product_types(&self) -> Result<Vec<ProductMeta>> {
         self.call("tools/metadata", &json!({}), &["productTypes", "products"])
             .await
+    }
+
+    async fn organization_units(&self) -> Result<super::OrgUnits> {
+        self.units().await
+    }
+
+    async fn organization_accounts(&self, parent: u64) -> Result<Vec<super::IamAccount>> {
+        self.accounts_under(parent).await
     }
 }

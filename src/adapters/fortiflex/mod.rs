@@ -4,6 +4,7 @@
 mod answer;
 mod endpoints;
 mod http;
+mod organizations;
 mod pace;
 mod parse;
 mod retry;
@@ -19,8 +20,8 @@ pub use parse::{ReplyReader, parse_error_reply, parse_list, parse_rate};
 pub use retry::RetryPolicy;
 
 pub use crate::domain::records::{
-    Config, Entitlement, EntitlementQuery, ParameterMeta, PointsQuery, PointsRow, ProductMeta,
-    ProductType, Program, Rate, RateQuery, Text,
+    Config, Entitlement, EntitlementQuery, IamAccount, OrgUnits, ParameterMeta, PointsQuery,
+    PointsRow, ProductMeta, ProductType, Program, Rate, RateQuery, Text,
 };
 
 use crate::domain::ids::AccountId;
@@ -48,6 +49,29 @@ pub trait FortiFlexApi: Send + Sync {
     fn rate(&self, query: &RateQuery) -> impl Future<Output = Result<Rate>> + Send;
     /// Every product type's name and parameters (`tools/metadata`).
     fn product_types(&self) -> impl Future<Output = Result<Vec<ProductMeta>>> + Send;
+    /// FortiCloud's organization units (`organization/v1/units/list`, same API user). A
+    /// client without them (a test's canned API) answers that it has none.
+    fn organization_units(&self) -> impl Future<Output = Result<OrgUnits>> + Send {
+        async { Err(no_organizations()) }
+    }
+    /// The accounts under the organization or unit `parent` (`iam/v1/accounts/list`).
+    fn organization_accounts(
+        &self,
+        parent: u64,
+    ) -> impl Future<Output = Result<Vec<IamAccount>>> + Send {
+        let _ = parent;
+        async { Err(no_organizations()) }
+    }
+}
+
+fn no_organizations() -> crate::error::Error {
+    crate::error::ApiError::new(
+        "units/list",
+        None,
+        None,
+        "this client has no FortiCloud organization",
+    )
+    .into()
 }
 
 /// What `programs/points` says about a program: prepaid with its balance, or postpaid (it

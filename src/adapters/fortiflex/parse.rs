@@ -168,7 +168,7 @@ fn read_rest(
 }
 
 /// A 2xx reply whose integer `status` is not 0: FortiFlex's refusal, with its message.
-fn refused(
+pub(super) fn refused(
     call: &str,
     http_status: u16,
     fields: &HashMap<String, Box<RawValue>>,

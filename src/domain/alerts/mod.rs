@@ -34,6 +34,9 @@ pub enum Kind {
     Tieout,
     /// Fortinet announced a rate change that moves a customer's bill.
     RateChange,
+    /// An account is new in the FortiCloud organization and the customers file does not
+    /// name its customer.
+    NewCustomer,
 }
 
 impl Kind {
@@ -48,6 +51,7 @@ impl Kind {
             Kind::StoppedConsuming => "stopped_consuming",
             Kind::Tieout => "tieout",
             Kind::RateChange => "rate_change",
+            Kind::NewCustomer => "new_customer",
         }
     }
 }

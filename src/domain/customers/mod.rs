@@ -19,8 +19,12 @@ use crate::error::{Error, Result};
 
 mod book;
 mod book_checks;
+mod directory;
 pub(crate) mod prices;
 
+pub use directory::CustomerFrom;
+pub(crate) use directory::customer_of;
+pub(crate) use directory::{Directory, Listed, Unit};
 pub(crate) use prices::PriceBook;
 
 /// The customer of rows nobody claims.
@@ -43,6 +47,9 @@ pub(crate) struct Customers {
     /// statements name each line's rule and show cost and margin. An old file's statements
     /// stay exactly as they were.
     pub book: bool,
+    /// `"organizations": true`: accounts the file does not claim are named from FortiCloud's
+    /// organization (`customer_from`).
+    pub organizations: Option<CustomerFrom>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +91,8 @@ struct RawFile<'a> {
     prices: Option<Vec<&'a RawValue>>,
     #[serde(borrow, default)]
     cost_per_point: Option<&'a RawValue>,
+    organizations: Option<bool>,
+    customer_from: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -133,7 +142,17 @@ impl Customers {
             default_price,
             prices: PriceBook::default(),
             book: false,
+            organizations: None,
         };
+        let from = match raw.customer_from.as_deref() {
+            None => CustomerFrom::default(),
+            Some(text) => CustomerFrom::parse(text).ok_or_else(|| {
+                bad(format!(
+                    "customer_from {text:?} is not \"company\" or \"unit\""
+                ))
+            })?,
+        };
+        file.organizations = raw.organizations.unwrap_or(false).then_some(from);
         let mut legacy = Vec::new();
         for (i, c) in raw.customers.into_iter().enumerate() {
             let field = |f: &str| format!("customers[{i}].{f}");
@@ -262,6 +281,7 @@ impl Customers {
             default_price: None,
             prices: PriceBook::default(),
             book: false,
+            organizations: None,
         }
     }
 
@@ -330,6 +350,11 @@ impl Customers {
     /// Whether any row can have a price (the file's, or a customer's own).
     pub(crate) fn priced(&self) -> bool {
         !self.prices.rules.is_empty()
+    }
+
+    /// Whether the file names a customer for `account` (the organization's do not count).
+    pub(crate) fn claims_account(&self, account: AccountId) -> bool {
+        self.by_account.contains_key(&account)
     }
 
     /// The billing settings of customer `id` (none for `unassigned` or an unknown id).

@@ -51,6 +51,12 @@ pub(super) fn lenient_u64<'de, D: Deserializer<'de>, T: From<u64>>(
 }
 
 /// Text that may come as a string, a number, or an object with a `name`.
+/// A required id, as a number or its text.
+pub(super) fn required_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let v = Value::deserialize(d)?;
+    value_u64(&v).ok_or_else(|| serde::de::Error::custom(format!("{v} is not an id")))
+}
+
 pub(super) fn lenient_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     Ok(d.deserialize_any(Lenient)?.map(|v| match v {
         Scalar::Unsigned(n) => n.to_string(),

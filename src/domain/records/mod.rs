@@ -3,8 +3,10 @@
 //! queries it is sent.
 
 mod lenient;
+mod organizations;
 mod tools;
 pub(crate) use lenient::value_text;
+pub use organizations::{IamAccount, OrgUnits};
 pub use tools::{ParameterMeta, ProductMeta, Rate, RateQuery};
 
 use chrono::NaiveDate;

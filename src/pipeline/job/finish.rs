@@ -20,17 +20,18 @@ use crate::pipeline::request::{Context, Request, Watch};
 /// listing unless discovery read it, and its rates ([`balance_alerts::calls`]).
 pub(super) fn calls(state: &JobState) -> u64 {
     if state.request.watch.is_none() {
-        return 0;
+        return state.organization_calls;
     }
-    state
-        .programs
-        .iter()
-        .map(|p| {
-            scope_of(p).map_or(1 + u64::from(p.listed.is_none()), |s| {
-                balance_alerts::calls(&s)
+    state.organization_calls
+        + state
+            .programs
+            .iter()
+            .map(|p| {
+                scope_of(p).map_or(1 + u64::from(p.listed.is_none()), |s| {
+                    balance_alerts::calls(&s)
+                })
             })
-        })
-        .sum()
+            .sum::<u64>()
 }
 
 pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
@@ -100,6 +101,7 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
                 alerts: Vec::new(),
                 pushes: Vec::new(),
                 tieouts: Vec::new(),
+                organization: None,
             },
             watched,
         ));

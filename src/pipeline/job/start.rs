@@ -96,6 +96,7 @@ pub(super) async fn plan<A: FortiFlexApi, S: Sink>(
         next_item: 0,
         parts: 0,
         refreshed_at: None,
+        organization_calls: crate::pipeline::organizations::planned(sink, request, ctx).await,
     };
     state.index_days();
     let calls: u64 = state.items().iter().map(|i| i.max_calls()).sum();

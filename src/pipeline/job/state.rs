@@ -143,6 +143,13 @@ pub(super) struct JobState {
     /// `created_at`). The bucket expires staging by age; see `parts::refresh`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refreshed_at: Option<DateTime<Utc>>,
+    /// The calls the finish lists FortiCloud's organization with (0: not asked).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub organization_calls: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl JobState {

@@ -177,6 +177,7 @@ impl<A: FortiFlexApi, S: Sink> ProgramRun<'_, A, S> {
             alerts: Vec::new(),
             pushes: Vec::new(),
             tieouts: Vec::new(),
+            organization: None,
         };
         Ok((outcome, watched))
     }

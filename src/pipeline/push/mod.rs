@@ -144,7 +144,7 @@ pub(crate) async fn push_final(
     programs: &mut [ProgramOutcome],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let Some(customers) = super::statements::customers(sink).await? else {
+    let Some(customers) = super::statements::customers_file(sink).await? else {
         tracing::info!("no customers file: nothing to push");
         return Ok(());
     };

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 
 mod carry;
 mod months;
-pub(crate) use months::{customers, publish_months};
+pub(crate) use months::{customers, customers_file, publish_months};
 
 const CSV: &str = crate::contract::CSV_CONTENT_TYPE;
 

@@ -6,7 +6,7 @@ use chrono::{Days, NaiveDate};
 use super::{StatementJob, publish_statement};
 use crate::adapters::storage::Sink;
 use crate::contract::keys;
-use crate::domain::customers::Customers;
+use crate::domain::customers::{CustomerFrom, Customers};
 use crate::domain::ids::Serial;
 use crate::domain::statement::{Month, Statement};
 use crate::domain::window;
@@ -14,8 +14,18 @@ use crate::error::{Error, Result};
 use crate::pipeline::outcome::{ProgramOutcome, StatementOutcome};
 use crate::pipeline::request::Context;
 
+/// The customers file under the prefix, validated, with the organization's names when it
+/// (or `organizations`, the setting) asks; `None` when there is neither.
+pub(crate) async fn customers(
+    sink: &impl Sink,
+    organizations: Option<CustomerFrom>,
+) -> Result<Option<Customers>> {
+    let file = customers_file(sink).await?;
+    crate::pipeline::organizations::named(sink, file, organizations).await
+}
+
 /// The customers file under the prefix, validated; `None` when there is none.
-pub(crate) async fn customers(sink: &impl Sink) -> Result<Option<Customers>> {
+pub(crate) async fn customers_file(sink: &impl Sink) -> Result<Option<Customers>> {
     let Some(bytes) = sink.get(keys::CUSTOMERS).await? else {
         return Ok(None);
     };

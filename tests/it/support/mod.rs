@@ -341,6 +341,7 @@ pub fn run_context(now: DateTime<Utc>) -> Context {
         time_left: None,
         staging_expiry: fortiflex_reporter::pipeline::job::STAGING_EXPIRY,
         rate_notice_days: 14,
+        organizations: None,
     }
 }
 

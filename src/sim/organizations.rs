@@ -1,0 +1,89 @@
+//! FortiCloud's organization and IAM calls as the simulated API user sees them: units under
+//! the organization and accounts with company names, each service behind its own token
+//! (`client_id` `organization` or `iam`). A tenant without an organization
+//! ([`Dataset::organization`] `None`) is an API user without the permission: FortiCloud
+//! refuses those clients at login.
+
+use serde_json::{Value, json};
+
+use super::Simulator;
+use super::dataset::Dataset;
+
+/// An organization: its units and its accounts (id, company, parent unit or the org).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimOrganization {
+    pub org_id: u64,
+    pub units: Vec<(u64, &'static str)>,
+    pub accounts: Vec<(u64, &'static str, u64)>,
+}
+
+/// The services besides FortiFlex, by path and `client_id`.
+pub(super) const SERVICES: [(&str, &str); 2] = [
+    ("/ES/api/organization/v1/", "organization"),
+    ("/ES/api/iam/v1/", "iam"),
+];
+
+/// Whether the tenant lets its API user log in to `client_id`.
+pub(super) fn permitted(data: &Dataset, client_id: &str) -> bool {
+    client_id == "flexvm"
+        || (data.organization.is_some() && SERVICES.iter().any(|s| s.1 == client_id))
+}
+
+/// `units/list` (client `organization`) and `accounts/list` (client `iam`).
+pub(super) fn answer(
+    sim: &Simulator,
+    client: &str,
+    call: &str,
+    req: &Value,
+) -> Result<Value, String> {
+    let org = sim
+        .data
+        .organization
+        .as_ref()
+        .ok_or("The API user has no organization.")?;
+    match (client, call) {
+        ("organization", "units/list") => Ok(json!({
+            "status": 0,
+            "message": "Request processed successfully.",
+            "organizationUnits": {
+                "orgId": org.org_id,
+                "orgUnits": org.units.iter().map(|(id, name)| json!({"id": id, "name": name, "parentId": org.org_id})).collect::<Vec<_>>(),
+            },
+        })),
+        ("iam", "accounts/list") => {
+            let parent = req
+                .get("parentId")
+                .and_then(Value::as_u64)
+                .ok_or("parentId is required.")?;
+            let accounts: Vec<Value> = org
+                .accounts
+                .iter()
+                .filter(|(_, _, p)| *p == parent)
+                .map(|(id, company, p)| {
+                    json!({"id": id, "company": company, "email": format!("billing+{id}@example.com"), "parentId": p})
+                })
+                .collect();
+            Ok(
+                json!({"status": 0, "message": "Request processed successfully.", "accounts": accounts}),
+            )
+        }
+        _ => Err(format!("Unknown call {call}.")),
+    }
+}
+
+impl Dataset {
+    /// The MSSP tenant's organization: the partner at the top, Acme and Globex in a unit
+    /// each, and Initech, a customer account with no FortiFlex configuration yet.
+    pub fn mssp_organization() -> SimOrganization {
+        SimOrganization {
+            org_id: 1000,
+            units: vec![(1001, "Customers West"), (1002, "Customers East")],
+            accounts: vec![
+                (super::PARTNER, "Example MSSP Ltd", 1000),
+                (super::CUSTOMER_A, "Acme Corp", 1001),
+                (super::CUSTOMER_B, "Globex Corporation", 1002),
+                (3300005, "Initech", 1001),
+            ],
+        }
+    }
+}
