@@ -373,6 +373,11 @@ mod tests {
         assert!(one("RATE_NOTICE_DAYS", "0").contains("RATE_NOTICE_DAYS"));
         let month = Settings::from_lookup(|k| (k == "RATE_NOTICE_DAYS").then(|| "30".into()));
         assert_eq!(month.unwrap().rate_notice_days, 30);
+        assert!(one("ORGANIZATIONS", "yes").contains("ORGANIZATIONS \"yes\""));
+        let unit = Settings::from_lookup(|k| (k == "ORGANIZATIONS").then(|| "unit".into()));
+        assert_eq!(unit.unwrap().organizations, Some(CustomerFrom::Unit));
+        let off = Settings::from_lookup(|k| (k == "ORGANIZATIONS").then(|| "off".into()));
+        assert_eq!(off.unwrap().organizations, None);
         assert!(
             one(
                 "FORTIFLEX_API_URL",

@@ -9,6 +9,9 @@ use super::request::{Context, Request};
 use super::{organizations, site, statements};
 use crate::adapters::fortiflex::FortiFlexApi;
 use crate::adapters::storage::Sink;
+use std::collections::BTreeSet;
+
+use crate::domain::customers::Customers;
 use crate::domain::window;
 use crate::error::Result;
 
@@ -28,7 +31,9 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
     let file = if request.dry_run || !(request.statements || request.watch.is_some()) {
         Ok(None)
     } else {
-        statements::customers_file(sink).await
+        statements::customers_file(sink)
+            .await
+            .and_then(|f| checked(f, scopes))
     };
     // Customers named from FortiCloud's organization, listed now when asked (a failed
     // listing leaves the last one kept): its new accounts are told as `new_customer`.
@@ -123,4 +128,24 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
         }
     }
     Ok(programs)
+}
+
+/// `file` once its price book names only configurations and product types the programs
+/// have (their configurations, as discovery listed them).
+fn checked(file: Option<Customers>, scopes: &[&Scope]) -> Result<Option<Customers>> {
+    let configs: BTreeSet<u64> = scopes
+        .iter()
+        .flat_map(|s| &s.configs)
+        .map(|c| c.id)
+        .collect();
+    let products: BTreeSet<&str> = scopes
+        .iter()
+        .flat_map(|s| &s.configs)
+        .filter_map(|c| c.product_type.name.as_deref())
+        .collect();
+    match &file {
+        Some(f) if !configs.is_empty() => f.check_catalog(&configs, &products)?,
+        _ => {}
+    }
+    Ok(file)
 }

@@ -5,6 +5,7 @@
 mod accounts;
 mod architecture;
 mod cli;
+mod customers;
 mod faults;
 mod fortiflex_http;
 mod jobs;

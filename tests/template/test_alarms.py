@@ -7,7 +7,7 @@ import json
 import re
 import unittest
 
-from stack import RES, ROOT, of_type
+from stack import CFN, RES, ROOT, of_type
 
 
 class Alarms(unittest.TestCase):
@@ -176,4 +176,7 @@ class Alarms(unittest.TestCase):
         env = RES["ReportFunction"]["Properties"]["Environment"]["Variables"]
         self.assertEqual(env["LOW_RUNWAY_DAYS"], {"Ref": "LowRunwayDays"})
         self.assertEqual(env["RATE_NOTICE_DAYS"], {"Ref": "RateNoticeDays"})
+        self.assertEqual(env["ORGANIZATIONS"], {"Ref": "Organizations"})
+        # The values the Lambda's settings take (src/config: off, company, unit).
+        self.assertEqual(CFN["Parameters"]["Organizations"]["AllowedValues"], ["off", "company", "unit"])
         self.assertEqual(env["COMMITMENT_POINTS"], {"Ref": "CommitmentPoints"})

@@ -4,9 +4,12 @@
 //! type or a lapsed rule would reach the invoice unpriced). Each error names the rules and
 //! their lines.
 
+use std::collections::BTreeSet;
+
 use chrono::{Datelike, NaiveDate};
 
 use super::prices::{Item, PriceBook, Span};
+use crate::domain::records::product_name;
 
 /// Every check, for a file with `prices`; `customers` are its customer ids, in order.
 pub(super) fn check(book: &PriceBook, customers: &[&str]) -> Result<(), String> {
@@ -44,6 +47,37 @@ pub(super) fn overlaps(book: &PriceBook) -> Result<(), String> {
                 b.line,
                 first_shared(&a.span, &b.span)
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Rules naming a configuration none of the programs has, or a product type neither a
+/// configuration nor FortiFlex's product table names: a typo that would price nothing.
+pub(super) fn catalog(
+    book: &PriceBook,
+    configs: &BTreeSet<u64>,
+    product_types: &BTreeSet<&str>,
+) -> Result<(), String> {
+    for r in book.rules.iter().filter(|r| r.listed) {
+        match &r.item {
+            Item::Config(c) if !configs.contains(c) => {
+                return Err(format!(
+                    "{} names configuration {c}, which no program of this API user has",
+                    r.named()
+                ));
+            }
+            Item::ProductType(p)
+                if !product_types.contains(p.as_str())
+                    && !(1..=1000).any(|id| product_name(id) == Some(p.as_str())) =>
+            {
+                return Err(format!(
+                    "{} names product type {p:?}, which no configuration has and FortiFlex does not list (the names reports show: {})",
+                    r.named(),
+                    product_types.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            _ => {}
         }
     }
     Ok(())

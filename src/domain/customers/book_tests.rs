@@ -273,3 +273,37 @@ fn a_customer_with_no_price_for_every_point_is_refused() {
         "before the book: no price"
     );
 }
+
+#[test]
+fn a_rule_naming_a_configuration_or_product_type_the_programs_lack_is_refused() {
+    let c = Customers::parse(BOOK, "customers.json").unwrap();
+    let configs: std::collections::BTreeSet<u64> = [4101, 4102, 4105].into();
+    let products: std::collections::BTreeSet<&str> = ["FortiGate-VM", "FortiManager-VM"].into();
+    c.check_catalog(&configs, &products).unwrap();
+    // A product type FortiFlex's table knows is fine without a configuration of it.
+    let fewer: std::collections::BTreeSet<&str> = ["FortiGate-VM"].into();
+    c.check_catalog(&configs, &fewer).unwrap();
+    let err = c
+        .check_catalog(&[4101, 4102].into(), &products)
+        .unwrap_err();
+    assert_eq!(err.kind(), "Customers");
+    assert!(
+        err.to_string().contains(
+            r#"customers.json: rule "acme-4105" (line 14) names configuration 4105, which no program of this API user has"#
+        ),
+        "{err}"
+    );
+    let typo = edited(
+        r#""product_type": "FortiManager-VM""#,
+        r#""product_type": "FortiManger-VM""#,
+    );
+    let c = Customers::parse(&typo, "customers.json").unwrap();
+    let err = c
+        .check_catalog(&configs, &products)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(r#"rule "list-fmg" (line 12) names product type "FortiManger-VM", which no configuration has"#),
+        "{err}"
+    );
+}

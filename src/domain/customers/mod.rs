@@ -50,6 +50,8 @@ pub(crate) struct Customers {
     /// `"organizations": true`: accounts the file does not claim are named from FortiCloud's
     /// organization (`customer_from`).
     pub organizations: Option<CustomerFrom>,
+    /// Where the file came from (a path or an object key), for errors found later.
+    origin: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,6 +145,7 @@ impl Customers {
             prices: PriceBook::default(),
             book: false,
             organizations: None,
+            origin: origin.to_string(),
         };
         let from = match raw.customer_from.as_deref() {
             None => CustomerFrom::default(),
@@ -282,6 +285,7 @@ impl Customers {
             prices: PriceBook::default(),
             book: false,
             organizations: None,
+            origin: String::new(),
         }
     }
 
@@ -350,6 +354,18 @@ impl Customers {
     /// Whether any row can have a price (the file's, or a customer's own).
     pub(crate) fn priced(&self) -> bool {
         !self.prices.rules.is_empty()
+    }
+
+    /// Refuses a price book whose rules name a configuration not in `configs` or a product
+    /// type no configuration has (`product_types`) and FortiFlex does not know, naming the
+    /// rule and its line: what a run checks once it knows the programs' configurations.
+    pub(crate) fn check_catalog(
+        &self,
+        configs: &std::collections::BTreeSet<u64>,
+        product_types: &std::collections::BTreeSet<&str>,
+    ) -> Result<()> {
+        book_checks::catalog(&self.prices, configs, product_types)
+            .map_err(|msg| Error::Customers(format!("{}: {msg}", self.origin)))
     }
 
     /// Whether the file names a customer for `account` (the organization's do not count).
