@@ -70,6 +70,10 @@ pub(super) async fn demo(
     let settings = Settings {
         end_date: EndDateMode::Inclusive,
         limits: Limits::new(100_000, 1_000_000),
+        // The simulated organization names the accounts the sample file does not claim.
+        organizations: settings
+            .organizations
+            .or(Some(crate::domain::customers::CustomerFrom::Company)),
         ..settings
     };
     let api = client(&settings, endpoints, &credentials)?;

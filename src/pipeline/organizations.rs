@@ -204,7 +204,7 @@ pub(crate) fn alerts(
         .map(|l| {
             let (id, name) = customer_of(dir, l, from);
             let company = l.company.as_deref().unwrap_or("no company name");
-            let price = match file.is_some_and(Customers::priced) {
+            let price = match file.is_some_and(Customers::default_priced) {
                 true => "at the default price",
                 false => "with no price",
             };

@@ -20,7 +20,8 @@ impl Dataset {
     ///   three days 5 to 3 days ago (the overcharge the tie-out finds; the last of them
     ///   becomes final, and is alerted, on today's run);
     /// - the FortiAnalyzer charged 20 % below `tools/calc`'s rate (a consumption offer);
-    /// - EMS 100 endpoints' rate rising from 14.01 to 14.71 in 14 days (announced today).
+    /// - EMS 100 endpoints' rate rising from 14.01 to 14.71 in 14 days (announced today);
+    /// - an organization naming the partner's account, which Initech joins today.
     pub fn demo(today: NaiveDate) -> Self {
         let ago = |n: u64| today - Days::new(n);
         let mut d = Dataset::walkthrough();
@@ -61,6 +62,7 @@ impl Dataset {
             schedule: Schedule::Always,
         };
         p.entitlements.push(added);
+        d.organization = Some(Dataset::demo_organization(today));
         d
     }
 }

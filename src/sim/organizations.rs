@@ -15,6 +15,8 @@ pub struct SimOrganization {
     pub org_id: u64,
     pub units: Vec<(u64, &'static str)>,
     pub accounts: Vec<(u64, &'static str, u64)>,
+    /// Accounts that join the organization on a day: listed only from then.
+    pub joins: Vec<(u64, chrono::NaiveDate)>,
 }
 
 /// The services besides FortiFlex, by path and `client_id`.
@@ -55,10 +57,17 @@ pub(super) fn answer(
                 .get("parentId")
                 .and_then(Value::as_u64)
                 .ok_or("parentId is required.")?;
+            let today = sim.today();
+            let joined = |id: &u64| {
+                org.joins
+                    .iter()
+                    .find(|(j, _)| j == id)
+                    .is_none_or(|(_, on)| *on <= today)
+            };
             let accounts: Vec<Value> = org
                 .accounts
                 .iter()
-                .filter(|(_, _, p)| *p == parent)
+                .filter(|(id, _, p)| *p == parent && joined(id))
                 .map(|(id, company, p)| {
                     json!({"id": id, "company": company, "email": format!("billing+{id}@example.com"), "parentId": p})
                 })
@@ -84,6 +93,21 @@ impl Dataset {
                 (super::CUSTOMER_B, "Globex Corporation", 1002),
                 (3300005, "Initech", 1001),
             ],
+            joins: Vec::new(),
+        }
+    }
+
+    /// The demo's organization: the partner at the top, and Initech joining a unit on
+    /// `today` (so the demo's last run tells it as a new customer).
+    pub(super) fn demo_organization(today: chrono::NaiveDate) -> SimOrganization {
+        SimOrganization {
+            org_id: 1000,
+            units: vec![(1001, "Customers")],
+            accounts: vec![
+                (super::PARTNER, "Example MSSP Ltd", 1000),
+                (3300005, "Initech", 1001),
+            ],
+            joins: vec![(3300005, today)],
         }
     }
 }

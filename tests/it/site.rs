@@ -68,9 +68,10 @@ fn the_demo_page_renders_its_chart_and_top_consumers_in_chromium() {
     let index = dir.path().join("reports/site/index.html");
     let dom = rendered(&index);
     // One bar per day and customer: 30 backfilled days, each with the sample file's three
-    // customers and the partner's own (unassigned) configurations.
+    // customers and the partner's own configurations (its account, named from the
+    // organization).
     assert_eq!(dom.matches("<rect class=\"bar\"").count(), 30 * 4, "{dom}");
-    for customer in ["northwind", "contoso", "fabrikam", "unassigned"] {
+    for customer in ["northwind", "contoso", "fabrikam", "2321234"] {
         let bars = format!("data-customer=\"{customer}\"");
         assert_eq!(dom.matches(&bars).count(), 30, "{customer}");
     }

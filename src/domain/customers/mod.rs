@@ -368,6 +368,12 @@ impl Customers {
             .map_err(|msg| Error::Customers(format!("{}: {msg}", self.origin)))
     }
 
+    /// Whether a customer the file does not name has a price: the file's own, or a rule of
+    /// its price book for every customer.
+    pub(crate) fn default_priced(&self) -> bool {
+        self.default_price.is_some() || self.prices.rules.iter().any(|r| r.customer.is_none())
+    }
+
     /// Whether the file names a customer for `account` (the organization's do not count).
     pub(crate) fn claims_account(&self, account: AccountId) -> bool {
         self.by_account.contains_key(&account)

@@ -240,8 +240,10 @@ async fn audit(
         rows.rows(sink, |r| {
             let (customer, price_per_point) = match customers {
                 Some(c) => {
+                    // The price the statement bills the day at (the price book's rule).
                     let b = c.billed(r.serial_number, r.config_id, r.account_id);
-                    (b.id, b.price_per_point)
+                    let price = c.prices.price(b.index, &r, day).map(|p| p.price_per_point);
+                    (b.id, price)
                 }
                 None => (accounts[&r.account_id].as_str(), None),
             };
