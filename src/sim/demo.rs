@@ -4,7 +4,8 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::dataset::{Dataset, Schedule, SimEntitlement, dec};
+use super::dataset::{Dataset, PARTNER, Schedule, SimEntitlement, dec};
+use super::organizations::SimOrganization;
 
 /// The program was registered this many days before the demo's today (no anniversary, whose
 /// roll-over the tie-out cannot check, falls in the demo's month).
@@ -62,7 +63,16 @@ impl Dataset {
             schedule: Schedule::Always,
         };
         p.entitlements.push(added);
-        d.organization = Some(Dataset::demo_organization(today));
+        // An organization naming the partner's account; Initech joins it today.
+        d.organization = Some(SimOrganization {
+            org_id: 1000,
+            units: vec![(1001, "Customers")],
+            accounts: vec![
+                (PARTNER, "Example MSSP Ltd", 1000),
+                (3300005, "Initech", 1001),
+            ],
+            joins: vec![(3300005, today)],
+        });
         d
     }
 }

@@ -374,7 +374,7 @@ async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
             json!({"error": "invalid_grant", "error_description": "Invalid credentials given."});
         return reply(StatusCode::UNAUTHORIZED, body.to_string());
     }
-    if !organizations::permitted(&sim.data, field("client_id")) {
+    if !organizations::permitted(sim.data.organization.as_ref(), field("client_id")) {
         let body = json!({"error": "invalid_client", "error_description": "The API user has no permission for this client."});
         return reply(StatusCode::UNAUTHORIZED, body.to_string());
     }

@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 
 use super::dataset::{Dataset, PARTNER, SimConfig, SimEntitlement, SimProgram, date, dec};
+use super::organizations::SimOrganization;
 
 /// The MSSP mode's customer accounts (the partner's own is the walkthrough's, [`PARTNER`]).
 pub const CUSTOMER_A: u64 = 3300001;
@@ -11,6 +12,22 @@ pub const CUSTOMER_B: u64 = 3300002;
 pub const POSTPAID_PROGRAM: &str = "ELAVMS0000654321";
 
 impl Dataset {
+    /// The MSSP tenant's organization: the partner at the top, Acme and Globex in a unit
+    /// each, and Initech, a customer account with no FortiFlex configuration yet.
+    pub fn mssp_organization() -> SimOrganization {
+        SimOrganization {
+            org_id: 1000,
+            units: vec![(1001, "Customers West"), (1002, "Customers East")],
+            accounts: vec![
+                (PARTNER, "Example MSSP Ltd", 1000),
+                (CUSTOMER_A, "Acme Corp", 1001),
+                (CUSTOMER_B, "Globex Corporation", 1002),
+                (3300005, "Initech", 1001),
+            ],
+            joins: Vec::new(),
+        }
+    }
+
     /// The walkthrough's program as an MSSP runs it: the SOC's manager and analyzer (and a
     /// disabled trial) in the partner's account, the FortiGates of configs 4102 and 4103 in
     /// customer 3300001's, the EMS of 4104 and 4108 in customer 3300002's; `extra` more customer

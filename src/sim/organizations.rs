@@ -1,13 +1,12 @@
 //! FortiCloud's organization and IAM calls as the simulated API user sees them: units under
 //! the organization and accounts with company names, each service behind its own token
-//! (`client_id` `organization` or `iam`). A tenant without an organization
-//! ([`Dataset::organization`] `None`) is an API user without the permission: FortiCloud
-//! refuses those clients at login.
+//! (`client_id` `organization` or `iam`). A tenant without an organization (the dataset's
+//! `organization` is `None`) is an API user without the permission: FortiCloud refuses
+//! those clients at login.
 
 use serde_json::{Value, json};
 
 use super::Simulator;
-use super::dataset::Dataset;
 
 /// An organization: its units and its accounts (id, company, parent unit or the org).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,10 +24,9 @@ pub(super) const SERVICES: [(&str, &str); 2] = [
     ("/ES/api/iam/v1/", "iam"),
 ];
 
-/// Whether the tenant lets its API user log in to `client_id`.
-pub(super) fn permitted(data: &Dataset, client_id: &str) -> bool {
-    client_id == "flexvm"
-        || (data.organization.is_some() && SERVICES.iter().any(|s| s.1 == client_id))
+/// Whether the tenant (with `org`, or none) lets its API user log in to `client_id`.
+pub(super) fn permitted(org: Option<&SimOrganization>, client_id: &str) -> bool {
+    client_id == "flexvm" || (org.is_some() && SERVICES.iter().any(|s| s.1 == client_id))
 }
 
 /// `units/list` (client `organization`) and `accounts/list` (client `iam`).
@@ -77,37 +75,5 @@ pub(super) fn answer(
             )
         }
         _ => Err(format!("Unknown call {call}.")),
-    }
-}
-
-impl Dataset {
-    /// The MSSP tenant's organization: the partner at the top, Acme and Globex in a unit
-    /// each, and Initech, a customer account with no FortiFlex configuration yet.
-    pub fn mssp_organization() -> SimOrganization {
-        SimOrganization {
-            org_id: 1000,
-            units: vec![(1001, "Customers West"), (1002, "Customers East")],
-            accounts: vec![
-                (super::PARTNER, "Example MSSP Ltd", 1000),
-                (super::CUSTOMER_A, "Acme Corp", 1001),
-                (super::CUSTOMER_B, "Globex Corporation", 1002),
-                (3300005, "Initech", 1001),
-            ],
-            joins: Vec::new(),
-        }
-    }
-
-    /// The demo's organization: the partner at the top, and Initech joining a unit on
-    /// `today` (so the demo's last run tells it as a new customer).
-    pub(super) fn demo_organization(today: chrono::NaiveDate) -> SimOrganization {
-        SimOrganization {
-            org_id: 1000,
-            units: vec![(1001, "Customers")],
-            accounts: vec![
-                (super::PARTNER, "Example MSSP Ltd", 1000),
-                (3300005, "Initech", 1001),
-            ],
-            joins: vec![(3300005, today)],
-        }
     }
 }
