@@ -331,3 +331,50 @@ print(json.dumps({"lines": lines, "summary": summary}, default=str))
     assert_eq!(total[7].as_f64(), json["totals"]["cost"].as_f64());
     assert_eq!(total[8].as_f64(), json["totals"]["margin"].as_f64());
 }
+
+/// Migration: the statement files an old customers file gives (no `prices`, costs or
+/// minimums) are byte for byte those the reporter wrote before the price book, kept in
+/// `tests/golden/old_customers_file/` from the last release's build over the same stored
+/// days. Only the JSON's `sources` differ: they name the day manifests' SHA-256, which hold
+/// when each day was written.
+#[tokio::test]
+async fn an_old_customers_file_gives_the_statement_files_it_gave_before_the_price_book() {
+    let golden = |name: &str| crate::support::golden(&format!("old_customers_file/{name}"));
+    let file = String::from_utf8(golden("customers.json")).unwrap();
+    let dir = stored_days_from("2025-11-01", "2025-11-08", &file).await;
+    let out = run(None, dir.path(), &STATEMENT, &[]).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let folder = dir.path().join("out/statements/month=2025-11");
+    let without_sources = |bytes: Vec<u8>| {
+        let text = String::from_utf8(bytes).unwrap();
+        let (from, to) = (
+            text.find("\"sources\"").unwrap(),
+            text.find("\"totals\"").unwrap(),
+        );
+        format!("{}{}", &text[..from], &text[to..])
+    };
+    let mut compared = 0;
+    for name in [
+        "statement_ELAVMS0000123456_2025-11.csv",
+        "statement_ELAVMS0000123456_2025-11.xlsx",
+        "focus_ELAVMS0000123456_2025-11.csv",
+        "focus-1.3_ELAVMS0000123456_2025-11.csv",
+        "customers/acme_ELAVMS0000123456_2025-11.csv",
+        "customers/globex_ELAVMS0000123456_2025-11.csv",
+        "customers/lab_ELAVMS0000123456_2025-11.csv",
+        "customers/unassigned_ELAVMS0000123456_2025-11.csv",
+    ] {
+        let kept = golden(name.trim_start_matches("customers/"));
+        let written = std::fs::read(folder.join(name)).unwrap();
+        assert!(written == kept, "{name} differs from the release before the price book");
+        compared += 1;
+    }
+    let json = "statement_ELAVMS0000123456_2025-11.json";
+    assert_eq!(
+        without_sources(std::fs::read(folder.join(json)).unwrap()),
+        without_sources(golden(json))
+    );
+    assert_eq!(compared, 8);
+    // Every file the statement wrote is one of them (and the manifest).
+    assert_eq!(walk(&folder).len(), 8 + 2);
+}
