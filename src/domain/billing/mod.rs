@@ -230,7 +230,21 @@ pub(crate) fn charges<'a>(
                                 }
                             }
                         }
-                        StripeUnit::Points => c.points.normalize(),
+                        StripeUnit::Points => {
+                            // Points carry no minimum charge: Stripe would bill the points alone.
+                            let minimum = c
+                                .products
+                                .iter()
+                                .find(|(k, _)| k.rule.as_deref() == Some(MINIMUM_RULE));
+                            if let Some((_, m)) = minimum {
+                                refused.push(refuse(format!(
+                                    "Stripe's unit is points, which cannot carry the minimum monthly charge of {}: use \"unit\": \"cents\"",
+                                    m.amount.map(crate::domain::money::display2).unwrap_or_default()
+                                )));
+                                continue;
+                            }
+                            c.points.normalize()
+                        }
                     };
                     if !value.fract().is_zero() {
                         refused.push(refuse(format!(

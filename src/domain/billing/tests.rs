@@ -360,3 +360,30 @@ fn with_a_price_book_connectwise_gets_one_addition_per_product_and_rule_with_its
         "{refused:?}"
     );
 }
+
+#[test]
+fn stripe_in_points_refuses_a_month_lifted_to_its_minimum() {
+    let b = billing(
+        json!(null),
+        json!({"customer": "cus_Acme", "unit": "points"}),
+        false,
+    );
+    let mut s = totals(Some("0.50"), &[(Some("FortiGate-VM"), "40", "20.00")]);
+    let mut minimum = Sum::new(None);
+    minimum.add(Decimal::ZERO, Some(dec("30.00")), None);
+    s.customers[0].products.insert(
+        Priced {
+            product_type: None,
+            rule: Some(MINIMUM_RULE.to_string()),
+        },
+        minimum,
+    );
+    let (charges, refused) = charges_of(&s, |_| Some(&b), &[]);
+    assert!(charges.is_empty());
+    assert!(
+        refused[0]
+            .message
+            .contains("minimum monthly charge of 30.00"),
+        "{refused:?}"
+    );
+}

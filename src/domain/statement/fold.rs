@@ -389,8 +389,14 @@ impl Fold {
                         price_per_point: None,
                     });
                 }
+                let own = customers
+                    .customers
+                    .iter()
+                    .find(|f| f.id == c.id)
+                    .map_or(&[][..], |f| f.accounts.as_slice());
                 c.lines.push(minimum_line(
                     c,
+                    own,
                     minimum - amount,
                     rules.len() as u32 - 1,
                     costed,
@@ -427,9 +433,21 @@ impl Fold {
 }
 
 /// The line that lifts customer `c` to its minimum monthly charge: `top_up` more, no points.
-fn minimum_line(c: &CustomerStatement, top_up: Decimal, rule: u32, costed: bool) -> Line {
+fn minimum_line(
+    c: &CustomerStatement,
+    own: &[AccountId],
+    top_up: Decimal,
+    rule: u32,
+    costed: bool,
+) -> Line {
     Line {
-        account_id: c.accounts.first().copied().unwrap_or(AccountId(0)),
+        // The customer's first account (its file's, when it consumed nothing).
+        account_id: c
+            .accounts
+            .first()
+            .or(own.first())
+            .copied()
+            .unwrap_or(AccountId(0)),
         serial_number: String::new(),
         config_id: None,
         config_name: None,

@@ -282,21 +282,7 @@ async fn a_price_books_focus_passes_the_validator_and_its_workbook_reads_back() 
     );
     super::statement::assert_focus_valid(&validator, &focus);
 
-    let python = crate::support::venv_tool("PYTHON", "python");
-    let script = r#"
-import json, sys, openpyxl
-book = openpyxl.load_workbook(sys.argv[1], read_only=True)
-lines = [list(r) for r in book["Lines"].iter_rows(values_only=True)]
-summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
-print(json.dumps({"lines": lines, "summary": summary}, default=str))
-"#;
-    let read = std::process::Command::new(python)
-        .args(["-c", script])
-        .arg(folder.join("statement_ELAVMS0000123456_2025-11.xlsx"))
-        .output()
-        .unwrap();
-    assert!(read.status.success(), "{}", text(&read.stderr));
-    let book: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    let book = super::statement::workbook(&folder.join("statement_ELAVMS0000123456_2025-11.xlsx"));
     let (header, csv_lines) = rows(
         &std::fs::read_to_string(folder.join("statement_ELAVMS0000123456_2025-11.csv")).unwrap(),
     );
@@ -366,7 +352,10 @@ async fn an_old_customers_file_gives_the_statement_files_it_gave_before_the_pric
     ] {
         let kept = golden(name.trim_start_matches("customers/"));
         let written = std::fs::read(folder.join(name)).unwrap();
-        assert!(written == kept, "{name} differs from the release before the price book");
+        assert!(
+            written == kept,
+            "{name} differs from the release before the price book"
+        );
         compared += 1;
     }
     let json = "statement_ELAVMS0000123456_2025-11.json";

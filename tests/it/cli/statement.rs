@@ -171,7 +171,6 @@ async fn a_statement_bills_each_customer_from_the_stored_days() {
 #[tokio::test]
 #[ignore = "needs openpyxl in .venv: make test"]
 async fn the_statement_workbook_opens_in_a_real_reader_with_the_same_lines() {
-    let python = support::venv_tool("PYTHON", "python");
     let dir = stored_days(
         "2025-11-02",
         r#"{"currency": "USD", "price_per_point": "0.50", "customers": [
@@ -181,20 +180,7 @@ async fn the_statement_workbook_opens_in_a_real_reader_with_the_same_lines() {
     let out = run(None, dir.path(), &STATEMENT, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let folder = dir.path().join("out/statements/month=2025-11");
-    let script = r#"
-import json, sys, openpyxl
-book = openpyxl.load_workbook(sys.argv[1], read_only=True)
-lines = [list(r) for r in book["Lines"].iter_rows(values_only=True)]
-summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
-print(json.dumps({"sheets": book.sheetnames, "lines": lines, "summary": summary}, default=str))
-"#;
-    let read = std::process::Command::new(python)
-        .args(["-c", script])
-        .arg(folder.join("statement_ELAVMS0000123456_2025-11.xlsx"))
-        .output()
-        .unwrap();
-    assert!(read.status.success(), "{}", text(&read.stderr));
-    let book: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    let book = workbook(&folder.join("statement_ELAVMS0000123456_2025-11.xlsx"));
     assert_eq!(book["sheets"], serde_json::json!(["Summary", "Lines"]));
     let csv =
         std::fs::read_to_string(folder.join("statement_ELAVMS0000123456_2025-11.csv")).unwrap();
@@ -227,6 +213,25 @@ print(json.dumps({"sheets": book.sheetnames, "lines": lines, "summary": summary}
     .unwrap();
     assert_eq!(total[6].as_f64(), json["totals"]["amount"].as_f64());
     assert_eq!(total[4].as_f64(), json["totals"]["points"].as_f64());
+}
+
+/// A workbook read back by openpyxl: its sheets' names and the rows of `Lines` and `Summary`.
+pub(super) fn workbook(path: &Path) -> serde_json::Value {
+    let python = support::venv_tool("PYTHON", "python");
+    let script = r#"
+import json, sys, openpyxl
+book = openpyxl.load_workbook(sys.argv[1], read_only=True)
+lines = [list(r) for r in book["Lines"].iter_rows(values_only=True)]
+summary = [list(r) for r in book["Summary"].iter_rows(values_only=True)]
+print(json.dumps({"sheets": book.sheetnames, "lines": lines, "summary": summary}, default=str))
+"#;
+    let read = std::process::Command::new(python)
+        .args(["-c", script])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", text(&read.stderr));
+    serde_json::from_slice(&read.stdout).unwrap()
 }
 
 /// The FinOps Foundation's validator, installed by `make test`.
