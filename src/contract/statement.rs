@@ -142,22 +142,18 @@ struct Source<'a> {
 struct Totals {
     points: Exact,
     amount: Option<Money>,
-    #[serde(flatten)]
-    book: Option<Margin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Booked<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    margin: Booked<Money>,
 }
 
-/// With a price book: what the partner paid for the points and what is left.
-#[derive(Serialize)]
-struct Margin {
-    cost: Option<Money>,
-    margin: Option<Money>,
-}
+/// A price book's field: absent without a book (an old file's statement is unchanged),
+/// `null` when unknown.
+type Booked<T> = Option<Option<T>>;
 
-fn margin(s: &Statement, cost: Option<Decimal>, margin: Option<Decimal>) -> Option<Margin> {
-    s.book.then(|| Margin {
-        cost: cost.map(Money),
-        margin: margin.map(Money),
-    })
+fn booked<T>(s: &Statement, value: Option<T>) -> Booked<T> {
+    s.book.then_some(value)
 }
 
 /// An amount written as a JSON number with two places.
@@ -182,19 +178,18 @@ struct JsonLine<'a> {
     days_billed: u32,
     points: Exact,
     amount: Option<Money>,
-    #[serde(flatten)]
-    book: Option<LineBook<'a>>,
-}
-
-/// A line's price-book fields.
-#[derive(Serialize)]
-struct LineBook<'a> {
-    first_day: Option<String>,
-    last_day: Option<String>,
-    rule: Option<&'a str>,
-    price_per_point: Option<Exact>,
-    cost: Option<Money>,
-    margin: Option<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_day: Booked<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_day: Booked<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Booked<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    price_per_point: Booked<Exact>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Booked<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    margin: Booked<Money>,
 }
 
 #[derive(Serialize)]
@@ -206,8 +201,10 @@ struct JsonCustomer<'a> {
     points: Exact,
     price_per_point: Option<Exact>,
     amount: Option<Money>,
-    #[serde(flatten)]
-    book: Option<Margin>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Booked<Money>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    margin: Booked<Money>,
     lines: JsonLines<'a>,
 }
 
@@ -248,18 +245,12 @@ fn line<'a>(s: &'a Statement, l: &'a Line) -> JsonLine<'a> {
         days_billed: l.days_billed,
         points: Exact(l.points),
         amount: l.amount.map(Money),
-        book: s.book.then(|| {
-            let (first, last) = s.line_days(l).map(|(a, b)| (ymd(a), ymd(b))).unzip();
-            let rule = s.rule(l);
-            LineBook {
-                first_day: first,
-                last_day: last,
-                rule: rule.map(|r| r.id.as_str()),
-                price_per_point: rule.and_then(|r| r.price_per_point).map(Exact),
-                cost: l.cost.map(Money),
-                margin: l.margin().map(Money),
-            }
-        }),
+        first_day: booked(s, s.line_days(l).map(|(first, _)| ymd(first))),
+        last_day: booked(s, s.line_days(l).map(|(_, last)| ymd(last))),
+        rule: booked(s, s.rule(l).map(|r| r.id.as_str())),
+        price_per_point: booked(s, s.rule(l).and_then(|r| r.price_per_point).map(Exact)),
+        cost: booked(s, l.cost.map(Money)),
+        margin: booked(s, l.margin().map(Money)),
     }
 }
 
@@ -290,7 +281,8 @@ pub(crate) fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Wr
             totals: Totals {
                 points: Exact(s.points),
                 amount: s.amount.map(Money),
-                book: margin(s, s.cost, s.margin()),
+                cost: booked(s, s.cost.map(Money)),
+                margin: booked(s, s.margin().map(Money)),
             },
             customers: s
                 .customers
@@ -303,7 +295,8 @@ pub(crate) fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Wr
                     points: Exact(c.points),
                     price_per_point: c.price_per_point.map(Exact),
                     amount: c.amount.map(Money),
-                    book: margin(s, c.cost, c.margin()),
+                    cost: booked(s, c.cost.map(Money)),
+                    margin: booked(s, c.margin().map(Money)),
                     lines: JsonLines(s, &c.lines),
                 })
                 .collect(),

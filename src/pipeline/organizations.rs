@@ -21,13 +21,13 @@ use crate::error::Result;
 use crate::pipeline::archive::record;
 use crate::pipeline::request::{Context, Request};
 
-/// `organizations/accounts.json`.
+/// `organizations/accounts.json`: the listing and the Pacific day it was made.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Stored {
-    /// The Pacific day it was listed.
     pub listed_on: NaiveDate,
-    #[serde(flatten)]
-    pub directory: Directory,
+    pub org_id: Option<u64>,
+    pub units: Vec<Unit>,
+    pub accounts: Vec<Listed>,
 }
 
 /// The calls a listing makes: the units, the organization's accounts and each unit's
@@ -55,7 +55,11 @@ pub(crate) async fn planned(sink: &impl Sink, request: &Request, ctx: &Context) 
 /// The listing kept by the last run that listed the organization.
 pub(crate) async fn stored(sink: &impl Sink) -> Result<Option<Directory>> {
     let kept: Option<Stored> = record::get(sink, keys::ORGANIZATION, record::MOVE_ASIDE).await?;
-    Ok(kept.map(|s| s.directory))
+    Ok(kept.map(|s| Directory {
+        org_id: s.org_id,
+        units: s.units,
+        accounts: s.accounts,
+    }))
 }
 
 /// The organization as FortiCloud lists it now.
@@ -146,7 +150,9 @@ pub(crate) async fn refresh(
     if last.as_ref() != Some(&listed) {
         let kept = Stored {
             listed_on: today,
-            directory: listed.clone(),
+            org_id: listed.org_id,
+            units: listed.units.clone(),
+            accounts: listed.accounts.clone(),
         };
         record::put(sink, keys::ORGANIZATION, &kept).await?;
     }

@@ -50,7 +50,7 @@ pub(crate) struct Unit {
 }
 
 /// The organization's units and accounts, as one run listed them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Directory {
     pub(crate) org_id: Option<u64>,
     pub(crate) units: Vec<Unit>,
