@@ -49,10 +49,23 @@ fn table(p: &Published, csv_at: &str) -> String {
     };
     let mut o = String::new();
     let _ = writeln!(o, "STATEMENT {} ({})\n", s.month, s.status.as_str());
+    // With a price book, the partner's cost and margin after the amount.
+    let margins = |cost: Option<rust_decimal::Decimal>, margin| match s.book {
+        true => format!(" {:>16} {:>16}", money(cost), money(margin)),
+        false => String::new(),
+    };
     let _ = writeln!(
         o,
-        "{:<28} {:<24} {:>12} {:>16} {:>18}",
-        "Customer", "Accounts", "Entitlements", "Points", "Amount"
+        "{:<28} {:<24} {:>12} {:>16} {:>18}{}",
+        "Customer",
+        "Accounts",
+        "Entitlements",
+        "Points",
+        "Amount",
+        match s.book {
+            true => format!(" {:>16} {:>16}", "Cost", "Margin"),
+            false => String::new(),
+        }
     );
     for c in &s.customers {
         let accounts: Vec<String> = c.accounts.iter().map(|a| a.to_string()).collect();
@@ -64,24 +77,26 @@ fn table(p: &Published, csv_at: &str) -> String {
             .collect();
         let _ = writeln!(
             o,
-            "{:<28} {:<24} {:>12} {:>16} {:>18}",
+            "{:<28} {:<24} {:>12} {:>16} {:>18}{}",
             name,
             accounts.join(","),
-            c.lines.len(),
+            c.entitlements,
             points_text(c.points),
-            money(c.amount)
+            money(c.amount),
+            margins(c.cost, c.margin())
         );
     }
     let _ = writeln!(o, "{}", "=".repeat(102));
-    let entitlements: usize = s.customers.iter().map(|c| c.lines.len()).sum();
+    let entitlements: usize = s.customers.iter().map(|c| c.entitlements).sum();
     let _ = writeln!(
         o,
-        "{:<28} {:<24} {:>12} {:>16} {:>18}",
+        "{:<28} {:<24} {:>12} {:>16} {:>18}{}",
         "TOTAL",
         "",
         entitlements,
         points_text(s.points),
-        money(s.amount)
+        money(s.amount),
+        margins(s.cost, s.margin())
     );
     if !s.missing_days.is_empty() {
         let days: Vec<String> = s.missing_days.iter().map(|d| d.to_string()).collect();

@@ -291,7 +291,7 @@ pub(crate) fn json(program: &str, timezone: Tz, s: &Statement, out: &mut impl Wr
                     id: &c.id,
                     name: &c.name,
                     accounts: &c.accounts,
-                    entitlements: c.lines.len(),
+                    entitlements: c.entitlements,
                     points: Exact(c.points),
                     price_per_point: c.price_per_point.map(Exact),
                     amount: c.amount.map(Money),

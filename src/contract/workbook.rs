@@ -75,7 +75,7 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
             .write_string(row, 2, accounts.join(", "))
             .map_err(failed)?;
         sheet
-            .write_number(row, 3, c.lines.len() as f64)
+            .write_number(row, 3, c.entitlements as f64)
             .map_err(failed)?;
         sheet
             .write_number_with_format(row, 4, number(c.points), &points)

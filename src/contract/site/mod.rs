@@ -210,7 +210,7 @@ fn month_table(m: &Statement) -> Markup {
                 @for c in &m.customers {
                     tr {
                         td { a href=(super::keys::site_statement_link(m.month, &c.id)) { (c.name) } }
-                        td.num { (c.lines.len()) } td.num { (display2(c.points)) }
+                        td.num { (c.entitlements) } td.num { (display2(c.points)) }
                         td.num { (money(c.amount, currency)) }
                     }
                 }

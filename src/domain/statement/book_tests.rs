@@ -133,6 +133,7 @@ fn a_price_change_on_the_15th_splits_the_line_and_a_minimum_lifts_a_small_custom
         globex.price_per_point, None,
         "two prices: none for the customer"
     );
+    assert_eq!(globex.entitlements, 1, "one serial, whatever its lines");
     assert_eq!(
         globex
             .lines

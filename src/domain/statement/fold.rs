@@ -311,6 +311,7 @@ impl Fold {
             points: Decimal::ZERO,
             amount: (price_per_point.is_some() || customers.book).then_some(Decimal::ZERO),
             cost: costed.then_some(Decimal::ZERO),
+            entitlements: 0,
             lines: Vec::new(),
         };
         let mut by_customer: BTreeMap<String, CustomerStatement> = customers
@@ -369,6 +370,16 @@ impl Fold {
                     .then_with(|| a.days.cmp(&b.days))
                     .then_with(|| a.rule.cmp(&b.rule))
             });
+            c.entitlements = match customers.book {
+                false => c.lines.len(),
+                true => {
+                    let mut serials: Vec<&str> =
+                        c.lines.iter().map(|l| l.serial_number.as_str()).collect();
+                    serials.sort_unstable();
+                    serials.dedup();
+                    serials.len()
+                }
+            };
             if customers.book {
                 let mut prices = c
                     .lines

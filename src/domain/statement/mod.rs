@@ -188,6 +188,9 @@ pub(crate) struct CustomerStatement {
     pub amount: Option<Decimal>,
     /// The sum of the lines' costs; `None` unless every line's is known.
     pub cost: Option<Decimal>,
+    /// Its serials: a line each without a price book; with one, a serial priced by two
+    /// rules in the month has two lines, and the minimum charge's line none.
+    pub entitlements: usize,
     pub lines: Vec<Line>,
 }
 

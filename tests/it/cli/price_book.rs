@@ -61,6 +61,12 @@ async fn a_price_change_splits_lines_and_every_line_shows_its_rule_cost_and_marg
     let dir = stored_days_from("2025-11-01", "2025-11-04", BOOK).await;
     let out = run(None, dir.path(), &STATEMENT, &[]).await;
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The console shows each customer's cost and margin, its entitlements (serials, not lines).
+    let console = text(&out.stdout);
+    assert!(
+        console.contains("Cost") && console.contains("Margin"),
+        "{console}"
+    );
     let folder = dir.path().join("out/statements/month=2025-11");
     let csv_text =
         std::fs::read_to_string(folder.join("statement_ELAVMS0000123456_2025-11.csv")).unwrap();
@@ -194,6 +200,12 @@ async fn a_price_change_splits_lines_and_every_line_shows_its_rule_cost_and_marg
         .iter()
         .find(|c| c["id"] == "globex")
         .unwrap();
+    let serials: std::collections::BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| l["customer_id"] == "globex" && !l["serial_number"].is_empty())
+        .map(|l| l["serial_number"].as_str())
+        .collect();
+    assert_eq!(globex["entitlements"].as_u64(), Some(serials.len() as u64));
     let last = globex["lines"].as_array().unwrap().last().unwrap();
     assert_eq!(last["rule"], "minimum_monthly_charge");
     assert_eq!(num(&globex["amount"]), dec("500.00"));
