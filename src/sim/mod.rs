@@ -236,11 +236,11 @@ pub async fn start(
         .route(&format!("{API_PATH}{{*call}}"), post(api))
         .route(
             &format!("{}{{*call}}", organizations::SERVICES[0].0),
-            post(|s, p, h, b| forticloud(s, p, h, b, organizations::SERVICES[0].1)),
+            post(|s, p, h, b| organizations::call(s, p, h, b, organizations::SERVICES[0].1)),
         )
         .route(
             &format!("{}{{*call}}", organizations::SERVICES[1].0),
-            post(|s, p, h, b| forticloud(s, p, h, b, organizations::SERVICES[1].1)),
+            post(|s, p, h, b| organizations::call(s, p, h, b, organizations::SERVICES[1].1)),
         )
         .fallback(|| async { reply(StatusCode::NOT_FOUND, error_body(404, "Not found.")) })
         .with_state(Arc::clone(&sim));
@@ -397,43 +397,6 @@ async fn login(State(sim): State<Arc<Simulator>>, body: Bytes) -> Response {
         "status": "success",
     });
     reply(StatusCode::OK, body.to_string())
-}
-
-/// A FortiCloud organization or IAM call: counted and logged as FortiFlex's are (they are
-/// assumed to share its budget), with its own token.
-async fn forticloud(
-    State(sim): State<Arc<Simulator>>,
-    Path(call): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-    client: &'static str,
-) -> Response {
-    sim.calls.fetch_add(1, Ordering::SeqCst);
-    let req = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
-    {
-        let mut log = sim.log.lock().unwrap();
-        if log.len() == LOG_CALLS {
-            log.pop_front();
-        }
-        log.push_back(SimCall {
-            at: Instant::now(),
-            call: format!("{client}/{call}"),
-            body: req.clone(),
-        });
-    }
-    if let Some(faulted) = fault_reply(&sim).await {
-        return faulted;
-    }
-    if !sim.token_valid(&headers, client) {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            error_body(-1, "Invalid security token."),
-        );
-    }
-    match organizations::answer(&sim, client, call.trim_end_matches('/'), &req) {
-        Ok(v) => reply(StatusCode::OK, v.to_string()),
-        Err(message) => bad_request(&message),
-    }
 }
 
 async fn api(

@@ -4,9 +4,17 @@
 //! `organization` is `None`) is an API user without the permission: FortiCloud refuses
 //! those clients at login.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::Simulator;
+use super::{LOG_CALLS, SimCall, Simulator, bad_request, error_body, fault_reply, reply};
 
 /// An organization: its units and its accounts (id, company, parent unit or the org).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,5 +83,42 @@ pub(super) fn answer(
             )
         }
         _ => Err(format!("Unknown call {call}.")),
+    }
+}
+
+/// A FortiCloud organization or IAM call: counted and logged as FortiFlex's are (they are
+/// assumed to share its budget), with its own token.
+pub(super) async fn call(
+    State(sim): State<Arc<Simulator>>,
+    Path(call): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+    client: &'static str,
+) -> Response {
+    sim.calls.fetch_add(1, Ordering::SeqCst);
+    let req = serde_json::from_slice::<Value>(&body).unwrap_or(Value::Null);
+    {
+        let mut log = sim.log.lock().unwrap();
+        if log.len() == LOG_CALLS {
+            log.pop_front();
+        }
+        log.push_back(SimCall {
+            at: Instant::now(),
+            call: format!("{client}/{call}"),
+            body: req.clone(),
+        });
+    }
+    if let Some(faulted) = fault_reply(&sim).await {
+        return faulted;
+    }
+    if !sim.token_valid(&headers, client) {
+        return reply(
+            StatusCode::UNAUTHORIZED,
+            error_body(-1, "Invalid security token."),
+        );
+    }
+    match answer(&sim, client, call.trim_end_matches('/'), &req) {
+        Ok(v) => reply(StatusCode::OK, v.to_string()),
+        Err(message) => bad_request(&message),
     }
 }

@@ -17,6 +17,7 @@ use super::endpoints::Endpoints;
 use super::pace::Pacer;
 use super::pace::Window;
 use super::retry::{self, Failure, Next, Retries, RetryPolicy};
+use super::service::Service;
 use super::{
     Config, Entitlement, EntitlementQuery, FortiFlexApi, PointsQuery, PointsRow, ProductMeta,
     Program, Rate, RateQuery, parse,
@@ -41,40 +42,6 @@ pub fn http_client(request_timeout: Duration) -> Result<reqwest::Client> {
 struct Token {
     access: Secret,
     renew_at: Instant,
-}
-
-/// The FortiCloud service a call goes to, with the same API user: each takes its own token
-/// (the login's `client_id`) and lives beside FortiFlex under `/ES/api/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Service {
-    FortiFlex,
-    Organization,
-    Iam,
-}
-
-impl Service {
-    fn client_id(self) -> &'static str {
-        match self {
-            Service::FortiFlex => "flexvm",
-            Service::Organization => "organization",
-            Service::Iam => "iam",
-        }
-    }
-
-    fn slot(self) -> usize {
-        self as usize
-    }
-
-    fn url(self, endpoints: &Endpoints, call: &str) -> Result<Url> {
-        let built = match self {
-            Service::FortiFlex => endpoints.api_base().join(call),
-            Service::Organization => endpoints
-                .api_base()
-                .join(&format!("../../organization/v1/{call}")),
-            Service::Iam => endpoints.api_base().join(&format!("../../iam/v1/{call}")),
-        };
-        built.map_err(|e| Error::Configuration(format!("cannot build the URL of {call}: {e}")))
-    }
 }
 
 /// The most a FortiFlex reply may hold; a bigger one is refused rather than buffered.

@@ -8,6 +8,7 @@ mod organizations;
 mod pace;
 mod parse;
 mod retry;
+mod service;
 
 use std::future::Future;
 

@@ -8,8 +8,9 @@ use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::answer::Whole;
-use super::http::{HttpFortiFlex, Service};
+use super::http::HttpFortiFlex;
 use super::parse;
+use super::service::Service;
 use crate::domain::records::{IamAccount, OrgUnits};
 use crate::error::{ApiError, Result};
 
