@@ -2,6 +2,8 @@
 //! days written, the statements of the months they touch, and the site. Shared by the one-
 //! invocation run and a Step Functions job's finish.
 
+use std::collections::BTreeSet;
+
 use super::balance_alerts::{self as watch, Watched};
 use super::discovery::Scope;
 use super::outcome::ProgramOutcome;
@@ -9,8 +11,6 @@ use super::request::{Context, Request};
 use super::{organizations, site, statements};
 use crate::adapters::fortiflex::FortiFlexApi;
 use crate::adapters::storage::Sink;
-use std::collections::BTreeSet;
-
 use crate::domain::customers::Customers;
 use crate::domain::window;
 use crate::error::Result;
@@ -35,29 +35,13 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
             .await
             .and_then(|f| checked(f, scopes))
     };
-    // Customers named from FortiCloud's organization, listed now when asked (a failed
-    // listing leaves the last one kept): its new accounts are told as `new_customer`.
-    let from = organizations::asked(
-        file.as_ref().ok().and_then(Option::as_ref),
-        ctx.organizations,
-    );
-    let mut newcomers = Vec::new();
-    let mut listing = None;
-    let customers = match (from, file) {
-        (Some(from), Ok(file)) if !request.dry_run => {
-            let today = window::today(ctx.now, ctx.timezone);
-            let found = organizations::refresh(api, sink, today).await?;
-            if let Some(dir) = &found.directory {
-                newcomers = organizations::alerts(&found.new, dir, file.as_ref(), from);
-            }
-            listing = Some(found.said());
-            Ok(organizations::apply(
-                file,
-                found.directory.as_ref(),
-                ctx.organizations,
-            ))
+    // Customers named from FortiCloud's organization, listed now when asked.
+    let (customers, newcomers, listing) = match file {
+        Ok(file) if !request.dry_run => {
+            let named = organizations::for_run(api, sink, file, ctx).await?;
+            (Ok(named.customers), named.newcomers, named.said)
         }
-        (_, file) => file,
+        file => (file, Vec::new(), None),
     };
     let mut programs: Vec<_> = match request.watch.filter(|_| !request.dry_run) {
         Some(settings) => {
@@ -133,16 +117,12 @@ pub(super) async fn finish<A: FortiFlexApi, S: Sink>(
 /// `file` once its price book names only configurations and product types the programs
 /// have (their configurations, as discovery listed them).
 fn checked(file: Option<Customers>, scopes: &[&Scope]) -> Result<Option<Customers>> {
-    let configs: BTreeSet<u64> = scopes
-        .iter()
-        .flat_map(|s| &s.configs)
-        .map(|c| c.id)
-        .collect();
-    let products: BTreeSet<&str> = scopes
-        .iter()
-        .flat_map(|s| &s.configs)
-        .filter_map(|c| c.product_type.name.as_deref())
-        .collect();
+    let mut configs = BTreeSet::new();
+    let mut products = BTreeSet::new();
+    for c in scopes.iter().flat_map(|s| &s.configs) {
+        configs.insert(c.id);
+        products.extend(c.product_type.name.as_deref());
+    }
     match &file {
         Some(f) if !configs.is_empty() => f.check_catalog(&configs, &products)?,
         _ => {}

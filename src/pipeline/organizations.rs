@@ -95,17 +95,17 @@ pub(crate) async fn list(api: &impl FortiFlexApi) -> Result<Directory> {
 
 /// What [`refresh`] found: the listing in force and the accounts listed for the first time.
 #[derive(Debug, Default)]
-pub(crate) struct Refreshed {
+struct Refreshed {
     /// The new listing, else the last one kept.
-    pub directory: Option<Directory>,
-    pub new: Vec<Listed>,
+    directory: Option<Directory>,
+    new: Vec<Listed>,
     /// Why the organization could not be listed, when it could not.
-    pub unavailable: Option<String>,
+    unavailable: Option<String>,
 }
 
 impl Refreshed {
     /// What the run says of the listing.
-    pub(crate) fn said(&self) -> String {
+    fn said(&self) -> String {
         let accounts = self.directory.as_ref().map_or(0, |d| d.accounts.len());
         match &self.unavailable {
             None => format!("listed: {accounts} account(s), {} new", self.new.len()),
@@ -118,11 +118,7 @@ impl Refreshed {
 
 /// Lists the organization and keeps the listing (on `today`), telling which accounts are
 /// new since the last one. A failure is reported, never raised.
-pub(crate) async fn refresh(
-    api: &impl FortiFlexApi,
-    sink: &impl Sink,
-    today: NaiveDate,
-) -> Result<Refreshed> {
+async fn refresh(api: &impl FortiFlexApi, sink: &impl Sink, today: NaiveDate) -> Result<Refreshed> {
     let last = stored(sink).await?;
     let listed = match list(api).await {
         Ok(d) => d,
@@ -163,6 +159,47 @@ pub(crate) async fn refresh(
     })
 }
 
+/// The customers a run bills by, the `new_customer` alerts of its listing and what it says
+/// of the listing (`None`: not asked).
+pub(crate) struct Named {
+    pub customers: Option<Customers>,
+    pub newcomers: Vec<Alert>,
+    pub said: Option<String>,
+}
+
+/// The customers file `file` for a run: when it (or the setting) asks, the organization is
+/// listed now (a failed listing leaves the last one kept) and applied, and its new accounts
+/// told.
+pub(crate) async fn for_run(
+    api: &impl FortiFlexApi,
+    sink: &impl Sink,
+    file: Option<Customers>,
+    ctx: &Context,
+) -> Result<Named> {
+    let Some(from) = asked(file.as_ref(), ctx.organizations) else {
+        return Ok(Named {
+            customers: file,
+            newcomers: Vec::new(),
+            said: None,
+        });
+    };
+    let found = refresh(
+        api,
+        sink,
+        crate::domain::window::today(ctx.now, ctx.timezone),
+    )
+    .await?;
+    let newcomers = match &found.directory {
+        Some(dir) => alerts(&found.new, dir, file.as_ref(), from),
+        None => Vec::new(),
+    };
+    Ok(Named {
+        customers: apply(file, found.directory.as_ref(), ctx.organizations),
+        newcomers,
+        said: Some(found.said()),
+    })
+}
+
 /// The customers file `file` with the kept listing applied when the file (or `setting`)
 /// names customers from the organization.
 pub(crate) async fn named(
@@ -178,15 +215,12 @@ pub(crate) async fn named(
 }
 
 /// How customers are named from the organization, when the file or the setting asks.
-pub(crate) fn asked(
-    file: Option<&Customers>,
-    setting: Option<CustomerFrom>,
-) -> Option<CustomerFrom> {
+fn asked(file: Option<&Customers>, setting: Option<CustomerFrom>) -> Option<CustomerFrom> {
     file.and_then(|f| f.organizations).or(setting)
 }
 
 /// [`named`] with the listing in hand.
-pub(crate) fn apply(
+fn apply(
     file: Option<Customers>,
     dir: Option<&Directory>,
     setting: Option<CustomerFrom>,
@@ -199,7 +233,7 @@ pub(crate) fn apply(
 
 /// A `new_customer` alert for each new account the customers file does not claim: it will
 /// be billed as the organization names it, at the default price.
-pub(crate) fn alerts(
+fn alerts(
     new: &[Listed],
     dir: &Directory,
     file: Option<&Customers>,

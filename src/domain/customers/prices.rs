@@ -159,16 +159,16 @@ impl PriceBook {
         ];
         // The book's rules, then an old file's prices (what no rule prices); each the
         // customer's own before every customer's.
-        let passes = [
-            (true, customer),
-            (true, None),
-            (false, customer),
-            (false, None),
-        ];
-        passes.iter().find_map(|&(listed, who)| {
-            if who.is_some() && customer.is_none() {
-                return None;
-            }
+        let both = [customer, None];
+        let whose = if customer.is_some() {
+            &both[..]
+        } else {
+            &both[1..]
+        };
+        let passes = [true, false]
+            .into_iter()
+            .flat_map(|listed| whose.iter().map(move |&who| (listed, who)));
+        passes.into_iter().find_map(|(listed, who)| {
             lists.iter().find_map(|list| {
                 list.iter()
                     .map(|&i| (i, &self.rules[i as usize]))

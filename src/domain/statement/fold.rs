@@ -151,15 +151,12 @@ impl Fold {
             false => (line.days.0.min(dom), line.days.1.max(dom)),
         };
         // The cost is known while every day with points had a cost in force.
-        match rate {
-            Some(Some(rate)) if new || line.cost.is_some() => {
-                line.cost = Some(line.cost.unwrap_or_default() + r.points * rate);
-            }
-            Some(None) if r.points.is_zero() && (new || line.cost.is_some()) => {
-                line.cost = Some(line.cost.unwrap_or_default());
-            }
-            _ => line.cost = None,
-        }
+        let so_far = if new { Some(Decimal::ZERO) } else { line.cost };
+        line.cost = match (so_far, rate) {
+            (Some(cost), Some(Some(rate))) => Some(cost + r.points * rate),
+            (Some(cost), Some(None)) if r.points.is_zero() => Some(cost),
+            _ => None,
+        };
         line.account_id = r.account_id;
         line.config_id = r.config_id.or(line.config_id);
         if let Some(name) = r.config_name {
