@@ -38,8 +38,9 @@ pub struct ReplyReader<'k, T> {
     scan: RowScanner<'k>,
     /// Rows per list: one per key, then the bare array.
     lists: Vec<Vec<T>>,
-    /// The first row that is not a `T`: its list, its index and why.
-    bad_row: Option<(usize, usize, serde_json::Error)>,
+    /// Per list, the first row that is not a `T`: its index and why. (Per list: a bad row
+    /// of a list the reply does not answer with must not hide one of the list it does.)
+    bad_rows: Vec<Option<(usize, serde_json::Error)>>,
     /// The reply's first bytes, quoted when it is not JSON at all (a gateway's page).
     head: Vec<u8>,
     bytes: usize,
@@ -55,7 +56,7 @@ impl<'k, T: DeserializeOwned> ReplyReader<'k, T> {
             keys,
             scan: RowScanner::new(Target::Reply(keys)),
             lists: (0..=keys.len()).map(|_| Vec::new()).collect(),
-            bad_row: None,
+            bad_rows: (0..=keys.len()).map(|_| None).collect(),
             head: Vec::new(),
             bytes: 0,
         }
@@ -67,14 +68,14 @@ impl<'k, T: DeserializeOwned> ReplyReader<'k, T> {
         let room = HEAD.saturating_sub(self.head.len()).min(chunk.len());
         self.head.extend_from_slice(&chunk[..room]);
         self.bytes += chunk.len();
-        let (lists, bad_row) = (&mut self.lists, &mut self.bad_row);
+        let (lists, bad_rows) = (&mut self.lists, &mut self.bad_rows);
         let fed = self.scan.feed(chunk, &mut |row| {
-            if bad_row.as_ref().is_some_and(|(l, _, _)| *l == row.list) {
+            if bad_rows[row.list].is_some() {
                 return;
             }
             match crate::adapters::json_rows::parse(row.json) {
                 Ok(r) => lists[row.list].push(r),
-                Err(e) => *bad_row = Some((row.list, row.index, e)),
+                Err(e) => bad_rows[row.list] = Some((row.index, e)),
             }
         });
         fed.map_err(|e| self.broken(&e))
@@ -95,10 +96,10 @@ impl<'k, T: DeserializeOwned> ReplyReader<'k, T> {
             let key = self.keys.get(list).copied().unwrap_or("rows");
             return Err(self.fail(format!("reply has '{key}' twice")));
         }
-        if let Some((l, index, e)) = self.bad_row.take().filter(|(l, _, _)| *l == list) {
+        if let Some((index, e)) = self.bad_rows[list].take() {
             let whose = self
                 .keys
-                .get(l)
+                .get(list)
                 .map_or_else(|| "reply rows".to_string(), |k| format!("rows under '{k}'"));
             return Err(self.fail(format!("{whose} are malformed: row {index}: {e}")));
         }

@@ -89,6 +89,13 @@ fn a_bad_row_is_named_and_the_status_still_comes_first() {
     // A bad row under a key that is not the answer does not matter.
     let rows = points(r#"{"vms":[1],"entitlements":[{"serialNumber":"A","points":1}]}"#);
     assert_eq!(rows.unwrap().len(), 1);
+    // Nor does it hide a bad row of the answer's list (found by tests/it/parsers.rs).
+    let e = points(r#"{"entitlements":[null],"vms":[null]}"#).unwrap_err();
+    assert!(
+        e.message
+            .starts_with("rows under 'entitlements' are malformed: row 0:"),
+        "{e}"
+    );
     let e = points(r#"{"entitlements":[],"status":0,"entitlements":[]}"#).unwrap_err();
     assert_eq!(e.message, "reply has 'entitlements' twice");
     let e = points(r#"{"entitlements":{"serialNumber":"A"}}"#).unwrap_err();
