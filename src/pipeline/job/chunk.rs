@@ -80,6 +80,9 @@ pub(super) async fn run_chunk<A: FortiFlexApi, S: Sink>(
         }) {
             break;
         }
+        // Checked before every item, not only at the step's start: a part written just after
+        // a rewrite is read by a step that may start nearly half an expiry later and run long.
+        super::keep_staging(sink, state, ctx).await?;
         if let Work::Fetch { day } = item.work {
             let at = ctx.now + chrono::Duration::from_std(started.elapsed()).unwrap_or_default();
             if let Some(why) = horizon::aged_out(day, at, ctx) {

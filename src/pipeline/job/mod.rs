@@ -199,8 +199,9 @@ fn gone(job: String) -> StepOutcome {
 }
 
 /// Rewrites the job's staged parts when half the bucket's staging expiry has passed since they
-/// were last written (`parts::refresh`), and saves the state's new time. The wall clock, not
-/// `ctx.now`: what counts is how old the objects are in the bucket.
+/// were last written (`parts::refresh`), and saves the state's new time: at each step and
+/// before each of a chunk's items. The wall clock, not `ctx.now`: what counts is how old the
+/// objects are in the bucket.
 async fn keep_staging<S: Sink>(sink: &S, state: &mut JobState, ctx: &Context) -> Result<()> {
     let now = chrono::Utc::now();
     if let Some(rewritten) = parts::refresh(sink, state, ctx.staging_expiry, now).await? {

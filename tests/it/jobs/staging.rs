@@ -1,5 +1,6 @@
 //! A job longer than the bucket's staging expiry: S3's lifecycle rule deletes staged objects
-//! by age, and the job rewrites the parts it still needs every half expiry, so it completes.
+//! by age, and the job rewrites the parts it still needs every half expiry (checked at each
+//! step and before each item of a chunk), so it completes.
 //! Scaled down: a 30-second expiry, a 5-second budget hour, and a stand-in for the lifecycle
 //! rule that deletes whatever under `staging/` is older than the expiry. The expiry must
 //! still dwarf the gap between two steps (each rewrites the job's state), as 14 days dwarf an
