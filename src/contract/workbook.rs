@@ -140,7 +140,7 @@ pub(crate) fn xlsx(program: &str, s: &Statement) -> Result<Vec<u8>> {
                 (0, month.as_str()),
                 (1, c.id.as_str()),
                 (2, c.name.as_str()),
-                (4, l.serial_number.as_str()),
+                (4, &*l.serial_number),
                 (6, l.config_name.as_deref().unwrap_or("")),
                 (7, l.product_type.as_deref().unwrap_or("")),
                 (8, l.description.as_deref().unwrap_or("")),

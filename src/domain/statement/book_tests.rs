@@ -72,7 +72,7 @@ fn shown<'a>(s: &'a Statement, c: &'a CustomerStatement) -> Vec<Shown<'a>> {
         .iter()
         .map(|l| {
             (
-                l.serial_number.as_str(),
+                &*l.serial_number,
                 l.days,
                 s.rule(l).map(|r| r.id.as_str()),
                 l.points,

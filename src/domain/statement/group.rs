@@ -72,7 +72,7 @@ mod tests {
     }
 
     fn serials(group: &[Line]) -> Vec<&str> {
-        group.iter().map(|l| l.serial_number.as_str()).collect()
+        group.iter().map(|l| &*l.serial_number).collect()
     }
 
     #[test]

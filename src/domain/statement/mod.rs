@@ -140,12 +140,12 @@ impl Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Line {
     pub account_id: AccountId,
-    pub serial_number: String,
+    pub serial_number: Box<str>,
     pub config_id: Option<u64>,
     /// Shared by every line of the configuration (a few hundred names, 100,000 lines).
     pub config_name: Option<Text>,
     pub product_type: Option<Text>,
-    pub description: Option<String>,
+    pub description: Option<Box<str>>,
     /// Days with points above zero.
     pub days_billed: u32,
     pub points: Decimal,

@@ -78,7 +78,7 @@ fn a_month_in_money_adds_up_line_by_line() {
     let lines: Vec<(&str, u32, Decimal, Option<Decimal>)> = acme
         .lines
         .iter()
-        .map(|l| (l.serial_number.as_str(), l.days_billed, l.points, l.amount))
+        .map(|l| (&*l.serial_number, l.days_billed, l.points, l.amount))
         .collect();
     assert_eq!(
         lines,

@@ -65,15 +65,7 @@ impl Fold {
         for (id, i) in self.customer_index {
             customer_ids[i as usize] = id;
         }
-        let mut lines = self.lines;
-        let mut owner = vec![0u32; lines.len()];
-        let firsts = self.by_serial.into_iter().map(|(s, (c, _, at))| (c, s, at));
-        let moved = self.moved.into_iter().map(|((c, _, s), at)| (c, s, at));
-        for (customer, serial, at) in firsts.chain(moved) {
-            lines[at as usize].serial_number = serial;
-            owner[at as usize] = customer;
-        }
-        for (customer, mut group) in group::by_owner(lines, owner) {
+        for (customer, mut group) in group::by_owner(self.lines, self.owners) {
             let id = &customer_ids[customer as usize];
             let c = by_customer.entry(id.clone()).or_insert_with(|| {
                 let first = &group[0];
@@ -116,7 +108,7 @@ impl Fold {
                 false => c.lines.len(),
                 true => {
                     let mut serials: Vec<&str> =
-                        c.lines.iter().map(|l| l.serial_number.as_str()).collect();
+                        c.lines.iter().map(|l| &*l.serial_number).collect();
                     serials.sort_unstable();
                     serials.dedup();
                     serials.len()
@@ -201,11 +193,11 @@ fn minimum_line(
             .or(own.first())
             .copied()
             .unwrap_or(AccountId(0)),
-        serial_number: String::new(),
+        serial_number: Box::default(),
         config_id: None,
         config_name: None,
         product_type: None,
-        description: Some("Minimum monthly charge".to_string()),
+        description: Some("Minimum monthly charge".into()),
         days_billed: 0,
         points: Decimal::ZERO,
         amount: Some(top_up),
