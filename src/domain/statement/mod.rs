@@ -160,6 +160,10 @@ pub(crate) struct Line {
     pub days: (u8, u8),
 }
 
+// 100,000 lines are held at once (a month of a big program): every byte here is 100 KB of
+// the run's peak.
+const _: () = assert!(std::mem::size_of::<Line>() <= 160);
+
 impl Line {
     /// Amount less cost, when both are known.
     pub(crate) fn margin(&self) -> Option<Decimal> {
