@@ -34,7 +34,7 @@ pub(crate) struct Fold {
     hasher: RandomState,
     /// The serial's other lines: billed to a second customer within the month (it moved),
     /// or priced by a second rule (the price changed).
-    moved: HashMap<(u32, u32, String), u32>,
+    moved: HashMap<(u32, Option<u32>, String), u32>,
     lines: Vec<Line>,
     /// The customer index of each line.
     owners: Vec<u32>,
@@ -91,11 +91,16 @@ impl Fold {
         });
     }
 
-    /// The index of the line of `serial` billed to `customer` by `rule` (`NO_RULE`: none),
+    /// The index of the line of `serial` billed to `customer` by `rule` (`None`: no rule),
     /// added (empty) when new.
-    fn line(&mut self, customer: u32, rule: u32, serial: &str, account_id: AccountId) -> usize {
+    fn line(
+        &mut self,
+        customer: u32,
+        rule: Option<u32>,
+        serial: &str,
+        account_id: AccountId,
+    ) -> usize {
         let next = self.lines.len() as u32;
-        let rule = (rule != NO_RULE).then_some(rule);
         let hash = self.hasher.hash_one(serial);
         let lines = &self.lines;
         let first = self
@@ -108,7 +113,7 @@ impl Fold {
             }
             Some(_) => *self
                 .moved
-                .entry((customer, rule.unwrap_or(NO_RULE), serial.to_string()))
+                .entry((customer, rule, serial.to_string()))
                 .or_insert(next),
             None => next,
         };
@@ -145,19 +150,16 @@ impl Fold {
         let (customer, rule, rate) = match customers {
             Some(c) => {
                 let who = c.billed(r.serial_number, r.config_id, r.account_id);
-                let rule = c
-                    .prices
-                    .price(who.index, &r, day)
-                    .map_or(NO_RULE, |p| p.rule);
+                let rule = c.prices.price(who.index, &r, day).map(|p| p.rule);
                 let rate = (!c.prices.costs.is_empty()).then(|| c.prices.cost(day));
                 (self.customer(who.id), rule, rate)
             }
             None => match self.account_customer.get(&r.account_id) {
-                Some(&i) => (i, NO_RULE, None),
+                Some(&i) => (i, None, None),
                 None => {
                     let i = self.customer(&r.account_id.to_string());
                     self.account_customer.insert(r.account_id, i);
-                    (i, NO_RULE, None)
+                    (i, None, None)
                 }
             },
         };
@@ -200,12 +202,7 @@ impl Fold {
     pub(crate) fn add_carried(&mut self, l: Carried<'_>) {
         let (r, days_billed) = (l.row, l.days_billed);
         let customer = self.customer(l.customer);
-        let at = self.line(
-            customer,
-            l.rule.unwrap_or(NO_RULE),
-            r.serial_number,
-            r.account_id,
-        );
+        let at = self.line(customer, l.rule, r.serial_number, r.account_id);
         let (line, names) = (&mut self.lines[at], &mut self.names);
         line.config_id = r.config_id;
         if let Some(name) = r.config_name {
@@ -282,9 +279,6 @@ impl Fold {
         accounts
     }
 }
-
-/// A line's rule when none priced it.
-const NO_RULE: u32 = u32::MAX;
 
 mod finish;
 
